@@ -1,0 +1,202 @@
+"""The one exception tree of barua.
+
+Every error a user can meet carries a plain-language ``message``, a ``hint`` with the fix,
+and structured fields a program can act on::
+
+    BaruaError
+     ├── SettingsError            a field of the settings is wrong (``problems`` lists each one)
+     ├── StoreError               the saved settings cannot be read or written
+     ├── MessageError             the message cannot be built (bad address, header injection)
+     └── TransportError           delivery failed; ``step``, ``host``, ``port``, ``code``, ``reply``
+          ├── ConnectError        (also builtins.ConnectionError) host unknown, refused, unreachable
+          ├── TimeoutError        (also builtins.TimeoutError) no answer in time
+          ├── TLSError            handshake failed, certificate refused, STARTTLS missing
+          ├── AuthenticationError the server refused the username or password
+          ├── InsecureError       barua refused to send a password without encryption
+          ├── TemporaryError      4xx: try again later
+          │    └── OutcomeUnknown the connection broke after the message was sent
+          └── PermanentError      5xx: retrying will not help
+               ├── SenderRefused
+               ├── RecipientRefused
+               └── MessageTooLarge
+
+``TransportError.temporary`` tells the outbox whether a retry can help.
+"""
+
+from __future__ import annotations
+
+import builtins
+from enum import StrEnum
+
+
+class Step(StrEnum):
+    """The steps of a delivery, in the order they happen."""
+
+    RESOLVE = "resolve"
+    """Looking up the server's address (DNS)."""
+    CONNECT = "connect"
+    """Opening the TCP connection."""
+    TLS = "tls"
+    """The TLS handshake of an implicit-TLS port (465)."""
+    GREETING = "greeting"
+    """Reading the server's banner."""
+    EHLO = "ehlo"
+    """Introducing ourselves and reading the server's extensions."""
+    STARTTLS = "starttls"
+    """Upgrading a plain connection to TLS."""
+    CERTIFICATE = "certificate"
+    """Checking the server's certificate and host name."""
+    AUTH = "auth"
+    """Logging in with the username and password."""
+    MAIL_FROM = "mail_from"
+    """Announcing the sender."""
+    RCPT_TO = "rcpt_to"
+    """Announcing each recipient."""
+    DATA = "data"
+    """Sending the message itself."""
+    HTTP_REQUEST = "http_request"
+    """The authenticated request to an HTTP email service."""
+    ACCEPTED = "accepted"
+    """The server took responsibility for the message."""
+
+
+class BaruaError(Exception):
+    """Base of every error barua raises on purpose."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class SettingsError(BaruaError):
+    """One or more settings are wrong; ``problems`` maps each field to its message."""
+
+    def __init__(self, problems: dict[str, str], *, hint: str | None = None) -> None:
+        self.problems = dict(problems)
+        super().__init__("; ".join(self.problems.values()), hint=hint)
+
+    @property
+    def field(self) -> str:
+        """The first field at fault."""
+        return next(iter(self.problems))
+
+
+class StoreError(BaruaError):
+    """The settings store cannot be read or written."""
+
+
+class MessageError(BaruaError):
+    """The message cannot be built as asked."""
+
+    def __init__(self, message: str, *, field: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.field = field
+
+
+class TransportError(BaruaError):
+    """Delivery failed at ``step``; ``code`` and ``reply`` hold the server's answer if any."""
+
+    temporary = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        step: Step,
+        hint: str | None = None,
+        host: str | None = None,
+        port: int | None = None,
+        code: int | None = None,
+        reply: str | None = None,
+        recipient: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.step = step
+        self.host = host
+        self.port = port
+        self.code = code
+        self.reply = reply
+        self.recipient = recipient
+
+    def __str__(self) -> str:
+        if self.code is not None and self.reply is not None:
+            return f"{self.message} (server replied: {self.code} {self.reply})"
+        return self.message
+
+
+class ConnectError(TransportError, builtins.ConnectionError):
+    """The server could not be reached: unknown host, refused or unreachable."""
+
+    temporary = True
+
+
+class TimeoutError(TransportError, builtins.TimeoutError):  # mirrors the builtin on purpose
+    """The server did not answer in time."""
+
+    temporary = True
+
+
+class TLSError(TransportError):
+    """The TLS handshake failed, the certificate was refused or STARTTLS is missing."""
+
+
+class AuthenticationError(TransportError):
+    """The server refused the username or password."""
+
+
+class InsecureError(TransportError):
+    """barua refused to do something unsafe, such as sending a password in clear text."""
+
+
+class TemporaryError(TransportError):
+    """The server said to try again later (4xx)."""
+
+    temporary = True
+
+
+class OutcomeUnknown(TemporaryError):
+    """The connection broke after the whole message was sent: it may have been delivered."""
+
+
+class PermanentError(TransportError):
+    """The server refused for good (5xx); retrying the same thing will not help."""
+
+
+class SenderRefused(PermanentError):
+    """The server does not accept mail from the sending address."""
+
+
+class RecipientRefused(PermanentError):
+    """The server refused every recipient; ``refused`` maps each to the server's reply."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        refused: dict[str, tuple[int, str]],
+        hint: str | None = None,
+        host: str | None = None,
+        port: int | None = None,
+    ) -> None:
+        first, (code, reply) = next(iter(refused.items()))
+        super().__init__(
+            message,
+            step=Step.RCPT_TO,
+            hint=hint,
+            host=host,
+            port=port,
+            code=code,
+            reply=reply,
+            recipient=first,
+        )
+        self.refused = dict(refused)
+        # Retrying helps only when every refusal was temporary (4xx, e.g. greylisting).
+        self.temporary = all(400 <= c < 500 for c, _ in refused.values())
+
+
+class MessageTooLarge(PermanentError):
+    """The message is larger than the server accepts."""

@@ -1,0 +1,1 @@
+"""Transports deliver a built message: over SMTP, over an HTTP email service, or into memory."""

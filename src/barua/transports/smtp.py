@@ -1,0 +1,636 @@
+"""Delivery over SMTP: one stateful connection over the stdlib's smtplib, reused for many messages.
+
+smtplib does the line protocol; barua does what smtplib gets wrong or leaves out: opening the
+socket step by step (so a failure names its step), TCP_NODELAY, a verified TLS context by
+default, never a password in clear text, UTF-8 SASL (``smtplib.login`` cannot encode
+``Pässwörd-ß€``), fast dot-stuffing of stored bytes, and one translation of every low-level
+failure into barua's errors (:func:`_translate`).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import smtplib
+import socket
+import ssl
+from collections.abc import Callable
+from functools import partial
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+from barua.errors import (
+    AuthenticationError,
+    ConnectError,
+    InsecureError,
+    MessageTooLarge,
+    OutcomeUnknown,
+    PermanentError,
+    RecipientRefused,
+    SenderRefused,
+    Step,
+    TemporaryError,
+    TimeoutError,
+    TLSError,
+    TransportError,
+)
+from barua.message import OutgoingMessage
+from barua.settings import Security, Settings, is_loopback
+from barua.transports.base import SendResult, StepObserver, StepRecorder
+
+_T = TypeVar("_T")
+_AddrInfo = tuple[socket.AddressFamily, socket.SocketKind, int, str, tuple[Any, ...]]
+# Postfix: "250 2.0.0 Ok: queued as 4F1x2"; Exim: "250 OK id=1abc-2def"; others vary.
+_QUEUE_ID = re.compile(r"(?:queued as|\bid=)\s*<?([A-Za-z0-9._@-]+)", re.I)
+_HINT_CONNECT = (
+    "Check the server name and port. Most providers use port 587 (STARTTLS) or 465 (SSL/TLS); "
+    "a firewall or antivirus may also block the connection."
+)
+
+
+def make_tls_context(*, verify: bool = True) -> ssl.SSLContext:
+    """A client TLS context: system CA store (``SSL_CERT_FILE`` honoured), TLS 1.2 or newer."""
+    context = ssl.create_default_context()
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def dot_stuff(data: bytes) -> bytes:
+    """``data`` (CRLF line endings) made safe for DATA and terminated by ``<CRLF>.<CRLF>``."""
+    if data.count(b"\n") != data.count(b"\r\n") or b"\r" in data.replace(b"\r\n", b""):
+        data = re.sub(rb"\r\n|\r|\n", b"\r\n", data)
+    if data.startswith(b"."):
+        data = b"." + data
+    data = data.replace(b"\r\n.", b"\r\n..")
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    return data + b".\r\n"
+
+
+def _text(reply: bytes | str) -> str:
+    if isinstance(reply, bytes):
+        reply = reply.decode("utf-8", "replace")
+    return " ".join(reply.split())
+
+
+def _sasl(*parts: str) -> str:
+    return base64.b64encode("\0".join(parts).encode("utf-8")).decode("ascii")
+
+
+def _b64(value: str) -> str:
+    return base64.b64encode(value.encode("utf-8")).decode("ascii")
+
+
+class _Client(smtplib.SMTP):
+    """smtplib over a socket barua opened itself, step by step."""
+
+    def __init__(self, sock: socket.socket, *, host: str, timeout: float, local_name: str) -> None:
+        self._prepared_sock = sock
+        super().__init__(local_hostname=local_name, timeout=timeout)
+        self._host = host
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        return self._prepared_sock
+
+
+class SmtpTransport:
+    """Sends messages over one SMTP connection, opened on first use and reused.
+
+    >>> with SmtpTransport(settings) as smtp:            # doctest: +SKIP
+    ...     smtp.send(build_message(settings, to=["a@example.com"], subject="Hi", text="Hi"))
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        observer: StepObserver | None = None,
+        tls_context: ssl.SSLContext | None = None,
+        max_messages_per_connection: int | None = None,
+    ) -> None:
+        if settings.host is None:
+            raise ValueError("SmtpTransport needs settings with a host")
+        self.settings = settings
+        self.host: str = settings.host
+        self.port = settings.port
+        self.security = settings.effective_security
+        self._tls = tls_context or make_tls_context(verify=not settings.skip_tls_verify)
+        self._steps = StepRecorder(observer)
+        self._client: _Client | None = None
+        self._sent_on_connection = 0
+        self._max_per_connection = max_messages_per_connection
+        self.encrypted = False
+        self.tls_version: str | None = None
+        self.peer_certificate: bytes | None = None
+
+    # Context manager ----------------------------------------------------------------------
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # Connection ---------------------------------------------------------------------------
+
+    def _error(self, cls: type[TransportError], message: str, **kwargs: object) -> TransportError:
+        return cls(message, host=self.host, port=self.port, **kwargs)  # type: ignore[arg-type]
+
+    def open(self) -> None:
+        """Connect, greet, encrypt and log in; does nothing when already connected."""
+        if self._client is not None:
+            return
+        steps = self._steps
+        where = f"{self.host} port {self.port}"
+        timeout = self.settings.timeout
+
+        with steps.step(Step.RESOLVE):
+            addresses = self._resolve()
+            steps.detail = ", ".join(sorted({a[4][0] for a in addresses}))
+        with steps.step(Step.CONNECT):
+            sock = self._connect(addresses, where)
+            steps.detail = f"{sock.getpeername()[0]}"
+        try:
+            if self.security is Security.SSL:
+                with steps.step(Step.TLS):
+                    sock = self._wrap(sock, where)
+                    steps.detail = self.tls_version or ""
+            local_name = _address_literal(sock.getsockname()[0])
+            client = _Client(sock, host=self.host, timeout=timeout, local_name=local_name)
+            with steps.step(Step.GREETING):
+                code, banner = self._call(
+                    Step.GREETING, lambda: client.connect(self.host, self.port)
+                )
+                steps.detail = f"{code} {_text(banner)}"
+                if code != 220:
+                    raise self._reply_error(Step.GREETING, code, banner)
+            self._client = client
+            with steps.step(Step.EHLO):
+                self._ehlo(client)
+            if self.security in (Security.STARTTLS, Security.STARTTLS_IF_OFFERED):
+                self._starttls(client, where)
+            if self.settings.username is not None:
+                with steps.step(Step.AUTH):
+                    self._login(client, where)
+        except BaseException:
+            self.close()
+            raise
+        self._sent_on_connection = 0
+
+    def _resolve(self) -> list[_AddrInfo]:
+        try:
+            return list(socket.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM))
+        except (socket.gaierror, UnicodeError) as exc:
+            raise self._error(
+                ConnectError,
+                f'could not find the mail server "{self.host}" (the name does not resolve)',
+                step=Step.RESOLVE,
+                hint="Check the spelling of the server name (host), and that this computer is "
+                "online.",
+            ) from exc
+
+    def _connect(self, addresses: list[_AddrInfo], where: str) -> socket.socket:
+        last: OSError | None = None
+        for family, kind, proto, _, address in addresses:
+            sock = socket.socket(family, kind, proto)
+            sock.settimeout(self.settings.timeout)
+            try:
+                sock.connect(address)
+            except OSError as exc:
+                sock.close()
+                last = exc
+                continue
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            return sock
+        if isinstance(last, socket.timeout):
+            raise self._error(
+                TimeoutError,
+                f"no answer from {where} within {self.settings.timeout:g} seconds",
+                step=Step.CONNECT,
+                hint="A firewall, antivirus or the internet provider may be blocking this port "
+                "(port 25 is often blocked: try 587 or 465). Check the host and port too.",
+            ) from last
+        if isinstance(last, ConnectionRefusedError):
+            raise self._error(
+                ConnectError,
+                f"{where} refused the connection",
+                step=Step.CONNECT,
+                hint="Nothing accepts mail on that port. " + _HINT_CONNECT,
+            ) from last
+        raise self._error(
+            ConnectError,
+            f"could not connect to {where}: {getattr(last, 'strerror', None) or last}",
+            step=Step.CONNECT,
+            hint=_HINT_CONNECT,
+        ) from last
+
+    def _wrap(self, sock: socket.socket, where: str) -> ssl.SSLSocket:
+        try:
+            wrapped = self._tls.wrap_socket(sock, server_hostname=self.host)
+        except BaseException as exc:
+            sock.close()
+            raise self._tls_error(exc, Step.TLS, where) from exc
+        self._after_tls(wrapped)
+        return wrapped
+
+    def _after_tls(self, sock: ssl.SSLSocket) -> None:
+        self.encrypted = True
+        self.tls_version = sock.version()
+        self.peer_certificate = sock.getpeercert(binary_form=True)
+
+    def _tls_error(self, exc: BaseException, step: Step, where: str) -> TransportError:
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            return self._error(
+                TLSError,
+                f"the certificate of {where} is not trusted: {exc.verify_message}",
+                step=Step.CERTIFICATE,
+                hint="If this is your own server with a self-signed certificate, trust that "
+                'certificate or tick "do not verify TLS certificate"; otherwise check the '
+                "server name.",
+            )
+        if isinstance(exc, ssl.SSLError):
+            if step is Step.TLS:
+                return self._error(
+                    TLSError,
+                    f"{where} does not speak SSL/TLS from the start ({exc.reason or exc})",
+                    step=step,
+                    hint="This port probably expects STARTTLS: use security STARTTLS "
+                    "(usually port 587), or port 465 for SSL/TLS.",
+                )
+            return self._error(
+                TLSError, f"the TLS handshake with {where} failed: {exc.reason or exc}", step=step
+            )
+        if isinstance(exc, socket.timeout):
+            return self._error(
+                TimeoutError,
+                f"the TLS handshake with {where} did not finish in time",
+                step=step,
+                hint="This port may expect STARTTLS rather than SSL/TLS.",
+            )
+        if isinstance(exc, OSError):
+            return self._error(
+                ConnectError,
+                f"{where} closed the connection during the TLS handshake",
+                step=step,
+                hint="This port may expect STARTTLS rather than SSL/TLS.",
+            )
+        raise exc
+
+    def _ehlo(self, client: _Client) -> None:
+        code, reply = self._call(Step.EHLO, client.ehlo)
+        if code != 250:
+            code, reply = self._call(Step.EHLO, client.helo)
+            if code != 250:
+                raise self._reply_error(Step.EHLO, code, reply)
+        self._steps.detail = " ".join(sorted(client.esmtp_features)) or _text(reply)
+
+    def _starttls(self, client: _Client, where: str) -> None:
+        with self._steps.step(Step.STARTTLS):
+            if not client.has_extn("starttls"):
+                if self.security is Security.STARTTLS_IF_OFFERED:
+                    self._steps.detail = "not offered; continuing unencrypted"
+                    return
+                raise self._error(
+                    TLSError,
+                    f"{where} does not offer STARTTLS, so the connection cannot be encrypted",
+                    step=Step.STARTTLS,
+                    hint="Use port 465 with SSL/TLS, or the port your provider gives for "
+                    "STARTTLS (usually 587). barua never sends mail and passwords unencrypted.",
+                )
+            try:
+                client.starttls(context=self._tls)
+            except smtplib.SMTPResponseException as exc:
+                raise self._reply_error(Step.STARTTLS, exc.smtp_code, exc.smtp_error) from exc
+            except (ssl.SSLError, OSError) as exc:
+                self.close()
+                raise self._tls_error(exc, Step.STARTTLS, where) from exc
+            except smtplib.SMTPException as exc:
+                raise self._translate(exc, Step.STARTTLS) from exc
+            assert isinstance(client.sock, ssl.SSLSocket)
+            self._after_tls(client.sock)
+            self._steps.detail = self.tls_version or ""
+        with self._steps.step(Step.EHLO):
+            self._ehlo(client)
+
+    def _login(self, client: _Client, where: str) -> None:
+        username = self.settings.username
+        password = self.settings.password
+        assert username is not None
+        if not self.encrypted and not (self.security is Security.NONE and is_loopback(self.host)):
+            raise self._error(
+                InsecureError,
+                f"{where} offers no encryption, and barua will not send your password unencrypted",
+                step=Step.AUTH,
+                hint="Use port 587 with STARTTLS or port 465 with SSL/TLS.",
+            )
+        if not client.has_extn("auth"):
+            raise self._error(
+                AuthenticationError,
+                f"{where} does not offer login (AUTH), but a username is set",
+                step=Step.AUTH,
+                hint="Leave the username empty if this server needs no login, or use the "
+                "submission port your provider gives (usually 587 or 465).",
+            )
+        secret = password.get_secret_value() if password is not None else ""
+        mechanisms = client.esmtp_features.get("auth", "").upper().split()
+        if "PLAIN" in mechanisms:
+            code, reply = self._call(
+                Step.AUTH, lambda: client.docmd("AUTH", "PLAIN " + _sasl("", username, secret))
+            )
+        elif "LOGIN" in mechanisms:
+            code, reply = self._call(Step.AUTH, lambda: client.docmd("AUTH", "LOGIN"))
+            if code == 334:
+                code, reply = self._call(Step.AUTH, lambda: client.docmd(_b64(username)))
+            if code == 334:
+                code, reply = self._call(Step.AUTH, lambda: client.docmd(_b64(secret)))
+        else:
+            raise self._error(
+                AuthenticationError,
+                f"{where} offers no login method barua supports "
+                f"({' '.join(mechanisms) or 'none'}; barua supports PLAIN and LOGIN)",
+                step=Step.AUTH,
+            )
+        if code != 235:
+            raise self._reply_error(Step.AUTH, code, reply)
+        self._steps.detail = f"{code} {_text(reply)}"
+
+    def close(self) -> None:
+        """Say QUIT when possible and close the connection."""
+        client, self._client = self._client, None
+        if client is None:
+            return
+        try:
+            client.quit()
+        except (smtplib.SMTPException, OSError):
+            client.close()
+
+    # Sending ------------------------------------------------------------------------------
+
+    def send(self, message: OutgoingMessage) -> SendResult:
+        """Deliver ``message`` to the server; reconnects once if a reused connection dropped."""
+        reused = self._client is not None
+        if (
+            reused
+            and self._max_per_connection is not None
+            and self._sent_on_connection >= self._max_per_connection
+        ):
+            self.close()
+            reused = False
+        self.open()
+        try:
+            return self._send(message)
+        except _StaleConnection:
+            self.close()
+            if not reused:
+                raise self._error(
+                    ConnectError,
+                    f"{self.host} port {self.port} closed the connection",
+                    step=Step.MAIL_FROM,
+                ) from None
+            self.open()
+            return self._send(message)
+        except TransportError as exc:
+            if exc.code == 421 or self._client is None:
+                self.close()
+            raise
+
+    def _send(self, message: OutgoingMessage) -> SendResult:
+        client = self._client
+        assert client is not None
+        steps = self._steps
+        with steps.step(Step.MAIL_FROM):
+            options = self._mail_options(client, message)
+            try:
+                code, reply = client.mail(message.sender, options)
+            except smtplib.SMTPServerDisconnected as exc:
+                raise _StaleConnection from exc
+            except (smtplib.SMTPException, OSError) as exc:
+                raise self._translate(exc, Step.MAIL_FROM) from exc
+            steps.detail = f"{code} {_text(reply)}"
+            if code != 250:
+                self._reset(client)
+                raise self._reply_error(Step.MAIL_FROM, code, reply)
+
+        accepted: list[str] = []
+        refused: dict[str, tuple[int, str]] = {}
+        with steps.step(Step.RCPT_TO):
+            for recipient in message.recipients:
+                code, reply = self._call(Step.RCPT_TO, partial(client.rcpt, recipient))
+                if code in (250, 251):
+                    accepted.append(recipient)
+                elif code == 421:
+                    raise self._reply_error(Step.RCPT_TO, code, reply, recipient=recipient)
+                else:
+                    refused[recipient] = (code, _text(reply))
+            steps.detail = f"{len(accepted)} accepted, {len(refused)} refused"
+            if not accepted:
+                self._reset(client)
+                names = ", ".join(f"{r} ({c} {t})" for r, (c, t) in refused.items())
+                raise RecipientRefused(
+                    f"the server refused every recipient: {names}",
+                    refused=refused,
+                    host=self.host,
+                    port=self.port,
+                    hint="Check the recipient addresses. If the server says it does not relay, "
+                    "it wants you to log in: set a username and password.",
+                )
+
+        with steps.step(Step.DATA):
+            code, reply = self._call(Step.DATA, lambda: client.docmd("DATA"))
+            if code != 354:
+                self._reset(client)
+                raise self._reply_error(Step.DATA, code, reply)
+            payload = dot_stuff(message.data)
+            try:
+                client.send(payload)
+            except (smtplib.SMTPException, OSError) as exc:
+                self.close()
+                raise self._error(
+                    TemporaryError,
+                    "the connection broke while the message was being sent",
+                    step=Step.DATA,
+                    hint="Nothing was delivered; barua will try again.",
+                ) from exc
+            try:
+                code, reply = client.getreply()
+            except (smtplib.SMTPException, OSError) as exc:
+                self.close()
+                raise self._error(
+                    OutcomeUnknown,
+                    "the server did not confirm the message after receiving it; it may or "
+                    "may not have been delivered",
+                    step=Step.DATA,
+                    hint="barua will try again with the same Message-ID, so the recipient can "
+                    "recognise a duplicate.",
+                ) from exc
+            steps.detail = f"{code} {_text(reply)}"
+            if code != 250:
+                raise self._reply_error(Step.DATA, code, reply)
+        self._sent_on_connection += 1
+        text = _text(reply)
+        match = _QUEUE_ID.search(text)
+        with steps.step(Step.ACCEPTED):
+            steps.detail = text
+        return SendResult(
+            message_id=message.message_id,
+            accepted=tuple(accepted),
+            refused=refused,
+            code=code,
+            reply=text,
+            queue_id=match.group(1) if match else None,
+            server=f"{self.host}:{self.port}",
+        )
+
+    def _mail_options(self, client: _Client, message: OutgoingMessage) -> list[str]:
+        options: list[str] = []
+        if client.has_extn("size"):
+            limit = int(client.esmtp_features.get("size", "0") or 0)
+            if limit and message.size > limit:
+                raise self._error(
+                    MessageTooLarge,
+                    f"the message is {_mb(message.size)}, larger than the {_mb(limit)} "
+                    f"{self.host} accepts",
+                    step=Step.MAIL_FROM,
+                    hint="Send smaller attachments, or a link to the file instead.",
+                )
+            options.append(f"SIZE={message.size}")
+        if message.smtputf8:
+            if not client.has_extn("smtputf8"):
+                raise self._error(
+                    PermanentError,
+                    f"{self.host} does not accept international email addresses (SMTPUTF8)",
+                    step=Step.MAIL_FROM,
+                    hint="Use an address with only ASCII letters before the @.",
+                )
+            options.append("SMTPUTF8")
+            if client.has_extn("8bitmime"):
+                options.append("BODY=8BITMIME")
+        return options
+
+    def _reset(self, client: _Client) -> None:
+        try:
+            client.rset()
+        except (smtplib.SMTPException, OSError):
+            self.close()
+
+    # Error translation --------------------------------------------------------------------
+
+    def _call(self, step: Step, action: Callable[[], _T]) -> _T:
+        try:
+            return action()
+        except (smtplib.SMTPException, OSError) as exc:
+            raise self._translate(exc, step) from exc
+
+    def _translate(self, exc: BaseException, step: Step) -> TransportError:
+        """The one place where smtplib's and the socket's failures become barua's errors."""
+        where = f"{self.host} port {self.port}"
+        self.close()
+        if isinstance(exc, smtplib.SMTPResponseException):
+            return self._reply_error(step, exc.smtp_code, exc.smtp_error)
+        timed_out = isinstance(exc, socket.timeout) or isinstance(exc.__context__, socket.timeout)
+        if timed_out:
+            hint = "The server is slow or the connection is blocked."
+            if step is Step.GREETING and self.security is not Security.SSL:
+                hint = (
+                    "The server sent no greeting: this port probably expects SSL/TLS from the "
+                    "start. Use security SSL/TLS (usually port 465)."
+                )
+            return self._error(
+                TimeoutError,
+                f"{where} did not answer within {self.settings.timeout:g} seconds ({step})",
+                step=step,
+                hint=hint,
+            )
+        return self._error(
+            ConnectError,
+            f"{where} closed the connection unexpectedly ({step})",
+            step=step,
+            hint="The server may be overloaded or limiting connections; try again later. "
+            + _HINT_CONNECT,
+        )
+
+    def _reply_error(
+        self, step: Step, code: int, reply: bytes | str, *, recipient: str | None = None
+    ) -> TransportError:
+        text = _text(reply)
+        where = f"{self.host} port {self.port}"
+        kwargs = {"step": step, "code": code, "reply": text, "recipient": recipient}
+        if code == 421:
+            return self._error(
+                TemporaryError,
+                f"{where} is not accepting mail right now",
+                hint="The server is busy or limits how many connections or messages it takes; "
+                "barua will try again later.",
+                **kwargs,
+            )
+        if step is Step.AUTH:
+            if code == 454 or (400 <= code < 500):
+                return self._error(
+                    TemporaryError,
+                    "the server could not check the login right now",
+                    hint="Try again in a few minutes.",
+                    **kwargs,
+                )
+            return self._error(
+                AuthenticationError,
+                "the server refused the username or password",
+                hint="Check the username and password. Many providers (Gmail, Yahoo, iCloud…) "
+                "need an app password instead of your normal password.",
+                **kwargs,
+            )
+        if code == 530:
+            return self._error(
+                AuthenticationError,
+                "the server requires a login before it accepts mail",
+                hint="Set the username and password of the mailbox.",
+                **kwargs,
+            )
+        if code == 552 or (code == 554 and "size" in text.lower()):
+            return self._error(
+                MessageTooLarge,
+                "the message is larger than the server accepts",
+                hint="Send smaller attachments, or a link to the file instead.",
+                **kwargs,
+            )
+        if 400 <= code < 500:
+            return self._error(
+                TemporaryError,
+                f"the server asked to try again later ({step})",
+                hint="This is temporary (greylisting, a busy server or a sending limit); barua "
+                "will try again.",
+                **kwargs,
+            )
+        if step is Step.MAIL_FROM:
+            return self._error(
+                SenderRefused,
+                "the server does not accept mail from the sending address",
+                hint="Use the address of the mailbox you log in with, or one the provider "
+                "allows you to send as.",
+                **kwargs,
+            )
+        return self._error(
+            PermanentError,
+            f"the server refused the message ({step})",
+            hint="Read the server's reply for the reason.",
+            **kwargs,
+        )
+
+
+class _StaleConnection(Exception):
+    """A reused connection had been closed by the server before this message."""
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1_000_000:.1f} MB"
+
+
+def _address_literal(ip: str) -> str:
+    return f"[IPv6:{ip}]" if ":" in ip else f"[{ip}]"

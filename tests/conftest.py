@@ -1,0 +1,56 @@
+"""Shared fixtures: certificates, real SMTP servers on loopback, an isolated BARUA_HOME."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.certs import CertFiles, make_certificates
+from tests.smtpd import SmtpServer
+
+USER = "shop@example.com"
+PASSWORD = "Pässwörd-ß€"
+
+
+@pytest.fixture(scope="session")
+def certs(tmp_path_factory: pytest.TempPathFactory) -> CertFiles:
+    return make_certificates(tmp_path_factory.mktemp("certs"))
+
+
+@pytest.fixture(autouse=True)
+def barua_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own empty BARUA_HOME and no BARUA_* variables from outside."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("BARUA_"):
+            monkeypatch.delenv(name)
+    home = tmp_path / "barua-home"
+    monkeypatch.setenv("BARUA_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def trust_ca(certs: CertFiles, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the test CA trusted the standard way, through SSL_CERT_FILE."""
+    monkeypatch.setenv("SSL_CERT_FILE", str(certs.ca))
+
+
+@pytest.fixture
+def ssl_server(certs: CertFiles) -> Iterator[SmtpServer]:
+    with SmtpServer(mode="ssl", certs=certs, users={USER: PASSWORD}) as server:
+        yield server
+
+
+@pytest.fixture
+def starttls_server(certs: CertFiles) -> Iterator[SmtpServer]:
+    with SmtpServer(mode="starttls", certs=certs, users={USER: PASSWORD}) as server:
+        yield server
+
+
+@pytest.fixture
+def plain_server() -> Iterator[SmtpServer]:
+    with SmtpServer(mode="plain", users={USER: PASSWORD}) as server:
+        yield server
