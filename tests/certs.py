@@ -29,6 +29,7 @@ def make_certificates(
     *,
     hostnames: tuple[str, ...] = ("localhost",),
     expired: bool = False,
+    ip_addresses: bool = True,
     prefix: str = "",
 ) -> CertFiles:
     """A CA and a server certificate signed by it, for ``hostnames`` and 127.0.0.1 / ::1."""
@@ -65,10 +66,11 @@ def make_certificates(
     )
     key = ec.generate_private_key(ec.SECP256R1())
     alt_names: list[x509.GeneralName] = [x509.DNSName(h) for h in hostnames]
-    alt_names += [
-        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-        x509.IPAddress(ipaddress.ip_address("::1")),
-    ]
+    if ip_addresses:
+        alt_names += [
+            x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+            x509.IPAddress(ipaddress.ip_address("::1")),
+        ]
     start, end = (
         (now - dt.timedelta(days=10), now - dt.timedelta(days=1))
         if expired

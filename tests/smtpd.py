@@ -59,6 +59,10 @@ class Recorder:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.faults.get("DATA") == "DROP":
+            # The whole message arrived, but the reply never leaves: outcome unknown.
+            server.transport.close()
+            return "250 never sent"
         if "DATA" in self.faults:
             return self.faults["DATA"]
         content = envelope.original_content or b""
@@ -146,7 +150,8 @@ class SmtpServer:
         login = data.login.decode("utf-8")
         password = data.password.decode("utf-8")
         self.recorder.logins.append((login, password))
-        return AuthResult(success=self.users.get(login) == password)
+        # handled=False makes aiosmtpd answer 535 itself on failure.
+        return AuthResult(success=self.users.get(login) == password, handled=False)
 
     @property
     def messages(self) -> list[Received]:

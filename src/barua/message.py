@@ -185,6 +185,8 @@ def build_message(
     """Build a message as the business, with its sender name, Reply-To and BCC copy."""
     sender = validate_address(settings.from_address, field="email_address")
     sender = Mailbox(address=sender.address, name=settings.sender_name)
+    if not (to or cc or bcc):
+        raise MessageError("at least one recipient is required", field="to")
     blind = list(bcc)
     if settings.bcc_copy is not None:
         blind.append(settings.bcc_copy)

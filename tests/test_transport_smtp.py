@@ -1,0 +1,416 @@
+"""SMTP delivery against real aiosmtpd servers on loopback, with real TLS and AUTH."""
+
+from __future__ import annotations
+
+import email
+import socket
+import threading
+from collections.abc import Iterator
+from email import policy
+from typing import Any
+
+import pytest
+
+from barua.errors import (
+    AuthenticationError,
+    ConnectError,
+    InsecureError,
+    MessageTooLarge,
+    OutcomeUnknown,
+    PermanentError,
+    RecipientRefused,
+    SenderRefused,
+    Step,
+    TemporaryError,
+    TimeoutError,
+    TLSError,
+)
+from barua.message import Attachment, OutgoingMessage, build_message
+from barua.settings import Settings, make_settings
+from barua.transports.base import StepEvent
+from barua.transports.smtp import SmtpTransport, dot_stuff
+from tests.certs import CertFiles
+from tests.conftest import PASSWORD, USER
+from tests.smtpd import SmtpServer
+
+PDF = b"%PDF-1.7\n" + bytes(range(256)) * 200 + b"\n%%EOF\n"
+
+
+def settings_for(server: SmtpServer, **changes: Any) -> Settings:
+    values: dict[str, Any] = {
+        "host": "localhost",
+        "port": server.port,
+        "security": {"ssl": "ssl", "starttls": "starttls", "plain": "none"}[server.mode],
+        "username": USER,
+        "password": PASSWORD,
+        "timeout": 5,
+    }
+    values.update(changes)
+    return make_settings(**values)
+
+
+def invoice(settings: Settings, **changes: Any) -> OutgoingMessage:
+    values: dict[str, Any] = {
+        "to": ["Jane Doe <jane@example.com>"],
+        "subject": "Ankara INV-0042 — Zürich",
+        "text": "Habari Jane,\n.\n..two dots\nAsante.\n",
+        "attachments": [Attachment("Ankara INV-0042 ñ.pdf", PDF)],
+    }
+    values.update(changes)
+    return build_message(settings, **values)
+
+
+def send(settings: Settings, message: OutgoingMessage) -> list[StepEvent]:
+    events: list[StepEvent] = []
+    with SmtpTransport(settings, observer=events.append) as smtp:
+        smtp.send(message)
+    return events
+
+
+@pytest.mark.usefixtures("trust_ca")
+@pytest.mark.parametrize("server_name", ["ssl_server", "starttls_server"])
+def test_delivers_exact_bytes_over_tls_with_utf8_login(
+    server_name: str, request: pytest.FixtureRequest
+) -> None:
+    server: SmtpServer = request.getfixturevalue(server_name)
+    settings = settings_for(server, bcc_copy="archive@example.com", reply_to="office@example.com")
+    message = invoice(settings)
+    with SmtpTransport(settings) as smtp:
+        result = smtp.send(message)
+        assert smtp.encrypted and smtp.tls_version in {"TLSv1.2", "TLSv1.3"}
+    [arrived] = server.messages
+    assert arrived.data == message.data
+    assert arrived.mail_from == USER
+    assert arrived.rcpt_tos == ["jane@example.com", "archive@example.com"]
+    assert server.recorder.logins == [(USER, PASSWORD)]
+    parsed = email.message_from_bytes(arrived.data, policy=policy.default)
+    assert "archive@example.com" not in arrived.data.decode()
+    assert parsed["Reply-To"] == "office@example.com"
+    assert parsed["Subject"] == "Ankara INV-0042 — Zürich"
+    [pdf] = list(parsed.iter_attachments())  # type: ignore[attr-defined]
+    assert pdf.get_filename() == "Ankara INV-0042 ñ.pdf"
+    assert pdf.get_content() == PDF
+    assert result.queue_id == "TEST00001"
+    assert result.accepted == ("jane@example.com", "archive@example.com")
+
+
+@pytest.mark.usefixtures("trust_ca")
+def test_one_connection_serves_many_messages(ssl_server: SmtpServer) -> None:
+    settings = settings_for(ssl_server)
+    events: list[StepEvent] = []
+    with SmtpTransport(settings, observer=events.append) as smtp:
+        for n in range(5):
+            smtp.send(invoice(settings, subject=f"Message {n}"))
+    assert len(ssl_server.messages) == 5
+    assert [e.step for e in events].count(Step.CONNECT) == 1
+    assert [e.step for e in events].count(Step.AUTH) == 1
+
+
+@pytest.mark.usefixtures("trust_ca")
+def test_reconnects_after_the_configured_number_of_messages(ssl_server: SmtpServer) -> None:
+    settings = settings_for(ssl_server)
+    events: list[StepEvent] = []
+    with SmtpTransport(settings, observer=events.append, max_messages_per_connection=2) as smtp:
+        for _ in range(5):
+            smtp.send(invoice(settings))
+    assert [e.step for e in events].count(Step.CONNECT) == 3
+    assert len(ssl_server.messages) == 5
+
+
+def test_self_signed_certificate_is_refused_by_default(ssl_server: SmtpServer) -> None:
+    with pytest.raises(TLSError) as caught:
+        send(settings_for(ssl_server), invoice(settings_for(ssl_server)))
+    error = caught.value
+    assert error.step is Step.CERTIFICATE
+    assert str(error) == (
+        f"the certificate of localhost port {ssl_server.port} is not trusted: "
+        "unable to get local issuer certificate"
+    )
+    assert error.hint is not None and "do not verify TLS certificate" in error.hint
+    assert ssl_server.messages == []
+
+
+def test_skip_tls_verify_accepts_the_self_signed_certificate(
+    starttls_server: SmtpServer,
+) -> None:
+    settings = settings_for(starttls_server, skip_tls_verify=True)
+    send(settings, invoice(settings))
+    assert len(starttls_server.messages) == 1
+
+
+def test_certificate_for_another_host_is_refused(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.certs import make_certificates
+
+    other = make_certificates(tmp_path, hostnames=("mail.other.test",), ip_addresses=False)
+    monkeypatch.setenv("SSL_CERT_FILE", str(other.ca))
+    with SmtpServer(mode="ssl", certs=other, users={USER: PASSWORD}) as server:
+        settings = settings_for(server)
+        with pytest.raises(TLSError) as caught:
+            send(settings, invoice(settings))
+    assert caught.value.step is Step.CERTIFICATE
+    assert str(caught.value) == (
+        f"the certificate of localhost port {server.port} is not trusted: "
+        "Hostname mismatch, certificate is not valid for 'localhost'."
+    )
+
+
+def test_expired_certificate_is_refused(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.certs import make_certificates
+
+    expired = make_certificates(tmp_path, expired=True)
+    monkeypatch.setenv("SSL_CERT_FILE", str(expired.ca))
+    with SmtpServer(mode="ssl", certs=expired, users={USER: PASSWORD}) as server:
+        settings = settings_for(server)
+        with pytest.raises(TLSError, match="not trusted: certificate has expired"):
+            send(settings, invoice(settings))
+
+
+def test_starttls_required_but_not_offered(plain_server: SmtpServer) -> None:
+    settings = settings_for(plain_server, security="starttls")
+    with pytest.raises(TLSError) as caught:
+        send(settings, invoice(settings))
+    assert caught.value.step is Step.STARTTLS
+    assert str(caught.value) == (
+        f"localhost port {plain_server.port} does not offer STARTTLS, so the connection "
+        "cannot be encrypted"
+    )
+    assert plain_server.messages == [] and plain_server.recorder.logins == []
+
+
+def test_no_password_over_an_unencrypted_connection(plain_server: SmtpServer) -> None:
+    settings = settings_for(plain_server, security="starttls_if_offered")
+    with pytest.raises(InsecureError) as caught:
+        send(settings, invoice(settings))
+    assert caught.value.step is Step.AUTH
+    assert "barua will not send your password unencrypted" in str(caught.value)
+    assert plain_server.recorder.logins == []
+
+
+def test_plain_login_is_allowed_only_towards_loopback_with_security_none(
+    plain_server: SmtpServer,
+) -> None:
+    settings = settings_for(plain_server, security="none")
+    send(settings, invoice(settings))
+    assert plain_server.recorder.logins == [(USER, PASSWORD)]
+    assert len(plain_server.messages) == 1
+
+
+def test_no_login_needed_without_username(plain_server: SmtpServer) -> None:
+    settings = settings_for(
+        plain_server, username=None, password=None, email_address="shop@example.com", port=plain_server.port, security="auto"
+    )
+    send(settings, invoice(settings))
+    assert plain_server.messages[0].mail_from == "shop@example.com"
+
+
+@pytest.mark.usefixtures("trust_ca")
+def test_wrong_password(ssl_server: SmtpServer) -> None:
+    settings = settings_for(ssl_server, password="wrong")
+    with pytest.raises(AuthenticationError) as caught:
+        send(settings, invoice(settings))
+    error = caught.value
+    assert (error.step, error.code) == (Step.AUTH, 535)
+    assert str(error) == (
+        "the server refused the username or password "
+        "(server replied: 535 5.7.8 Authentication credentials invalid)"
+    )
+    assert error.hint is not None and "app password" in error.hint
+    assert "wrong" not in str(error) and "wrong" not in (error.reply or "")
+
+
+@pytest.mark.usefixtures("trust_ca")
+@pytest.mark.parametrize(
+    ("faults", "error_class", "step", "code"),
+    [
+        ({"MAIL": "421 4.7.0 Too many connections"}, TemporaryError, Step.MAIL_FROM, 421),
+        ({"MAIL": "451 4.7.1 Greylisted, try later"}, TemporaryError, Step.MAIL_FROM, 451),
+        ({"MAIL": "553 5.7.1 Sender address rejected"}, SenderRefused, Step.MAIL_FROM, 553),
+        ({"DATA": "552 5.3.4 Message too big"}, MessageTooLarge, Step.DATA, 552),
+        ({"DATA": "554 5.7.1 Spam detected"}, PermanentError, Step.DATA, 554),
+        ({"DATA": "451 4.3.0 Local error"}, TemporaryError, Step.DATA, 451),
+    ],
+)
+def test_server_replies_map_to_errors(
+    certs: CertFiles,
+    faults: dict[str, str],
+    error_class: type[Exception],
+    step: Step,
+    code: int,
+) -> None:
+    with SmtpServer(mode="ssl", certs=certs, users={USER: PASSWORD}, faults=faults) as server:
+        settings = settings_for(server)
+        with pytest.raises(error_class) as caught:
+            send(settings, invoice(settings))
+    error = caught.value
+    assert type(error) is error_class
+    assert (error.step, error.code) == (step, code)  # type: ignore[attr-defined]
+    assert error.reply == next(iter(faults.values())).split(" ", 1)[1]  # type: ignore[attr-defined]
+    assert error.temporary is (400 <= code < 500)  # type: ignore[attr-defined]
+
+
+@pytest.mark.usefixtures("trust_ca")
+def test_size_limit_is_checked_before_sending(certs: CertFiles) -> None:
+    with SmtpServer(mode="ssl", certs=certs, users={USER: PASSWORD}, size_limit=20_000) as server:
+        settings = settings_for(server)
+        with pytest.raises(MessageTooLarge) as caught:
+            send(settings, invoice(settings))
+        assert server.messages == []
+    assert caught.value.step is Step.MAIL_FROM
+    assert str(caught.value).startswith("the message is 0.1 MB, larger than the 0.0 MB")
+
+
+@pytest.mark.usefixtures("trust_ca")
+def test_one_refused_recipient_of_three(ssl_server: SmtpServer) -> None:
+    ssl_server.recorder.refuse_recipients["gone@example.com"] = "550 5.1.1 User unknown"
+    settings = settings_for(ssl_server)
+    message = invoice(settings, to=["a@example.com", "gone@example.com", "c@example.com"])
+    with SmtpTransport(settings) as smtp:
+        result = smtp.send(message)
+    assert result.accepted == ("a@example.com", "c@example.com")
+    assert result.refused == {"gone@example.com": (550, "5.1.1 User unknown")}
+    assert ssl_server.messages[0].rcpt_tos == ["a@example.com", "c@example.com"]
+
+
+@pytest.mark.usefixtures("trust_ca")
+def test_every_recipient_refused(ssl_server: SmtpServer) -> None:
+    ssl_server.recorder.refuse_recipients["gone@example.com"] = "550 5.1.1 User unknown"
+    settings = settings_for(ssl_server)
+    with SmtpTransport(settings) as smtp:
+        with pytest.raises(RecipientRefused) as caught:
+            smtp.send(invoice(settings, to=["gone@example.com"]))
+        assert caught.value.refused == {"gone@example.com": (550, "5.1.1 User unknown")}
+        assert caught.value.recipient == "gone@example.com"
+        assert not caught.value.temporary
+        # The connection was reset and still works for the next message.
+        smtp.send(invoice(settings))
+    assert len(ssl_server.messages) == 1
+
+
+@pytest.mark.usefixtures("trust_ca")
+def test_smtputf8_address(ssl_server: SmtpServer, certs: CertFiles) -> None:
+    settings = settings_for(ssl_server)
+    message = invoice(settings, to=["jürgen@example.de"])
+    send(settings, message)
+    assert ssl_server.messages[0].rcpt_tos == ["jürgen@example.de"]
+    assert "SMTPUTF8" in ssl_server.messages[0].mail_options
+    with SmtpServer(mode="ssl", certs=certs, users={USER: PASSWORD}, smtputf8=False) as old:
+        settings = settings_for(old)
+        with pytest.raises(PermanentError, match=r"does not accept international email"):
+            send(settings, invoice(settings, to=["jürgen@example.de"]))
+
+
+@pytest.mark.usefixtures("trust_ca")
+def test_connection_dropped_after_data_is_outcome_unknown(certs: CertFiles) -> None:
+    with SmtpServer(mode="ssl", certs=certs, users={USER: PASSWORD}, faults={"DATA": "DROP"}) as s:
+        settings = settings_for(s)
+        with pytest.raises(OutcomeUnknown) as caught:
+            send(settings, invoice(settings))
+    assert caught.value.step is Step.DATA
+    assert caught.value.temporary
+
+
+def test_connection_refused() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = make_settings(host="127.0.0.1", port=port, email_address="a@example.com")
+    with pytest.raises(ConnectError) as caught:
+        send(settings, invoice(settings))
+    assert caught.value.step is Step.CONNECT
+    assert str(caught.value) == f"127.0.0.1 port {port} refused the connection"
+    assert caught.value.hint is not None and "587" in caught.value.hint
+
+
+def test_unknown_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_such_host(*args: object, **kwargs: object) -> None:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_such_host)
+    settings = make_settings(host="smtp.gmial.com", port=587, username="a@example.com")
+    with pytest.raises(ConnectError) as caught:
+        send(settings, invoice(settings))
+    assert caught.value.step is Step.RESOLVE
+    assert str(caught.value) == (
+        'could not find the mail server "smtp.gmial.com" (the name does not resolve)'
+    )
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """Accepts connections and never says a word, like an implicit-TLS port to a plain client."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                accepted.append(listener.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    thread.join()
+    for conn in accepted:
+        conn.close()
+    listener.close()
+
+
+def test_silent_server_times_out_with_advice(silent_server: int) -> None:
+    settings = make_settings(
+        host="127.0.0.1", port=silent_server, security="starttls", username=USER, timeout=0.5
+    )
+    with pytest.raises(TimeoutError) as caught:
+        send(settings, invoice(settings))
+    assert caught.value.step is Step.GREETING
+    assert caught.value.hint is not None and "expects SSL/TLS from the start" in caught.value.hint
+
+
+def test_implicit_tls_spoken_to_a_starttls_port(starttls_server: SmtpServer) -> None:
+    settings = settings_for(starttls_server, security="ssl")
+    with pytest.raises(TLSError) as caught:
+        send(settings, invoice(settings))
+    assert caught.value.step is Step.TLS
+    assert "does not speak SSL/TLS from the start" in str(caught.value)
+    assert caught.value.hint is not None and "STARTTLS" in caught.value.hint
+
+
+def test_steps_are_reported_in_order(starttls_server: SmtpServer, trust_ca: None) -> None:
+    settings = settings_for(starttls_server)
+    events = send(settings, invoice(settings))
+    assert [e.step for e in events] == [
+        Step.RESOLVE,
+        Step.CONNECT,
+        Step.GREETING,
+        Step.EHLO,
+        Step.STARTTLS,
+        Step.EHLO,
+        Step.AUTH,
+        Step.MAIL_FROM,
+        Step.RCPT_TO,
+        Step.DATA,
+        Step.ACCEPTED,
+    ]
+    assert all(e.ok for e in events)
+    assert PASSWORD not in repr(events)
+
+
+@pytest.mark.parametrize(
+    ("data", "stuffed"),
+    [
+        (b"a\r\n.b\r\n", b"a\r\n..b\r\n.\r\n"),
+        (b".start\r\nend", b"..start\r\nend\r\n.\r\n"),
+        (b"bare\nlf\n.x\n", b"bare\r\nlf\r\n..x\r\n.\r\n"),
+        (b"", b"\r\n.\r\n"),
+    ],
+)
+def test_dot_stuffing(data: bytes, stuffed: bytes) -> None:
+    assert dot_stuff(data) == stuffed
