@@ -30,6 +30,7 @@ def make_certificates(
     hostnames: tuple[str, ...] = ("localhost",),
     expired: bool = False,
     ip_addresses: bool = True,
+    self_signed: bool = False,
     prefix: str = "",
 ) -> CertFiles:
     """A CA and a server certificate signed by it, for ``hostnames`` and 127.0.0.1 / ::1."""
@@ -76,10 +77,11 @@ def make_certificates(
         if expired
         else (now - dt.timedelta(days=1), now + dt.timedelta(days=30))
     )
+    signer, issuer = (key, _name(hostnames[0])) if self_signed else (ca_key, ca_name)
     cert = (
         x509.CertificateBuilder()
         .subject_name(_name(hostnames[0]))
-        .issuer_name(ca_name)
+        .issuer_name(issuer)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(start)
@@ -87,13 +89,13 @@ def make_certificates(
         .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(signer.public_key()),
             critical=False,
         )
         .add_extension(
             x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
         )
-        .sign(ca_key, hashes.SHA256())
+        .sign(signer, hashes.SHA256())
     )
     folder.mkdir(parents=True, exist_ok=True)
     files = CertFiles(

@@ -126,9 +126,7 @@ def test_attachment_file_name_injection_is_refused() -> None:
 def test_malformed_addresses_are_refused_not_misread() -> None:
     # CVE-2023-27043: parseaddr reads this as a different address; barua refuses it.
     with pytest.raises(MessageError, match="is not a valid email address"):
-        build_message(
-            SETTINGS, to=["alice@example.org)<bob@example.org"], subject="x", text="x"
-        )
+        build_message(SETTINGS, to=["alice@example.org)<bob@example.org"], subject="x", text="x")
     with pytest.raises(MessageError, match="at least one recipient is required"):
         build_message(SETTINGS, to=[], subject="x", text="x")
 

@@ -22,8 +22,7 @@ def test_username_that_is_an_address_is_the_sending_address() -> None:
 
 def test_email_address_is_required_when_username_is_not_an_address() -> None:
     assert problems(host="smtp.example.com", username="shop", password="pw") == {
-        "email_address": 'email_address is required because username "shop" is not an email '
-        "address"
+        "email_address": 'email_address is required because username "shop" is not an email address'
     }
     s = make_settings(
         host="smtp.example.com", username="shop", password="pw", email_address="a@example.com"
@@ -68,8 +67,14 @@ def test_port_must_be_a_number() -> None:
 @pytest.mark.parametrize(
     ("host", "message"),
     [
-        ("smtp://mail.example.com", 'host must be a server name such as smtp.example.com, without "smtp://"'),
-        ("mail.example.com:587", "host must not contain a port or path: put the port in the port field"),
+        (
+            "smtp://mail.example.com",
+            'host must be a server name such as smtp.example.com, without "smtp://"',
+        ),
+        (
+            "mail.example.com:587",
+            "host must not contain a port or path: put the port in the port field",
+        ),
         ("bad host", 'host "bad host" is not a valid server name'),
     ],
 )

@@ -43,6 +43,7 @@ def every_field() -> Settings:
         bcc_copy="archive@example.com",
         reply_to="owner@example.com",
         skip_tls_verify=True,
+        pinned_certificate="ab" * 32,
         timeout=12.5,
     )
 

@@ -199,7 +199,12 @@ def test_plain_login_is_allowed_only_towards_loopback_with_security_none(
 
 def test_no_login_needed_without_username(plain_server: SmtpServer) -> None:
     settings = settings_for(
-        plain_server, username=None, password=None, email_address="shop@example.com", port=plain_server.port, security="auto"
+        plain_server,
+        username=None,
+        password=None,
+        email_address="shop@example.com",
+        port=plain_server.port,
+        security="auto",
     )
     send(settings, invoice(settings))
     assert plain_server.messages[0].mail_from == "shop@example.com"
@@ -414,3 +419,86 @@ def test_steps_are_reported_in_order(starttls_server: SmtpServer, trust_ca: None
 )
 def test_dot_stuffing(data: bytes, stuffed: bytes) -> None:
     assert dot_stuff(data) == stuffed
+
+
+# Certificates: what was presented, why it is refused, and pinning ----------------------------
+
+
+def server_fingerprint(certs: CertFiles) -> str:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from barua.certificates import fingerprint
+
+    cert = x509.load_pem_x509_certificate(certs.cert.read_bytes())
+    return fingerprint(cert.public_bytes(Encoding.DER))
+
+
+def test_refused_certificate_is_described(ssl_server: SmtpServer, certs: CertFiles) -> None:
+    from barua.errors import Cause
+
+    settings = settings_for(ssl_server)
+    with pytest.raises(TLSError) as caught:
+        send(settings, invoice(settings))
+    error = caught.value
+    assert error.cause is Cause.CERT_UNTRUSTED
+    assert error.certificate is not None
+    assert error.certificate.subject == "localhost"
+    assert error.certificate.issuer == "barua test CA"
+    assert error.certificate.sha256 == server_fingerprint(certs)
+    assert "localhost" in error.certificate.names
+
+
+@pytest.mark.parametrize(
+    ("options", "cause_name"),
+    [
+        ({"self_signed": True}, "CERT_SELF_SIGNED"),
+        ({"expired": True}, "CERT_EXPIRED"),
+        ({"hostnames": ("mail.other.test",), "ip_addresses": False}, "CERT_WRONG_HOST"),
+    ],
+)
+def test_certificate_causes(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, options: dict[str, Any], cause_name: str
+) -> None:
+    from barua.errors import Cause
+    from tests.certs import make_certificates
+
+    made = make_certificates(tmp_path, **options)
+    monkeypatch.setenv("SSL_CERT_FILE", str(made.ca))
+    with SmtpServer(mode="starttls", certs=made, users={USER: PASSWORD}) as server:
+        settings = settings_for(server)
+        with pytest.raises(TLSError) as caught:
+            send(settings, invoice(settings))
+    assert caught.value.cause is Cause[cause_name]
+    assert caught.value.certificate is not None
+
+
+def test_pinned_certificate_is_accepted_without_ca(
+    starttls_server: SmtpServer, certs: CertFiles
+) -> None:
+    from barua.transports.smtp import fetch_certificate
+    from barua.certificates import fingerprint
+
+    settings = settings_for(starttls_server)
+    assert fingerprint(fetch_certificate(settings)) == server_fingerprint(certs)
+    pinned = settings_for(starttls_server, pinned_certificate=server_fingerprint(certs))
+    send(pinned, invoice(pinned))
+    assert len(starttls_server.messages) == 1
+
+
+def test_changed_certificate_fails_with_both_fingerprints(
+    ssl_server: SmtpServer, certs: CertFiles
+) -> None:
+    from barua.errors import Cause
+
+    old = "AB:" * 31 + "AB"
+    settings = settings_for(ssl_server, pinned_certificate=old.replace(":", "").lower())
+    with pytest.raises(TLSError) as caught:
+        send(settings, invoice(settings))
+    error = caught.value
+    assert error.cause is Cause.CERT_CHANGED
+    assert str(error) == (
+        f"the certificate of localhost port {ssl_server.port} has changed: barua trusts {old}, "
+        f"the server now presents {server_fingerprint(certs)}"
+    )
+    assert ssl_server.recorder.logins == [], "no password is sent to an unexpected server"

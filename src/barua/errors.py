@@ -27,6 +27,10 @@ from __future__ import annotations
 
 import builtins
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from barua.certificates import CertificateInfo
 
 
 class Step(StrEnum):
@@ -58,6 +62,39 @@ class Step(StrEnum):
     """The authenticated request to an HTTP email service."""
     ACCEPTED = "accepted"
     """The server took responsibility for the message."""
+
+
+class Cause(StrEnum):
+    """Why a delivery failed, when the transport can tell; the test email explains each."""
+
+    HOST_NOT_FOUND = "host_not_found"
+    CONNECTION_REFUSED = "connection_refused"
+    CONNECTION_TIMEOUT = "connection_timeout"
+    CONNECTION_LOST = "connection_lost"
+    EXPECTS_STARTTLS = "expects_starttls"
+    """Implicit TLS was spoken to a port that expects a plain greeting and STARTTLS."""
+    EXPECTS_IMPLICIT_TLS = "expects_implicit_tls"
+    """A plain greeting was awaited from a port that expects TLS from the first byte."""
+    NO_STARTTLS = "no_starttls"
+    CERT_SELF_SIGNED = "cert_self_signed"
+    CERT_UNTRUSTED = "cert_untrusted"
+    CERT_EXPIRED = "cert_expired"
+    CERT_WRONG_HOST = "cert_wrong_host"
+    CERT_CHANGED = "cert_changed"
+    """The server no longer presents the certificate the user chose to trust."""
+    TLS_FAILED = "tls_failed"
+    INSECURE_LOGIN = "insecure_login"
+    AUTH_NOT_OFFERED = "auth_not_offered"
+    AUTH_REFUSED = "auth_refused"
+    AUTH_REQUIRED = "auth_required"
+    SENDER_REFUSED = "sender_refused"
+    RECIPIENT_REFUSED = "recipient_refused"
+    MESSAGE_TOO_LARGE = "message_too_large"
+    TRY_LATER = "try_later"
+    SMTPUTF8_UNSUPPORTED = "smtputf8_unsupported"
+    OUTCOME_UNKNOWN = "outcome_unknown"
+    SERVICE_REFUSED = "service_refused"
+    UNKNOWN = "unknown"
 
 
 class BaruaError(Exception):
@@ -113,8 +150,10 @@ class TransportError(BaruaError):
         code: int | None = None,
         reply: str | None = None,
         recipient: str | None = None,
+        cause: Cause = Cause.UNKNOWN,
     ) -> None:
         super().__init__(message, hint=hint)
+        self.cause = cause
         self.step = step
         self.host = host
         self.port = port
@@ -141,7 +180,12 @@ class TimeoutError(TransportError, builtins.TimeoutError):  # mirrors the builti
 
 
 class TLSError(TransportError):
-    """The TLS handshake failed, the certificate was refused or STARTTLS is missing."""
+    """The TLS handshake failed, the certificate was refused or STARTTLS is missing.
+
+    ``certificate`` describes what the server presented, when barua could read it.
+    """
+
+    certificate: CertificateInfo | None = None
 
 
 class AuthenticationError(TransportError):
@@ -186,6 +230,7 @@ class RecipientRefused(PermanentError):
         super().__init__(
             message,
             step=Step.RCPT_TO,
+            cause=Cause.RECIPIENT_REFUSED,
             hint=hint,
             host=host,
             port=port,

@@ -25,6 +25,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from barua.addresses import check_no_line_breaks, validate_address
+from barua.certificates import normalise_fingerprint
 from barua.errors import MessageError, SettingsError
 
 
@@ -94,6 +95,8 @@ class Settings(BaseModel):
     bcc_copy: str | None = None
     reply_to: str | None = None
     skip_tls_verify: bool = False
+    pinned_certificate: str | None = None
+    """SHA-256 fingerprint of the one certificate to accept, instead of CA verification."""
     timeout: float = 30.0
 
     @model_validator(mode="before")
@@ -156,6 +159,18 @@ class Settings(BaseModel):
         if not _HOSTNAME.match(ascii_host):
             raise _problem(f'host "{value}" is not a valid server name')
         return value
+
+    @field_validator("pinned_certificate", mode="before")
+    @classmethod
+    def _check_pin(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        normalised = normalise_fingerprint(str(value))
+        if normalised is None:
+            raise _problem(
+                "pinned_certificate must be a SHA-256 fingerprint (64 hexadecimal digits)"
+            )
+        return normalised
 
     @field_validator("port")
     @classmethod

@@ -44,6 +44,7 @@ ENV_OVERRIDES: dict[str, str] = {
     "BARUA_BCC_COPY": "bcc_copy",
     "BARUA_REPLY_TO": "reply_to",
     "BARUA_SKIP_TLS_VERIFY": "skip_tls_verify",
+    "BARUA_PINNED_CERTIFICATE": "pinned_certificate",
     "BARUA_HTTP_SERVICE_URL": "http_service_url",
     "BARUA_HTTP_API_KEY": "http_api_key",
     "BARUA_TIMEOUT": "timeout",

@@ -19,8 +19,10 @@ from functools import partial
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
+from barua.certificates import CertificateInfo, describe_certificate, fingerprint
 from barua.errors import (
     AuthenticationError,
+    Cause,
     ConnectError,
     InsecureError,
     MessageTooLarge,
@@ -117,7 +119,10 @@ class SmtpTransport:
         self.host: str = settings.host
         self.port = settings.port
         self.security = settings.effective_security
-        self._tls = tls_context or make_tls_context(verify=not settings.skip_tls_verify)
+        # A pinned certificate replaces CA verification: the fingerprint is checked instead.
+        verify = not settings.skip_tls_verify and settings.pinned_certificate is None
+        self._tls = tls_context or make_tls_context(verify=verify)
+        self._peeking = False
         self._steps = StepRecorder(observer)
         self._client: _Client | None = None
         self._sent_on_connection = 0
@@ -193,6 +198,7 @@ class SmtpTransport:
                 ConnectError,
                 f'could not find the mail server "{self.host}" (the name does not resolve)',
                 step=Step.RESOLVE,
+                cause=Cause.HOST_NOT_FOUND,
                 hint="Check the spelling of the server name (host), and that this computer is "
                 "online.",
             ) from exc
@@ -215,6 +221,7 @@ class SmtpTransport:
                 TimeoutError,
                 f"no answer from {where} within {self.settings.timeout:g} seconds",
                 step=Step.CONNECT,
+                cause=Cause.CONNECTION_TIMEOUT,
                 hint="A firewall, antivirus or the internet provider may be blocking this port "
                 "(port 25 is often blocked: try 587 or 465). Check the host and port too.",
             ) from last
@@ -223,12 +230,14 @@ class SmtpTransport:
                 ConnectError,
                 f"{where} refused the connection",
                 step=Step.CONNECT,
+                cause=Cause.CONNECTION_REFUSED,
                 hint="Nothing accepts mail on that port. " + _HINT_CONNECT,
             ) from last
         raise self._error(
             ConnectError,
             f"could not connect to {where}: {getattr(last, 'strerror', None) or last}",
             step=Step.CONNECT,
+            cause=Cause.CONNECTION_REFUSED,
             hint=_HINT_CONNECT,
         ) from last
 
@@ -245,28 +254,58 @@ class SmtpTransport:
         self.encrypted = True
         self.tls_version = sock.version()
         self.peer_certificate = sock.getpeercert(binary_form=True)
+        pinned = self.settings.pinned_certificate
+        if pinned is not None and not self._peeking:
+            presented = fingerprint(self.peer_certificate or b"")
+            if presented != pinned:
+                error = self._error(
+                    TLSError,
+                    f"the certificate of {self.host} port {self.port} has changed: barua "
+                    f"trusts {pinned}, the server now presents {presented}",
+                    step=Step.CERTIFICATE,
+                    cause=Cause.CERT_CHANGED,
+                    hint="If the server's certificate was renewed, check the new fingerprint "
+                    "with its administrator and trust it again; otherwise someone may be "
+                    "intercepting the connection.",
+                )
+                assert isinstance(error, TLSError)
+                error.certificate = describe_certificate(self.peer_certificate or b"")
+                sock.close()
+                raise error
 
     def _tls_error(self, exc: BaseException, step: Step, where: str) -> TransportError:
         if isinstance(exc, ssl.SSLCertVerificationError):
-            return self._error(
+            certificate = self._peek_certificate()
+            cause = _CERT_CAUSES.get(exc.verify_code, Cause.CERT_UNTRUSTED)
+            if cause is Cause.CERT_UNTRUSTED and certificate and certificate.self_signed:
+                cause = Cause.CERT_SELF_SIGNED
+            error = self._error(
                 TLSError,
                 f"the certificate of {where} is not trusted: {exc.verify_message}",
                 step=Step.CERTIFICATE,
+                cause=cause,
                 hint="If this is your own server with a self-signed certificate, trust that "
                 'certificate or tick "do not verify TLS certificate"; otherwise check the '
                 "server name.",
             )
+            assert isinstance(error, TLSError)
+            error.certificate = certificate
+            return error
         if isinstance(exc, ssl.SSLError):
             if step is Step.TLS:
                 return self._error(
                     TLSError,
                     f"{where} does not speak SSL/TLS from the start ({exc.reason or exc})",
                     step=step,
+                    cause=Cause.EXPECTS_STARTTLS,
                     hint="This port probably expects STARTTLS: use security STARTTLS "
                     "(usually port 587), or port 465 for SSL/TLS.",
                 )
             return self._error(
-                TLSError, f"the TLS handshake with {where} failed: {exc.reason or exc}", step=step
+                TLSError,
+                f"the TLS handshake with {where} failed: {exc.reason or exc}",
+                step=step,
+                cause=Cause.TLS_FAILED,
             )
         if isinstance(exc, socket.timeout):
             return self._error(
@@ -283,6 +322,16 @@ class SmtpTransport:
                 hint="This port may expect STARTTLS rather than SSL/TLS.",
             )
         raise exc
+
+    def _peek_certificate(self) -> CertificateInfo | None:
+        """What the server presents, read over a second, unverified connection."""
+        if self._peeking:
+            return None
+        try:
+            der = fetch_certificate(self.settings)
+        except TransportError:
+            return None
+        return describe_certificate(der)
 
     def _ehlo(self, client: _Client) -> None:
         code, reply = self._call(Step.EHLO, client.ehlo)
@@ -302,6 +351,7 @@ class SmtpTransport:
                     TLSError,
                     f"{where} does not offer STARTTLS, so the connection cannot be encrypted",
                     step=Step.STARTTLS,
+                    cause=Cause.NO_STARTTLS,
                     hint="Use port 465 with SSL/TLS, or the port your provider gives for "
                     "STARTTLS (usually 587). barua never sends mail and passwords unencrypted.",
                 )
@@ -329,6 +379,7 @@ class SmtpTransport:
                 InsecureError,
                 f"{where} offers no encryption, and barua will not send your password unencrypted",
                 step=Step.AUTH,
+                cause=Cause.INSECURE_LOGIN,
                 hint="Use port 587 with STARTTLS or port 465 with SSL/TLS.",
             )
         if not client.has_extn("auth"):
@@ -336,6 +387,7 @@ class SmtpTransport:
                 AuthenticationError,
                 f"{where} does not offer login (AUTH), but a username is set",
                 step=Step.AUTH,
+                cause=Cause.AUTH_NOT_OFFERED,
                 hint="Leave the username empty if this server needs no login, or use the "
                 "submission port your provider gives (usually 587 or 465).",
             )
@@ -357,6 +409,7 @@ class SmtpTransport:
                 f"{where} offers no login method barua supports "
                 f"({' '.join(mechanisms) or 'none'}; barua supports PLAIN and LOGIN)",
                 step=Step.AUTH,
+                cause=Cause.AUTH_NOT_OFFERED,
             )
         if code != 235:
             raise self._reply_error(Step.AUTH, code, reply)
@@ -394,6 +447,7 @@ class SmtpTransport:
                     ConnectError,
                     f"{self.host} port {self.port} closed the connection",
                     step=Step.MAIL_FROM,
+                    cause=Cause.CONNECTION_LOST,
                 ) from None
             self.open()
             return self._send(message)
@@ -457,6 +511,7 @@ class SmtpTransport:
                     TemporaryError,
                     "the connection broke while the message was being sent",
                     step=Step.DATA,
+                    cause=Cause.CONNECTION_LOST,
                     hint="Nothing was delivered; barua will try again.",
                 ) from exc
             try:
@@ -468,6 +523,7 @@ class SmtpTransport:
                     "the server did not confirm the message after receiving it; it may or "
                     "may not have been delivered",
                     step=Step.DATA,
+                    cause=Cause.OUTCOME_UNKNOWN,
                     hint="barua will try again with the same Message-ID, so the recipient can "
                     "recognise a duplicate.",
                 ) from exc
@@ -499,6 +555,7 @@ class SmtpTransport:
                     f"the message is {_mb(message.size)}, larger than the {_mb(limit)} "
                     f"{self.host} accepts",
                     step=Step.MAIL_FROM,
+                    cause=Cause.MESSAGE_TOO_LARGE,
                     hint="Send smaller attachments, or a link to the file instead.",
                 )
             options.append(f"SIZE={message.size}")
@@ -508,6 +565,7 @@ class SmtpTransport:
                     PermanentError,
                     f"{self.host} does not accept international email addresses (SMTPUTF8)",
                     step=Step.MAIL_FROM,
+                    cause=Cause.SMTPUTF8_UNSUPPORTED,
                     hint="Use an address with only ASCII letters before the @.",
                 )
             options.append("SMTPUTF8")
@@ -537,22 +595,27 @@ class SmtpTransport:
             return self._reply_error(step, exc.smtp_code, exc.smtp_error)
         timed_out = isinstance(exc, socket.timeout) or isinstance(exc.__context__, socket.timeout)
         if timed_out:
-            hint = "The server is slow or the connection is blocked."
             if step is Step.GREETING and self.security is not Security.SSL:
-                hint = (
-                    "The server sent no greeting: this port probably expects SSL/TLS from the "
-                    "start. Use security SSL/TLS (usually port 465)."
+                return self._error(
+                    TimeoutError,
+                    f"{where} sent no greeting within {self.settings.timeout:g} seconds",
+                    step=step,
+                    cause=Cause.EXPECTS_IMPLICIT_TLS,
+                    hint="This port probably expects SSL/TLS from the start: use security "
+                    "SSL/TLS (usually port 465).",
                 )
             return self._error(
                 TimeoutError,
                 f"{where} did not answer within {self.settings.timeout:g} seconds ({step})",
                 step=step,
-                hint=hint,
+                cause=Cause.CONNECTION_TIMEOUT,
+                hint="The server is slow or the connection is blocked.",
             )
         return self._error(
             ConnectError,
             f"{where} closed the connection unexpectedly ({step})",
             step=step,
+            cause=Cause.CONNECTION_LOST,
             hint="The server may be overloaded or limiting connections; try again later. "
             + _HINT_CONNECT,
         )
@@ -560,68 +623,123 @@ class SmtpTransport:
     def _reply_error(
         self, step: Step, code: int, reply: bytes | str, *, recipient: str | None = None
     ) -> TransportError:
-        text = _text(reply)
-        where = f"{self.host} port {self.port}"
-        kwargs = {"step": step, "code": code, "reply": text, "recipient": recipient}
-        if code == 421:
-            return self._error(
-                TemporaryError,
-                f"{where} is not accepting mail right now",
-                hint="The server is busy or limits how many connections or messages it takes; "
-                "barua will try again later.",
-                **kwargs,
-            )
-        if step is Step.AUTH:
-            if code == 454 or (400 <= code < 500):
-                return self._error(
-                    TemporaryError,
-                    "the server could not check the login right now",
-                    hint="Try again in a few minutes.",
-                    **kwargs,
-                )
-            return self._error(
-                AuthenticationError,
-                "the server refused the username or password",
-                hint="Check the username and password. Many providers (Gmail, Yahoo, iCloud…) "
-                "need an app password instead of your normal password.",
-                **kwargs,
-            )
-        if code == 530:
-            return self._error(
-                AuthenticationError,
-                "the server requires a login before it accepts mail",
-                hint="Set the username and password of the mailbox.",
-                **kwargs,
-            )
-        if code == 552 or (code == 554 and "size" in text.lower()):
-            return self._error(
-                MessageTooLarge,
-                "the message is larger than the server accepts",
-                hint="Send smaller attachments, or a link to the file instead.",
-                **kwargs,
-            )
-        if 400 <= code < 500:
-            return self._error(
-                TemporaryError,
-                f"the server asked to try again later ({step})",
-                hint="This is temporary (greylisting, a busy server or a sending limit); barua "
-                "will try again.",
-                **kwargs,
-            )
-        if step is Step.MAIL_FROM:
-            return self._error(
-                SenderRefused,
-                "the server does not accept mail from the sending address",
-                hint="Use the address of the mailbox you log in with, or one the provider "
-                "allows you to send as.",
-                **kwargs,
-            )
-        return self._error(
-            PermanentError,
-            f"the server refused the message ({step})",
-            hint="Read the server's reply for the reason.",
-            **kwargs,
+        """An SMTP reply that is not success, as the matching error of barua's tree."""
+        cls, cause, message, hint = _classify_reply(step, code, _text(reply))
+        return cls(
+            message.format(where=f"{self.host} port {self.port}", step=step),
+            host=self.host,
+            port=self.port,
+            step=step,
+            code=code,
+            reply=_text(reply),
+            recipient=recipient,
+            cause=cause,
+            hint=hint,
         )
+
+
+_Classified = tuple[type[TransportError], Cause, str, str]
+
+
+def _classify_reply(step: Step, code: int, text: str) -> _Classified:
+    """Which error a reply means: by code first, then by the step it answered."""
+    if code == 421:
+        return (
+            TemporaryError,
+            Cause.TRY_LATER,
+            "{where} is not accepting mail right now",
+            "The server is busy or limits how many connections or messages it takes; barua "
+            "will try again later.",
+        )
+    if step is Step.AUTH:
+        if 400 <= code < 500:
+            return (
+                TemporaryError,
+                Cause.TRY_LATER,
+                "the server could not check the login right now",
+                "Try again in a few minutes.",
+            )
+        return (
+            AuthenticationError,
+            Cause.AUTH_REFUSED,
+            "the server refused the username or password",
+            "Check the username and password. Many providers (Gmail, Yahoo, iCloud…) need an "
+            "app password instead of your normal password.",
+        )
+    if code == 530:
+        return (
+            AuthenticationError,
+            Cause.AUTH_REQUIRED,
+            "the server requires a login before it accepts mail",
+            "Set the username and password of the mailbox.",
+        )
+    if code == 552 or (code == 554 and "size" in text.lower()):
+        return (
+            MessageTooLarge,
+            Cause.MESSAGE_TOO_LARGE,
+            "the message is larger than the server accepts",
+            "Send smaller attachments, or a link to the file instead.",
+        )
+    if 400 <= code < 500:
+        return (
+            TemporaryError,
+            Cause.TRY_LATER,
+            "the server asked to try again later ({step})",
+            "This is temporary (greylisting, a busy server or a sending limit); barua will "
+            "try again.",
+        )
+    if step is Step.MAIL_FROM:
+        return (
+            SenderRefused,
+            Cause.SENDER_REFUSED,
+            "the server does not accept mail from the sending address",
+            "Use the address of the mailbox you log in with, or one the provider allows you "
+            "to send as.",
+        )
+    return (
+        PermanentError,
+        Cause.RECIPIENT_REFUSED if step is Step.RCPT_TO else Cause.SERVICE_REFUSED,
+        "the server refused the message ({step})",
+        "Read the server's reply for the reason.",
+    )
+
+
+def fetch_certificate(settings: Settings) -> bytes:
+    """The DER certificate the server presents, read without verifying it or logging in.
+
+    Used to show a refused certificate to the user and to pin it on request.
+    """
+    anonymous = settings.model_copy(update={"username": None, "password": None})
+    probe = SmtpTransport(anonymous, tls_context=make_tls_context(verify=False))
+    probe._peeking = True
+    if probe.security is Security.STARTTLS_IF_OFFERED:
+        probe.security = Security.STARTTLS
+    if probe.security is Security.NONE:
+        raise TLSError(
+            "security is set to none, so the server presents no certificate",
+            step=Step.CERTIFICATE,
+            host=probe.host,
+            port=probe.port,
+            cause=Cause.NO_STARTTLS,
+        )
+    try:
+        probe.open()
+        assert probe.peer_certificate is not None
+        return probe.peer_certificate
+    finally:
+        probe.close()
+
+
+# OpenSSL's X509_V_ERR_* codes that have a precise explanation.
+_CERT_CAUSES = {
+    10: Cause.CERT_EXPIRED,  # CERT_HAS_EXPIRED
+    18: Cause.CERT_SELF_SIGNED,  # DEPTH_ZERO_SELF_SIGNED_CERT
+    19: Cause.CERT_SELF_SIGNED,  # SELF_SIGNED_CERT_IN_CHAIN
+    20: Cause.CERT_UNTRUSTED,  # UNABLE_TO_GET_ISSUER_CERT_LOCALLY
+    21: Cause.CERT_UNTRUSTED,  # UNABLE_TO_VERIFY_LEAF_SIGNATURE
+    62: Cause.CERT_WRONG_HOST,  # HOSTNAME_MISMATCH
+    64: Cause.CERT_WRONG_HOST,  # IP_ADDRESS_MISMATCH
+}
 
 
 class _StaleConnection(Exception):

@@ -1,0 +1,25 @@
+"""Choosing the transport for the settings, and sending one message with it."""
+
+from __future__ import annotations
+
+from barua.transports.http import HttpTransport
+
+from barua.message import OutgoingMessage
+from barua.settings import Protocol, Settings
+from barua.transports.base import SendResult, StepObserver, Transport
+from barua.transports.smtp import SmtpTransport
+
+
+def open_transport(settings: Settings, *, observer: StepObserver | None = None) -> Transport:
+    """The transport the settings ask for; it connects on first send."""
+    if settings.protocol is Protocol.HTTP:
+        return HttpTransport(settings, observer=observer)
+    return SmtpTransport(settings, observer=observer)
+
+
+def send_now(
+    settings: Settings, message: OutgoingMessage, *, observer: StepObserver | None = None
+) -> SendResult:
+    """Deliver one message straight away, without the outbox."""
+    with open_transport(settings, observer=observer) as transport:
+        return transport.send(message)

@@ -1,0 +1,225 @@
+"""The barua command, run as a user runs it: a real process, real files, real servers."""
+
+from __future__ import annotations
+
+import email
+import json
+import os
+import subprocess
+import sys
+from email import policy
+from pathlib import Path
+
+import pytest
+
+from tests.certs import CertFiles
+from tests.conftest import PASSWORD, USER
+from tests.smtpd import SmtpServer
+
+BARUA = str(Path(sys.executable).with_name("barua"))
+
+
+def barua(
+    *args: str, stdin: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("SSL_CERT")}
+    environ.update(env or {})
+    return subprocess.run(
+        [BARUA, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=60,
+        check=False,
+    )
+
+
+def assert_user_error(proc: subprocess.CompletedProcess[str], code: int, first_line: str) -> None:
+    assert proc.returncode == code, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert 1 <= len(lines) <= 2
+    assert lines[0] == first_line
+
+
+def server_flags(server: SmtpServer, security: str) -> list[str]:
+    return [
+        "--host", "localhost", "--port", str(server.port), "--security", security,
+        "--username", USER, "--password-stdin", "--sender-name", "Duka la Amani",
+        "--timeout", "5",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(("mode", "security"), [("ssl", "auto"), ("starttls", "starttls")])
+def test_settings_set_then_test_delivers_over_tls_with_auth(
+    certs: CertFiles, mode: str, security: str
+) -> None:
+    with SmtpServer(mode=mode, certs=certs, users={USER: PASSWORD}) as server:  # type: ignore[arg-type]
+        flags = server_flags(server, security)
+        if mode == "ssl":
+            # "auto" must mean implicit TLS on 465; the test server listens elsewhere.
+            flags[flags.index("--security") + 1] = "ssl"
+        saved = barua("settings", "set", *flags, stdin=PASSWORD + "\n")
+        assert saved.returncode == 0, saved.stderr
+        proc = barua("test", "--to", "me@example.com", env={"SSL_CERT_FILE": str(certs.ca)})
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "✓ auth" in proc.stdout and "✓ data" in proc.stdout
+        assert "The server accepted the test email for me@example.com" in proc.stdout
+        [arrived] = server.messages
+    parsed = email.message_from_bytes(arrived.data, policy=policy.default)
+    assert parsed["Subject"] == "barua test email"
+    assert parsed["From"] == f"Duka la Amani <{USER}>"
+    assert arrived.rcpt_tos == ["me@example.com"]
+    assert server.recorder.logins == [(USER, PASSWORD)]
+
+
+def test_show_never_prints_the_password(barua_home: Path) -> None:
+    barua(
+        "settings", "set", "--host", "smtp.example.com", "--username", USER, "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )  # fmt: skip
+    shown = barua("settings", "show")
+    as_json = barua("settings", "show", "--json")
+    assert shown.returncode == 0 and as_json.returncode == 0
+    assert "password           set" in shown.stdout
+    assert json.loads(as_json.stdout)["password_set"] is True
+    for output in (shown.stdout, shown.stderr, as_json.stdout):
+        assert PASSWORD not in output
+    for path in barua_home.rglob("*"):
+        if path.is_file():
+            assert PASSWORD.encode() not in path.read_bytes()
+
+
+def test_one_setting_changes_at_a_time(barua_home: Path) -> None:
+    barua("settings", "set", "--host", "smtp.example.com", "--username", USER,
+          "--bcc-copy", "archive@example.com", "--password-stdin", stdin="pw\n")  # fmt: skip
+    assert barua("settings", "set", "--port", "465").returncode == 0
+    assert barua("settings", "set", "--no-bcc-copy").returncode == 0
+    data = json.loads(barua("settings", "show", "--json").stdout)
+    assert (data["host"], data["port"], data["bcc_copy"]) == ("smtp.example.com", 465, None)
+    assert data["password_set"] is True
+
+
+def test_invalid_setting_is_refused_and_saved_settings_stay(barua_home: Path) -> None:
+    barua("settings", "set", "--host", "smtp.example.com", "--username", USER)
+    before = (barua_home / "settings.json").read_bytes()
+    proc = barua("settings", "set", "--port", "70000")
+    assert_user_error(proc, 2, "error: port must be between 1 and 65535")
+    proc = barua("settings", "set", "--username", "shop")
+    assert_user_error(
+        proc,
+        2,
+        'error: email_address is required because username "shop" is not an email address',
+    )
+    assert (barua_home / "settings.json").read_bytes() == before
+
+
+def test_failed_test_names_the_step_reply_and_fix(certs: CertFiles) -> None:
+    with SmtpServer(mode="ssl", certs=certs, users={USER: PASSWORD}) as server:
+        proc = barua(
+            "test", "--to", "me@example.com", *server_flags(server, "ssl"),
+            stdin="not-the-password\n", env={"SSL_CERT_FILE": str(certs.ca)},
+        )  # fmt: skip
+    assert proc.returncode == 1
+    assert "✗ auth" in proc.stdout
+    assert_user_error(
+        proc,
+        1,
+        "error at step auth: the server refused the username or password "
+        "(server replied: 535 5.7.8 Authentication credentials invalid)",
+    )
+    assert "app password" in proc.stderr
+    assert "not-the-password" not in proc.stdout + proc.stderr
+
+
+def test_untrusted_certificate_fails_until_trusted_or_skipped(
+    certs: CertFiles, barua_home: Path
+) -> None:
+    with SmtpServer(mode="ssl", certs=certs, users={USER: PASSWORD}) as server:
+        flags = ["test", "--to", "me@example.com", *server_flags(server, "ssl"), "--save"]
+        refused = barua(*flags, stdin=PASSWORD + "\n")
+        assert refused.returncode == 1
+        assert "error at step certificate: the certificate of localhost port" in refused.stderr
+        assert not (barua_home / "settings.json").exists(), "a failed test saves nothing"
+        skipped = barua(*flags, "--skip-tls-verify", stdin=PASSWORD + "\n")
+        assert skipped.returncode == 0, skipped.stderr
+        assert len(server.messages) == 1
+    data = json.loads(barua("settings", "show", "--json").stdout)
+    assert data["skip_tls_verify"] is True and data["password_set"] is True
+
+
+def test_json_report(certs: CertFiles) -> None:
+    with SmtpServer(mode="starttls", certs=certs, users={USER: PASSWORD}) as server:
+        proc = barua(
+            "test", "--to", "me@example.com", "--json", *server_flags(server, "starttls"),
+            stdin=PASSWORD + "\n", env={"SSL_CERT_FILE": str(certs.ca)},
+        )  # fmt: skip
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 0 and report["ok"] is True
+    assert [s["step"] for s in report["steps"]][:5] == [
+        "resolve", "connect", "greeting", "ehlo", "starttls",
+    ]  # fmt: skip
+    assert report["result"]["queue_id"] == "TEST00001"
+    assert PASSWORD not in proc.stdout
+
+
+def test_send_with_attachment(certs: CertFiles, tmp_path: Path) -> None:
+    pdf = tmp_path / "Ankara INV-0042.pdf"
+    pdf.write_bytes(b"%PDF-1.7\n" + os.urandom(50_000) + b"\n%%EOF\n")
+    body = tmp_path / "body.txt"
+    body.write_text("Habari,\nTafadhali pata ankara.\n", encoding="utf-8")
+    with SmtpServer(mode="ssl", certs=certs, users={USER: PASSWORD}) as server:
+        barua("settings", "set", *server_flags(server, "ssl"), stdin=PASSWORD + "\n")
+        proc = barua(
+            "send", "--to", "jane@example.com", "--cc", "bob@example.com",
+            "--bcc", "hidden@example.com", "--subject", "Ankara INV-0042",
+            "--body-file", str(body), "--attach", str(pdf),
+            env={"SSL_CERT_FILE": str(certs.ca)},
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        [arrived] = server.messages
+    assert arrived.rcpt_tos == ["jane@example.com", "bob@example.com", "hidden@example.com"]
+    parsed = email.message_from_bytes(arrived.data, policy=policy.default)
+    [attachment] = list(parsed.iter_attachments())  # type: ignore[attr-defined]
+    assert attachment.get_filename() == "Ankara INV-0042.pdf"
+    assert attachment.get_content() == pdf.read_bytes()
+    assert b"hidden@example.com" not in arrived.data
+
+
+def test_send_input_errors(barua_home: Path, tmp_path: Path) -> None:
+    proc = barua("send", "--to", "a@example.com", "--subject", "x", "--body", "x")
+    assert_user_error(proc, 2, "error: no email settings are saved yet")
+    barua("settings", "set", "--host", "smtp.example.com", "--email-address", USER)
+    proc = barua("send", "--to", "a@example.com", "--subject", "x", "--body", "x",
+                 "--attach", str(tmp_path / "missing.pdf"))  # fmt: skip
+    assert_user_error(
+        proc,
+        2,
+        f"error: cannot read attachment {tmp_path / 'missing.pdf'}: No such file or directory",
+    )
+    proc = barua("send", "--to", "a@example.com", "--subject", "x\nBcc: v@example.com",
+                 "--body", "x")  # fmt: skip
+    assert_user_error(proc, 2, "error: subject must not contain line breaks")
+    proc = barua("send", "--to", "not an address", "--subject", "x", "--body", "x")
+    assert proc.returncode == 2 and proc.stderr.startswith('error: to: "not an address"')
+
+
+def test_environment_overrides_the_saved_password(certs: CertFiles) -> None:
+    with SmtpServer(mode="ssl", certs=certs, users={USER: PASSWORD}) as server:
+        barua("settings", "set", *server_flags(server, "ssl"), stdin="old-password\n")
+        proc = barua(
+            "test", "--to", "me@example.com",
+            env={"SSL_CERT_FILE": str(certs.ca), "BARUA_SMTP_PASSWORD": PASSWORD},
+        )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert server.recorder.logins == [(USER, PASSWORD)]
+
+
+@pytest.mark.parametrize(
+    "command", [[], ["settings"], ["settings", "set"], ["settings", "show"], ["test"], ["send"]]
+)
+def test_help_everywhere(command: list[str]) -> None:
+    proc = barua(*command, "--help")
+    assert proc.returncode == 0
+    assert "Usage: barua" in proc.stdout
