@@ -1,0 +1,757 @@
+"""Delivery through an HTTP email service, protocol v1 (see ``docs/http-protocol.md``).
+
+httpx does the HTTP; barua adds what a business's mail needs on top of it:
+
+* TLS verified with the system CA store (``SSL_CERT_FILE`` honoured) by
+  :func:`~barua.transports.smtp.make_tls_context`, and redirects never followed, so the API key
+  only ever goes to the address in the settings;
+* each phase reported as a step (connect, TLS, request, accepted). httpx opens connections
+  lazily inside a request, so the phases are followed through httpcore's documented ``trace``
+  request extension (:class:`_Phases`);
+* one translation of every httpx failure into barua's errors (:meth:`HttpTransport._translate`)
+  and one of every refusal the service answers (:meth:`HttpTransport._refusal`);
+* "nothing was sent" told apart from "it may have been sent": once the whole request has left,
+  a lost answer is :class:`~barua.errors.OutcomeUnknown`. The service treats a repeated
+  Message-ID as the same message for 24 hours, so the retry that follows never sends twice.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import socket
+import ssl
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import httpx
+
+from barua.errors import (
+    AuthenticationError,
+    ConnectError,
+    MessageTooLarge,
+    OutcomeUnknown,
+    PermanentError,
+    RecipientRefused,
+    SettingsError,
+    Step,
+    TemporaryError,
+    TimeoutError,
+    TLSError,
+    TransportError,
+)
+from barua.message import OutgoingMessage
+from barua.settings import Settings
+from barua.transports.base import SendResult, StepObserver, StepRecorder
+from barua.transports.smtp import make_tls_context
+from barua.version import __version__
+
+PROTOCOL_VERSION = "v1"
+MESSAGES_PATH = f"/{PROTOCOL_VERSION}/messages"
+
+_E = TypeVar("_E", bound=BaseException)
+# RFC 9110 field values: visible ASCII only, so a pasted key with a space or a non-ASCII
+# character is caught here, with a message, rather than by h11 (whose error quotes the value).
+_KEY_CHARS = re.compile(r"^[\x21-\x7e]+$")
+_REPLY_LIMIT = 300
+_HINT_RETRY_SAME_ID = (
+    "barua will try again with the same Message-ID; the email service recognises it and will "
+    "not send the message twice."
+)
+
+
+# The protocol, as pure functions ---------------------------------------------------------------
+
+
+def encode_request(message: OutgoingMessage) -> bytes:
+    """The JSON body of ``POST /v1/messages``: the envelope and the exact message bytes.
+
+    The bytes travel base64-encoded, so the service sends what was built and stored, byte for
+    byte (the DKIM signature and the Message-ID the recipient sees depend on it).
+    """
+    payload = {
+        "envelope": {"mail_from": message.sender, "recipients": list(message.recipients)},
+        "message_id": message.message_id,
+        "mime": base64.b64encode(message.data).decode("ascii"),
+    }
+    return json.dumps(payload, separators=(",", ":")).encode("utf-8")
+
+
+def parse_refused(value: object) -> dict[str, tuple[int, str]]:
+    """``{"a@x": {"code": 550, "message": "..."}}`` as barua's ``{"a@x": (550, "...")}``.
+
+    Raises :class:`ValueError` when ``value`` does not have that shape.
+    """
+    if not isinstance(value, dict):
+        raise ValueError("refused must be an object")
+    refused: dict[str, tuple[int, str]] = {}
+    for address, reason in value.items():
+        code = reason.get("code") if isinstance(reason, dict) else None
+        text = reason.get("message", "") if isinstance(reason, dict) else None
+        if not isinstance(code, int) or isinstance(code, bool) or not isinstance(text, str):
+            raise ValueError(f"refused[{address!r}] must be {{code: int, message: str}}")
+        refused[str(address)] = (code, " ".join(text.split()))
+    return refused
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date), else None."""
+    if not value or not value.strip():
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+@dataclass(frozen=True, slots=True)
+class Acceptance:
+    """The service's ``202`` answer: it took responsibility for the message."""
+
+    id: str
+    message_id: str | None
+    accepted: tuple[str, ...]
+    refused: dict[str, tuple[int, str]] = field(default_factory=dict)
+
+
+def parse_acceptance(response: httpx.Response) -> Acceptance | None:
+    """The ``202`` body, or None when it is not a v1 answer (so this is no email service)."""
+    try:
+        data = response.json()
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+        return None
+    accepted = data.get("accepted", [])
+    message_id = data.get("message_id")
+    if not isinstance(accepted, list) or not all(isinstance(a, str) for a in accepted):
+        return None
+    try:
+        refused = parse_refused(data.get("refused", {}))
+    except ValueError:
+        return None
+    return Acceptance(
+        id=data["id"],
+        message_id=message_id if isinstance(message_id, str) else None,
+        accepted=tuple(accepted),
+        refused=refused,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceError:
+    """An error answer: ``{"error": {"code": ..., "message": ..., ...}}`` or whatever came."""
+
+    status: int
+    code: str | None
+    """The machine code, such as ``invalid_api_key``; None when the body was not v1 JSON."""
+    text: str
+    """The human text: the service's message, or the start of a non-JSON body."""
+    fields: dict[str, Any] = field(default_factory=dict)
+    """The other members of the error object, such as ``max_size`` or ``refused``."""
+
+    @property
+    def reply(self) -> str:
+        return f"{self.code}: {self.text}" if self.code else self.text
+
+
+def parse_error(response: httpx.Response) -> ServiceError:
+    """Read an error answer; a proxy's HTML page becomes its reason phrase, not markup."""
+    status, reason = response.status_code, response.reason_phrase
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    error = data.get("error") if isinstance(data, dict) else None
+    if isinstance(error, dict):
+        code, text = error.get("code"), error.get("message")
+        return ServiceError(
+            status=status,
+            code=code if isinstance(code, str) else None,
+            text=_short(text if isinstance(text, str) else reason),
+            fields={k: v for k, v in error.items() if k not in ("code", "message")},
+        )
+    content_type = response.headers.get("content-type", "")
+    body = "" if "html" in content_type else _short(response.text)
+    return ServiceError(status=status, code=None, text=body or reason)
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _REPLY_LIMIT else text[: _REPLY_LIMIT - 1] + "…"
+
+
+def _size(size: int) -> str:
+    if size < 1_000_000:
+        return f"{size / 1000:.1f} KB"
+    return f"{size / 1_000_000:.1f} MB"
+
+
+def _cause(exc: BaseException, kind: type[_E]) -> _E | None:
+    """The first exception of ``kind`` in the chain httpx and httpcore keep behind ``exc``."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kind):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+# Following the phases of a request -------------------------------------------------------------
+
+
+class _Abandoned(Exception):
+    """Closes a step without reporting it (the attempt is retried at once)."""
+
+
+class _Phases:
+    """Turns httpcore's ``trace`` events into barua's steps, one at a time.
+
+    httpx resolves the host name inside connecting, so an unknown name ends the CONNECT step
+    with an error whose ``step`` is RESOLVE, as an untrusted certificate ends the TLS step with
+    a CERTIFICATE error (the SMTP transport does the same).
+
+    Also remembers what the error translation needs: whether this request opened a new
+    connection, and whether the whole body was sent. A transport that does not trace (such as
+    ``httpx.MockTransport``) sends no events; then nothing is known and the request step is
+    opened when the answer arrives.
+    """
+
+    def __init__(self, steps: StepRecorder) -> None:
+        self._steps = steps
+        self._open: AbstractContextManager[None] | None = None
+        self.step: Step | None = None
+        self.traced = False
+        self.new_connection = False
+        self.body_sent = False
+        self.tls: Any = None
+        """The ``ssl.SSLObject`` of a connection opened by this request."""
+
+    def __call__(self, event: str, info: dict[str, Any]) -> None:
+        self.traced = True
+        name, _, state = event.rpartition(".")
+        phase = name.rpartition(".")[2]
+        if phase == "connect_tcp":
+            if state == "started":
+                self.new_connection = True
+                self.begin(Step.CONNECT)
+            elif state == "complete":
+                self.end(_peer(info.get("return_value")))
+        elif phase == "start_tls":
+            if state == "started":
+                self.begin(Step.TLS)
+            elif state == "complete":
+                stream = info.get("return_value")
+                self.tls = stream.get_extra_info("ssl_object") if stream is not None else None
+                self.end(self.tls.version() if self.tls is not None else "")
+        elif phase == "send_request_headers" and state == "started":
+            # A proxy tunnel sends its own CONNECT request first: only the last one counts.
+            self.body_sent = False
+            if self.step is not Step.HTTP_REQUEST:
+                self.begin(Step.HTTP_REQUEST)
+        elif phase == "send_request_body" and state == "complete":
+            self.body_sent = True
+
+    def begin(self, step: Step) -> None:
+        self.end()
+        opened = self._steps.step(step)
+        opened.__enter__()
+        self._open, self.step = opened, step
+
+    def end(self, detail: str = "") -> None:
+        if self._open is not None:
+            self._steps.detail = detail
+            self._close(None)
+
+    def fail(self, error: TransportError) -> None:
+        """Report ``error`` as the outcome of the current step (or of its own step)."""
+        if self._open is None:
+            self.begin(error.step)
+        self._close(error)
+
+    def abandon(self) -> None:
+        if self._open is not None:
+            self._close(_Abandoned())
+
+    def _close(self, error: BaseException | None) -> None:
+        opened, self._open, self.step = self._open, None, None
+        assert opened is not None
+        # The recorder's context manager reports a TransportError passing through it as the
+        # step's failure and swallows nothing: __exit__ returns False for the very exception.
+        opened.__exit__(type(error) if error is not None else None, error, None)
+
+
+def _peer(stream: Any) -> str:
+    try:
+        address = stream.get_extra_info("server_addr")
+    except (AttributeError, OSError):
+        return ""
+    return str(address[0]) if address else ""
+
+
+class _StaleConnection(Exception):
+    """A reused keep-alive connection had been closed by the service before this request."""
+
+
+# The transport ---------------------------------------------------------------------------------
+
+
+class HttpTransport:
+    """Sends messages to an HTTP email service over one httpx client, reused between sends.
+
+    >>> with HttpTransport(settings) as service:            # doctest: +SKIP
+    ...     service.send(build_message(settings, to=["a@example.com"], subject="Hi", text="Hi"))
+
+    ``client`` replaces the client barua would build (for tests, or a custom proxy setup); it
+    then carries its own TLS settings and stays open after :meth:`close`, as it belongs to the
+    caller.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        observer: StepObserver | None = None,
+        tls_context: ssl.SSLContext | None = None,
+        client: httpx.Client | None = None,
+    ) -> None:
+        if settings.http_service_url is None:
+            raise ValueError("HttpTransport needs settings with an http_service_url")
+        key = settings.http_api_key.get_secret_value() if settings.http_api_key else None
+        if key is not None and not _KEY_CHARS.match(key):
+            # Never quote the key: it is a secret even when it is wrong.
+            raise SettingsError(
+                {
+                    "http_api_key": "http_api_key may contain only ASCII letters, digits and "
+                    "punctuation, without spaces"
+                },
+                hint="Copy the API key again from the email service, without spaces or line "
+                "breaks around it.",
+            )
+        self.settings = settings
+        base = httpx.URL(settings.http_service_url)
+        self.url = base.copy_with(path=base.path.rstrip("/") + MESSAGES_PATH)
+        self.host: str = base.host
+        self.port: int = base.port or (443 if base.scheme == "https" else 80)
+        self._key = key
+        self._tls = tls_context
+        self._steps = StepRecorder(observer)
+        self._own_client = client is None
+        self._client = client
+        self.encrypted = False
+        self.tls_version: str | None = None
+        self.peer_certificate: bytes | None = None
+
+    # Context manager ----------------------------------------------------------------------
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connections of the client barua built; the next send opens a new one."""
+        if self._own_client and self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def _http(self) -> httpx.Client:
+        if self._client is None:
+            if self._tls is None:
+                self._tls = make_tls_context(verify=not self.settings.skip_tls_verify)
+            self._client = httpx.Client(
+                verify=self._tls, timeout=self.settings.timeout, follow_redirects=False
+            )
+        return self._client
+
+    # Sending ------------------------------------------------------------------------------
+
+    def send(self, message: OutgoingMessage) -> SendResult:
+        """Deliver ``message`` to the service; retries once if a reused connection was stale."""
+        body = encode_request(message)
+        try:
+            response, phases = self._post(body, first=True)
+        except _StaleConnection:
+            response, phases = self._post(body, first=False)
+        return self._accept(message, response, phases)
+
+    def _post(self, body: bytes, *, first: bool) -> tuple[httpx.Response, _Phases]:
+        phases = _Phases(self._steps)
+        headers = {
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "User-Agent": f"barua/{__version__}",
+        }
+        if self._key is not None:
+            headers["Authorization"] = f"Bearer {self._key}"
+        try:
+            response = self._http().post(
+                self.url,
+                content=body,
+                headers=headers,
+                timeout=self.settings.timeout,
+                follow_redirects=False,
+                extensions={"trace": phases},
+            )
+        except httpx.HTTPError as exc:
+            if first and _stale(exc, phases):
+                phases.abandon()
+                raise _StaleConnection from exc
+            error = self._translate(exc, phases)
+            phases.fail(error)
+            raise error from exc
+        except BaseException:
+            phases.abandon()
+            raise
+        if phases.tls is not None:
+            self.encrypted = True
+            self.tls_version = phases.tls.version()
+            self.peer_certificate = phases.tls.getpeercert(True)
+        return response, phases
+
+    def _accept(
+        self, message: OutgoingMessage, response: httpx.Response, phases: _Phases
+    ) -> SendResult:
+        if phases.step is not Step.HTTP_REQUEST:
+            phases.begin(Step.HTTP_REQUEST)
+        status = f"{response.status_code} {response.reason_phrase}"
+        acceptance = parse_acceptance(response) if response.status_code == 202 else None
+        if acceptance is None:
+            error = self._refusal(message, response)
+            phases.fail(error)
+            raise error
+        phases.end(status)
+        replayed = response.headers.get("idempotent-replayed", "").lower() == "true"
+        reply = f"{response.reason_phrase} as {acceptance.id}" + (" (replayed)" if replayed else "")
+        with self._steps.step(Step.ACCEPTED):
+            self._steps.detail = (
+                f"{reply}: {len(acceptance.accepted)} accepted, {len(acceptance.refused)} refused"
+            )
+        return SendResult(
+            message_id=message.message_id,
+            accepted=acceptance.accepted,
+            refused=acceptance.refused,
+            code=response.status_code,
+            reply=reply,
+            queue_id=acceptance.id,
+            server=f"{self.host}:{self.port}",
+        )
+
+    # Error translation --------------------------------------------------------------------
+
+    @property
+    def _where(self) -> str:
+        return f"{self.host} port {self.port}"
+
+    def _error(self, cls: type[TransportError], message: str, **kwargs: Any) -> TransportError:
+        return cls(message, host=self.host, port=self.port, **kwargs)
+
+    def _redact(self, text: str) -> str:
+        """``text`` without the API key, in case a service or a library echoes it."""
+        return text.replace(self._key, "**********") if self._key else text
+
+    def _translate(self, exc: httpx.HTTPError, phases: _Phases) -> TransportError:
+        """The one place where httpx's failures become barua's errors."""
+        where, timeout = self._where, self.settings.timeout
+        step = phases.step or Step.HTTP_REQUEST
+        # Without trace events nothing is known, so the cautious answer is "maybe sent".
+        maybe_sent = phases.body_sent or not phases.traced
+        if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+            return self._connect_error(exc, step if step is Step.TLS else Step.CONNECT)
+        if isinstance(exc, httpx.ReadTimeout) and maybe_sent:
+            return self._error(
+                OutcomeUnknown,
+                f"the email service did not answer within {timeout:g} seconds after receiving "
+                "the message; it may or may not have been accepted",
+                step=Step.HTTP_REQUEST,
+                hint=_HINT_RETRY_SAME_ID,
+            )
+        if isinstance(exc, httpx.TimeoutException):
+            return self._error(
+                TimeoutError,
+                f"{where} did not take the message within {timeout:g} seconds",
+                step=Step.HTTP_REQUEST,
+                hint="The connection is slow or blocked. Nothing was delivered; barua will try "
+                "again.",
+            )
+        if isinstance(exc, httpx.ProxyError):
+            return self._error(
+                ConnectError,
+                f"the proxy refused to connect to {where}",
+                step=Step.CONNECT,
+                hint="Check the proxy settings (HTTPS_PROXY, NO_PROXY) of this computer.",
+            )
+        if isinstance(exc, httpx.NetworkError | httpx.RemoteProtocolError):
+            if maybe_sent:
+                hint = _HINT_RETRY_SAME_ID
+                if phases.new_connection:
+                    hint += (
+                        " If this happens every time, check that http_service_url starts with "
+                        "https:// when the service uses TLS."
+                    )
+                return self._error(
+                    OutcomeUnknown,
+                    "the connection broke after the message was sent, before the email service "
+                    "answered; it may or may not have been accepted",
+                    step=Step.HTTP_REQUEST,
+                    hint=hint,
+                )
+            return self._error(
+                ConnectError,
+                f"{where} closed the connection before the message was sent",
+                step=Step.HTTP_REQUEST,
+                hint="Nothing was delivered; barua will try again.",
+            )
+        if isinstance(exc, httpx.DecodingError):
+            return self._error(
+                OutcomeUnknown,
+                "the answer of the email service could not be read; the message may or may not "
+                "have been accepted",
+                step=Step.HTTP_REQUEST,
+                hint=_HINT_RETRY_SAME_ID,
+            )
+        return self._error(
+            PermanentError,
+            f"the request to {where} failed: {self._redact(str(exc)) or type(exc).__name__}",
+            step=step,
+            hint="This is unexpected: please report it together with this message.",
+        )
+
+    def _connect_error(self, exc: httpx.HTTPError, step: Step) -> TransportError:
+        where = self._where
+        untrusted = _cause(exc, ssl.SSLCertVerificationError)
+        if untrusted is not None:
+            return self._error(
+                TLSError,
+                f"the certificate of {where} is not trusted: {untrusted.verify_message}",
+                step=Step.CERTIFICATE,
+                hint="If this is your own service with a self-signed certificate, trust that "
+                'certificate or tick "do not verify TLS certificate"; otherwise check the '
+                "address in http_service_url.",
+            )
+        tls = _cause(exc, ssl.SSLError)
+        if tls is not None:
+            return self._error(
+                TLSError,
+                f"the TLS handshake with {where} failed ({tls.reason or tls})",
+                step=Step.TLS,
+                hint="The service may not speak HTTPS on this port: check the address and port "
+                "in http_service_url.",
+            )
+        if isinstance(exc, httpx.ConnectTimeout):
+            return self._error(
+                TimeoutError,
+                f"no answer from {where} within {self.settings.timeout:g} seconds",
+                step=step,
+                hint="A firewall, antivirus or proxy may be blocking the connection; check the "
+                "address and port in http_service_url.",
+            )
+        if _cause(exc, socket.gaierror) is not None:
+            return self._error(
+                ConnectError,
+                f'could not find the email service "{self.host}" (the name does not resolve)',
+                step=Step.RESOLVE,
+                hint="Check the spelling of the address in http_service_url, and that this "
+                "computer is online.",
+            )
+        if _cause(exc, ConnectionRefusedError) is not None:
+            return self._error(
+                ConnectError,
+                f"{where} refused the connection",
+                step=Step.CONNECT,
+                hint="Nothing accepts connections on that port: check the port in "
+                "http_service_url and that the email service is running.",
+            )
+        failure = _cause(exc, OSError)
+        reason = (failure.strerror if failure is not None else None) or "network error"
+        return self._error(
+            ConnectError,
+            f"could not connect to {where}: {reason}",
+            step=Step.CONNECT,
+            hint="Check the address in http_service_url and that this computer is online; a "
+            "firewall or proxy may also block the connection.",
+        )
+
+    def _refusal(self, message: OutgoingMessage, response: httpx.Response) -> TransportError:
+        """The one place where the service's answers other than ``202`` become barua's errors."""
+        status, reason = response.status_code, response.reason_phrase
+        answer = parse_error(response)
+        if status == 422:
+            return self._all_refused(message, answer)
+        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        limit = answer.fields.get("max_size")
+        kind, text, hint = _meaning(
+            status, answer.code, keyed=self._key is not None, limit=isinstance(limit, int)
+        )
+        values = {
+            "where": self._where,
+            "status": status,
+            "reason": reason,
+            "path": MESSAGES_PATH,
+            "sender": message.sender,
+            "size": _size(message.size),
+            "limit": _size(limit) if isinstance(limit, int) else "",
+            "target": self._redact(response.headers.get("location", "another address")),
+            "wait": f"in {retry_after:g} seconds, as the service asks"
+            if retry_after is not None
+            else "later",
+        }
+        error = self._error(
+            kind,
+            text.format(**values),
+            hint=hint.format(**values),
+            step=Step.HTTP_REQUEST,
+            code=status,
+            reply=self._redact(answer.reply),
+        )
+        if error.temporary:
+            # Until TransportError has a field for it, the wait travels as an attribute.
+            error.retry_after = retry_after  # type: ignore[attr-defined]
+        return error
+
+    def _all_refused(self, message: OutgoingMessage, answer: ServiceError) -> RecipientRefused:
+        try:
+            refused = parse_refused(answer.fields.get("refused"))
+        except ValueError:
+            refused = {}
+        if not refused:  # a service that breaks the protocol still gets a readable error
+            refused = {r: (550, self._redact(answer.text)) for r in message.recipients}
+        names = ", ".join(f"{r} ({c} {t})" for r, (c, t) in refused.items())
+        return RecipientRefused(
+            f"the email service refused every recipient: {names}",
+            refused=refused,
+            host=self.host,
+            port=self.port,
+            hint="Check the recipient addresses; the reason for each is given above.",
+        )
+
+
+_MAYBE = "the message may or may not have been accepted"
+
+
+def _meaning(
+    status: int, code: str | None, *, keyed: bool, limit: bool
+) -> tuple[type[TransportError], str, str]:
+    """What an answer other than ``202`` means: the error, its message and its hint.
+
+    The texts are templates, filled in by :meth:`HttpTransport._refusal`.
+    """
+    if status == 401 and not keyed:
+        return (
+            AuthenticationError,
+            "the email service requires an API key",
+            "Enter the API key the email service gave you in the settings.",
+        )
+    if status == 401:
+        return (
+            AuthenticationError,
+            "the email service refused the API key",
+            "Check the API key in the settings: copy it again from the email service.",
+        )
+    if status == 403:
+        return (
+            AuthenticationError,
+            "the email service does not allow this API key to send this message",
+            "The key may be disabled, or not allowed to send for {sender}: ask the service's "
+            "administrator, or check the reply_to address in the settings.",
+        )
+    if status == 413:
+        return (
+            MessageTooLarge,
+            "the message is {size}, larger than the {limit} the email service accepts"
+            if limit
+            else "the message ({size}) is larger than the email service accepts",
+            "Send smaller attachments, or a link to the file instead.",
+        )
+    if status == 429:
+        return (
+            TemporaryError,
+            "the email service is limiting how fast mail is sent",
+            "barua will try again {wait}.",
+        )
+    if status == 409 and code == "in_progress":
+        return (
+            TemporaryError,
+            "the email service is still working on this message",
+            "barua will try again {wait}.",
+        )
+    if status == 409:
+        return (
+            PermanentError,
+            "the email service already has a different message with the same Message-ID",
+            "Each message needs its own Message-ID; build the message again.",
+        )
+    if status in (502, 504):
+        # A gateway in front of the service gave up waiting: the service may have taken it.
+        return (
+            OutcomeUnknown,
+            f"a gateway in front of the email service gave up ({{status}}); {_MAYBE}",
+            _HINT_RETRY_SAME_ID,
+        )
+    if status == 408 or status >= 500:
+        return (
+            TemporaryError,
+            "the email service has a problem right now ({status} {reason})",
+            "This is on the service's side; barua will try again {wait}.",
+        )
+    if status in (404, 405):
+        return (
+            PermanentError,
+            "{where} does not offer the barua email service ({status} for {path})",
+            "Check http_service_url: it is the service's base address, such as "
+            "https://mail.example.com, without /v1/messages.",
+        )
+    if 300 <= status < 400:
+        return (
+            PermanentError,
+            "the email service redirects to {target}",
+            "Set http_service_url to the new address. barua does not follow redirects, so the "
+            "API key goes only where the settings say.",
+        )
+    if 200 <= status < 300:
+        return (
+            PermanentError,
+            f"{{where}} does not answer like a barua email service ({{status}} {{reason}}); "
+            f"{_MAYBE}",
+            "Check that http_service_url is the address of the email service, not of a website.",
+        )
+    if status == 400:
+        return (
+            PermanentError,
+            "the email service refused the request as invalid",
+            "The service's reply says what is wrong; this points to a bug or to incompatible "
+            "versions of barua and the service.",
+        )
+    return (
+        PermanentError,
+        "the email service refused the message ({status} {reason})",
+        "Read the service's reply for the reason.",
+    )
+
+
+def _stale(exc: httpx.HTTPError, phases: _Phases) -> bool:
+    """True when a reused keep-alive connection broke: the service closed it while idle."""
+    return (
+        phases.traced
+        and not phases.new_connection
+        and isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError)
+    )
