@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.certs import CertFiles, make_certificates
+from tests.dns_server import DnsServer
 from tests.smtpd import SmtpServer
 
 USER = "shop@example.com"
@@ -19,9 +20,19 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> CertFiles:
     return make_certificates(tmp_path_factory.mktemp("certs"))
 
 
+@pytest.fixture(scope="session")
+def loopback_dns() -> Iterator[DnsServer]:
+    """The DNS server every barua lookup in the tests goes to: no query leaves loopback."""
+    with DnsServer() as server:
+        yield server
+
+
 @pytest.fixture(autouse=True)
-def barua_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets its own empty BARUA_HOME and no BARUA_* variables from outside."""
+def barua_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, loopback_dns: DnsServer
+) -> Iterator[Path]:
+    """Every test gets its own empty BARUA_HOME, no BARUA_* variables from outside, and
+    barua's DNS lookups sent to the loopback DNS server (its zone emptied afterwards)."""
     import os
 
     for name in list(os.environ):
@@ -29,7 +40,9 @@ def barua_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             monkeypatch.delenv(name)
     home = tmp_path / "barua-home"
     monkeypatch.setenv("BARUA_HOME", str(home))
-    return home
+    monkeypatch.setenv("BARUA_DNS_SERVER", f"127.0.0.1:{loopback_dns.port}")
+    yield home
+    loopback_dns.zone.clear()
 
 
 @pytest.fixture

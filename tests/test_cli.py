@@ -64,7 +64,7 @@ def test_settings_set_then_test_delivers_over_tls_with_auth(
         assert saved.returncode == 0, saved.stderr
         proc = barua("test", "--to", "me@example.com", env={"SSL_CERT_FILE": str(certs.ca)})
         assert proc.returncode == 0, proc.stdout + proc.stderr
-        assert "✓ auth" in proc.stdout and "✓ data" in proc.stdout
+        assert "✓ log in" in proc.stdout and "✓ send the message" in proc.stdout
         assert "The server accepted the test email for me@example.com" in proc.stdout
         [arrived] = server.messages
     parsed = email.message_from_bytes(arrived.data, policy=policy.default)
@@ -122,11 +122,11 @@ def test_failed_test_names_the_step_reply_and_fix(certs: CertFiles) -> None:
             stdin="not-the-password\n", env={"SSL_CERT_FILE": str(certs.ca)},
         )  # fmt: skip
     assert proc.returncode == 1
-    assert "✗ auth" in proc.stdout
+    assert "✗ log in" in proc.stdout
     assert_user_error(
         proc,
         1,
-        "error at step auth: the server refused the username or password "
+        "error (log in): the server refused the username or password "
         "(server replied: 535 5.7.8 Authentication credentials invalid)",
     )
     assert "app password" in proc.stderr
@@ -140,7 +140,10 @@ def test_untrusted_certificate_fails_until_trusted_or_skipped(
         flags = ["test", "--to", "me@example.com", *server_flags(server, "ssl"), "--save"]
         refused = barua(*flags, stdin=PASSWORD + "\n")
         assert refused.returncode == 1
-        assert "error at step certificate: the certificate of localhost port" in refused.stderr
+        assert refused.stderr.startswith(
+            "error (check the certificate): the server's certificate was issued by "
+            "barua test CA, which this computer does not trust"
+        )
         assert not (barua_home / "settings.json").exists(), "a failed test saves nothing"
         skipped = barua(*flags, "--skip-tls-verify", stdin=PASSWORD + "\n")
         assert skipped.returncode == 0, skipped.stderr

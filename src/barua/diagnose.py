@@ -11,10 +11,17 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import dns.resolver
+from barua.deliverability import DeliverabilityReport, check_sender_domain
+from barua.providers import preset_for_host
+
+from barua.advice import Advice, advise, step_label
+from barua.certificates import CertificateInfo
 from barua.delivery import send_now
-from barua.errors import BaruaError, TransportError
+from barua.errors import BaruaError, Cause, Step, TLSError, TransportError
 from barua.message import OutgoingMessage, build_message
-from barua.settings import Protocol, Settings
+from barua.resolver import make_resolver
+from barua.settings import Protocol, Settings, update_settings
 from barua.transports.base import SendResult, StepEvent, StepObserver
 from barua.version import __version__
 
@@ -40,20 +47,19 @@ class TestReport:
 
     __test__ = False  # not a pytest test class
 
+    settings: Settings
     steps: list[StepEvent] = field(default_factory=list)
     result: SendResult | None = None
     error: BaruaError | None = None
+    advice: Advice | None = None
+    trusted_certificate: CertificateInfo | None = None
+    """The certificate pinned during this test (``trust_certificate=True``)."""
+    deliverability: DeliverabilityReport | None = None
     seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
         return self.error is None and self.result is not None
-
-    @property
-    def failed_step(self) -> str | None:
-        if isinstance(self.error, TransportError):
-            return str(self.error.step)
-        return None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form for the web app and scripts; holds no secret."""
@@ -63,6 +69,7 @@ class TestReport:
             "steps": [
                 {
                     "step": str(e.step),
+                    "label": step_label(e.step),
                     "ok": e.ok,
                     "ms": round(e.seconds * 1000, 1),
                     "detail": e.detail,
@@ -81,6 +88,12 @@ class TestReport:
             }
         if self.error is not None:
             data["error"] = error_dict(self.error)
+        if self.advice is not None:
+            data["advice"] = self.advice.to_dict()
+        if self.trusted_certificate is not None:
+            data["trusted_certificate"] = self.trusted_certificate.to_dict()
+        if self.deliverability is not None:
+            data["deliverability"] = self.deliverability.to_dict()
         return data
 
 
@@ -94,6 +107,7 @@ def error_dict(error: BaruaError) -> dict[str, Any]:
     if isinstance(error, TransportError):
         data.update(
             step=str(error.step),
+            cause=str(error.cause),
             code=error.code,
             reply=error.reply,
             host=error.host,
@@ -101,23 +115,77 @@ def error_dict(error: BaruaError) -> dict[str, Any]:
             recipient=error.recipient,
             temporary=error.temporary,
         )
+    if isinstance(error, TLSError) and error.certificate is not None:
+        data["certificate"] = error.certificate.to_dict()
     return data
 
 
-def run_test(settings: Settings, *, to: str, observer: StepObserver | None = None) -> TestReport:
-    """Send a test email with ``settings`` to ``to`` and report every step."""
-    report = TestReport()
+# Only these are fixed by trusting the certificate; an expired one or one for another name
+# points at a real problem that pinning would hide.
+_PINNABLE = {Cause.CERT_SELF_SIGNED, Cause.CERT_UNTRUSTED}
 
+
+def _attempt(
+    settings: Settings, to: str, report: TestReport, observer: StepObserver | None
+) -> None:
     def record(event: StepEvent) -> None:
         report.steps.append(event)
         if observer is not None:
             observer(event)
 
-    started = time.perf_counter()
     try:
         message = build_test_email(settings, to=to)
         report.result = send_now(settings, message, observer=record)
+        report.error = None
     except BaruaError as exc:
         report.error = exc
+
+
+def run_test(
+    settings: Settings,
+    *,
+    to: str,
+    observer: StepObserver | None = None,
+    lang: str | None = None,
+    trust_certificate: bool = False,
+    check_deliverability: bool = True,
+    resolver: dns.resolver.Resolver | None = None,
+) -> TestReport:
+    """Send a test email with ``settings`` to ``to``, step by step, and explain the outcome.
+
+    With ``trust_certificate``, a self-signed or private-CA certificate is pinned (its SHA-256
+    fingerprint goes into ``report.settings``) and the test runs again.
+    """
+    report = TestReport(settings=settings)
+    started = time.perf_counter()
+    _attempt(settings, to, report, observer)
+    error = report.error
+    if (
+        trust_certificate
+        and isinstance(error, TLSError)
+        and error.cause in _PINNABLE
+        and error.certificate is not None
+    ):
+        report.trusted_certificate = error.certificate
+        report.settings = update_settings(settings, pinned_certificate=error.certificate.sha256)
+        _attempt(report.settings, to, report, observer)
+    if report.error is not None:
+        report.advice = advise(report.error, report.settings, lang)
+    elif check_deliverability and settings.protocol is Protocol.SMTP:
+        report.deliverability = _deliverability(report, resolver)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _deliverability(
+    report: TestReport, resolver: dns.resolver.Resolver | None
+) -> DeliverabilityReport:
+    settings = report.settings
+    ips = [e.detail for e in report.steps if e.step is Step.CONNECT and e.ok and e.detail]
+    return check_sender_domain(
+        settings.from_address,
+        smtp_host=settings.host,
+        smtp_ips=ips,
+        preset=preset_for_host(settings.host) if settings.host else None,
+        resolver=resolver or make_resolver(),
+    )

@@ -10,7 +10,9 @@ from typing import Any
 import typer
 from rich.console import Console
 
+from barua.advice import advise, step_label
 from barua.errors import BaruaError, TransportError
+from barua.i18n import N_, translator
 from barua.settings import Settings, update_settings
 from barua.store import SettingsStore
 
@@ -20,16 +22,33 @@ EXIT_BAD_INPUT = 2
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
-# Errors -------------------------------------------------------------------------------------
+
+def _(text: str) -> str:
+    return translator().gettext(text)
 
 
-def fail(error: BaruaError) -> typer.Exit:
-    step = f" at step {error.step}" if isinstance(error, TransportError) else ""
-    err.print(f"error{step}: {error}", markup=False)
+def fail(error: BaruaError, settings: Settings | None = None) -> typer.Exit:
+    """Print ``error`` as one line of what went wrong and one of what to do; the exit code."""
+    if isinstance(error, TransportError):
+        advice = advise(error, settings)
+        reply = ""
+        if error.code is not None and error.reply is not None:
+            reply = (
+                " ("
+                + _(N_("server replied: {reply}")).format(reply=f"{error.code} {error.reply}")
+                + ")"
+            )
+        where = step_label(error.step)
+        err.print(
+            _(N_("error ({step}): {summary}")).format(step=where, summary=advice.summary) + reply,
+            markup=False,
+        )
+        err.print(_(N_("hint: {hint}")).format(hint=advice.fix), markup=False)
+        return typer.Exit(EXIT_DELIVERY_FAILED)
+    err.print(_(N_("error: {message}")).format(message=error), markup=False)
     if error.hint:
-        err.print(f"hint: {error.hint}", markup=False)
-    code = EXIT_DELIVERY_FAILED if isinstance(error, TransportError) else EXIT_BAD_INPUT
-    return typer.Exit(code)
+        err.print(_(N_("hint: {hint}")).format(hint=error.hint), markup=False)
+    return typer.Exit(EXIT_BAD_INPUT)
 
 
 @contextmanager

@@ -1,0 +1,297 @@
+"""What a failed delivery means and what to do about it, in plain words (pure: no I/O).
+
+The transports say *what* failed (:class:`~barua.errors.Cause`, step, server reply); this
+module turns that into the sentence a shop owner needs, in English or Kiswahili, the way an
+expert with swaks and openssl would explain it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from barua.providers import PasswordKind, Preset, preset_for_domain, preset_for_host, suggest_host
+
+from barua.errors import BaruaError, Cause, Step, TLSError, TransportError
+from barua.i18n import N_, translator
+from barua.settings import Protocol, Settings
+
+STEP_LABELS: dict[Step, str] = {
+    Step.RESOLVE: N_("find the server"),
+    Step.CONNECT: N_("connect"),
+    Step.TLS: N_("encrypt (SSL/TLS)"),
+    Step.GREETING: N_("server greeting"),
+    Step.EHLO: N_("introduce ourselves"),
+    Step.STARTTLS: N_("encrypt (STARTTLS)"),
+    Step.CERTIFICATE: N_("check the certificate"),
+    Step.AUTH: N_("log in"),
+    Step.MAIL_FROM: N_("sender"),
+    Step.RCPT_TO: N_("recipients"),
+    Step.DATA: N_("send the message"),
+    Step.HTTP_REQUEST: N_("send to the service"),
+    Step.ACCEPTED: N_("accepted"),
+}
+
+# cause: (what went wrong, what to do). Placeholders are filled from the error and settings.
+_TEXTS: dict[Cause, tuple[str, str]] = {
+    Cause.HOST_NOT_FOUND: (
+        N_('the server name "{host}" could not be found'),
+        N_("Check the spelling of the server name and that this computer is online."),
+    ),
+    Cause.CONNECTION_REFUSED: (
+        N_("{host} refused the connection on port {port}"),
+        N_(
+            "Check the port: most providers use 587 (STARTTLS) or 465 (SSL/TLS). If the port "
+            "is right, the server may be down."
+        ),
+    ),
+    Cause.CONNECTION_TIMEOUT: (
+        N_("no answer from {host} on port {port}"),
+        N_(
+            "A firewall or antivirus program may be blocking the connection, or the port is "
+            "wrong. Internet providers often block port 25: use 587 or 465 instead."
+        ),
+    ),
+    Cause.CONNECTION_LOST: (
+        N_("the server closed the connection"),
+        N_("The server may be busy or limiting connections: try again in a few minutes."),
+    ),
+    Cause.EXPECTS_STARTTLS: (
+        N_("port {port} expects STARTTLS, but the settings use SSL/TLS from the start"),
+        N_("Set security to STARTTLS, or use port 465 with SSL/TLS."),
+    ),
+    Cause.EXPECTS_IMPLICIT_TLS: (
+        N_("port {port} expects SSL/TLS from the start, but the settings use STARTTLS"),
+        N_("Set security to SSL/TLS, or use port 587 with STARTTLS."),
+    ),
+    Cause.NO_STARTTLS: (
+        N_("the server offers no encryption (STARTTLS) on port {port}"),
+        N_(
+            "Use port 465 with SSL/TLS, or the port your provider gives for STARTTLS "
+            "(usually 587). barua never sends mail and passwords unencrypted."
+        ),
+    ),
+    Cause.CERT_SELF_SIGNED: (
+        N_("the server's certificate is self-signed, so this computer cannot check it"),
+        N_(
+            "If this is your own server, trust this certificate (barua settings "
+            "trust-certificate, or barua test --trust-certificate) rather than turning "
+            "verification off."
+        ),
+    ),
+    Cause.CERT_UNTRUSTED: (
+        N_("the server's certificate was issued by {issuer}, which this computer does not trust"),
+        N_(
+            "If this is your own or your company's server, trust this certificate (barua "
+            "settings trust-certificate), or add your authority's certificate with "
+            "SSL_CERT_FILE."
+        ),
+    ),
+    Cause.CERT_EXPIRED: (
+        N_("the server's certificate expired on {expiry}"),
+        N_("Ask the server's administrator or your provider to renew the certificate."),
+    ),
+    Cause.CERT_WRONG_HOST: (
+        N_("the server's certificate is for {names}, not for {host}"),
+        N_("Use the server name the certificate was issued for, or check the host."),
+    ),
+    Cause.CERT_CHANGED: (
+        N_("the server's certificate has changed since you trusted it"),
+        N_(
+            "If the certificate was renewed, check the new fingerprint with the server's "
+            "administrator and trust it again. Otherwise someone may be intercepting the "
+            "connection: do not send."
+        ),
+    ),
+    Cause.TLS_FAILED: (
+        N_("the encrypted connection could not be set up"),
+        N_(
+            "The server may only offer old encryption (before TLS 1.2), which barua refuses. "
+            "Ask your provider for a current server name and port."
+        ),
+    ),
+    Cause.INSECURE_LOGIN: (
+        N_("the connection is not encrypted, so barua did not send the password"),
+        N_("Use port 587 with STARTTLS or port 465 with SSL/TLS."),
+    ),
+    Cause.AUTH_NOT_OFFERED: (
+        N_("the server does not offer a login on port {port}"),
+        N_(
+            "Use your provider's submission port (587 or 465), or leave the username empty "
+            "if this server needs no login."
+        ),
+    ),
+    Cause.AUTH_REFUSED: (
+        N_("the server refused the username or password"),
+        N_(
+            "Check the username and password. Many providers need an app password instead of "
+            "your normal password."
+        ),
+    ),
+    Cause.AUTH_REQUIRED: (
+        N_("the server requires a login before it accepts mail"),
+        N_("Enter the username and password of the mailbox."),
+    ),
+    Cause.SENDER_REFUSED: (
+        N_("the server does not allow sending as {sender}"),
+        N_(
+            "Send from the address of the mailbox you log in with, or add {sender} as an "
+            'allowed "send mail as" address at your provider.'
+        ),
+    ),
+    Cause.RECIPIENT_REFUSED: (
+        N_("the server refused the recipient {recipient}"),
+        N_(
+            "Check the address. If the server says it does not relay, it wants a login: set "
+            "the username and password."
+        ),
+    ),
+    Cause.MESSAGE_TOO_LARGE: (
+        N_("the message is larger than the server accepts"),
+        N_("Send smaller attachments, or a link to the file instead."),
+    ),
+    Cause.TRY_LATER: (
+        N_("the server asked to try again later"),
+        N_(
+            "This is usually temporary (greylisting, a busy server or a sending limit): try "
+            "again in a few minutes."
+        ),
+    ),
+    Cause.SMTPUTF8_UNSUPPORTED: (
+        N_("the server does not accept international email addresses"),
+        N_("Use an address with only plain letters (a-z) before the @."),
+    ),
+    Cause.OUTCOME_UNKNOWN: (
+        N_("the server did not confirm the message after receiving it"),
+        N_("Check whether the email arrived before sending it again."),
+    ),
+    Cause.SERVICE_REFUSED: (
+        N_("the server refused the message"),
+        N_("The server's reply gives the reason."),
+    ),
+    Cause.UNKNOWN: (
+        N_("the email could not be sent"),
+        N_(
+            "Try the same settings in another mail client such as Thunderbird: if it fails "
+            "there too, ask your email provider."
+        ),
+    ),
+}
+
+_APP_PASSWORD = N_("{provider} needs an app password, not your normal password. {steps}")
+_APP_PASSWORD_IF_2FA = N_(
+    "If 2-step verification is on for your {provider} account, it needs an app password, "
+    "not your normal password. {steps}"
+)
+_API_KEY = N_("{provider} logs in with an API key, not a password. {steps}")
+_BRIDGE = N_("{provider}: use the password that the Bridge app shows, not your account password.")
+_DID_YOU_MEAN = N_('Did you mean "{suggestion}"?')
+_PORT_25 = N_("Port 25 is blocked by many internet providers: use 587 or 465.")
+_CERT_LINES = (
+    N_("certificate subject: {subject}"),
+    N_("issued by: {issuer}"),
+    N_("valid until: {expiry}"),
+    N_("SHA-256 fingerprint: {sha256}"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Advice:
+    """The explanation of one failure: what went wrong, what to do, and the evidence."""
+
+    cause: Cause
+    summary: str
+    fix: str
+    details: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "cause": str(self.cause),
+            "summary": self.summary,
+            "fix": self.fix,
+            "details": list(self.details),
+        }
+
+
+def _preset(settings: Settings | None) -> Preset | None:
+    if settings is None or settings.protocol is Protocol.HTTP:
+        return None
+    if settings.host:
+        found = preset_for_host(settings.host)
+        if found is not None:
+            return found
+    try:
+        return preset_for_domain(settings.from_address.rsplit("@", 1)[1])
+    except (AssertionError, IndexError, ValueError):
+        return None
+
+
+def _password_advice(preset: Preset, gettext: Callable[[str], str]) -> str | None:
+    steps = gettext(preset.password_steps) if preset.password_steps else ""
+    if preset.oauth_note:
+        return gettext(preset.oauth_note)
+    template = {
+        PasswordKind.APP_PASSWORD: _APP_PASSWORD,
+        PasswordKind.APP_PASSWORD_IF_2FA: _APP_PASSWORD_IF_2FA,
+        PasswordKind.API_KEY: _API_KEY,
+        PasswordKind.BRIDGE_PASSWORD: _BRIDGE,
+    }.get(preset.password_kind)
+    if template is None:
+        return None
+    return gettext(template).format(provider=preset.name, steps=steps).strip()
+
+
+def step_label(step: Step, lang: str | None = None) -> str:
+    """A step as the user reads it, e.g. ``log in``."""
+    return translator(lang).gettext(STEP_LABELS[step])
+
+
+def advise(error: BaruaError, settings: Settings | None = None, lang: str | None = None) -> Advice:
+    """Explain ``error`` for a person, in ``lang``."""
+    gettext = translator(lang).gettext
+    if not isinstance(error, TransportError):
+        return Advice(Cause.UNKNOWN, str(error), error.hint or "")
+    cause = error.cause
+    certificate = error.certificate if isinstance(error, TLSError) else None
+    values: dict[str, Any] = {
+        "host": error.host or "",
+        "port": error.port or "",
+        "recipient": error.recipient or "",
+        "sender": settings.from_address if settings is not None else "",
+        "issuer": certificate.issuer if certificate else "?",
+        "expiry": certificate.not_after.date().isoformat() if certificate else "?",
+        "names": ", ".join(certificate.names) if certificate and certificate.names else "?",
+    }
+    summary_text, fix_text = _TEXTS[cause]
+    summary = gettext(summary_text).format(**values)
+    fixes = [gettext(fix_text).format(**values)]
+    if cause is Cause.UNKNOWN:
+        # Nothing specific is known: keep the transport's own words, then the last resort.
+        summary = error.message
+        fixes = [f for f in (error.hint, gettext(fix_text)) if f]
+    preset = _preset(settings)
+    if cause is Cause.HOST_NOT_FOUND and error.host:
+        suggestion = suggest_host(error.host)
+        if suggestion:
+            fixes.append(gettext(_DID_YOU_MEAN).format(suggestion=suggestion))
+    if cause is Cause.CONNECTION_TIMEOUT and error.port == 25:
+        fixes = [gettext(_PORT_25)]
+    if cause is Cause.AUTH_REFUSED and preset is not None:
+        specific = _password_advice(preset, gettext)
+        if specific:
+            fixes = [specific]
+    details: list[str] = []
+    if error.code is not None and error.reply is not None:
+        details.append(
+            gettext(N_("server replied: {reply}")).format(reply=f"{error.code} {error.reply}")
+        )
+    if certificate is not None:
+        info = {
+            "subject": certificate.subject,
+            "issuer": certificate.issuer,
+            "expiry": certificate.not_after.date().isoformat(),
+            "sha256": certificate.sha256,
+        }
+        details += [gettext(line).format(**info) for line in _CERT_LINES]
+    return Advice(cause, summary, " ".join(fixes), details)

@@ -1,0 +1,203 @@
+"""``barua settings``: show, change, detect and trust."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import shlex
+import sys
+from typing import Annotated
+
+import typer
+
+from barua.certificates import describe_certificate, normalise_fingerprint
+from barua.cli.common import bad_input, out, user_errors
+from barua.cli.flags import (
+    ApiKeyStdinOpt,
+    BccOpt,
+    EmailOpt,
+    HostOpt,
+    NoBccOpt,
+    NoReplyToOpt,
+    PasswordStdinOpt,
+    PortOpt,
+    ProtocolOpt,
+    ReplyToOpt,
+    SecurityOpt,
+    SenderNameOpt,
+    TimeoutOpt,
+    UrlOpt,
+    UsernameOpt,
+    VerifyOpt,
+    changes_from_flags,
+)
+from barua.detect import detect
+from barua.i18n import translator
+from barua.resolver import make_resolver
+from barua.settings import Protocol, update_settings
+from barua.store import ENV_OVERRIDES, SettingsStore
+from barua.transports.smtp import fetch_certificate
+
+settings_app = typer.Typer(
+    help="Show and change how email leaves: SMTP server or HTTP email service.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+
+@settings_app.command("set")
+def settings_set(
+    protocol: ProtocolOpt = None,
+    host: HostOpt = None,
+    port: PortOpt = None,
+    security: SecurityOpt = None,
+    username: UsernameOpt = None,
+    email_address: EmailOpt = None,
+    password_stdin: PasswordStdinOpt = False,
+    sender_name: SenderNameOpt = None,
+    bcc_copy: BccOpt = None,
+    no_bcc_copy: NoBccOpt = False,
+    reply_to: ReplyToOpt = None,
+    no_reply_to: NoReplyToOpt = False,
+    skip_tls_verify: VerifyOpt = None,
+    http_service_url: UrlOpt = None,
+    http_api_key_stdin: ApiKeyStdinOpt = False,
+    timeout: TimeoutOpt = None,
+) -> None:
+    """Validate and save settings. Flags not given keep their saved values."""
+    with user_errors():
+        changes = changes_from_flags(**locals())
+        store = SettingsStore()
+        saved = store.load()
+        settings = update_settings(saved, **changes)
+        if (
+            settings.protocol is Protocol.SMTP
+            and settings.username is not None
+            and settings.password is None
+            and sys.stdin.isatty()
+        ):
+            password = getpass.getpass(f"Password for {settings.username}: ")
+            settings = update_settings(settings, password=password)
+        store.save(settings)
+        out.print(f"Saved the email settings to {store.path}", markup=False)
+
+
+@settings_app.command("show")
+def settings_show(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show the settings in effect. Passwords and keys are shown as set or not set, never."""
+    with user_errors():
+        store = SettingsStore()
+        settings = store.load_effective()
+        if settings is None:
+            raise bad_input(
+                "no email settings are saved yet", hint="Run `barua settings set --help`."
+            )
+        data = settings.public_dict()
+        if as_json:
+            out.print_json(json.dumps(data))
+            return
+        for name, value in data.items():
+            label, shown = name, "" if value is None else value
+            if name.endswith("_set"):
+                label, shown = name.removesuffix("_set"), "set" if value else "not set"
+            out.print(f"{label:18} {shown}", markup=False)
+        overrides = [var for var in ENV_OVERRIDES if var in os.environ]
+        if overrides:
+            out.print(f"(overridden by the environment: {', '.join(overrides)})", markup=False)
+
+
+@settings_app.command("trust-certificate")
+def settings_trust_certificate(
+    fingerprint: Annotated[
+        str | None,
+        typer.Option(
+            "--fingerprint",
+            help="The SHA-256 fingerprint you expect (from the server's administrator); "
+            "barua trusts the certificate only if the server presents this one.",
+        ),
+    ] = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Trust what the server presents without asking.")
+    ] = False,
+    remove: Annotated[
+        bool, typer.Option("--remove", help="Stop trusting a pinned certificate.")
+    ] = False,
+) -> None:
+    """Trust the server's own certificate (self-signed or private CA) instead of the CA check."""
+    with user_errors():
+        store = SettingsStore()
+        saved = store.load()
+        if saved is None:
+            raise bad_input("no email settings are saved yet", hint="Run `barua settings set`.")
+        if remove:
+            store.save(update_settings(saved, pinned_certificate=None))
+            out.print("No certificate is pinned any more.", markup=False)
+            return
+        info = describe_certificate(fetch_certificate(store.load_effective() or saved))
+        for label, value in (
+            ("subject", info.subject),
+            ("issued by", info.issuer),
+            ("valid until", info.not_after.date().isoformat()),
+            ("SHA-256", info.sha256),
+        ):
+            out.print(f"{label:12} {value}", markup=False)
+        if fingerprint is not None:
+            expected = normalise_fingerprint(fingerprint)
+            if expected is None:
+                raise bad_input("--fingerprint must be a SHA-256 fingerprint (64 hex digits)")
+            if expected != info.sha256:
+                raise bad_input(
+                    f"the server presents {info.sha256}, not the fingerprint you gave",
+                    hint="Do not trust this certificate: check the host, and the fingerprint "
+                    "with the server's administrator.",
+                )
+        elif not yes:
+            if not sys.stdin.isatty():
+                raise bad_input(
+                    "confirm with --yes (after checking the fingerprint above) or give "
+                    "--fingerprint",
+                )
+            if not typer.confirm("Trust this certificate?", default=False):
+                raise typer.Exit(1)
+        store.save(update_settings(saved, pinned_certificate=info.sha256))
+        out.print(f"Trusted the certificate {info.sha256}.", markup=False)
+
+
+_FLAGS = {
+    "host": "--host",
+    "port": "--port",
+    "security": "--security",
+    "username": "--username",
+    "email_address": "--email-address",
+}
+
+
+@settings_app.command("detect")
+def settings_detect(
+    address: Annotated[str, typer.Argument(help="The email address to send from.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Propose settings for an address: provider presets, MX, autoconfig, probing. Saves nothing."""
+    with user_errors():
+        gettext = translator().gettext
+        proposal = detect(address, resolver=make_resolver())
+        if as_json:
+            out.print_json(json.dumps(proposal.to_dict(gettext)))
+            return
+        out.print(proposal.explain(gettext), markup=False)
+        if not proposal.values:
+            raise typer.Exit(1)
+        for name, value in proposal.values.items():
+            out.print(f"  {name:14} {value}", markup=False)
+        preset = proposal.preset
+        if preset is not None and preset.password_steps:
+            out.print(gettext(preset.password_steps), markup=False)
+        flags = " ".join(
+            f"{_FLAGS[name]} {shlex.quote(str(value))}"
+            for name, value in proposal.values.items()
+            if name in _FLAGS
+        )
+        out.print(f"barua settings set {flags} --password-stdin", markup=False)

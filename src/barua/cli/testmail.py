@@ -1,0 +1,151 @@
+"""``barua test``: the test email, step by step, with advice when a step fails."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from barua.advice import step_label
+from barua.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_DELIVERY_FAILED,
+    fail,
+    out,
+    settings_in_effect,
+    user_errors,
+)
+from barua.cli.flags import (
+    ApiKeyStdinOpt,
+    BccOpt,
+    EmailOpt,
+    HostOpt,
+    NoBccOpt,
+    NoReplyToOpt,
+    PasswordStdinOpt,
+    PortOpt,
+    ProtocolOpt,
+    ReplyToOpt,
+    SecurityOpt,
+    SenderNameOpt,
+    TimeoutOpt,
+    UrlOpt,
+    UsernameOpt,
+    VerifyOpt,
+    changes_from_flags,
+)
+from barua.diagnose import TestReport, run_test
+from barua.errors import TransportError
+from barua.i18n import N_, translator
+from barua.store import SettingsStore
+from barua.transports.base import StepEvent
+
+
+def _(text: str) -> str:
+    return translator().gettext(text)
+
+
+def _print_step(event: StepEvent) -> None:
+    mark, style = ("✓", "green") if event.ok else ("✗", "red")
+    out.print(f"{mark} ", style=style, end="")
+    label = step_label(event.step)
+    out.print(f"{label:24} {event.seconds * 1000:7.1f} ms  {event.detail}", markup=False)
+
+
+def _print_outcome(report: TestReport, to: str) -> None:
+    if report.trusted_certificate is not None:
+        out.print(
+            _(N_("Trusted the certificate with SHA-256 fingerprint {sha256}.")).format(
+                sha256=report.trusted_certificate.sha256
+            ),
+            markup=False,
+        )
+    if report.advice is not None:
+        for line in report.advice.details:
+            out.print(f"  {line}", markup=False)
+        return
+    assert report.result is not None
+    out.print(
+        _(N_("The server accepted the test email for {to} ({reply}).")).format(
+            to=to, reply=f"{report.result.code} {report.result.reply}"
+        ),
+        markup=False,
+    )
+    if report.deliverability is not None:
+        for warning in report.deliverability.warnings:
+            out.print(
+                "! " + _(warning.message).format(**warning.args), style="yellow", markup=False
+            )
+            if warning.record_to_add:
+                out.print(f"    {warning.record_to_add}", markup=False)
+
+
+def test_command(
+    to: Annotated[str, typer.Option("--to", help="Where to send the test email.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    save: Annotated[
+        bool, typer.Option("--save", help="Save the settings given here if the test passes.")
+    ] = False,
+    trust_certificate: Annotated[
+        bool,
+        typer.Option(
+            "--trust-certificate",
+            help="If the server's certificate is self-signed or from a private authority, "
+            "trust that one certificate (safer than --skip-tls-verify).",
+        ),
+    ] = False,
+    protocol: ProtocolOpt = None,
+    host: HostOpt = None,
+    port: PortOpt = None,
+    security: SecurityOpt = None,
+    username: UsernameOpt = None,
+    email_address: EmailOpt = None,
+    password_stdin: PasswordStdinOpt = False,
+    sender_name: SenderNameOpt = None,
+    bcc_copy: BccOpt = None,
+    no_bcc_copy: NoBccOpt = False,
+    reply_to: ReplyToOpt = None,
+    no_reply_to: NoReplyToOpt = False,
+    skip_tls_verify: VerifyOpt = None,
+    http_service_url: UrlOpt = None,
+    http_api_key_stdin: ApiKeyStdinOpt = False,
+    timeout: TimeoutOpt = None,
+) -> None:
+    """Send a test email, step by step, with the saved settings or the ones given here."""
+    with user_errors():
+        flags = {
+            k: v
+            for k, v in locals().items()
+            if k not in {"to", "as_json", "save", "trust_certificate"}
+        }
+        changes = changes_from_flags(**flags)
+        store = SettingsStore()
+        settings = settings_in_effect(store, changes)
+        report = run_test(
+            settings,
+            to=to,
+            observer=None if as_json else _print_step,
+            trust_certificate=trust_certificate,
+        )
+        if as_json:
+            out.print_json(json.dumps(report.to_dict()))
+        else:
+            _print_outcome(report, to)
+        if report.error is not None:
+            if as_json:
+                raise typer.Exit(
+                    EXIT_DELIVERY_FAILED
+                    if isinstance(report.error, TransportError)
+                    else EXIT_BAD_INPUT
+                )
+            raise fail(report.error, report.settings)
+        # Saved settings that were tested as they are keep what the test learnt (a pinned
+        # certificate); settings typed on this command are saved only when asked.
+        if save or (not changes and report.trusted_certificate is not None):
+            store.save(report.settings)
+            if not as_json:
+                out.print(
+                    _(N_("Saved the email settings to {path}")).format(path=store.path),
+                    markup=False,
+                )

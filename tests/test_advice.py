@@ -1,0 +1,153 @@
+"""Advice: each cause explained in plain words, provider-specific where it matters."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from barua.advice import advise, step_label
+from barua.certificates import CertificateInfo
+from barua.errors import (
+    AuthenticationError,
+    Cause,
+    ConnectError,
+    PermanentError,
+    Step,
+    TimeoutError,
+    TLSError,
+    TransportError,
+)
+from barua.settings import Settings, make_settings
+
+
+def smtp(host: str = "smtp.example.com", port: int = 587, **more: object) -> Settings:
+    return make_settings(host=host, port=port, username="shop@example.com", **more)
+
+
+def error(
+    cls: type[TransportError] = PermanentError,
+    cause: Cause = Cause.UNKNOWN,
+    step: Step = Step.DATA,
+    **more: object,
+) -> TransportError:
+    values: dict[str, object] = {"host": "smtp.example.com", "port": 587}
+    values.update(more)
+    return cls("technical message", step=step, cause=cause, hint="technical hint", **values)  # type: ignore[arg-type]
+
+
+def test_gmail_needs_an_app_password() -> None:
+    advice = advise(
+        error(AuthenticationError, Cause.AUTH_REFUSED, Step.AUTH, code=535, reply="5.7.8 BadCred"),
+        smtp("smtp.gmail.com"),
+        "en",
+    )
+    assert advice.summary == "the server refused the username or password"
+    assert advice.fix.startswith("Gmail needs an app password, not your normal password.")
+    assert "2-Step Verification" in advice.fix and "App passwords" in advice.fix
+    assert advice.details == ["server replied: 535 5.7.8 BadCred"]
+
+
+def test_yahoo_app_password_steps() -> None:
+    advice = advise(
+        error(AuthenticationError, Cause.AUTH_REFUSED, Step.AUTH, code=535, reply="x"),
+        smtp("smtp.mail.yahoo.com", 465),
+        "en",
+    )
+    assert "Generate app password" in advice.fix and "Other app" in advice.fix
+
+
+def test_microsoft_365_explains_oauth() -> None:
+    advice = advise(
+        error(AuthenticationError, Cause.AUTH_REFUSED, Step.AUTH, code=535, reply="x"),
+        smtp("smtp.office365.com"),
+        "en",
+    )
+    assert "OAuth" in advice.fix
+
+
+def test_unknown_provider_gets_the_general_password_advice() -> None:
+    advice = advise(error(AuthenticationError, Cause.AUTH_REFUSED, Step.AUTH), smtp(), "en")
+    assert advice.fix == (
+        "Check the username and password. Many providers need an app password instead of "
+        "your normal password."
+    )
+
+
+def test_typo_in_host_suggests_the_real_one() -> None:
+    advice = advise(
+        error(ConnectError, Cause.HOST_NOT_FOUND, Step.RESOLVE, host="smtp.gmial.com"),
+        smtp("smtp.gmial.com"),
+        "en",
+    )
+    assert advice.summary == 'the server name "smtp.gmial.com" could not be found'
+    assert advice.fix.endswith('Did you mean "smtp.gmail.com"?')
+
+
+def test_port_25_timeout_suggests_submission_ports() -> None:
+    advice = advise(
+        error(TimeoutError, Cause.CONNECTION_TIMEOUT, Step.CONNECT, port=25), smtp(port=25), "en"
+    )
+    assert advice.fix == "Port 25 is blocked by many internet providers: use 587 or 465."
+
+
+@pytest.mark.parametrize(
+    ("cause", "summary", "fix_start"),
+    [
+        (Cause.EXPECTS_STARTTLS, "port 587 expects STARTTLS, but the settings use SSL/TLS",
+         "Set security to STARTTLS"),
+        (Cause.EXPECTS_IMPLICIT_TLS, "port 587 expects SSL/TLS from the start",
+         "Set security to SSL/TLS"),
+        (Cause.NO_STARTTLS, "the server offers no encryption (STARTTLS) on port 587",
+         "Use port 465 with SSL/TLS"),
+        (Cause.CONNECTION_REFUSED, "smtp.example.com refused the connection on port 587",
+         "Check the port"),
+    ],
+)  # fmt: skip
+def test_tls_mode_and_port_causes(cause: Cause, summary: str, fix_start: str) -> None:
+    advice = advise(error(TLSError, cause, Step.TLS), smtp(), "en")
+    assert advice.summary.startswith(summary)
+    assert advice.fix.startswith(fix_start)
+
+
+def test_certificate_details_are_shown() -> None:
+    tls = error(TLSError, Cause.CERT_SELF_SIGNED, Step.CERTIFICATE)
+    assert isinstance(tls, TLSError)
+    tls.certificate = CertificateInfo(
+        subject="mail.duka.co.tz",
+        issuer="mail.duka.co.tz",
+        not_before=datetime(2026, 1, 1, tzinfo=UTC),
+        not_after=datetime(2027, 1, 1, tzinfo=UTC),
+        sha256="AB:" * 31 + "AB",
+        names=("mail.duka.co.tz",),
+    )
+    advice = advise(tls, smtp(), "en")
+    assert advice.summary == (
+        "the server's certificate is self-signed, so this computer cannot check it"
+    )
+    assert "trust-certificate" in advice.fix
+    assert advice.details == [
+        "certificate subject: mail.duka.co.tz",
+        "issued by: mail.duka.co.tz",
+        "valid until: 2027-01-01",
+        "SHA-256 fingerprint: " + "AB:" * 31 + "AB",
+    ]
+
+
+def test_nothing_specific_known_suggests_another_mail_client() -> None:
+    advice = advise(error(), smtp(), "en")
+    assert advice.summary == "technical message"
+    assert advice.fix.endswith(
+        "Try the same settings in another mail client such as Thunderbird: if it fails there "
+        "too, ask your email provider."
+    )
+
+
+def test_every_cause_has_advice_in_every_language() -> None:
+    for lang in ("en", "sw"):
+        for cause in Cause:
+            advice = advise(error(cause=cause, recipient="a@example.com"), smtp(), lang)
+            assert advice.summary and advice.fix, (lang, cause)
+            assert "{" not in advice.summary + advice.fix, (lang, cause)
+        for step in Step:
+            assert step_label(step, lang)

@@ -1,0 +1,140 @@
+"""The test email as a user sees it: steps, advice in English and Kiswahili, trusting a
+certificate, detection and deliverability advice. Real processes, real servers on loopback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from barua.certificates import fingerprint
+from tests.certs import CertFiles, make_certificates
+from tests.conftest import PASSWORD, USER
+from tests.dns_server import DnsServer
+from tests.smtpd import SmtpServer
+from tests.test_cli import barua, server_flags
+
+
+def pem_fingerprint(certs: CertFiles) -> str:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    cert = x509.load_pem_x509_certificate(certs.cert.read_bytes())
+    return fingerprint(cert.public_bytes(Encoding.DER))
+
+
+def test_wrong_password_in_kiswahili(certs: CertFiles) -> None:
+    with SmtpServer(mode="ssl", certs=certs, users={USER: PASSWORD}) as server:
+        proc = barua(
+            "--lang", "sw", "test", "--to", "me@example.com", *server_flags(server, "ssl"),
+            stdin="si-nenosiri\n", env={"SSL_CERT_FILE": str(certs.ca)},
+        )  # fmt: skip
+    assert proc.returncode == 1
+    assert "✗ kuingia" in proc.stdout
+    assert "seva ilijibu: 535 5.7.8 Authentication credentials invalid" in proc.stdout
+    assert proc.stderr.splitlines() == [
+        "hitilafu (kuingia): seva imekataa jina la mtumiaji au nenosiri "
+        "(seva ilijibu: 535 5.7.8 Authentication credentials invalid)",
+        "ushauri: Kagua jina la mtumiaji na nenosiri. Watoa huduma wengi wanahitaji nenosiri "
+        "la programu (app password) badala ya nenosiri lako la kawaida.",
+    ]
+
+
+def test_language_from_the_environment(certs: CertFiles) -> None:
+    with SmtpServer(mode="starttls", certs=certs, users={USER: PASSWORD}) as server:
+        proc = barua(
+            "test", "--to", "me@example.com", *server_flags(server, "ssl"),
+            stdin=PASSWORD + "\n", env={"BARUA_LANG": "sw"},
+        )  # fmt: skip
+    assert proc.returncode == 1
+    assert proc.stderr.startswith(
+        f"hitilafu (kusimba (SSL/TLS)): lango {server.port} linatarajia STARTTLS, lakini "
+        "mipangilio inatumia SSL/TLS tangu mwanzo"
+    )
+    assert "ushauri: Weka usalama kuwa STARTTLS, au tumia lango 465 pamoja na SSL/TLS." in (
+        proc.stderr
+    )
+
+
+def test_trust_certificate_pins_it_and_a_changed_certificate_is_refused(
+    certs: CertFiles, tmp_path: Path
+) -> None:
+    with SmtpServer(mode="starttls", certs=certs, users={USER: PASSWORD}) as server:
+        saved = barua("settings", "set", *server_flags(server, "starttls"), stdin=PASSWORD + "\n")
+        assert saved.returncode == 0
+        refused = barua("test", "--to", "me@example.com")
+        assert refused.returncode == 1
+        assert f"SHA-256 fingerprint: {pem_fingerprint(certs)}" in refused.stdout
+        assert "barua settings trust-certificate" in refused.stderr
+        trusted = barua("test", "--to", "me@example.com", "--trust-certificate")
+        assert trusted.returncode == 0, trusted.stderr
+        assert f"Trusted the certificate with SHA-256 fingerprint {pem_fingerprint(certs)}." in (
+            trusted.stdout
+        )
+        assert barua("test", "--to", "me@example.com").returncode == 0
+        assert len(server.messages) == 2
+    shown = json.loads(barua("settings", "show", "--json").stdout)
+    assert shown["pinned_certificate"] == pem_fingerprint(certs)
+    assert shown["skip_tls_verify"] is False
+
+    other = make_certificates(tmp_path / "other")
+    with SmtpServer(mode="starttls", certs=other, users={USER: PASSWORD}) as server:
+        barua("settings", "set", "--port", str(server.port))
+        changed = barua("test", "--to", "me@example.com")
+        assert server.recorder.logins == []
+    assert changed.returncode == 1
+    assert changed.stderr.startswith(
+        "error (check the certificate): the server's certificate has changed since you "
+        "trusted it"
+    )
+    assert f"SHA-256 fingerprint: {pem_fingerprint(other)}" in changed.stdout
+
+
+def test_settings_trust_certificate_checks_the_fingerprint_given(certs: CertFiles) -> None:
+    with SmtpServer(mode="ssl", certs=certs, users={USER: PASSWORD}) as server:
+        barua("settings", "set", *server_flags(server, "ssl"), stdin=PASSWORD + "\n")
+        unconfirmed = barua("settings", "trust-certificate")
+        assert unconfirmed.returncode == 2
+        assert unconfirmed.stderr.startswith("error: confirm with --yes")
+        wrong = barua("settings", "trust-certificate", "--fingerprint", "00" * 32)
+        assert wrong.returncode == 2
+        assert wrong.stderr.startswith(
+            f"error: the server presents {pem_fingerprint(certs)}, not the fingerprint you gave"
+        )
+        right = barua("settings", "trust-certificate", "--fingerprint", pem_fingerprint(certs))
+        assert right.returncode == 0, right.stderr
+        assert barua("test", "--to", "me@example.com").returncode == 0
+        assert len(server.messages) == 1
+
+
+def test_detect_by_preset_and_by_mx(loopback_dns: DnsServer) -> None:
+    gmail = barua("settings", "detect", "duka@gmail.com")
+    assert gmail.returncode == 0
+    assert "barua settings set --host smtp.gmail.com --port 587 --security starttls" in (
+        gmail.stdout
+    )
+    loopback_dns.add("duka.co.tz", "MX", "1 aspmx.l.google.com.")
+    hosted = json.loads(barua("settings", "detect", "mauzo@duka.co.tz", "--json").stdout)
+    assert hosted["source"] == "mx"
+    assert hosted["preset"] == "google_workspace"
+    assert hosted["values"]["host"] == "smtp.gmail.com"
+    assert hosted["explanation"].startswith("Email for duka.co.tz is hosted by Google Workspace")
+    assert barua("settings", "show").returncode == 2, "detect never saves"
+
+
+def test_successful_test_warns_about_spf_and_dmarc(
+    certs: CertFiles, loopback_dns: DnsServer
+) -> None:
+    loopback_dns.add("duka.example", "TXT", "v=spf1 ip4:192.0.2.0/24 -all")
+    with SmtpServer(mode="ssl", certs=certs, users={"mauzo@duka.example": PASSWORD}) as server:
+        flags = server_flags(server, "ssl")
+        flags[flags.index("--username") + 1] = "mauzo@duka.example"
+        proc = barua(
+            "test", "--to", "me@example.com", *flags, "--json", stdin=PASSWORD + "\n",
+            env={"SSL_CERT_FILE": str(certs.ca)},
+        )  # fmt: skip
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 0 and report["ok"]
+    advice = report["deliverability"]
+    assert advice["spf_record"] == "v=spf1 ip4:192.0.2.0/24 -all"
+    codes = [w["code"] for w in advice["warnings"]]
+    assert "dmarc_missing" in codes
