@@ -151,3 +151,33 @@ def test_every_cause_has_advice_in_every_language() -> None:
             assert "{" not in advice.summary + advice.fix, (lang, cause)
         for step in Step:
             assert step_label(step, lang)
+
+
+def test_http_service_refusing_the_api_key_is_explained() -> None:
+    import httpx
+
+    from barua.message import build_message
+    from barua.transports.http import HttpTransport
+
+    settings = make_settings(
+        protocol="http",
+        http_service_url="https://relay.example.com",
+        reply_to="office@example.com",
+        http_api_key="wrong-key",
+    )
+    refuse = httpx.MockTransport(
+        lambda request: httpx.Response(
+            401, json={"error": {"code": "unauthorized", "message": "unknown key"}}
+        )
+    )
+    message = build_message(settings, to=["jane@example.com"], subject="x", text="x")
+    with (
+        httpx.Client(transport=refuse) as client,
+        HttpTransport(settings, client=client) as http,
+        pytest.raises(TransportError) as caught,
+    ):
+        http.send(message)
+    assert caught.value.cause is Cause.API_KEY_REFUSED
+    advice = advise(caught.value, settings, "sw")
+    assert advice.summary == "huduma ya barua pepe imekataa ufunguo wa API"
+    assert "wrong-key" not in str(advice)

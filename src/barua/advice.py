@@ -11,10 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from barua.providers import PasswordKind, Preset, preset_for_domain, preset_for_host, suggest_host
-
 from barua.errors import BaruaError, Cause, Step, TLSError, TransportError
 from barua.i18n import N_, translator
+from barua.providers import PasswordKind, Preset, preset_for_domain, preset_for_host, suggest_host
 from barua.settings import Protocol, Settings
 
 STEP_LABELS: dict[Step, str] = {
@@ -169,6 +168,13 @@ _TEXTS: dict[Cause, tuple[str, str]] = {
     Cause.SERVICE_REFUSED: (
         N_("the server refused the message"),
         N_("The server's reply gives the reason."),
+    ),
+    Cause.API_KEY_REFUSED: (
+        N_("the email service refused the API key"),
+        N_(
+            "Copy the API key again from the email service and enter it in the settings; if "
+            "it is right, ask the service's administrator whether it may send for your address."
+        ),
     ),
     Cause.UNKNOWN: (
         N_("the email could not be sent"),

@@ -94,6 +94,8 @@ class Cause(StrEnum):
     SMTPUTF8_UNSUPPORTED = "smtputf8_unsupported"
     OUTCOME_UNKNOWN = "outcome_unknown"
     SERVICE_REFUSED = "service_refused"
+    API_KEY_REFUSED = "api_key_refused"
+    """The HTTP email service refused the API key, or does not let it send this message."""
     UNKNOWN = "unknown"
 
 

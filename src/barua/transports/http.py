@@ -33,6 +33,7 @@ import httpx
 
 from barua.errors import (
     AuthenticationError,
+    Cause,
     ConnectError,
     MessageTooLarge,
     OutcomeUnknown,
@@ -48,7 +49,7 @@ from barua.errors import (
 from barua.message import OutgoingMessage
 from barua.settings import Settings
 from barua.transports.base import SendResult, StepObserver, StepRecorder
-from barua.transports.smtp import make_tls_context
+from barua.transports.smtp import certificate_cause, make_tls_context
 from barua.version import __version__
 
 PROTOCOL_VERSION = "v1"
@@ -463,6 +464,7 @@ class HttpTransport:
         return f"{self.host} port {self.port}"
 
     def _error(self, cls: type[TransportError], message: str, **kwargs: Any) -> TransportError:
+        kwargs.setdefault("cause", _default_cause(cls, kwargs.get("step")))
         return cls(message, host=self.host, port=self.port, **kwargs)
 
     def _redact(self, text: str) -> str:
@@ -544,6 +546,7 @@ class HttpTransport:
                 TLSError,
                 f"the certificate of {where} is not trusted: {untrusted.verify_message}",
                 step=Step.CERTIFICATE,
+                cause=certificate_cause(untrusted.verify_code),
                 hint="If this is your own service with a self-signed certificate, trust that "
                 'certificate or tick "do not verify TLS certificate"; otherwise check the '
                 "address in http_service_url.",
@@ -646,6 +649,26 @@ class HttpTransport:
 
 
 _MAYBE = "the message may or may not have been accepted"
+
+
+def _default_cause(cls: type[TransportError], step: Step | None) -> Cause:
+    """The cause an HTTP failure of class ``cls`` at ``step`` stands for."""
+    if issubclass(cls, ConnectError):
+        return {
+            Step.RESOLVE: Cause.HOST_NOT_FOUND,
+            Step.CONNECT: Cause.CONNECTION_REFUSED,
+        }.get(step or Step.HTTP_REQUEST, Cause.CONNECTION_LOST)
+    for kind, cause in (
+        (OutcomeUnknown, Cause.OUTCOME_UNKNOWN),
+        (TimeoutError, Cause.CONNECTION_TIMEOUT),
+        (TLSError, Cause.TLS_FAILED),
+        (AuthenticationError, Cause.API_KEY_REFUSED),
+        (MessageTooLarge, Cause.MESSAGE_TOO_LARGE),
+        (TemporaryError, Cause.TRY_LATER),
+    ):
+        if issubclass(cls, kind):
+            return cause
+    return Cause.SERVICE_REFUSED
 
 
 def _meaning(

@@ -276,7 +276,7 @@ class SmtpTransport:
     def _tls_error(self, exc: BaseException, step: Step, where: str) -> TransportError:
         if isinstance(exc, ssl.SSLCertVerificationError):
             certificate = self._peek_certificate()
-            cause = _CERT_CAUSES.get(exc.verify_code, Cause.CERT_UNTRUSTED)
+            cause = certificate_cause(exc.verify_code)
             if cause is Cause.CERT_UNTRUSTED and certificate and certificate.self_signed:
                 cause = Cause.CERT_SELF_SIGNED
             error = self._error(
@@ -728,6 +728,11 @@ def fetch_certificate(settings: Settings) -> bytes:
         return probe.peer_certificate
     finally:
         probe.close()
+
+
+def certificate_cause(verify_code: int) -> Cause:
+    """Why OpenSSL refused a certificate, from its X509_V_ERR_* code."""
+    return _CERT_CAUSES.get(verify_code, Cause.CERT_UNTRUSTED)
 
 
 # OpenSSL's X509_V_ERR_* codes that have a precise explanation.
