@@ -181,3 +181,24 @@ def test_http_service_refusing_the_api_key_is_explained() -> None:
     advice = advise(caught.value, settings, "sw")
     assert advice.summary == "huduma ya barua pepe imekataa ufunguo wa API"
     assert "wrong-key" not in str(advice)
+
+
+@pytest.mark.parametrize(
+    ("cause", "summary", "fix"),
+    [
+        (Cause.SENDER_REFUSED, "the server does not allow sending as shop@example.com",
+         "Send from the address of the mailbox you log in with, or add shop@example.com as an "
+         'allowed "send mail as" address at your provider.'),
+        (Cause.RECIPIENT_REFUSED, "the server refused the recipient a@example.com",
+         "Check the address. If the server says it does not relay, it wants a login: set the "
+         "username and password."),
+        (Cause.MESSAGE_TOO_LARGE, "the message is larger than the server accepts",
+         "Send smaller attachments, or a link to the file instead."),
+        (Cause.TRY_LATER, "the server asked to try again later",
+         "This is usually temporary (greylisting, a busy server or a sending limit): try again "
+         "in a few minutes."),
+    ],
+)  # fmt: skip
+def test_refusals_after_login(cause: Cause, summary: str, fix: str) -> None:
+    advice = advise(error(cause=cause, recipient="a@example.com"), smtp(), "en")
+    assert (advice.summary, advice.fix) == (summary, fix)

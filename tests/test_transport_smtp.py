@@ -253,6 +253,15 @@ def test_server_replies_map_to_errors(
     assert (error.step, error.code) == (step, code)  # type: ignore[attr-defined]
     assert error.reply == next(iter(faults.values())).split(" ", 1)[1]  # type: ignore[attr-defined]
     assert error.temporary is (400 <= code < 500)  # type: ignore[attr-defined]
+    from barua.errors import Cause
+
+    expected = {
+        SenderRefused: Cause.SENDER_REFUSED,
+        MessageTooLarge: Cause.MESSAGE_TOO_LARGE,
+        TemporaryError: Cause.TRY_LATER,
+        PermanentError: Cause.SERVICE_REFUSED,
+    }[error_class]
+    assert error.cause is expected  # type: ignore[attr-defined]
 
 
 @pytest.mark.usefixtures("trust_ca")
