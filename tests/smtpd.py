@@ -1,15 +1,27 @@
 """A real SMTP server for the tests: aiosmtpd on 127.0.0.1, port 0, real TLS and AUTH.
 
 Faults are injected on purpose with ``faults``: a map from an SMTP command (``MAIL``, ``RCPT``,
-``DATA``, ``AUTH``) to the reply the server gives instead of accepting it.
+``DATA``, ``AUTH``) to the reply the server gives instead of accepting it. More kinds:
+
+* ``"CONNECT"``: the reply given instead of the greeting, then the connection closes (e.g.
+  ``"421 4.7.0 Too many connections"``);
+* ``"HANG <seconds>"`` for ``MAIL`` or ``DATA``: the server waits that long before it answers
+  (for DATA it records the message first: the client gives up waiting, yet the server has
+  delivered, as a real Postfix would);
+* ``"DROP"`` for ``DATA``: the whole message arrives, the reply never leaves;
+* ``"DROP_MID"`` for ``DATA``: the connection closes after the first bytes of the message.
+
+``fault_counts`` limits a fault to its next N uses, after which the server behaves again
+("fail the next N commands, then recover"); ``on_message`` is called with each recorded message.
 """
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import ssl
 import threading
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -38,12 +50,28 @@ class Recorder:
     messages: list[Received] = field(default_factory=list)
     logins: list[tuple[str, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    fault_counts: dict[str, int] = field(default_factory=dict)
+    on_message: Callable[[Received], None] | None = None
+
+    def take_fault(self, command: str) -> str | None:
+        """The fault to apply to ``command`` now, counting it down when it is limited."""
+        with self.lock:
+            fault = self.faults.get(command)
+            if fault is not None and command in self.fault_counts:
+                self.fault_counts[command] -= 1
+                if self.fault_counts[command] <= 0:
+                    del self.fault_counts[command]
+                    self.faults.pop(command, None)
+            return fault
 
     async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
-        if "MAIL" in self.faults:
-            return self.faults["MAIL"]
+        fault = self.take_fault("MAIL")
+        if fault is not None and fault.startswith("HANG"):
+            await asyncio.sleep(float(fault.split()[1]))
+        elif fault is not None:
+            return fault
         envelope.mail_from = address
         envelope.mail_options.extend(options)
         return "250 OK"
@@ -51,20 +79,25 @@ class Recorder:
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
-        if "RCPT" in self.faults:
-            return self.faults["RCPT"]
+        fault = self.take_fault("RCPT")
+        if fault is not None:
+            return fault
         if address in self.refuse_recipients:
             return self.refuse_recipients[address]
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        if self.faults.get("DATA") == "DROP":
+        fault = self.take_fault("DATA")
+        if fault == "DROP":
             # The whole message arrived, but the reply never leaves: outcome unknown.
             server.transport.close()
             return "250 never sent"
-        if "DATA" in self.faults:
-            return self.faults["DATA"]
+        hang = 0.0
+        if fault is not None and fault.startswith("HANG"):
+            hang = float(fault.split()[1])
+        elif fault is not None:
+            return fault
         content = envelope.original_content or b""
         with self.lock:
             self.messages.append(
@@ -76,7 +109,34 @@ class Recorder:
                 )
             )
             number = len(self.messages)
+        if self.on_message is not None:
+            self.on_message(self.messages[-1])
+        if hang:
+            # Delivered already, like a Postfix that queued the message before it answered.
+            await asyncio.sleep(hang)
         return f"250 2.0.0 Ok: queued as TEST{number:05d}"
+
+
+class _FaultySMTP(SMTP):  # type: ignore[misc]
+    """aiosmtpd's server with the faults that need the protocol itself: a refused greeting and
+    a connection dropped in the middle of DATA."""
+
+    async def _handle_client(self) -> None:
+        fault = self.event_handler.take_fault("CONNECT")
+        if fault is not None:
+            await self.push(fault)
+            self.transport.close()
+            return
+        await super()._handle_client()
+
+    async def smtp_DATA(self, arg: str) -> None:
+        if self.event_handler.faults.get("DATA") == "DROP_MID" and self.envelope.rcpt_tos:
+            self.event_handler.take_fault("DATA")
+            await self.push("354 End data with <CR><LF>.<CR><LF>")
+            await self._reader.read(1024)
+            self.transport.close()
+            return
+        await super().smtp_DATA(arg)
 
 
 class _LoopbackController(Controller):  # type: ignore[misc]
@@ -89,6 +149,9 @@ class _LoopbackController(Controller):  # type: ignore[misc]
         super().__init__(
             handler, hostname="127.0.0.1", port=self._listener.getsockname()[1], **kwargs
         )
+
+    def factory(self) -> SMTP:
+        return _FaultySMTP(self.handler, **self.SMTP_kwargs)
 
     def _create_server(self) -> Awaitable[Any]:
         return self.loop.create_server(
@@ -143,7 +206,7 @@ class SmtpServer:
     def _authenticate(
         self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
     ) -> AuthResult:
-        if "AUTH" in self.recorder.faults:
+        if self.recorder.take_fault("AUTH") is not None:
             return AuthResult(success=False, handled=False)
         if not isinstance(data, LoginPassword):
             return AuthResult(success=False, handled=False)

@@ -7,9 +7,12 @@ from typing import Annotated
 
 import typer
 
-from barua.cli.common import bad_input, err, out, settings_in_effect, user_errors
-from barua.delivery import send_now
+from barua.cli.common import bad_input, err, fail, out, settings_in_effect, user_errors
+from barua.errors import BaruaError, TransportError
 from barua.message import Attachment, build_message
+from barua.outbox import MessageStatus, Outbox, OutboxEntry, RecipientStatus, Worker
+from barua.outbox.outcome import SETTINGS_FAULTS
+from barua.settings import Settings
 from barua.store import SettingsStore
 
 # barua send --------------------------------------------------------------------------------
@@ -39,8 +42,19 @@ def send_command(
     attach: Annotated[
         list[Path] | None, typer.Option("--attach", help="Attach a file; repeatable.")
     ] = None,
+    queue: Annotated[
+        bool,
+        typer.Option("--queue", help="Only put it in the outbox for `barua worker`; print its id."),
+    ] = False,
+    key: Annotated[
+        str | None,
+        typer.Option("--key", help="Idempotency key: the same key again sends nothing new."),
+    ] = None,
 ) -> None:
-    """Send an email with the saved settings; exit 0 when the server accepted it."""
+    """Send an email with the saved settings; exit 0 when the server accepted it.
+
+    The email goes through the outbox: with --queue the command returns at once, otherwise it
+    delivers the email and reports what the server said."""
     with user_errors():
         if (body is None) == (body_file is None):
             raise bad_input("give the message text with exactly one of --body or --body-file")
@@ -58,9 +72,43 @@ def send_command(
             html=html,
             attachments=attachments,
         )
-        result = send_now(settings, message)
+        with Outbox.open() as outbox:
+            entry = outbox.enqueue(message, settings=settings, idempotency_key=key)
+            if queue:
+                out.print(f"Queued as outbox entry {entry.id} ({entry.message_id}).", markup=False)
+                return
+            if entry.status.final:
+                delivery_entry, error = entry, None
+            else:
+                delivery = Worker(outbox, settings).deliver(entry.id)
+                delivery_entry, error = delivery.entry, delivery.error
+        _report(delivery_entry, error, settings)
+
+
+def _report(entry: OutboxEntry, error: TransportError | None, settings: Settings) -> None:
+    accepted = [r for r in entry.recipients if r.status is RecipientStatus.ACCEPTED]
+    if entry.status is MessageStatus.SENT and accepted:
+        code, reply = accepted[0].code, accepted[0].reply
         out.print(
-            f"Sent to {', '.join(result.accepted)} ({result.code} {result.reply}).", markup=False
+            f"Sent to {', '.join(r.address for r in accepted)} ({code} {reply}).", markup=False
         )
-        for recipient, (code, reply) in result.refused.items():
-            err.print(f"refused: {recipient} ({code} {reply})", markup=False)
+        for r in entry.recipients:
+            if r.status is not RecipientStatus.ACCEPTED:
+                err.print(f"refused: {r.address} ({r.code} {r.reply})", markup=False)
+        return
+    if error is not None:
+        if entry.status is MessageStatus.DEFERRED:
+            later = (
+                "`barua worker` sends it once the settings work"
+                if entry.next_attempt_at is None or isinstance(error, SETTINGS_FAULTS)
+                else "`barua worker` tries again from "
+                + entry.next_attempt_at.strftime("%H:%M:%S UTC")
+            )
+            out.print(f"The email waits in the outbox as entry {entry.id}: {later}.", markup=False)
+        raise fail(error, settings)
+    raise fail(
+        BaruaError(
+            f"outbox entry {entry.id} is {entry.status}: {entry.summary}",
+            hint=f"`barua outbox show {entry.id}` shows every attempt.",
+        )
+    )

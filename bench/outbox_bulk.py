@@ -1,0 +1,244 @@
+"""Bulk delivery through the outbox, side by side with the naive way and the machine's limit.
+
+    bench/outbox-install-deps                      # postfix: smtp-sink and smtp-source
+    .venv/bin/python bench/outbox_bulk.py          # 10,000 messages; --help for the options
+
+Every run sends the same kind of message (a short text and its own ~45 KB PDF, ~62 KB in all) to
+one ``smtp-sink`` on loopback:
+
+(a) naive: stdlib smtplib, a new connection per message (``SMTP()``, ``sendmail``, ``quit``),
+    the message bytes already built;
+(b) barua: every message enqueued first, then ``barua worker --once`` (a real process; its
+    peak memory is measured), with SQLite and with PostgreSQL;
+(c) ``smtp-source`` (Postfix's C load generator) with the same number of sessions.
+
+Making 100,000 distinct invoices with the email package would take ten minutes, so one message
+is built with :func:`barua.message.build_message` and each copy gets its own Message-ID and its
+own random PDF bytes spliced into the built bytes; enqueueing then takes the real path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import resource
+import secrets
+import shutil
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import psycopg
+
+from barua.message import Attachment, OutgoingMessage, build_message
+from barua.outbox import MessageStatus, Outbox, content
+from barua.settings import make_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+BARUA = str(Path(sys.executable).with_name("barua"))
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@dataclass
+class Row:
+    name: str
+    sessions: int
+    messages: int
+    seconds: float
+    peak_mb: float | None = None
+
+    @property
+    def rate(self) -> float:
+        return self.messages / self.seconds
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_sink(port: int) -> subprocess.Popen[bytes]:
+    sink = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
+    user = ["-u", "nobody"] if os.geteuid() == 0 else []
+    proc = subprocess.Popen([sink, *user, f"127.0.0.1:{port}", "1000"])
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit("smtp-sink did not start; run bench/outbox-install-deps")
+
+
+def messages(count: int, port: int) -> Iterator[OutgoingMessage]:
+    """``count`` distinct invoices: own Message-ID, own PDF bytes."""
+    settings = make_settings(
+        host="127.0.0.1", port=port, security="none", email_address="shop@example.com"
+    )
+    pdf = b"%PDF-1.7\n" + os.urandom(45_000) + b"\n%%EOF\n"
+    template = build_message(
+        settings,
+        to=["jane@example.com"],
+        subject="Ankara INV-0042",
+        text="Habari Jane,\n\nTafadhali pata ankara yako.\n\nAsante,\nDuka la Amani\n",
+        attachments=[Attachment("INV-0042.pdf", pdf)],
+    )
+    pieces = content.split(template.data)
+    [attachment_at] = [i for i, p in enumerate(pieces) if len(p) > 40_000]
+    for n in range(count):
+        fresh = b"%PDF-1.7\n" + os.urandom(45_000) + b"\n%%EOF\n"
+        body = base64.encodebytes(fresh).replace(b"\n", b"\r\n")
+        message_id = f"<bench.{n}.{secrets.token_hex(6)}@example.com>"
+        parts = list(pieces)
+        parts[attachment_at] = body
+        data = content.join(parts).replace(template.message_id.encode(), message_id.encode(), 1)
+        yield replace(template, message_id=message_id, data=data)
+
+
+def naive(count: int, port: int) -> Row:
+    started = time.perf_counter()
+    for message in messages(count, port):
+        smtp = smtplib.SMTP("127.0.0.1", port)
+        smtp.sendmail(message.sender, list(message.recipients), message.data)
+        smtp.quit()
+    return Row("(a) naive smtplib, new connection each", 1, count, time.perf_counter() - started)
+
+
+def enqueue(url: str | None, count: int, port: int) -> float:
+    started = time.perf_counter()
+    with Outbox.open(url) as outbox:
+        for message in messages(count, port):
+            outbox.enqueue(message)
+    return count / (time.perf_counter() - started)
+
+
+def run_worker(env: dict[str, str], sessions: int) -> tuple[float, float]:
+    """Seconds and peak memory (MB) of ``barua worker --once``."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [BARUA, "worker", "--once", "--connections", str(sessions)],
+        env=env,
+        stderr=subprocess.PIPE,
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    stderr = proc.stderr.read().decode() if proc.stderr else ""
+    if proc.returncode != 0:
+        raise SystemExit(f"barua worker failed:\n{stderr}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def barua_env(home: Path, port: int, url: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BARUA_")}
+    env.update(
+        BARUA_HOME=str(home),
+        BARUA_SMTP_HOST="127.0.0.1",
+        BARUA_SMTP_PORT=str(port),
+        BARUA_SMTP_SECURITY="none",
+        BARUA_EMAIL_ADDRESS="shop@example.com",
+    )
+    if url:
+        env["BARUA_DATABASE_URL"] = url
+    return env
+
+
+def barua(count: int, port: int, sessions: int, *, postgres: bool) -> tuple[Row, float]:
+    home = Path(tempfile.mkdtemp(prefix="barua-bench-"))
+    schema = f"barua_bench_{secrets.token_hex(4)}"
+    url = f"{PG_ADMIN}?options=-csearch_path%3D{schema}" if postgres else None
+    if postgres:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        env = barua_env(home, port, url)
+        os.environ["BARUA_HOME"] = str(home)
+        rate = enqueue(url, count, port)
+        seconds, peak = run_worker(env, sessions)
+        with Outbox.open(url) as outbox:
+            sent = outbox.counts()[MessageStatus.SENT]
+        if sent != count:
+            raise SystemExit(f"only {sent} of {count} sent")
+        name = f"(b) barua worker --once, {'PostgreSQL' if postgres else 'SQLite'}"
+        return Row(name, sessions, count, seconds, peak), rate
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+        if postgres:
+            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+                conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def smtp_source(count: int, port: int, sessions: int, size: int) -> Row:
+    source = shutil.which("smtp-source") or "/usr/sbin/smtp-source"
+    started = time.perf_counter()
+    subprocess.run(
+        [source, "-d", "-s", str(sessions), "-m", str(count), "-l", str(size),
+         "-f", "shop@example.com", "-t", "jane@example.com", f"127.0.0.1:{port}"],
+        check=True,
+    )  # fmt: skip
+    return Row("(c) smtp-source (C)", sessions, count, time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--messages", type=int, default=10_000)
+    parser.add_argument("--sessions", default="1,4", help="comma-separated session counts")
+    parser.add_argument(
+        "--memory-at", type=int, default=100_000, help="also measure memory at this queue length"
+    )
+    parser.add_argument("--no-postgres", action="store_true")
+    args = parser.parse_args()
+    sessions = [int(s) for s in args.sessions.split(",")]
+    port = free_port()
+    sink = start_sink(port)
+    try:
+        size = next(messages(1, port)).size
+        print(f"{args.messages} messages of {size} bytes to smtp-sink on 127.0.0.1:{port}")
+        rows = [naive(args.messages, port)]
+        enqueue_rates: dict[str, float] = {}
+        for n in sessions:
+            row, enqueue_rates["SQLite"] = barua(args.messages, port, n, postgres=False)
+            rows.append(row)
+            if not args.no_postgres:
+                row, enqueue_rates["PostgreSQL"] = barua(args.messages, port, n, postgres=True)
+                rows.append(row)
+            rows.append(smtp_source(args.messages, port, n, size))
+        big = None
+        if args.memory_at:
+            big, _ = barua(args.memory_at, port, max(sessions), postgres=False)
+    finally:
+        sink.terminate()
+        sink.wait()
+    naive_rate = rows[0].rate
+    source = {r.sessions: r.rate for r in rows if r.name.startswith("(c)")}
+    print()
+    print(f"| {'run':42} | sessions | {'msg/s':>6} | x naive | x smtp-source | peak MB |")
+    print(f"|{'-' * 44}|----------|--------|---------|--------------|---------|")
+    for r in rows:
+        peak = f"{r.peak_mb:7.0f}" if r.peak_mb is not None else "      -"
+        print(
+            f"| {r.name:42} | {r.sessions:8} | {r.rate:6.0f} | {r.rate / naive_rate:6.2f}x "
+            f"| {r.rate / source[r.sessions] if r.sessions in source else 0:11.2f}x | {peak} |"
+        )
+    print()
+    for name, rate in enqueue_rates.items():
+        print(f"enqueue ({name}): {rate:.0f} messages/s")
+    if big is not None:
+        print(
+            f"worker peak memory: {max(r.peak_mb or 0 for r in rows):.0f} MB at "
+            f"{args.messages} queued, {big.peak_mb:.0f} MB at {args.memory_at} queued "
+            f"({big.rate:.0f} msg/s)"
+        )
+    print(f"(bench: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB peak)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,756 @@
+"""The outbox: every email is written here in one transaction before a worker delivers it.
+
+>>> outbox = Outbox.open()                                        # doctest: +SKIP
+>>> entry = outbox.enqueue(message, settings=settings,
+...                        idempotency_key="invoice:INV-0042:v1")  # doctest: +SKIP
+>>> outbox.wait(entry.id, timeout=60).status                      # doctest: +SKIP
+<MessageStatus.SENT: 'sent'>
+
+Enqueueing the same idempotency key again returns the entry already there, not a second email.
+The message's bytes are stored as built, so the Message-ID stays the same on every attempt.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy import Connection, Engine, Row
+from sqlalchemy.exc import SQLAlchemyError
+
+from barua.errors import TransportError
+from barua.message import OutgoingMessage
+from barua.outbox import content, schema
+from barua.outbox.database import OutboxError, create_outbox_engine, migrate, redacted
+from barua.outbox.outcome import Decision
+from barua.outbox.profile import DEFAULT_PROFILE, settings_fingerprint
+from barua.outbox.status import AttemptOutcome, MessageStatus, RecipientStatus
+from barua.settings import Settings
+
+_FAR_FUTURE = 2**62
+
+
+def _when(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """One envelope recipient and what the server said to it."""
+
+    address: str
+    status: RecipientStatus
+    code: int | None = None
+    reply: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One row of the delivery log."""
+
+    number: int
+    started_at: datetime
+    duration: float
+    """Seconds the attempt took."""
+    worker: str
+    server: str
+    outcome: AttemptOutcome
+    code: int | None
+    reply: str | None
+    error_class: str | None
+    step: str | None
+    error: str | None
+    detail: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "started_at": self.started_at.isoformat(),
+            "duration": round(self.duration, 6),
+            "worker": self.worker,
+            "server": self.server,
+            "outcome": self.outcome.value,
+            "code": self.code,
+            "reply": self.reply,
+            "error_class": self.error_class,
+            "step": self.step,
+            "error": self.error,
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """An email in the outbox, as it stands."""
+
+    id: int
+    message_id: str
+    idempotency_key: str | None
+    status: MessageStatus
+    subject: str
+    sender: str
+    size: int
+    attempts: int
+    created_at: datetime
+    updated_at: datetime
+    next_attempt_at: datetime | None
+    """When a worker may take it next (for ``sending``: when its lease ends)."""
+    sent_at: datetime | None
+    last_error: str | None
+    last_error_class: str | None
+    last_step: str | None
+    last_code: int | None
+    last_reply: str | None
+    queue_id: str | None
+    recipients: tuple[Recipient, ...]
+    profile: str
+    settings_fingerprint: str
+
+    def count(self, status: RecipientStatus) -> int:
+        return sum(1 for r in self.recipients if r.status is status)
+
+    @property
+    def summary(self) -> str:
+        """One line a shop owner understands, e.g. ``sent to 2 of 3 recipients``."""
+        total = len(self.recipients)
+        accepted = self.count(RecipientStatus.ACCEPTED)
+        if self.status is MessageStatus.SENT:
+            if accepted == total:
+                return f"sent to {'all ' if total > 1 else ''}{_recipients(total)}"
+            return f"sent to {accepted} of {_recipients(total)}"
+        if self.status is MessageStatus.DEFERRED and self.next_attempt_at is not None:
+            when = self.next_attempt_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+            return f"will be tried again at {when}: {self.last_error or 'temporary failure'}"
+        if self.status is MessageStatus.FAILED:
+            return f"failed: {self.last_error or 'permanent failure'}"
+        return str(self.status)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "message_id": self.message_id,
+            "idempotency_key": self.idempotency_key,
+            "status": self.status.value,
+            "summary": self.summary,
+            "subject": self.subject,
+            "sender": self.sender,
+            "size": self.size,
+            "attempts": self.attempts,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "next_attempt_at": _iso(self.next_attempt_at),
+            "sent_at": _iso(self.sent_at),
+            "last_error": self.last_error,
+            "last_error_class": self.last_error_class,
+            "last_step": self.last_step,
+            "last_code": self.last_code,
+            "last_reply": self.last_reply,
+            "queue_id": self.queue_id,
+            "profile": self.profile,
+            "recipients": [
+                {"address": r.address, "status": r.status.value, "code": r.code, "reply": r.reply}
+                for r in self.recipients
+            ],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    """The queue of a settings profile waits: the server refused the settings."""
+
+    profile: str
+    settings_fingerprint: str
+    paused_at: datetime
+    reason: str
+    hint: str | None
+    step: str | None
+    code: int | None
+    reply: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A message a worker holds under a lease: the message to send to its pending recipients."""
+
+    id: int
+    message: OutgoingMessage
+    attempts: int
+    """Attempts made before this one."""
+    created: float
+    accepted_before: bool
+    """True when an earlier attempt delivered to some of the recipients already."""
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """What a worker writes after an attempt (see :meth:`Outbox.record`)."""
+
+    claimed: Claimed
+    decision: Decision
+    started: float
+    duration: float
+    server: str
+    detail: str | None = None
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _recipients(n: int) -> str:
+    return f"{n} recipient{'s' if n != 1 else ''}"
+
+
+class Outbox:
+    """The durable outbox in a SQL database; safe to share between threads and processes."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+
+    @classmethod
+    def open(cls, url: str | None = None, *, pool_size: int = 8) -> Outbox:
+        """Open the outbox (``url``, ``$BARUA_DATABASE_URL`` or SQLite in barua's home),
+        creating or upgrading its tables first."""
+        engine = create_outbox_engine(url, pool_size=pool_size)
+        migrate(engine)
+        return cls(engine)
+
+    def __repr__(self) -> str:
+        return f"Outbox({redacted(str(self.engine.url))!r})"
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise OutboxError(
+                f"the outbox database failed: {exc.__class__.__name__}: {_first_line(exc)}",
+                hint="Check that the database is running and reachable; nothing was lost, "
+                "the operation can be repeated.",
+            ) from exc
+
+    # Enqueueing --------------------------------------------------------------------------------
+
+    def enqueue(
+        self,
+        message: OutgoingMessage,
+        *,
+        settings: Settings | None = None,
+        idempotency_key: str | None = None,
+        profile: str = DEFAULT_PROFILE,
+        not_before: datetime | None = None,
+    ) -> OutboxEntry:
+        """Write ``message`` to the outbox, to be sent with the settings of ``profile``.
+
+        With an ``idempotency_key`` (e.g. ``"invoice:INV-0042:v1"``) already in the outbox,
+        nothing is written and the existing entry is returned.
+        """
+        if not message.recipients:
+            raise ValueError("a message needs at least one recipient")
+        now = time.time()
+        due = now if not_before is None else max(now, not_before.timestamp())
+        fingerprint = settings_fingerprint(settings) if settings is not None else ""
+        parts = content.split(message.data)
+        digests = [content.digest(part) for part in parts]
+        with self._transaction() as conn:
+            new_id = conn.execute(
+                schema.insert_message(self.dialect),
+                {
+                    "message_id": message.message_id,
+                    "idempotency_key": idempotency_key,
+                    "profile": profile,
+                    "settings_fingerprint": fingerprint,
+                    "sender": message.sender,
+                    "subject": message.subject,
+                    "size": message.size,
+                    "status": MessageStatus.QUEUED.value,
+                    "attempts": 0,
+                    "created_at": now,
+                    "updated_at": now,
+                    "next_attempt_at": due,
+                },
+            ).scalar()
+            if new_id is None:
+                existing = conn.execute(
+                    schema.MESSAGE_BY_KEY, _p({"key": idempotency_key})
+                ).scalar()
+                assert existing is not None
+                return self._entry(conn, int(existing))
+            unique = dict(zip(digests, parts, strict=True))
+            conn.execute(
+                schema.insert_ignoring_duplicates(schema.blobs, self.dialect),
+                [{"digest": d, "size": len(p), "data": p} for d, p in unique.items()],
+            )
+            conn.execute(
+                schema.INSERT_PIECES,
+                [{"message_pk": new_id, "position": i, "digest": d} for i, d in enumerate(digests)],
+            )
+            conn.execute(
+                schema.INSERT_RECIPIENTS,
+                [
+                    {
+                        "message_pk": new_id,
+                        "position": i,
+                        "address": address,
+                        "status": RecipientStatus.PENDING.value,
+                        "updated_at": now,
+                    }
+                    for i, address in enumerate(message.recipients)
+                ],
+            )
+        created = _when(now)
+        assert created is not None
+        return OutboxEntry(
+            id=int(new_id),
+            message_id=message.message_id,
+            idempotency_key=idempotency_key,
+            status=MessageStatus.QUEUED,
+            subject=message.subject,
+            sender=message.sender,
+            size=message.size,
+            attempts=0,
+            created_at=created,
+            updated_at=created,
+            next_attempt_at=_when(due),
+            sent_at=None,
+            last_error=None,
+            last_error_class=None,
+            last_step=None,
+            last_code=None,
+            last_reply=None,
+            queue_id=None,
+            recipients=tuple(
+                Recipient(address, RecipientStatus.PENDING) for address in message.recipients
+            ),
+            profile=profile,
+            settings_fingerprint=fingerprint,
+        )
+
+    # Reading -----------------------------------------------------------------------------------
+
+    def get(self, entry_id: int) -> OutboxEntry:
+        """The entry ``entry_id``; :class:`OutboxError` when there is none."""
+        with self._transaction() as conn:
+            return self._entry(conn, entry_id)
+
+    def _entry(self, conn: Connection, entry_id: int) -> OutboxEntry:
+        row = conn.execute(schema.MESSAGE, _p({"id": entry_id})).one_or_none()
+        if row is None:
+            raise OutboxError(
+                f"there is no outbox entry {entry_id}",
+                hint="`barua outbox list` shows the entries and their ids.",
+            )
+        rows = conn.execute(schema.RECIPIENTS_OF, _p({"id": entry_id})).all()
+        return _to_entry(row, [_to_recipient(r) for r in rows])
+
+    def attempts(self, entry_id: int) -> list[Attempt]:
+        """The delivery log of ``entry_id``, oldest first."""
+        with self._transaction() as conn:
+            rows = conn.execute(schema.ATTEMPTS_OF, _p({"id": entry_id})).all()
+        return [
+            Attempt(
+                number=r.number,
+                started_at=datetime.fromtimestamp(r.started_at, UTC),
+                duration=r.duration,
+                worker=r.worker,
+                server=r.server,
+                outcome=AttemptOutcome(r.outcome),
+                code=r.code,
+                reply=r.reply,
+                error_class=r.error_class,
+                step=r.step,
+                error=r.error,
+                detail=r.detail,
+            )
+            for r in rows
+        ]
+
+    def list_entries(
+        self,
+        *,
+        status: MessageStatus | None = None,
+        limit: int = 50,
+        before_id: int | None = None,
+    ) -> list[OutboxEntry]:
+        """Entries newest first, ``limit`` at a time; page on with ``before_id``."""
+        query = schema.list_messages(status=None if status is None else status.value)
+        with self._transaction() as conn:
+            rows = conn.execute(
+                query, _p({"before_id": before_id or _FAR_FUTURE, "limit": limit})
+            ).all()
+            ids = [row.id for row in rows]
+            by_message: dict[int, list[Recipient]] = {i: [] for i in ids}
+            if ids:
+                for r in conn.execute(schema.RECIPIENTS_OF_MANY, _p({"ids": ids})):
+                    by_message[r.message_pk].append(_to_recipient(r))
+        return [_to_entry(row, by_message[row.id]) for row in rows]
+
+    def counts(self) -> dict[MessageStatus, int]:
+        """How many entries are in each state."""
+        with self._transaction() as conn:
+            rows = conn.execute(schema.COUNT_BY_STATUS).all()
+        found = {MessageStatus(status): int(n) for status, n in rows}
+        return {status: found.get(status, 0) for status in MessageStatus}
+
+    def wait(self, entry_id: int, *, timeout: float, interval: float = 0.1) -> OutboxEntry:
+        """The entry once an attempt has settled it (sent, failed, cancelled or deferred), or
+        as it stands after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            entry = self.get(entry_id)
+            settled = entry.status.final or (
+                entry.status is MessageStatus.DEFERRED and entry.attempts > 0
+            )
+            if settled or time.monotonic() >= deadline:
+                return entry
+            time.sleep(interval)
+
+    # Changes a person asks for -----------------------------------------------------------------
+
+    def retry(self, entry_id: int) -> OutboxEntry:
+        """Send a deferred or failed entry again now, with a new retry period."""
+        now = time.time()
+        with self._transaction() as conn:
+            entry = self._entry(conn, entry_id)
+            if conn.execute(schema.RETRY, _p({"id": entry_id, "now": now})).rowcount == 0:
+                raise OutboxError(
+                    f"outbox entry {entry_id} is {entry.status} and cannot be retried",
+                    hint="Only deferred and failed entries can be retried.",
+                )
+            conn.execute(schema.RETRY_RECIPIENTS, _p({"id": entry_id, "now": now}))
+            return self._entry(conn, entry_id)
+
+    def cancel(self, entry_id: int) -> OutboxEntry:
+        """Cancel an entry that has not been sent; one being sent right now cannot be."""
+        now = time.time()
+        with self._transaction() as conn:
+            entry = self._entry(conn, entry_id)
+            if conn.execute(schema.CANCEL, _p({"id": entry_id, "now": now})).rowcount == 0:
+                raise OutboxError(
+                    f"outbox entry {entry_id} is {entry.status} and cannot be cancelled",
+                    hint="Only queued and deferred entries can be cancelled.",
+                )
+            conn.execute(schema.CANCEL_RECIPIENTS, _p({"id": entry_id, "now": now}))
+            return self._entry(conn, entry_id)
+
+    def purge(self, *, sent_before: datetime) -> int:
+        """Delete the entries sent before ``sent_before``, their logs and unshared blobs."""
+        before = sent_before.timestamp()
+        with self._transaction() as conn:
+            conn.execute(schema.PURGE_ATTEMPTS, _p({"before": before}))
+            conn.execute(schema.PURGE_RECIPIENTS, _p({"before": before}))
+            conn.execute(schema.PURGE_PIECES, _p({"before": before}))
+            count = conn.execute(schema.PURGE_MESSAGES, _p({"before": before})).rowcount
+            conn.execute(schema.PURGE_ORPHAN_BLOBS)
+        return int(count)
+
+    # Pausing -----------------------------------------------------------------------------------
+
+    def pause_of(self, profile: str = DEFAULT_PROFILE) -> Pause | None:
+        """Why the queue of ``profile`` is paused, or None when it is not."""
+        with self._transaction() as conn:
+            row = conn.execute(schema.PAUSE_OF, _p({"profile": profile})).one_or_none()
+        if row is None:
+            return None
+        return Pause(
+            profile=row.profile,
+            settings_fingerprint=row.settings_fingerprint,
+            paused_at=datetime.fromtimestamp(row.paused_at, UTC),
+            reason=row.reason,
+            hint=row.hint,
+            step=row.step,
+            code=row.code,
+            reply=row.reply,
+        )
+
+    def pause(self, profile: str, *, fingerprint: str, error: TransportError) -> None:
+        """Pause the queue of ``profile``: the settings with ``fingerprint`` were refused."""
+        with self._transaction() as conn:
+            conn.execute(
+                schema.insert_ignoring_duplicates(schema.pauses, self.dialect),
+                {
+                    "profile": profile,
+                    "settings_fingerprint": fingerprint,
+                    "paused_at": time.time(),
+                    "reason": str(error),
+                    "hint": error.hint,
+                    "step": str(error.step),
+                    "code": error.code,
+                    "reply": error.reply,
+                },
+            )
+
+    def resume(self, profile: str = DEFAULT_PROFILE) -> bool:
+        """Lift the pause of ``profile``; True when it was paused."""
+        with self._transaction() as conn:
+            return bool(conn.execute(schema.DELETE_PAUSE, _p({"profile": profile})).rowcount)
+
+    def salt(self) -> bytes:
+        """A random value of this installation, made on first use (for fingerprints)."""
+        with self._transaction() as conn:
+            value = conn.execute(schema.GET_META, _p({"key": "fingerprint_salt"})).scalar()
+            if value is None:
+                conn.execute(
+                    schema.insert_ignoring_duplicates(schema.meta, self.dialect),
+                    {"key": "fingerprint_salt", "value": secrets.token_hex(16)},
+                )
+                value = conn.execute(schema.GET_META, _p({"key": "fingerprint_salt"})).scalar()
+        return bytes.fromhex(str(value))
+
+    # What workers do ---------------------------------------------------------------------------
+
+    def claim(
+        self, *, worker: str, profile: str = DEFAULT_PROFILE, limit: int, lease: float
+    ) -> list[Claimed]:
+        """Take up to ``limit`` due messages under a lease of ``lease`` seconds."""
+        now = time.time()
+        with self._transaction() as conn:
+            rows = conn.execute(
+                schema.CLAIM_DUE,
+                _p(
+                    {
+                        "profile": profile,
+                        "now": now,
+                        "limit": limit,
+                        "worker": worker,
+                        "lease_until": now + lease,
+                    }
+                ),
+            ).all()
+        return self._load(rows)
+
+    def claim_one(self, entry_id: int, *, worker: str, lease: float) -> Claimed | None:
+        """Take the message ``entry_id`` if it is due; None when it is not (e.g. another
+        worker is sending it)."""
+        now = time.time()
+        with self._transaction() as conn:
+            rows = conn.execute(
+                schema.CLAIM_ONE,
+                _p({"id": entry_id, "now": now, "worker": worker, "lease_until": now + lease}),
+            ).all()
+        claimed = self._load(rows)
+        return claimed[0] if claimed else None
+
+    def _load(self, rows: Sequence[Row[Any]]) -> list[Claimed]:
+        if not rows:
+            return []
+        ids = [row.id for row in rows]
+        pending: dict[int, list[str]] = {i: [] for i in ids}
+        accepted: set[int] = set()
+        chunks: dict[int, list[bytes]] = {i: [] for i in ids}
+        with self._transaction() as conn:
+            for r in conn.execute(schema.RECIPIENTS_OF_MANY, _p({"ids": ids})):
+                if r.status == RecipientStatus.PENDING.value:
+                    pending[r.message_pk].append(r.address)
+                elif r.status == RecipientStatus.ACCEPTED.value:
+                    accepted.add(r.message_pk)
+            for message_pk, data in conn.execute(schema.MESSAGE_BYTES, _p({"ids": ids})):
+                chunks[message_pk].append(data)
+        return [
+            Claimed(
+                id=row.id,
+                message=OutgoingMessage(
+                    message_id=row.message_id,
+                    sender=row.sender,
+                    recipients=tuple(pending[row.id]),
+                    data=content.join(chunks[row.id]),
+                    subject=row.subject,
+                ),
+                attempts=row.attempts,
+                created=row.created_at,
+                accepted_before=row.id in accepted,
+            )
+            for row in rows
+        ]
+
+    def renew(self, *, worker: str, lease: float) -> int:
+        """Extend the lease of every message ``worker`` holds; returns how many."""
+        with self._transaction() as conn:
+            return int(
+                conn.execute(
+                    schema.RENEW_LEASES, _p({"worker": worker, "lease_until": time.time() + lease})
+                ).rowcount
+            )
+
+    def release(self, claimed: Claimed, *, worker: str) -> None:
+        """Give back a message claimed but not tried; it is due again at once."""
+        status = MessageStatus.DEFERRED if claimed.attempts else MessageStatus.QUEUED
+        now = time.time()
+        with self._transaction() as conn:
+            conn.execute(
+                schema.RELEASE,
+                _p(
+                    {
+                        "id": claimed.id,
+                        "worker": worker,
+                        "status": status.value,
+                        "next_attempt_at": now,
+                        "now": now,
+                    }
+                ),
+            )
+
+    def record(self, records: Sequence[Record], *, worker: str) -> list[bool]:
+        """Write how attempts ended, all in one transaction: the message's new state, each
+        recipient's, and a row in the delivery log. An entry whose lease another worker took
+        over keeps that worker's state (False in the result); the log row is written anyway."""
+        if not records:
+            return []
+        now = time.time()
+        finish = [_finish_params(record, worker, now) for record in records]
+        with self._transaction() as conn:
+            ids = [record.claimed.id for record in records]
+            owned = set(
+                conn.execute(schema.STILL_LEASED, _p({"ids": ids, "worker": worker})).scalars()
+            )
+            kept = [i in owned for i in ids]
+            if owned:
+                conn.execute(schema.FINISH, [f for f, ok in zip(finish, kept, strict=True) if ok])
+            changes = [
+                _p(
+                    {
+                        "id": record.claimed.id,
+                        "address": address,
+                        "rstatus": update.status.value,
+                        "rcode": update.code,
+                        "rreply": update.reply,
+                        "now": now,
+                    }
+                )
+                for record, ok in zip(records, kept, strict=True)
+                if ok
+                for address, update in record.decision.recipients.items()
+            ]
+            if changes:
+                conn.execute(schema.SET_RECIPIENT, changes)
+            conn.execute(
+                schema.INSERT_ATTEMPT,
+                [
+                    _attempt_row(record, worker, ok)
+                    for record, ok in zip(records, kept, strict=True)
+                ],
+            )
+        return kept
+
+    def attempts_since(self, *, profile: str, since: float) -> int:
+        """How many attempts were made for ``profile`` since ``since`` (sending limits)."""
+        with self._transaction() as conn:
+            return int(
+                conn.execute(schema.SENT_SINCE, _p({"profile": profile, "since": since})).scalar()
+                or 0
+            )
+
+    def next_due(self, *, profile: str = DEFAULT_PROFILE) -> float | None:
+        """When the next message of ``profile`` becomes due (seconds since the epoch)."""
+        with self._transaction() as conn:
+            value = conn.execute(schema.NEXT_DUE, _p({"profile": profile})).scalar()
+        return None if value is None else float(value)
+
+
+def _finish_params(record: Record, worker: str, now: float) -> dict[str, Any]:
+    decision = record.decision
+    return {
+        "p_id": record.claimed.id,
+        "p_worker": worker,
+        "p_status": decision.status.value,
+        "p_next_attempt_at": decision.next_attempt_at,
+        "p_now": now,
+        "p_sent_at": now if decision.status is MessageStatus.SENT else None,
+        "p_error": decision.error,
+        "p_error_class": decision.error_class,
+        "p_step": decision.step,
+        "p_code": decision.code,
+        "p_reply": decision.reply,
+        "p_queue_id": decision.queue_id,
+    }
+
+
+def _attempt_row(record: Record, worker: str, kept: bool) -> dict[str, Any]:
+    decision = record.decision
+    detail = record.detail
+    if not kept:
+        lost = "the lease had run out and another worker took the message over"
+        detail = f"{detail}; {lost}" if detail else lost
+    return {
+        "message_pk": record.claimed.id,
+        "number": record.claimed.attempts + 1,
+        "worker": worker,
+        "started_at": record.started,
+        "duration": record.duration,
+        "server": record.server,
+        "outcome": decision.outcome.value,
+        "code": decision.code,
+        "reply": decision.reply,
+        "error_class": decision.error_class,
+        "step": decision.step,
+        "error": decision.error,
+        "detail": detail,
+    }
+
+
+def _p(values: Any) -> Any:
+    """Parameters named as the statements in :mod:`~barua.outbox.schema` expect (``p_…``)."""
+    if isinstance(values, list):
+        return [_p(item) for item in values]
+    return {f"p_{key}": value for key, value in values.items()}
+
+
+def _to_recipient(row: Row[Any] | Mapping[str, Any]) -> Recipient:
+    r: Any = row
+    return Recipient(r.address, RecipientStatus(r.status), r.code, r.reply)
+
+
+def _to_entry(row: Row[Any], recipients: Sequence[Recipient]) -> OutboxEntry:
+    created = _when(row.created_at)
+    updated = _when(row.updated_at)
+    assert created is not None and updated is not None
+    return OutboxEntry(
+        id=row.id,
+        message_id=row.message_id,
+        idempotency_key=row.idempotency_key,
+        status=MessageStatus(row.status),
+        subject=row.subject,
+        sender=row.sender,
+        size=row.size,
+        attempts=row.attempts,
+        created_at=created,
+        updated_at=updated,
+        next_attempt_at=_when(row.next_attempt_at),
+        sent_at=_when(row.sent_at),
+        last_error=row.last_error,
+        last_error_class=row.last_error_class,
+        last_step=row.last_step,
+        last_code=row.last_code,
+        last_reply=row.last_reply,
+        queue_id=row.queue_id,
+        recipients=tuple(recipients),
+        profile=row.profile,
+        settings_fingerprint=row.settings_fingerprint,
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else ""

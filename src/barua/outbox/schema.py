@@ -1,0 +1,472 @@
+"""The outbox tables, their migrations, and every SQL statement the outbox runs, by name.
+
+One SQLAlchemy Core code path serves SQLite and PostgreSQL. Times are seconds since the epoch
+(UTC) in double-precision columns: they compare the same way in both databases and cost no
+parsing. Tables::
+
+    outbox_messages     one row per email: envelope, status, lease, last error
+    outbox_recipients   one row per envelope recipient, with what the server said to it
+    outbox_pieces       the message's bytes as an ordered list of blobs
+    outbox_blobs        content-addressed bytes (sha256), shared by every message holding them
+    outbox_attempts     the delivery log: append-only, one row per attempt
+    outbox_pauses       settings profiles whose queue waits (the server refused the login)
+    outbox_meta         small values of the installation (the fingerprint salt)
+    schema_migrations   which migrations ran
+
+**Due.** A worker may take a message when ``status`` is queued, deferred or sending and
+``next_attempt_at <= now``. For a message being sent, ``next_attempt_at`` is the end of the
+worker's lease, so a message whose worker died becomes due again when its lease runs out, with
+no separate sweep. Sent, failed and cancelled messages have no ``next_attempt_at``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Select,
+    String,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
+
+from barua.outbox.status import MessageStatus, RecipientStatus
+
+metadata = MetaData()
+
+# SQLite makes an INTEGER PRIMARY KEY the rowid; PostgreSQL gets a 64-bit identity.
+_Id = BigInteger().with_variant(Integer(), "sqlite")
+
+blobs = Table(
+    "outbox_blobs",
+    metadata,
+    Column("digest", String(71), primary_key=True),
+    Column("size", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+)
+
+messages = Table(
+    "outbox_messages",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("message_id", Text, nullable=False),
+    Column("idempotency_key", Text, nullable=True, unique=True),
+    Column("profile", String(100), nullable=False),
+    Column("settings_fingerprint", String(64), nullable=False),
+    Column("sender", Text, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("created_at", Double, nullable=False),
+    Column("updated_at", Double, nullable=False),
+    Column("next_attempt_at", Double, nullable=True),
+    Column("lease_owner", String(64), nullable=True),
+    Column("sent_at", Double, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("last_error_class", String(100), nullable=True),
+    Column("last_step", String(32), nullable=True),
+    Column("last_code", Integer, nullable=True),
+    Column("last_reply", Text, nullable=True),
+    Column("queue_id", Text, nullable=True),
+    Index("outbox_messages_due", "profile", "next_attempt_at"),
+    Index("outbox_messages_status", "status", "created_at"),
+)
+
+recipients = Table(
+    "outbox_recipients",
+    metadata,
+    Column("message_pk", _Id, ForeignKey("outbox_messages.id"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("address", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("code", Integer, nullable=True),
+    Column("reply", Text, nullable=True),
+    Column("updated_at", Double, nullable=False),
+)
+
+pieces = Table(
+    "outbox_pieces",
+    metadata,
+    Column("message_pk", _Id, ForeignKey("outbox_messages.id"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("digest", String(71), ForeignKey("outbox_blobs.digest"), nullable=False),
+    Index("outbox_pieces_digest", "digest"),
+)
+
+attempts = Table(
+    "outbox_attempts",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("message_pk", _Id, ForeignKey("outbox_messages.id"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("worker", String(64), nullable=False),
+    Column("started_at", Double, nullable=False),
+    Column("duration", Double, nullable=False),
+    Column("server", Text, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("code", Integer, nullable=True),
+    Column("reply", Text, nullable=True),
+    Column("error_class", String(100), nullable=True),
+    Column("step", String(32), nullable=True),
+    Column("error", Text, nullable=True),
+    Column("detail", Text, nullable=True),
+    Index("outbox_attempts_message", "message_pk", "number"),
+    Index("outbox_attempts_started", "started_at"),
+)
+
+pauses = Table(
+    "outbox_pauses",
+    metadata,
+    Column("profile", String(100), primary_key=True),
+    Column("settings_fingerprint", String(64), nullable=False),
+    Column("paused_at", Double, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("hint", Text, nullable=True),
+    Column("step", String(32), nullable=True),
+    Column("code", Integer, nullable=True),
+    Column("reply", Text, nullable=True),
+)
+
+meta = Table(
+    "outbox_meta",
+    metadata,
+    Column("key", String(100), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+migrations_table = Table(
+    "schema_migrations",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("description", Text, nullable=False),
+    Column("applied_at", Double, nullable=False),
+)
+
+# Migrations -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One step of the schema; a released step never changes, a new one is appended."""
+
+    version: int
+    description: str
+    apply: Callable[[Connection], None]
+
+
+def _v1(conn: Connection) -> None:
+    # Version 1 is the tables above as first released. When a table changes, freeze these
+    # definitions into this function and add a migration that alters the table.
+    tables = [blobs, messages, recipients, pieces, attempts, pauses, meta]
+    metadata.create_all(conn, tables=tables, checkfirst=True)
+
+
+MIGRATIONS: tuple[Migration, ...] = (Migration(1, "create the outbox tables", _v1),)
+"""Every migration in order; :func:`barua.outbox.database.migrate` runs those not yet run."""
+
+SCHEMA_VERSION = MIGRATIONS[-1].version
+
+# Any number 64-bit number works; this one spells "barua" in ASCII.
+PG_MIGRATION_LOCK = 0x6261727561
+
+LOCK_MIGRATIONS_PG = text("SELECT pg_advisory_xact_lock(:p_key)").bindparams(
+    p_key=PG_MIGRATION_LOCK
+)
+"""PostgreSQL: one process migrates at a time; the others wait, then find nothing to do."""
+LOCK_MIGRATIONS_SQLITE = "BEGIN IMMEDIATE"
+"""SQLite: take the write lock first, so two processes never migrate at once."""
+CURRENT_VERSION = select(func.max(migrations_table.c.version))
+RECORD_MIGRATION = insert(migrations_table)
+
+# Statements ------------------------------------------------------------------------------------
+# Each is built once; the values come in as bound parameters, never as SQL text. Parameter
+# names start with ``p_`` because an UPDATE reserves the plain column names for its SET clause.
+
+WAITING = [MessageStatus.QUEUED.value, MessageStatus.DEFERRED.value]
+_DUE_STATES = [*WAITING, MessageStatus.SENDING.value]
+
+
+def insert_ignoring_duplicates(table: Table, dialect: str) -> Insert:
+    """``INSERT … ON CONFLICT DO NOTHING``: a blob that is already stored stays as it is."""
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()
+
+
+def insert_message(dialect: str) -> Insert:
+    """A new message; with an idempotency key already taken, nothing (and no id) comes back."""
+    base = postgresql.insert(messages) if dialect == "postgresql" else sqlite.insert(messages)
+    statement = base.on_conflict_do_nothing(index_elements=[messages.c.idempotency_key])
+    return statement.returning(messages.c.id)
+
+
+MESSAGE_BY_KEY = select(messages.c.id).where(messages.c.idempotency_key == bindparam("p_key"))
+INSERT_RECIPIENTS = insert(recipients)
+INSERT_PIECES = insert(pieces)
+
+_due = (
+    select(messages.c.id)
+    .where(
+        messages.c.profile == bindparam("p_profile"),
+        messages.c.next_attempt_at <= bindparam("p_now"),
+        messages.c.status.in_(_DUE_STATES),
+    )
+    .order_by(messages.c.next_attempt_at, messages.c.id)
+    .limit(bindparam("p_limit", type_=Integer))
+    # PostgreSQL: rows another worker is claiming right now are skipped, not waited for.
+    # SQLite has one writer at a time, so the single UPDATE below is already atomic there.
+    .with_for_update(skip_locked=True)
+)
+_CLAIMED = (
+    messages.c.id,
+    messages.c.message_id,
+    messages.c.sender,
+    messages.c.subject,
+    messages.c.attempts,
+    messages.c.created_at,
+)
+_take = {
+    "status": MessageStatus.SENDING.value,
+    "lease_owner": bindparam("p_worker"),
+    "next_attempt_at": bindparam("p_lease_until"),
+    "updated_at": bindparam("p_now"),
+}
+
+CLAIM_DUE = update(messages).where(messages.c.id.in_(_due)).values(_take).returning(*_CLAIMED)
+"""Take up to ``limit`` due messages of ``profile`` for ``worker`` until ``lease_until``."""
+
+CLAIM_ONE = (
+    update(messages)
+    .where(
+        messages.c.id == bindparam("p_id"),
+        messages.c.next_attempt_at <= bindparam("p_now"),
+        messages.c.status.in_(_DUE_STATES),
+    )
+    .values(_take)
+    .returning(*_CLAIMED)
+)
+"""Take one particular message, if it is due (``barua send`` delivering its own message)."""
+
+RENEW_LEASES = (
+    update(messages)
+    .where(
+        messages.c.lease_owner == bindparam("p_worker"),
+        messages.c.status == MessageStatus.SENDING.value,
+    )
+    .values(next_attempt_at=bindparam("p_lease_until"))
+)
+"""Extend the lease of every message ``worker`` is sending."""
+
+RELEASE = (
+    update(messages)
+    .where(
+        messages.c.id == bindparam("p_id"),
+        messages.c.lease_owner == bindparam("p_worker"),
+        messages.c.status == MessageStatus.SENDING.value,
+    )
+    .values(
+        status=bindparam("p_status"),
+        next_attempt_at=bindparam("p_next_attempt_at"),
+        lease_owner=None,
+        updated_at=bindparam("p_now"),
+    )
+)
+"""Give a claimed message back untried (the worker is stopping, or the queue is paused)."""
+
+PENDING_RECIPIENTS = (
+    select(recipients.c.message_pk, recipients.c.address)
+    .where(
+        recipients.c.message_pk.in_(bindparam("p_ids", expanding=True)),
+        recipients.c.status == RecipientStatus.PENDING.value,
+    )
+    .order_by(recipients.c.message_pk, recipients.c.position)
+)
+
+MESSAGE_BYTES = (
+    select(pieces.c.message_pk, blobs.c.data)
+    .join(blobs, blobs.c.digest == pieces.c.digest)
+    .where(pieces.c.message_pk.in_(bindparam("p_ids", expanding=True)))
+    .order_by(pieces.c.message_pk, pieces.c.position)
+)
+
+STILL_LEASED = (
+    select(messages.c.id)
+    .where(
+        messages.c.id.in_(bindparam("p_ids", expanding=True)),
+        messages.c.lease_owner == bindparam("p_worker"),
+        messages.c.status == MessageStatus.SENDING.value,
+    )
+    .with_for_update()
+)
+"""Which of ``ids`` ``worker`` still holds (a lease may have run out and been taken over)."""
+
+FINISH = (
+    update(messages)
+    .where(
+        messages.c.id == bindparam("p_id"),
+        messages.c.lease_owner == bindparam("p_worker"),
+        messages.c.status == MessageStatus.SENDING.value,
+    )
+    .values(
+        status=bindparam("p_status"),
+        attempts=messages.c.attempts + 1,
+        next_attempt_at=bindparam("p_next_attempt_at"),
+        lease_owner=None,
+        updated_at=bindparam("p_now"),
+        sent_at=bindparam("p_sent_at"),
+        last_error=bindparam("p_error"),
+        last_error_class=bindparam("p_error_class"),
+        last_step=bindparam("p_step"),
+        last_code=bindparam("p_code"),
+        last_reply=bindparam("p_reply"),
+        queue_id=bindparam("p_queue_id"),
+    )
+)
+"""Record how an attempt ended; matches nothing when the lease was lost to another worker."""
+
+SET_RECIPIENT = (
+    update(recipients)
+    .where(
+        recipients.c.message_pk == bindparam("p_id"),
+        recipients.c.address == bindparam("p_address"),
+        recipients.c.status == RecipientStatus.PENDING.value,
+    )
+    .values(
+        status=bindparam("p_rstatus"),
+        code=bindparam("p_rcode"),
+        reply=bindparam("p_rreply"),
+        updated_at=bindparam("p_now"),
+    )
+)
+
+INSERT_ATTEMPT = insert(attempts)
+
+MESSAGE = select(messages).where(messages.c.id == bindparam("p_id"))
+RECIPIENTS_OF = (
+    select(recipients)
+    .where(recipients.c.message_pk == bindparam("p_id"))
+    .order_by(recipients.c.position)
+)
+ATTEMPTS_OF = (
+    select(attempts).where(attempts.c.message_pk == bindparam("p_id")).order_by(attempts.c.id)
+)
+
+
+def list_messages(*, status: str | None) -> Select[Any]:
+    """Messages newest first, optionally of one status; ``limit`` and ``before_id`` bound."""
+    query = select(messages).where(messages.c.id < bindparam("p_before_id"))
+    if status is not None:
+        query = query.where(messages.c.status == status)
+    return query.order_by(messages.c.id.desc()).limit(bindparam("p_limit", type_=Integer))
+
+
+RECIPIENTS_OF_MANY = (
+    select(recipients)
+    .where(recipients.c.message_pk.in_(bindparam("p_ids", expanding=True)))
+    .order_by(recipients.c.message_pk, recipients.c.position)
+)
+
+COUNT_BY_STATUS = select(messages.c.status, func.count()).group_by(messages.c.status)
+
+RETRY = (
+    update(messages)
+    .where(
+        messages.c.id == bindparam("p_id"),
+        messages.c.status.in_(
+            [MessageStatus.DEFERRED.value, MessageStatus.FAILED.value, MessageStatus.QUEUED.value]
+        ),
+    )
+    .values(
+        status=MessageStatus.QUEUED.value,
+        next_attempt_at=bindparam("p_now"),
+        # A manual retry starts a new retry period: the maximum age counts from now.
+        created_at=bindparam("p_now"),
+        updated_at=bindparam("p_now"),
+    )
+)
+"""Queue a deferred or failed message again, to be sent now."""
+
+RETRY_RECIPIENTS = (
+    update(recipients)
+    .where(
+        recipients.c.message_pk == bindparam("p_id"),
+        recipients.c.status == RecipientStatus.FAILED.value,
+    )
+    .values(status=RecipientStatus.PENDING.value, updated_at=bindparam("p_now"))
+)
+
+CANCEL = (
+    update(messages)
+    .where(messages.c.id == bindparam("p_id"), messages.c.status.in_(WAITING))
+    .values(
+        status=MessageStatus.CANCELLED.value,
+        next_attempt_at=None,
+        updated_at=bindparam("p_now"),
+    )
+)
+"""Cancel a message that is waiting; one being sent or already sent cannot be."""
+
+CANCEL_RECIPIENTS = (
+    update(recipients)
+    .where(
+        recipients.c.message_pk == bindparam("p_id"),
+        recipients.c.status == RecipientStatus.PENDING.value,
+    )
+    .values(status=RecipientStatus.CANCELLED.value, updated_at=bindparam("p_now"))
+)
+
+_purgeable = select(messages.c.id).where(
+    messages.c.status == MessageStatus.SENT.value, messages.c.sent_at < bindparam("p_before")
+)
+PURGE_ATTEMPTS = delete(attempts).where(attempts.c.message_pk.in_(_purgeable))
+PURGE_RECIPIENTS = delete(recipients).where(recipients.c.message_pk.in_(_purgeable))
+PURGE_PIECES = delete(pieces).where(pieces.c.message_pk.in_(_purgeable))
+PURGE_MESSAGES = delete(messages).where(messages.c.id.in_(_purgeable))
+PURGE_ORPHAN_BLOBS = delete(blobs).where(
+    ~exists().where(pieces.c.digest == blobs.c.digest).correlate(blobs)
+)
+"""Blobs no message refers to any more (after a purge)."""
+
+PAUSE_OF = select(pauses).where(pauses.c.profile == bindparam("p_profile"))
+DELETE_PAUSE = delete(pauses).where(pauses.c.profile == bindparam("p_profile"))
+INSERT_PAUSE = insert(pauses)
+
+GET_META = select(meta.c.value).where(meta.c.key == bindparam("p_key"))
+
+SENT_SINCE = select(func.count()).where(
+    and_(
+        attempts.c.started_at >= bindparam("p_since"),
+        attempts.c.message_pk.in_(
+            select(messages.c.id).where(messages.c.profile == bindparam("p_profile"))
+        ),
+    )
+)
+"""Attempts made for ``profile`` since ``since``: what a sending limit counts."""
+
+NEXT_DUE = select(func.min(messages.c.next_attempt_at)).where(
+    messages.c.profile == bindparam("p_profile"), messages.c.status.in_(_DUE_STATES)
+)
+"""When the next message of ``profile`` becomes due, to sleep until then."""

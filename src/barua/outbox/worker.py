@@ -1,0 +1,558 @@
+"""The delivery worker: claims due messages under a lease and sends them over a few connections.
+
+Each of ``connections`` threads keeps one transport (one SMTP connection) open and reuses it
+for message after message: claim a small batch, send each message's stored bytes, record the
+outcome in one transaction right after the server's reply. The main thread renews the leases
+of everything in flight, so a message whose worker dies (even with ``kill -9``) becomes due
+again when its lease runs out, and another worker delivers it.
+
+What a failure does:
+
+* a temporary one (4xx, connection lost, timeout, DNS) defers the message by the
+  :class:`~barua.outbox.retry.RetryPolicy`; when the connection itself failed, the rest of the
+  thread's batch is deferred with it and the thread waits before connecting again (a server
+  answering ``421`` to too many connections gets fewer);
+* a permanent one (5xx) fails the message at once, with the server's reason;
+* a refused login (or a TLS or insecure-connection fault of the settings) pauses the queue of
+  the settings instead of burning every message; it resumes when the settings change or with
+  :meth:`~barua.outbox.queue.Outbox.resume`;
+* no reply after the final ``.`` is logged as *outcome unknown* and retried with the same
+  Message-ID.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import secrets
+import socket
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from barua.delivery import open_transport
+from barua.errors import BaruaError, Step, TransportError
+from barua.outbox.outcome import Decision, decide
+from barua.outbox.profile import DEFAULT_PROFILE, credentials_fingerprint
+from barua.outbox.queue import Claimed, Outbox, OutboxEntry, Pause, Record
+from barua.outbox.retry import RetryPolicy
+from barua.outbox.status import AttemptOutcome, MessageStatus
+from barua.providers import preset_for_host
+from barua.settings import Protocol, Settings
+from barua.transports.base import SendResult, StepObserver, Transport
+from barua.transports.smtp import SmtpTransport
+
+CONNECTION_STEPS = frozenset(
+    {
+        Step.RESOLVE,
+        Step.CONNECT,
+        Step.TLS,
+        Step.GREETING,
+        Step.EHLO,
+        Step.STARTTLS,
+        Step.CERTIFICATE,
+        Step.AUTH,
+    }
+)
+"""Steps before any message is involved: a failure there is the server's, not the message's."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SendingLimits:
+    """What a provider allows one account; ``None`` means no limit."""
+
+    connections: int = 4
+    """Connections at once (the worker's default concurrency)."""
+    max_messages_per_connection: int | None = None
+    """Reconnect after this many messages on one connection."""
+    per_minute: int | None = None
+    """Messages per rolling minute."""
+    per_day: int | None = None
+    """Messages per rolling 24 hours."""
+
+
+def limits_for(settings: Settings) -> SendingLimits:
+    """The sending limits of the provider preset the settings' server belongs to.
+
+    A known provider gets its documented daily and per-minute limits and at most its
+    connections (3 when it documents none); an unknown server gets 4 connections, no limit.
+    """
+    preset = preset_for_host(settings.host, settings.port) if settings.host else None
+    if preset is None:
+        return SendingLimits()
+    return SendingLimits(
+        connections=preset.max_connections or 3,
+        per_minute=preset.per_minute_limit,
+        per_day=preset.daily_limit,
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkerConfig:
+    """How a worker runs; every default suits a real provider, tests shorten the times."""
+
+    connections: int | None = None
+    """Connections (threads) at once; default from :func:`limits_for`."""
+    limits: SendingLimits | None = None
+    """Sending limits; default from :func:`limits_for`."""
+    batch_size: int = 8
+    """Messages a thread claims at a time."""
+    lease: float = 300.0
+    """Seconds a claim lasts without renewal; renewed every third of it while sending."""
+    poll_interval: float = 1.0
+    """Longest sleep when nothing is due."""
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    profile: str = DEFAULT_PROFILE
+    max_connection_backoff: float = 60.0
+    """Longest wait of a thread before connecting again after a failed connection."""
+
+
+@dataclass(slots=True)
+class WorkerReport:
+    """What a run of the worker did."""
+
+    sent: int = 0
+    deferred: int = 0
+    failed: int = 0
+    outcome_unknown: int = 0
+    paused: Pause | None = None
+    limited: bool = False
+    """True when a sending limit stopped a ``--once`` run with messages still due."""
+
+    @property
+    def attempts(self) -> int:
+        return self.sent + self.deferred + self.failed + self.outcome_unknown
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """The outcome of :meth:`Worker.deliver`: the entry, and the error of its attempt if any."""
+
+    entry: OutboxEntry
+    error: TransportError | None = None
+    attempted: bool = True
+    """False when another worker had the message and this one only waited for it."""
+
+
+TransportFactory = Callable[[Settings, SendingLimits, StepObserver | None], Transport]
+
+
+def default_transport(
+    settings: Settings, limits: SendingLimits, observer: StepObserver | None = None
+) -> Transport:
+    """The transport the settings ask for, reconnecting as often as the provider wants."""
+    if settings.protocol is Protocol.SMTP:
+        return SmtpTransport(
+            settings,
+            observer=observer,
+            max_messages_per_connection=limits.max_messages_per_connection,
+        )
+    return open_transport(settings, observer=observer)
+
+
+def _server(settings: Settings) -> str:
+    if settings.protocol is Protocol.HTTP:
+        return urlsplit(settings.http_service_url or "").netloc
+    return f"{settings.host}:{settings.port}"
+
+
+class _GroupCommit:
+    """Writes the records of all sender threads together: each thread waits for its own
+    record to be committed before it sends the next message (so a crash loses no more than
+    with a commit per message), but one transaction serves every thread waiting at once."""
+
+    def __init__(self, outbox: Outbox, worker: str) -> None:
+        self._outbox = outbox
+        self._worker = worker
+        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="barua-recorder", daemon=True)
+        self._thread.start()
+
+    def write(self, records: list[Record]) -> None:
+        pending = _Pending(records)
+        self._queue.put(pending)
+        pending.done.wait()
+        if pending.error is not None:
+            raise pending.error
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            group: list[_Pending] = []
+            item = self._queue.get()
+            while item is not None:
+                group.append(item)
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            stopping = item is None
+            if not group:
+                continue
+            error: BaseException | None = None
+            try:
+                self._outbox.record([r for p in group for r in p.records], worker=self._worker)
+            except BaseException as exc:  # handed to every waiting thread, which raises it
+                error = exc
+            for pending in group:
+                pending.error = error
+                pending.done.set()
+
+
+@dataclass(slots=True)
+class _Pending:
+    records: list[Record]
+    done: threading.Event = field(default_factory=threading.Event)
+    error: BaseException | None = None
+
+
+class Worker:
+    """Delivers the due messages of one settings profile.
+
+    ``settings`` is the settings object, or a function returning the settings in effect
+    (re-read while the queue is paused, so fixing the password resumes delivery).
+
+    >>> worker = Worker(Outbox.open(), SettingsStore().load_effective)   # doctest: +SKIP
+    >>> worker.run(once=True).sent                                       # doctest: +SKIP
+    10000
+    """
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        settings: Settings | Callable[[], Settings | None],
+        *,
+        config: WorkerConfig | None = None,
+        transport_factory: TransportFactory = default_transport,
+        name: str | None = None,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
+        self.outbox = outbox
+        self.config = config or WorkerConfig()
+        self._loader: Callable[[], Settings | None] | None = None
+        if isinstance(settings, Settings):
+            loaded: Settings | None = settings
+        else:
+            self._loader = settings
+            loaded = settings()
+        if loaded is None:
+            raise ValueError("the worker needs settings")
+        self._transport_factory = transport_factory
+        self.name = (name or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}")[:64]
+        self._log = log or (lambda _line: None)
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._report = WorkerReport()
+        self._salt = outbox.salt()
+        self._use(loaded)
+        self._paused: Pause | None = None
+        self._in_flight = 0
+        self._group: _GroupCommit | None = None
+
+    def _use(self, settings: Settings) -> None:
+        self.settings = settings
+        self.limits = self.config.limits or limits_for(settings)
+        self.fingerprint = credentials_fingerprint(settings, salt=self._salt)
+        self._server = _server(settings)
+
+    @property
+    def connections(self) -> int:
+        return max(1, self.config.connections or self.limits.connections)
+
+    def stop(self) -> None:
+        """Finish the messages being sent, give back the rest, and return from :meth:`run`."""
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    # Running -----------------------------------------------------------------------------------
+
+    def run(self, *, once: bool = False) -> WorkerReport:
+        """Deliver until :meth:`stop` (or, with ``once``, until nothing is due any more)."""
+        self._check_pause()
+        if self._paused is not None and once:
+            self._report.paused = self._paused
+            return self._report
+        threads = [
+            threading.Thread(target=self._sender, args=(once,), name=f"barua-sender-{i}")
+            for i in range(self.connections)
+        ]
+        self._group = _GroupCommit(self.outbox, self.name)
+        try:
+            with self._leases_renewed():
+                for thread in threads:
+                    thread.start()
+                last_check = time.monotonic()
+                while any(thread.is_alive() for thread in threads):
+                    threads[0].join(timeout=min(self.config.poll_interval, 0.2))
+                    if not once and time.monotonic() - last_check >= self.config.poll_interval:
+                        last_check = time.monotonic()
+                        self._check_pause()
+                for thread in threads:
+                    thread.join()
+        finally:
+            self._group.close()
+            self._group = None
+        self._report.paused = self._paused
+        return self._report
+
+    @contextmanager
+    def _leases_renewed(self) -> Iterator[None]:
+        done = threading.Event()
+
+        def renew() -> None:
+            while not done.wait(self.config.lease / 3):
+                try:
+                    self.outbox.renew(worker=self.name, lease=self.config.lease)
+                except Exception as exc:  # the next renewal may work
+                    self._log(f"could not renew the leases: {exc}")
+
+        thread = threading.Thread(target=renew, name="barua-leases", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
+
+    def _check_pause(self) -> None:
+        """Read the pause; lift it when the settings changed since they were refused."""
+        pause = self.outbox.pause_of(self.config.profile)
+        if pause is not None and self._loader is not None:
+            try:
+                fresh = self._loader()
+            except BaruaError as exc:  # half-edited settings: keep the ones in use
+                self._log(f"the settings cannot be read: {exc}")
+                fresh = None
+            if fresh is not None and fresh != self.settings:
+                with self._lock:
+                    self._use(fresh)
+        if pause is not None and pause.settings_fingerprint != self.fingerprint:
+            self.outbox.resume(self.config.profile)
+            self._log("the settings changed since the server refused them: delivery resumes")
+            pause = None
+        if pause is not None and self._paused is None:
+            self._log(f"delivery is paused: {pause.reason}")
+        self._paused = pause
+
+    def _sender(self, once: bool) -> None:
+        transport: Transport | None = None
+        settings: Settings | None = None
+        backoff = 0.0
+        try:
+            while not self._stop.is_set():
+                if self._paused is not None:
+                    if once:
+                        return
+                    self._stop.wait(self.config.poll_interval)
+                    continue
+                allowed = self._allowance(self.config.batch_size)
+                if allowed == 0:
+                    if once:
+                        self._report.limited = True
+                        return
+                    self._stop.wait(self.config.poll_interval)
+                    continue
+                batch = self.outbox.claim(
+                    worker=self.name,
+                    profile=self.config.profile,
+                    limit=allowed,
+                    lease=self.config.lease,
+                )
+                self._take(allowed - len(batch))
+                if not batch:
+                    if once:
+                        return
+                    self._idle()
+                    continue
+                if settings is not self.settings:
+                    if transport is not None:
+                        transport.close()
+                    settings = self.settings
+                    transport = self._transport_factory(settings, self.limits, None)
+                assert transport is not None
+                backoff = self._send_batch(transport, batch, backoff)
+        except Exception:
+            self._log("a sender thread stopped on an unexpected error:\n" + traceback.format_exc())
+            raise
+        finally:
+            if transport is not None:
+                transport.close()
+
+    def _send_batch(self, transport: Transport, batch: list[Claimed], backoff: float) -> float:
+        for index, claimed in enumerate(batch):
+            if self._stop.is_set() or self._paused is not None:
+                self._release(batch[index:])
+                return backoff
+            decision, error = self._attempt(transport, claimed)
+            if decision.pause:
+                self._release(batch[index + 1 :])
+                return backoff
+            if (
+                isinstance(error, TransportError)
+                and error.step in CONNECTION_STEPS
+                and decision.outcome is AttemptOutcome.DEFERRED
+            ):
+                # The next messages would meet the same closed door: defer them with it.
+                rest = batch[index + 1 :]
+                self._record_failed_connection(rest, error)
+                backoff = min(
+                    self.config.max_connection_backoff, max(backoff * 2, self._first_backoff())
+                )
+                self._log(f"{self._server}: {error}; waiting {backoff:.1f} s before reconnecting")
+                self._stop.wait(backoff)
+                return backoff
+            backoff = 0.0
+        return backoff
+
+    def _first_backoff(self) -> float:
+        return min(1.0, self.config.retry.first_delay)
+
+    def _attempt(
+        self, transport: Transport, claimed: Claimed
+    ) -> tuple[Decision, BaseException | None]:
+        started = time.time()
+        clock = time.perf_counter()
+        result: SendResult | None = None
+        error: BaseException | None = None
+        try:
+            result = transport.send(claimed.message)
+        except TransportError as exc:
+            error = exc
+        except Exception as exc:  # logged with its class; the message is kept
+            error = exc
+            self._log(f"unexpected error sending entry {claimed.id}:\n{traceback.format_exc()}")
+        decision = decide(
+            pending=claimed.message.recipients,
+            result=result,
+            error=error,
+            attempts=claimed.attempts + 1,
+            created=claimed.created,
+            now=time.time(),
+            policy=self.config.retry,
+            accepted_before=claimed.accepted_before,
+        )
+        self._finish(
+            [Record(claimed, decision, started, time.perf_counter() - clock, self._server)]
+        )
+        if decision.pause:
+            assert isinstance(error, TransportError)
+            self.outbox.pause(self.config.profile, fingerprint=self.fingerprint, error=error)
+            self._paused = self.outbox.pause_of(self.config.profile)
+            self._log(f"delivery is paused: {error}")
+        return decision, error
+
+    def _record_failed_connection(self, rest: list[Claimed], error: TransportError) -> None:
+        now = time.time()
+        records = [
+            Record(
+                claimed,
+                decide(
+                    pending=claimed.message.recipients,
+                    error=error,
+                    attempts=claimed.attempts + 1,
+                    created=claimed.created,
+                    now=now,
+                    policy=self.config.retry,
+                    accepted_before=claimed.accepted_before,
+                ),
+                now,
+                0.0,
+                self._server,
+                "not tried: the connection for this batch had just failed",
+            )
+            for claimed in rest
+        ]
+        if records:
+            self._finish(records)
+
+    def _finish(self, records: list[Record]) -> None:
+        if self._group is not None:
+            self._group.write(records)
+        else:
+            self.outbox.record(records, worker=self.name)
+        with self._lock:
+            self._in_flight -= len(records)
+            for record in records:
+                outcome = record.decision.outcome
+                status = record.decision.status
+                if outcome is AttemptOutcome.UNKNOWN:
+                    self._report.outcome_unknown += 1
+                elif status is MessageStatus.SENT:
+                    self._report.sent += 1
+                elif status is MessageStatus.FAILED:
+                    self._report.failed += 1
+                else:
+                    self._report.deferred += 1
+
+    def _release(self, claimed: list[Claimed]) -> None:
+        for item in claimed:
+            self.outbox.release(item, worker=self.name)
+        with self._lock:
+            self._in_flight -= len(claimed)
+
+    def _idle(self) -> None:
+        due = self.outbox.next_due(profile=self.config.profile)
+        wait = self.config.poll_interval
+        if due is not None:
+            wait = min(wait, max(due - time.time(), 0.01))
+        self._stop.wait(wait)
+
+    # Sending limits ----------------------------------------------------------------------------
+
+    def _allowance(self, want: int) -> int:
+        """How many messages this thread may claim now without passing a sending limit."""
+        limits = self.limits
+        with self._lock:
+            if limits.per_minute is None and limits.per_day is None:
+                self._in_flight += want
+                return want
+            now = time.time()
+            allowed = want
+            for limit, window in ((limits.per_minute, 60.0), (limits.per_day, 86400.0)):
+                if limit is not None:
+                    used = self.outbox.attempts_since(
+                        profile=self.config.profile, since=now - window
+                    )
+                    allowed = min(allowed, limit - used - self._in_flight)
+            allowed = max(allowed, 0)
+            self._in_flight += allowed
+            return allowed
+
+    def _take(self, unused: int) -> None:
+        with self._lock:
+            self._in_flight -= unused
+
+    # One message, now --------------------------------------------------------------------------
+
+    def deliver(
+        self, entry_id: int, *, observer: StepObserver | None = None, wait: float = 600.0
+    ) -> Delivery:
+        """Send entry ``entry_id`` now, in this thread (``barua send`` waiting for its email).
+
+        When another worker is already sending it, wait up to ``wait`` seconds for its result.
+        """
+        self._check_pause()
+        lease = max(self.config.lease, self.settings.timeout * 10)
+        claimed = self.outbox.claim_one(entry_id, worker=self.name, lease=lease)
+        if claimed is None:
+            return Delivery(self.outbox.wait(entry_id, timeout=wait), attempted=False)
+        with self._transport_factory(self.settings, self.limits, observer) as transport:
+            decision, error = self._attempt(transport, claimed)
+        if self._paused is not None and decision.status is MessageStatus.SENT:
+            # These settings work after all (the password was fixed): let the queue go on.
+            self.outbox.resume(self.config.profile)
+        return Delivery(
+            self.outbox.get(entry_id),
+            error if isinstance(error, TransportError) else None,
+        )

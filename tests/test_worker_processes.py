@@ -1,0 +1,249 @@
+"""``barua worker`` and ``barua outbox`` as real processes: kill -9, many workers, the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from barua.outbox import AttemptOutcome, MessageStatus, Outbox
+from tests.smtpd import SmtpServer
+from tests.test_outbox_queue import invoice, pg_url, pg_user  # noqa: F401 (fixtures)
+from tests.test_worker_faults import message_ids
+
+BARUA = str(Path(sys.executable).with_name("barua"))
+FAST_FLAGS = [
+    "--lease", "1", "--poll-interval", "0.05",
+    "--retry-first-delay", "0.05", "--retry-max-delay", "0.2",
+]  # fmt: skip
+
+
+@pytest.fixture
+def server() -> Iterator[SmtpServer]:
+    with SmtpServer(mode="plain") as running:
+        yield running
+
+
+def environment(server: SmtpServer, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SSL_CERT")}
+    env.update(
+        BARUA_SMTP_HOST="127.0.0.1",
+        BARUA_SMTP_PORT=str(server.port),
+        BARUA_SMTP_SECURITY="none",
+        BARUA_EMAIL_ADDRESS="shop@example.com",
+        BARUA_TIMEOUT="5",
+    )
+    env.update(extra)
+    return env
+
+
+def barua(
+    *args: str, env: dict[str, str], timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [BARUA, *args], capture_output=True, text=True, env=env, timeout=timeout, check=False
+    )
+
+
+def start_worker(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [BARUA, "worker", *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def fill(outbox: Outbox, count: int) -> list[str]:
+    return [outbox.enqueue(invoice(n)).message_id for n in range(count)]
+
+
+def test_kill_9_at_random_moments_loses_nothing(server: SmtpServer, barua_home: Path) -> None:
+    with Outbox.open() as outbox:
+        expected = fill(outbox, 2000)
+    env = environment(server)
+    rng = random.Random(4)
+    kills = 0
+    for _ in range(5):
+        worker = start_worker("--connections", "4", *FAST_FLAGS, env=env)
+        time.sleep(rng.uniform(0.4, 1.2))
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+        kills += 1
+    time.sleep(1.2)  # the killed workers' leases run out
+    final = barua("worker", "--once", "--connections", "4", *FAST_FLAGS, env=env)
+    assert final.returncode == 0, final.stderr
+    arrived = message_ids(server.messages)
+    assert set(arrived) == set(expected), "every message arrives"
+    duplicates = {mid: n for mid, n in arrived.items() if n > 1}
+    # A duplicate is possible only for a message whose reply (or its record) was cut by the
+    # kill: at most one per connection per kill.
+    assert len(duplicates) <= kills * 4, duplicates
+    with Outbox.open() as outbox:
+        counts = outbox.counts()
+        assert counts[MessageStatus.SENT] == 2000, counts
+        for entry in outbox.list_entries(limit=2000):
+            if entry.message_id in duplicates:
+                assert entry.attempts >= 1
+
+
+def test_three_workers_on_postgresql_deliver_each_message_once(
+    server: SmtpServer,
+    pg_url: str,  # noqa: F811
+) -> None:
+    with Outbox.open(pg_url) as outbox:
+        expected = fill(outbox, 5000)
+    env = environment(server, BARUA_DATABASE_URL=pg_url)
+    workers = [start_worker("--once", "--connections", "3", *FAST_FLAGS, env=env) for _ in range(3)]
+    for worker in workers:
+        _, stderr = worker.communicate(timeout=240)
+        assert worker.returncode == 0, stderr
+    arrived = message_ids(server.messages)
+    assert set(arrived) == set(expected)
+    assert max(arrived.values()) == 1, "exactly once"
+    with Outbox.open(pg_url) as outbox:
+        assert outbox.counts()[MessageStatus.SENT] == 5000
+        assert len({a.worker for a in outbox.attempts(1)}) == 1
+
+
+def test_sigterm_finishes_the_messages_in_flight(server: SmtpServer, barua_home: Path) -> None:
+    with Outbox.open() as outbox:
+        fill(outbox, 1500)
+    worker = start_worker("--connections", "2", *FAST_FLAGS, env=environment(server))
+    while len(server.messages) < 50:
+        time.sleep(0.02)
+    worker.send_signal(signal.SIGTERM)
+    _, stderr = worker.communicate(timeout=30)
+    assert worker.returncode == 0, stderr
+    assert "finishing the messages in flight" in stderr
+    with Outbox.open() as outbox:
+        counts = outbox.counts()
+    assert counts[MessageStatus.SENDING] == 0
+    assert counts[MessageStatus.SENT] == len(server.messages)
+    assert counts[MessageStatus.SENT] + counts[MessageStatus.QUEUED] == 1500
+
+
+# The command line -------------------------------------------------------------------------------
+
+
+def test_send_waits_for_delivery_and_the_invoice_can_be_followed(
+    server: SmtpServer, tmp_path: Path
+) -> None:
+    env = environment(server)
+    pdf = tmp_path / "INV-0042.pdf"
+    pdf.write_bytes(b"%PDF-1.7\n" + os.urandom(40_000))
+    sent = barua(
+        "send", "--to", "jane@example.com", "--subject", "Ankara INV-0042", "--body", "Habari",
+        "--attach", str(pdf), "--key", "invoice:INV-0042:v1", env=env,
+    )  # fmt: skip
+    assert sent.returncode == 0, sent.stderr
+    assert sent.stdout.startswith("Sent to jane@example.com (250 2.0.0 Ok: queued as TEST00001)")
+    again = barua(
+        "send", "--to", "jane@example.com", "--subject", "Ankara INV-0042", "--body", "Habari",
+        "--key", "invoice:INV-0042:v1", env=env,
+    )  # fmt: skip
+    assert again.returncode == 0 and len(server.messages) == 1, "the same key sends nothing new"
+
+    listed = json.loads(barua("outbox", "list", "--json", env=env).stdout)
+    [entry] = listed["entries"]
+    assert entry["status"] == "sent" and listed["paused"] is None
+    shown = barua("outbox", "show", str(entry["id"]), env=env)
+    assert shown.returncode == 0
+    assert "status        sent: sent to 1 recipient" in shown.stdout
+    assert "accepted  jane@example.com (250 2.0.0 Ok: queued as TEST00001)" in shown.stdout
+    assert f"127.0.0.1:{server.port}  accepted" in shown.stdout
+
+
+def test_queue_then_worker_once_then_outbox_commands(server: SmtpServer) -> None:
+    env = environment(server)
+    server.recorder.faults["DATA"] = "554 5.7.1 Rejected as spam"
+    queued = barua("send", "--queue", "--to", "a@example.com", "--subject", "x", "--body", "y",
+                   env=env)  # fmt: skip
+    assert queued.returncode == 0, queued.stderr
+    assert queued.stdout.startswith("Queued as outbox entry 1 (<")
+    assert server.messages == []
+    worker = barua("worker", "--once", *FAST_FLAGS, env=env)
+    assert worker.returncode == 0, worker.stderr
+    assert "0 sent, 0 deferred, 1 failed" in worker.stderr
+    shown = json.loads(barua("outbox", "show", "1", "--json", env=env).stdout)
+    assert shown["status"] == "failed" and shown["last_code"] == 554
+    assert shown["log"][0]["outcome"] == AttemptOutcome.FAILED.value
+    assert shown["log"][0]["step"] == "data"
+
+    server.recorder.faults.clear()
+    assert barua("outbox", "retry", "1", env=env).returncode == 0
+    assert barua("worker", "--once", *FAST_FLAGS, env=env).returncode == 0
+    assert len(server.messages) == 1
+    listed = barua("outbox", "list", "--status", "sent", env=env).stdout
+    assert "     1  sent" in listed
+
+    barua("send", "--queue", "--to", "b@example.com", "--subject", "x", "--body", "y", env=env)
+    assert barua("outbox", "cancel", "2", env=env).returncode == 0
+    refused = barua("outbox", "cancel", "1", env=env)
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("error: outbox entry 1 is sent and cannot be cancelled")
+    purged = barua("outbox", "purge", "--sent-before", "2999-01-01", env=env)
+    assert purged.stdout.strip() == "Deleted 1 sent entry."
+    missing = barua("outbox", "show", "1", env=env)
+    assert missing.returncode == 2 and missing.stderr.startswith(
+        "error: there is no outbox entry 1"
+    )
+
+
+def test_send_reports_a_failure_and_keeps_the_email(server: SmtpServer) -> None:
+    env = environment(server)
+    server.recorder.faults["MAIL"] = "451 4.3.0 Try again later"
+    proc = barua("send", "--to", "a@example.com", "--subject", "x", "--body", "y", env=env)
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("error")
+    assert "the server asked to try again later (server replied: 451 4.3.0" in lines[0]
+    assert lines[1].startswith("hint: ")
+    assert "The email waits in the outbox as entry 1: `barua worker` tries again from " in (
+        proc.stdout
+    )
+    shown = json.loads(barua("outbox", "show", "1", "--json", env=env).stdout)
+    assert shown["status"] == "deferred"
+
+
+def test_worker_once_says_when_the_queue_is_paused(server: SmtpServer) -> None:
+    from barua.errors import AuthenticationError, Step
+    from barua.outbox import Worker
+    from barua.store import SettingsStore
+
+    env = environment(server)
+    os.environ.update({k: v for k, v in env.items() if k.startswith("BARUA_")})
+    try:
+        settings = SettingsStore().load_effective()
+        assert settings is not None
+        with Outbox.open() as outbox:
+            outbox.enqueue(invoice())
+            refused = AuthenticationError(
+                "the server refused the username or password",
+                step=Step.AUTH,
+                code=535,
+                reply="5.7.8 Authentication credentials invalid",
+            )
+            outbox.pause("default", fingerprint=Worker(outbox, settings).fingerprint, error=refused)
+    finally:
+        for key in env:
+            if key.startswith("BARUA_") and key != "BARUA_HOME":
+                os.environ.pop(key, None)
+    proc = barua("worker", "--once", env=env)
+    assert proc.returncode == 1
+    assert "delivery is paused since" in proc.stderr and "535 5.7.8" in proc.stderr
+    listed = barua("outbox", "list", env=env)
+    assert "delivery is paused" in listed.stderr
+    assert barua("outbox", "resume", env=env).stdout.strip() == "Delivery resumes."
+    assert barua("worker", "--once", env=env).returncode == 0
+    assert len(server.messages) == 1
