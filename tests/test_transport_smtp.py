@@ -485,8 +485,8 @@ def test_certificate_causes(
 def test_pinned_certificate_is_accepted_without_ca(
     starttls_server: SmtpServer, certs: CertFiles
 ) -> None:
-    from barua.transports.smtp import fetch_certificate
     from barua.certificates import fingerprint
+    from barua.transports.smtp import fetch_certificate
 
     settings = settings_for(starttls_server)
     assert fingerprint(fetch_certificate(settings)) == server_fingerprint(certs)

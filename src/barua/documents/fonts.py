@@ -1,0 +1,112 @@
+"""The fonts documents are printed in: DejaVu Sans, regular and bold.
+
+DejaVu covers Latin, Greek, Cyrillic, Armenian, Georgian and more, so "Zürich", "Ołówek",
+"Δέλτα" and "Москва" print as written. The TTF files come from the Debian package
+``fonts-dejavu-core`` (``scripts/install-fonts``) or from ``$BARUA_FONT_DIR``.
+
+Parsing a TTF file costs ~20 ms, longer than rendering a whole invoice, so each font is
+registered with ReportLab once per process; the width table is kept for fast measuring.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from reportlab.pdfbase import pdfmetrics  # type: ignore[import-untyped]
+from reportlab.pdfbase.ttfonts import TTFError, TTFont  # type: ignore[import-untyped]
+
+from barua.documents.errors import DocumentError
+
+FONT_DIR_ENV = "BARUA_FONT_DIR"
+"""A folder holding ``DejaVuSans.ttf`` and ``DejaVuSans-Bold.ttf``, searched first."""
+
+FONT_FILES = {"regular": "DejaVuSans.ttf", "bold": "DejaVuSans-Bold.ttf"}
+
+SEARCH_DIRS = (
+    "/usr/share/fonts/truetype/dejavu",  # Debian, Ubuntu
+    "/usr/share/fonts/dejavu-sans-fonts",  # Fedora
+    "/usr/share/fonts/dejavu",  # Arch, Alpine
+    "/usr/share/fonts/TTF",
+    "/usr/local/share/fonts/dejavu",
+    "/opt/homebrew/share/fonts",
+    "/Library/Fonts",
+)
+
+
+@dataclass(eq=False)
+class Font:
+    """A registered TrueType font and its advance widths."""
+
+    name: str
+    """The name ReportLab knows it by."""
+    ttf: TTFont
+    _widths: dict[int, float] = field(repr=False)
+    _default: float = field(repr=False)
+
+    _cache: dict[str, float] = field(default_factory=dict, repr=False)
+
+    def width(self, text: str, size: float) -> float:
+        """The printed width of ``text`` at ``size`` points."""
+        unit = self._cache.get(text)
+        if unit is None:
+            if len(self._cache) > 8192:  # bounded: names and amounts vary without end
+                self._cache.clear()
+            get, default = self._widths.get, self._default
+            unit = self._cache[text] = 0.001 * sum([get(ord(char), default) for char in text])
+        return unit * size
+
+
+@dataclass(frozen=True)
+class FontSet:
+    """The fonts of a document."""
+
+    regular: Font
+    bold: Font
+
+
+def font_dir() -> Path:
+    """The folder the document fonts are read from, or DocumentError saying how to get them."""
+    candidates: list[Path] = []
+    override = os.environ.get(FONT_DIR_ENV, "").strip()
+    if override:
+        candidates.append(Path(override).expanduser())
+    candidates.extend(Path(folder) for folder in SEARCH_DIRS)
+    for folder in candidates:
+        if all((folder / name).is_file() for name in FONT_FILES.values()):
+            return folder
+    where = f"{FONT_DIR_ENV}={override}" if override else "the usual font folders"
+    raise DocumentError(
+        {"fonts": f"the DejaVu Sans fonts were not found in {where}"},
+        hint="Install them with `sudo apt-get install fonts-dejavu-core` (or run "
+        f"scripts/install-fonts), or set {FONT_DIR_ENV} to a folder holding "
+        "DejaVuSans.ttf and DejaVuSans-Bold.ttf.",
+    )
+
+
+def _load(name: str, path: Path) -> Font:
+    try:
+        ttf = TTFont(name, str(path))
+    except (TTFError, OSError) as exc:
+        raise DocumentError(
+            {"fonts": f"cannot read the font {path}: {exc}"},
+            hint=f"Reinstall fonts-dejavu-core, or point {FONT_DIR_ENV} to a good copy.",
+        ) from exc
+    pdfmetrics.registerFont(ttf)
+    face = ttf.face
+    return Font(name=name, ttf=ttf, _widths=dict(face.charWidths), _default=face.defaultWidth)
+
+
+@cache
+def document_fonts() -> FontSet:
+    """The fonts, registered with ReportLab on first use and shared afterwards.
+
+    A failure is not cached: once the fonts are installed the next call finds them.
+    """
+    folder = font_dir()
+    return FontSet(
+        regular=_load("BaruaSans", folder / FONT_FILES["regular"]),
+        bold=_load("BaruaSans-Bold", folder / FONT_FILES["bold"]),
+    )

@@ -1,0 +1,228 @@
+"""The words printed on documents, in English and Kiswahili (pure data).
+
+Plain tables rather than gettext catalogs: the set is small and closed, a missing Kiswahili
+label is caught by a test comparing the keys, and rendering needs no catalog lookup.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from barua.documents.models import DocumentType, Language
+
+TITLES: Final[dict[Language, dict[DocumentType, str]]] = {
+    Language.EN: {
+        DocumentType.SALES_INVOICE: "Invoice",
+        DocumentType.SALES_QUOTE: "Quote",
+        DocumentType.SALES_ORDER: "Sales order",
+        DocumentType.CREDIT_NOTE: "Credit note",
+        DocumentType.DELIVERY_NOTE: "Delivery note",
+        DocumentType.STATEMENT: "Statement",
+        DocumentType.PURCHASE_ORDER: "Purchase order",
+        DocumentType.PURCHASE_INVOICE: "Purchase invoice",
+        DocumentType.DEBIT_NOTE: "Debit note",
+        DocumentType.REPORT: "Report",
+    },
+    Language.SW: {
+        DocumentType.SALES_INVOICE: "Ankara",
+        DocumentType.SALES_QUOTE: "Nukuu ya Bei",
+        DocumentType.SALES_ORDER: "Agizo la Mauzo",
+        DocumentType.CREDIT_NOTE: "Hati ya Punguzo",
+        DocumentType.DELIVERY_NOTE: "Hati ya Kupokelea",
+        DocumentType.STATEMENT: "Taarifa ya Akaunti",
+        DocumentType.PURCHASE_ORDER: "Agizo la Ununuzi",
+        DocumentType.PURCHASE_INVOICE: "Ankara ya Ununuzi",
+        DocumentType.DEBIT_NOTE: "Hati ya Deni",
+        DocumentType.REPORT: "Ripoti",
+    },
+}
+"""The printed title of each document type, also used to name the PDF attachment."""
+
+PARTY_ROLES: Final[dict[Language, dict[DocumentType, str]]] = {
+    Language.EN: {
+        DocumentType.SALES_INVOICE: "Bill to",
+        DocumentType.SALES_QUOTE: "Quote for",
+        DocumentType.SALES_ORDER: "Customer",
+        DocumentType.CREDIT_NOTE: "Credit to",
+        DocumentType.DELIVERY_NOTE: "Deliver to",
+        DocumentType.STATEMENT: "Statement for",
+        DocumentType.PURCHASE_ORDER: "Supplier",
+        DocumentType.PURCHASE_INVOICE: "Supplier",
+        DocumentType.DEBIT_NOTE: "Supplier",
+        DocumentType.REPORT: "Prepared for",
+    },
+    Language.SW: {
+        DocumentType.SALES_INVOICE: "Mteja",
+        DocumentType.SALES_QUOTE: "Imeandaliwa kwa",
+        DocumentType.SALES_ORDER: "Mteja",
+        DocumentType.CREDIT_NOTE: "Mteja",
+        DocumentType.DELIVERY_NOTE: "Mpokeaji",
+        DocumentType.STATEMENT: "Mteja",
+        DocumentType.PURCHASE_ORDER: "Msambazaji",
+        DocumentType.PURCHASE_INVOICE: "Msambazaji",
+        DocumentType.DEBIT_NOTE: "Msambazaji",
+        DocumentType.REPORT: "Imeandaliwa kwa",
+    },
+}
+"""The heading over the party's name and address."""
+
+LABELS: Final[dict[Language, dict[str, str]]] = {
+    Language.EN: {
+        "from": "From",
+        "number": "Number",
+        "issue_date": "Date",
+        "due_date": "Due date",
+        "valid_until": "Valid until",
+        "delivery_date": "Delivery date",
+        "reference": "Reference",
+        "invoice_number": "Invoice",
+        "order_number": "Order",
+        "account_number": "Account",
+        "period": "Period",
+        "statement_date": "Statement date",
+        "tax_number": "Tax no.",
+        "registration_number": "Reg. no.",
+        "email": "Email",
+        "phone": "Phone",
+        "attention": "Attn.",
+        "page": "Page {page} of {pages}",
+        "continued": "continued",
+        # line table
+        "line_number": "#",
+        "description": "Description",
+        "quantity": "Qty",
+        "quantity_ordered": "Ordered",
+        "quantity_delivered": "Delivered",
+        "unit_price": "Unit price",
+        "discount": "Disc.",
+        "tax_rate": "Tax",
+        "amount": "Amount",
+        # totals
+        "subtotal": "Subtotal",
+        "discount_total": "Discounts included",
+        "tax": "Tax",
+        "total": "Total",
+        "total_credit": "Total credit",
+        "amount_paid": "Amount paid",
+        "amount_refunded": "Amount refunded",
+        "balance_due": "Balance due",
+        "credit_remaining": "Credit remaining",
+        "amount_due": "Amount due",
+        "due_on": "due {date}",
+        # blocks
+        "notes": "Notes",
+        "payment_terms": "Payment terms",
+        "bank_details": "Bank details",
+        "bank_name": "Bank",
+        "account_name": "Account name",
+        "bank_account_number": "Account no.",
+        "branch": "Branch",
+        "swift": "SWIFT/BIC",
+        "iban": "IBAN",
+        "routing_number": "Bank code",
+        "currency": "Currency",
+        "deliver_to": "Delivery address",
+        "received_by": "Received by (name and signature)",
+        "delivered_by": "Delivered by",
+        "signature_date": "Date",
+        # statements
+        "date": "Date",
+        "debit": "Debit",
+        "credit": "Credit",
+        "balance": "Balance",
+        "opening_balance": "Opening balance",
+        "closing_balance": "Closing balance",
+        "totals": "Totals",
+        "ageing": "Ageing of the balance",
+        "current": "Current",
+        "days_1_30": "1\N{EN DASH}30 days",
+        "days_31_60": "31\N{EN DASH}60 days",
+        "days_61_90": "61\N{EN DASH}90 days",
+        "over_90": "Over 90 days",
+        "total_due": "Total due",
+        # reports
+        "prepared_on": "Prepared on",
+    },
+    Language.SW: {
+        "from": "Kutoka",
+        "number": "Namba",
+        "issue_date": "Tarehe",
+        "due_date": "Tarehe ya mwisho",
+        "valid_until": "Inatumika hadi",
+        "delivery_date": "Tarehe ya kuwasilisha",
+        "reference": "Kumbukumbu",
+        "invoice_number": "Ankara",
+        "order_number": "Agizo",
+        "account_number": "Akaunti",
+        "period": "Kipindi",
+        "statement_date": "Tarehe ya taarifa",
+        "tax_number": "Namba ya kodi",
+        "registration_number": "Namba ya usajili",
+        "email": "Barua pepe",
+        "phone": "Simu",
+        "attention": "Kwa",
+        "page": "Ukurasa {page} kati ya {pages}",
+        "continued": "inaendelea",
+        "line_number": "#",
+        "description": "Maelezo",
+        "quantity": "Idadi",
+        "quantity_ordered": "Iliyoagizwa",
+        "quantity_delivered": "Iliyowasilishwa",
+        "unit_price": "Bei ya kimoja",
+        "discount": "Punguzo",
+        "tax_rate": "Kodi",
+        "amount": "Kiasi",
+        "subtotal": "Jumla ndogo",
+        "discount_total": "Punguzo lililojumuishwa",
+        "tax": "Kodi",
+        "total": "Jumla",
+        "total_credit": "Jumla ya punguzo",
+        "amount_paid": "Kiasi kilicholipwa",
+        "amount_refunded": "Kiasi kilichorejeshwa",
+        "balance_due": "Salio",
+        "credit_remaining": "Salio la punguzo",
+        "amount_due": "Kiasi kinachodaiwa",
+        "due_on": "mwisho {date}",
+        "notes": "Maelezo ya ziada",
+        "payment_terms": "Masharti ya malipo",
+        "bank_details": "Taarifa za benki",
+        "bank_name": "Benki",
+        "account_name": "Jina la akaunti",
+        "bank_account_number": "Namba ya akaunti",
+        "branch": "Tawi",
+        "swift": "SWIFT/BIC",
+        "iban": "IBAN",
+        "routing_number": "Msimbo wa benki",
+        "currency": "Sarafu",
+        "deliver_to": "Anwani ya kuwasilisha",
+        "received_by": "Imepokelewa na (jina na sahihi)",
+        "delivered_by": "Imewasilishwa na",
+        "signature_date": "Tarehe",
+        "date": "Tarehe",
+        "debit": "Debiti",
+        "credit": "Krediti",
+        "balance": "Salio",
+        "opening_balance": "Salio la mwanzo",
+        "closing_balance": "Salio la mwisho",
+        "totals": "Jumla",
+        "ageing": "Umri wa deni",
+        "current": "Halijachelewa",
+        "days_1_30": "Siku 1\N{EN DASH}30",
+        "days_31_60": "Siku 31\N{EN DASH}60",
+        "days_61_90": "Siku 61\N{EN DASH}90",
+        "over_90": "Zaidi ya siku 90",
+        "total_due": "Jumla inayodaiwa",
+        "prepared_on": "Imeandaliwa tarehe",
+    },
+}
+"""Every other printed word, by key."""
+
+
+def title(document_type: DocumentType, language: Language) -> str:
+    """The printed name of a document type: ``Invoice``, ``Ankara``."""
+    return TITLES[language][document_type]
+
+
+def labels(language: Language) -> dict[str, str]:
+    """The label table of ``language``."""
+    return LABELS[language]

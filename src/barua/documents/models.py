@@ -1,0 +1,570 @@
+"""The business documents barua renders, as pydantic models (pure: no I/O except the logo check).
+
+Every document shares the business's own details, a language and locale, a currency and an
+issue date. Ten kinds exist, told apart by ``type``::
+
+    sales_invoice, sales_quote, sales_order, credit_note,   lines with prices and tax
+    purchase_order, purchase_invoice, debit_note            (the party is a supplier)
+    delivery_note                                           lines without prices
+    statement                                               opening balance + transactions
+    report                                                  titled tables and totals
+
+Money is :class:`~decimal.Decimal` end to end: a JSON number such as ``19.99`` is read as the
+decimal it spells (see :mod:`barua.documents.loading`), never through a binary float.
+Percentages (``discount_percent``, ``tax_rate``) are written as people say them: ``18`` is 18 %.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import re
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from babel import Locale, UnknownLocaleError
+from babel.numbers import is_currency
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from barua.addresses import validate_address
+from barua.errors import MessageError
+
+PROBLEMS = "barua_problems"
+"""The pydantic error type whose ``ctx["problems"]`` lists ``(sub-path, message)`` pairs."""
+
+
+def problems_error(problems: list[tuple[str, str]]) -> PydanticCustomError:
+    """One validation error that stands for several problems below the current path.
+
+    pydantic gives a validator one location only; the loader expands ``ctx["problems"]``
+    so that every wrong cell of a report table is named on its own line.
+    """
+    text = "; ".join(f"{path}: {message}" if path else message for path, message in problems)
+    return PydanticCustomError(PROBLEMS, "{text}", {"text": text, "problems": problems})
+
+
+class DocumentType(StrEnum):
+    """What a document is; the value is the ``type`` field of its JSON."""
+
+    SALES_INVOICE = "sales_invoice"
+    """A bill to a customer."""
+    SALES_QUOTE = "sales_quote"
+    """An offer to a customer, valid until a date."""
+    SALES_ORDER = "sales_order"
+    """A customer's order, confirmed."""
+    CREDIT_NOTE = "credit_note"
+    """Money given back to a customer, usually against an invoice."""
+    DELIVERY_NOTE = "delivery_note"
+    """What was delivered, without prices, with room for a signature."""
+    STATEMENT = "statement"
+    """A customer's account: opening balance, transactions, running balance and ageing."""
+    PURCHASE_ORDER = "purchase_order"
+    """An order to a supplier."""
+    PURCHASE_INVOICE = "purchase_invoice"
+    """A supplier's bill as the business records it (self-billing, remittance)."""
+    DEBIT_NOTE = "debit_note"
+    """A claim on a supplier, e.g. for goods returned."""
+    REPORT = "report"
+    """Titled tables with totals: aged receivables, profit and loss."""
+
+
+class Language(StrEnum):
+    """The language of a document's labels and email texts."""
+
+    EN = "en"
+    """English."""
+    SW = "sw"
+    """Kiswahili."""
+
+
+DEFAULT_LOCALES = {Language.EN: "en", Language.SW: "sw_TZ"}
+"""Number and date formats used when a document gives a language but no locale."""
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+Percent = Annotated[Decimal, Field(ge=0, le=100, allow_inf_nan=False)]
+Amount = Annotated[Decimal, Field(allow_inf_nan=False)]
+NonNegativeAmount = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
+Color = Annotated[str, StringConstraints(pattern=r"^#[0-9A-Fa-f]{6}$")]
+
+_LOGO_TYPES = {b"\x89PNG\r\n\x1a\n": "PNG", b"\xff\xd8\xff": "JPEG"}
+_DATA_URI = re.compile(r"^data:image/(png|jpeg);base64,(?P<data>[A-Za-z0-9+/=\s]+)$")
+
+
+class _Model(BaseModel):
+    # Unknown fields are refused so that a typo ("quantiy") is reported instead of ignored.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=True, use_attribute_docstrings=True
+    )
+
+
+def _check_emails(values: list[str]) -> list[str]:
+    checked: list[str] = []
+    problems: list[tuple[str, str]] = []
+    for index, value in enumerate(values):
+        try:
+            checked.append(validate_address(value, field="email").address)
+        except MessageError:
+            problems.append((f"[{index}]", f'"{value}" is not a valid email address'))
+    if problems:
+        raise problems_error(problems)
+    return checked
+
+
+class Party(_Model):
+    """The customer or supplier a document is addressed to."""
+
+    name: Text
+    address: list[Text] = Field(default_factory=list, max_length=8)
+    """Address lines, as they should be printed."""
+    tax_number: Text | None = None
+    """VAT number, TIN or similar."""
+    emails: list[str] = Field(default_factory=list, max_length=10)
+    """Where the document is emailed; the first is the main recipient."""
+    phone: Text | None = None
+    contact: Text | None = None
+    """The person to the attention of whom the document goes."""
+    account_number: Text | None = None
+    """The party's account or customer number with the business."""
+
+    @field_validator("emails")
+    @classmethod
+    def _valid_emails(cls, values: list[str]) -> list[str]:
+        return _check_emails(values)
+
+
+class BankAccount(_Model):
+    """Where to pay: printed under the bank details of invoices and statements."""
+
+    bank_name: Text
+    account_name: Text | None = None
+    account_number: Text | None = None
+    branch: Text | None = None
+    swift: Text | None = None
+    """SWIFT/BIC code."""
+    iban: Text | None = None
+    routing_number: Text | None = None
+    """Sort code, ABA routing or bank code."""
+    currency: Text | None = None
+    """The account's currency, when the business has accounts in several."""
+
+
+class Business(_Model):
+    """The business that issues the document."""
+
+    name: Text
+    address: list[Text] = Field(default_factory=list, max_length=8)
+    tax_number: Text | None = None
+    registration_number: Text | None = None
+    emails: list[str] = Field(default_factory=list, max_length=10)
+    phone: Text | None = None
+    website: Text | None = None
+    logo: str | None = None
+    """A PNG or JPEG file (relative to the JSON file), or a ``data:image/png;base64,`` URI."""
+    bank_accounts: list[BankAccount] = Field(default_factory=list, max_length=4)
+    accent_color: Color | None = None
+    """The colour of titles and table headings, e.g. ``#1F4E79``."""
+
+    @field_validator("emails")
+    @classmethod
+    def _valid_emails(cls, values: list[str]) -> list[str]:
+        return _check_emails(values)
+
+    @field_validator("logo")
+    @classmethod
+    def _logo_exists(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """Check the logo when the document is read, so a typo is reported with the rest."""
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if value.startswith("data:"):
+            match = _DATA_URI.match(value)
+            if match is None:
+                raise PydanticCustomError(
+                    "barua", "must be a file path or a data:image/png;base64,... URI"
+                )
+            try:
+                head = base64.b64decode(match.group("data"), validate=False)[:8]
+            except (binascii.Error, ValueError):
+                raise PydanticCustomError("barua", "the data URI is not valid base64") from None
+            _check_image_head(head)
+            return value
+        base = (info.context or {}).get("base_dir")
+        path = Path(value).expanduser()
+        if not path.is_absolute():
+            path = Path(base or Path.cwd()) / path
+        try:
+            with path.open("rb") as file:
+                head = file.read(8)
+        except FileNotFoundError:
+            raise PydanticCustomError("barua", f"file not found: {path}") from None
+        except OSError as exc:
+            raise PydanticCustomError("barua", f"cannot read {path}: {exc.strerror}") from None
+        _check_image_head(head)
+        return str(path.resolve())
+
+
+def _check_image_head(head: bytes) -> None:
+    if not any(head.startswith(magic) for magic in _LOGO_TYPES):
+        raise PydanticCustomError("barua", "the logo must be a PNG or JPEG image")
+
+
+class Line(_Model):
+    """One priced line of an invoice, quote, order or note."""
+
+    description: LongText
+    """What was sold; a line break starts a new printed line."""
+    quantity: Amount = Decimal(1)
+    unit: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)] | None = None
+    """Printed after the quantity: ``pcs``, ``kg``, ``hrs``."""
+    unit_price: Amount
+    discount_percent: Percent = Decimal(0)
+    """Percent taken off this line, from 0 to 100."""
+    tax_rate: Percent = Decimal(0)
+    """Tax on this line in percent, e.g. 18 for VAT at 18 %."""
+    code: Text | None = None
+    """Item or SKU code, printed under the description."""
+
+
+class DeliveryLine(_Model):
+    """One line of a delivery note: what and how many, without prices."""
+
+    description: LongText
+    quantity: NonNegativeAmount = Decimal(1)
+    unit: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)] | None = None
+    code: Text | None = None
+    quantity_ordered: NonNegativeAmount | None = None
+    """When given, printed next to the quantity delivered."""
+
+
+class _Common(_Model):
+    """What every document has, reports included."""
+
+    language: Language = Language.EN
+    locale: str | None = None
+    """Number and date formats (``en_US``, ``sw_TZ``, ``de_DE``); the language's own if absent."""
+    currency: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True)]
+    """ISO 4217 code: ``TZS``, ``KES``, ``USD``, ``EUR``."""
+    issue_date: dt.date
+    business: Business
+    reference: Text | None = None
+    """The other side's reference: a purchase order number, a project."""
+    notes: LongText | None = None
+
+    @field_validator("currency")
+    @classmethod
+    def _known_currency(cls, value: str) -> str:
+        if not is_currency(value):
+            raise PydanticCustomError(
+                "barua",
+                f'"{value}" is not a currency code; use ISO 4217, e.g. TZS, KES, USD, EUR',
+            )
+        return value
+
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            return str(Locale.parse(value.strip().replace("-", "_")))
+        except (UnknownLocaleError, ValueError):
+            raise PydanticCustomError(
+                "barua", f'"{value}" is not a known locale; use e.g. en_US, sw_TZ, de_DE'
+            ) from None
+
+    @property
+    def effective_locale(self) -> str:
+        """The locale that formats numbers and dates."""
+        return self.locale or DEFAULT_LOCALES[self.language]
+
+
+class _Addressed(_Common):
+    """A document with a number, sent to a party."""
+
+    number: Text
+    party: Party
+    title: Text | None = None
+    """Replaces the printed title, e.g. "Tax invoice" or "Pro-forma invoice"."""
+    payment_terms: LongText | None = None
+
+
+class _Priced(_Addressed):
+    lines: list[Line] = Field(min_length=1, max_length=5000)
+    amount_paid: NonNegativeAmount = Decimal(0)
+    tax_name: Text | None = None
+    """How tax is called on this document, e.g. "VAT"; "Tax" / "Kodi" when absent."""
+
+
+class _Due(_Priced):
+    due_date: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _due_after_issue(self) -> Any:
+        if self.due_date is not None and self.due_date < self.issue_date:
+            raise problems_error([("due_date", "must not be before issue_date")])
+        return self
+
+
+class SalesInvoice(_Due):
+    """A bill to a customer."""
+
+    type: Literal[DocumentType.SALES_INVOICE]
+
+
+class SalesQuote(_Priced):
+    """An offer to a customer."""
+
+    type: Literal[DocumentType.SALES_QUOTE]
+    valid_until: dt.date | None = None
+
+
+class SalesOrder(_Priced):
+    """A customer's confirmed order."""
+
+    type: Literal[DocumentType.SALES_ORDER]
+    delivery_date: dt.date | None = None
+
+
+class CreditNote(_Priced):
+    """Money given back to a customer."""
+
+    type: Literal[DocumentType.CREDIT_NOTE]
+    invoice_number: Text | None = None
+    """The invoice this note corrects."""
+
+
+class PurchaseOrder(_Priced):
+    """An order to a supplier."""
+
+    type: Literal[DocumentType.PURCHASE_ORDER]
+    delivery_date: dt.date | None = None
+    delivery_address: list[Text] = Field(default_factory=list, max_length=8)
+
+
+class PurchaseInvoice(_Due):
+    """A supplier's bill, as recorded and sent back by the business."""
+
+    type: Literal[DocumentType.PURCHASE_INVOICE]
+
+
+class DebitNote(_Priced):
+    """A claim on a supplier."""
+
+    type: Literal[DocumentType.DEBIT_NOTE]
+    invoice_number: Text | None = None
+
+
+class DeliveryNote(_Addressed):
+    """What was delivered to a customer."""
+
+    type: Literal[DocumentType.DELIVERY_NOTE]
+    lines: list[DeliveryLine] = Field(min_length=1, max_length=5000)
+    delivery_date: dt.date | None = None
+    delivery_address: list[Text] = Field(default_factory=list, max_length=8)
+    order_number: Text | None = None
+
+
+class Transaction(_Model):
+    """One entry of a statement: a charge (debit) or a payment or credit (credit)."""
+
+    date: dt.date
+    reference: Text | None = None
+    description: Text
+    debit: NonNegativeAmount = Decimal(0)
+    credit: NonNegativeAmount = Decimal(0)
+    due_date: dt.date | None = None
+    """When a charge falls due; its date when absent. Drives the ageing."""
+
+
+class Statement(_Addressed):
+    """A customer's account over a period."""
+
+    type: Literal[DocumentType.STATEMENT]
+    period_start: dt.date | None = None
+    period_end: dt.date | None = None
+    """The statement date (``issue_date``) when absent."""
+    opening_balance: Amount = Decimal(0)
+    transactions: list[Transaction] = Field(default_factory=list, max_length=20000)
+
+    @model_validator(mode="after")
+    def _period_in_order(self) -> Any:
+        if (
+            self.period_start is not None
+            and self.period_end is not None
+            and self.period_end < self.period_start
+        ):
+            raise problems_error([("period_end", "must not be before period_start")])
+        return self
+
+
+class ColumnKind(StrEnum):
+    """How the cells of a report column are read, printed and totalled."""
+
+    TEXT = "text"
+    """Free text, left-aligned."""
+    MONEY = "money"
+    """An amount in the document's currency, rounded to its minor unit."""
+    NUMBER = "number"
+    """A plain number."""
+    PERCENT = "percent"
+    """A percentage, written as ``12.5`` for 12.5 %."""
+    DATE = "date"
+    """A date, written ``2025-01-31``."""
+
+
+NUMERIC_KINDS = frozenset({ColumnKind.MONEY, ColumnKind.NUMBER, ColumnKind.PERCENT})
+
+Cell = Decimal | dt.date | str | None
+"""A report cell once read: a number, a date, text, or nothing."""
+
+
+class ReportColumn(_Model):
+    """A column of a report table."""
+
+    label: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
+    kind: ColumnKind = ColumnKind.TEXT
+    total: bool | None = None
+    """Sum this column in the totals row; money and number columns do by default."""
+
+    @property
+    def totalled(self) -> bool:
+        if self.total is None:
+            return self.kind in {ColumnKind.MONEY, ColumnKind.NUMBER}
+        return self.total and self.kind in NUMERIC_KINDS
+
+
+def _read_cell(value: Any, kind: ColumnKind) -> Cell:
+    """The cell as its column's kind, or ValueError with the message to show."""
+    if value is None or value == "":
+        return None
+    if kind in NUMERIC_KINDS:
+        if isinstance(value, bool) or not isinstance(value, int | Decimal | float | str):
+            raise ValueError("must be a number")
+        try:
+            number = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
+        except ArithmeticError:
+            raise ValueError("must be a number") from None
+        if not number.is_finite():
+            raise ValueError("must be a number")
+        return number
+    if kind is ColumnKind.DATE:
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return dt.date.fromisoformat(str(value).strip())
+        except ValueError:
+            raise ValueError("must be a date like 2025-01-31") from None
+    if isinstance(value, bool | dict | list):
+        raise ValueError("must be text")
+    return str(value)
+
+
+class ReportTable(_Model):
+    """One table of a report, with an optional title and a totals row."""
+
+    title: Text | None = None
+    columns: list[ReportColumn] = Field(min_length=1, max_length=12)
+    rows: list[list[Any]] = Field(default_factory=list, max_length=20000)
+    """One list per row, one value per column: text, a number, a ``YYYY-MM-DD`` date, or null."""
+    show_totals: bool = False
+    """Add a row with the sums of the totalled columns."""
+
+    @field_validator("rows")
+    @classmethod
+    def _cells_match_columns(cls, rows: list[list[Any]], info: ValidationInfo) -> list[list[Any]]:
+        columns: list[ReportColumn] | None = info.data.get("columns")
+        if columns is None:  # already reported
+            return rows
+        problems: list[tuple[str, str]] = []
+        typed: list[list[Any]] = []
+        for r, row in enumerate(rows):
+            if len(row) != len(columns):
+                problems.append((f"[{r}]", f"has {len(row)} cells, the table has {len(columns)}"))
+                continue
+            cells: list[Any] = []
+            for c, (value, column) in enumerate(zip(row, columns, strict=True)):
+                try:
+                    cells.append(_read_cell(value, column.kind))
+                except ValueError as exc:
+                    problems.append((f"[{r}][{c}]", str(exc)))
+            typed.append(cells)
+        if problems:
+            raise problems_error(problems)
+        return typed
+
+
+class SummaryLine(_Model):
+    """A labelled amount under a report's tables: "Net profit", "Total receivables"."""
+
+    label: Text
+    amount: Amount
+    emphasis: bool = False
+    """Print in bold with a rule above, for the bottom line."""
+
+
+class Report(_Common):
+    """Tables with totals over a period: aged receivables, profit and loss."""
+
+    type: Literal[DocumentType.REPORT]
+    title: Text
+    subtitle: Text | None = None
+    number: Text | None = None
+    party: Party | None = None
+    period_start: dt.date | None = None
+    period_end: dt.date | None = None
+    tables: list[ReportTable] = Field(min_length=1, max_length=50)
+    summary: list[SummaryLine] = Field(default_factory=list, max_length=50)
+
+
+PricedDocument = (
+    SalesInvoice
+    | SalesQuote
+    | SalesOrder
+    | CreditNote
+    | PurchaseOrder
+    | PurchaseInvoice
+    | DebitNote
+)
+"""Documents with priced lines, tax and totals."""
+
+Document = Annotated[
+    SalesInvoice
+    | SalesQuote
+    | SalesOrder
+    | CreditNote
+    | DeliveryNote
+    | Statement
+    | PurchaseOrder
+    | PurchaseInvoice
+    | DebitNote
+    | Report,
+    Field(discriminator="type"),
+]
+"""Any document; pydantic picks the class from ``type``."""
+
+AnyDocument = (
+    SalesInvoice
+    | SalesQuote
+    | SalesOrder
+    | CreditNote
+    | DeliveryNote
+    | Statement
+    | PurchaseOrder
+    | PurchaseInvoice
+    | DebitNote
+    | Report
+)
+"""The same union without the discriminator, for annotations."""

@@ -1,0 +1,120 @@
+"""Documents as print-ready PDF: A4 or US Letter, in the document's language and locale.
+
+>>> pdf = render_pdf(invoice, paper=Paper.A4)          # doctest: +SKIP
+>>> pdf[:5]                                             # doctest: +SKIP
+b'%PDF-'
+
+The first page carries the letterhead (:mod:`~barua.documents.letterhead`), then comes the
+body of the document (:mod:`~barua.documents.bodies`) and its closing: totals, terms, notes
+and bank details (:mod:`~barua.documents.closing`). Every page has a footer with "Page 2 of
+3"; tables repeat their header row on each page they continue on. The layout is computed
+first (:mod:`~barua.documents.layout`), which gives the page count, then drawn in one pass.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from reportlab.lib.pagesizes import A4, LETTER  # type: ignore[import-untyped]
+
+from barua.documents.bodies import body
+from barua.documents.context import RenderContext, document_label
+from barua.documents.fonts import document_fonts
+from barua.documents.formatting import formatter
+from barua.documents.labels import labels
+from barua.documents.layout import Frame, Page, Style, paginate, parse_color
+from barua.documents.letterhead import (
+    CONTINUATION_HEIGHT,
+    addresses,
+    draw_continuation,
+    draw_footer,
+    masthead,
+)
+from barua.documents.models import AnyDocument
+from barua.documents.pdf import Metadata, PdfWriter, load_logo
+
+
+class Paper(StrEnum):
+    """The paper sizes documents print on."""
+
+    A4 = "a4"
+    """210 x 297 mm, used almost everywhere."""
+    LETTER = "letter"
+    """8.5 x 11 in, used in the United States and Canada."""
+
+
+_SIZES = {Paper.A4: A4, Paper.LETTER: LETTER}
+
+
+def _context(document: AnyDocument, paper: Paper) -> RenderContext:
+    fonts = document_fonts()
+    accent = document.business.accent_color
+    style = Style(fonts=fonts, accent=parse_color(accent)) if accent else Style(fonts=fonts)
+    width, height = _SIZES[paper]
+    logo = load_logo(document.business.logo) if document.business.logo else None
+    return RenderContext(
+        document=document,
+        style=style,
+        frame=Frame(width=width, height=height),
+        fmt=formatter(document.effective_locale, document.currency),
+        words=labels(document.language),
+        logo=logo,
+    )
+
+
+def _pages(ctx: RenderContext) -> list[Page]:
+    highlight, blocks = body(ctx)
+    top = ctx.frame.height - ctx.frame.top
+    return paginate(
+        [masthead(ctx), addresses(ctx, highlight), *blocks],
+        first_top=top,
+        next_top=top - CONTINUATION_HEIGHT,
+        bottom=ctx.frame.bottom,
+    )
+
+
+def count_pages(document: AnyDocument, *, paper: Paper | str = Paper.A4) -> int:
+    """How many pages ``document`` prints on, without drawing it."""
+    return len(_pages(_context(document, Paper(paper))))
+
+
+def _metadata(ctx: RenderContext, created: datetime | None) -> Metadata:
+    document = ctx.document
+    label = document_label(document)
+    party = document.party.name if document.party is not None else ""
+    locale = ctx.fmt.locale
+    return Metadata(
+        title=label,
+        author=document.business.name,
+        subject=f"{label} \N{EN DASH} {party}" if party else label,
+        created=created or datetime.now().astimezone(),
+        language=f"{locale.language}-{locale.territory}" if locale.territory else locale.language,
+        keywords=", ".join(part for part in (str(document.type), document.number or "") if part),
+    )
+
+
+def render_pdf(
+    document: AnyDocument,
+    *,
+    paper: Paper | str = Paper.A4,
+    created: datetime | None = None,
+) -> bytes:
+    """``document`` as a PDF file.
+
+    ``paper`` is ``a4`` or ``letter``; ``created`` is the creation date written into the
+    metadata (now when absent). Raises :class:`~barua.documents.errors.DocumentError` when
+    the fonts or the logo cannot be read.
+    """
+    ctx = _context(document, Paper(paper))
+    pages = _pages(ctx)
+    pdf = PdfWriter(pagesize=(ctx.frame.width, ctx.frame.height), metadata=_metadata(ctx, created))
+    top = ctx.frame.height - ctx.frame.top
+    for number, page in enumerate(pages, start=1):
+        if number > 1:
+            draw_continuation(pdf, ctx, top)
+        for y, block in page.placed:
+            block.draw(pdf, y)
+        draw_footer(pdf, ctx, number, len(pages))
+        pdf.end_page()
+    return pdf.finish()

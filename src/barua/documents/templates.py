@@ -1,0 +1,350 @@
+"""The subject and text of the email that carries a document, from editable templates.
+
+Each document type has a subject and a body template per language, written in Jinja2 and
+rendered in a sandbox: a template can print fields and use ``{% if %}``, but cannot reach
+Python objects (``{{ ''.__class__ }}`` is refused), so a shop owner editing a template in the
+web app cannot run code on the server. Templates only ever see the text fields of
+:data:`FIELDS`, already formatted in the document's language and locale.
+
+The defaults ship with barua (``email_templates/sales_invoice.sw.subject.txt``…). A file of
+the same name in ``$BARUA_HOME/templates/`` replaces one, and :func:`save_template` writes
+those files.
+
+>>> subject, body, attachment = compose_document_email(invoice)   # doctest: +SKIP
+>>> subject, attachment.filename                                  # doctest: +SKIP
+('Ankara INV-0042 kutoka Baobab Studio Ltd', 'Ankara INV-0042.pdf')
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Final
+
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError
+from jinja2.exceptions import SecurityError, TemplateError
+from jinja2.runtime import Context
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from barua.documents.context import document_label, document_title
+from barua.documents.errors import DocumentError
+from barua.documents.formatting import formatter
+from barua.documents.models import (
+    AnyDocument,
+    CreditNote,
+    DebitNote,
+    DeliveryNote,
+    DocumentType,
+    Language,
+    PurchaseInvoice,
+    PurchaseOrder,
+    Report,
+    SalesInvoice,
+    SalesOrder,
+    SalesQuote,
+    Statement,
+)
+from barua.documents.render import Paper, render_pdf
+from barua.documents.totals import document_totals, statement_totals
+from barua.message import Attachment
+from barua.store import barua_home
+
+FIELDS: Final[dict[str, str]] = {
+    "business_name": "The business's name",
+    "party_name": "The customer's or supplier's name",
+    "contact_name": "The contact person, else the party's name",
+    "document_title": "Invoice, Ankara, Quote…",
+    "document_number": "INV-0042",
+    "reference": "The other side's reference",
+    "invoice_number": "The invoice a credit or debit note corrects",
+    "issue_date": "The document's date",
+    "due_date": "When payment is due (invoices)",
+    "valid_until": "Until when a quote holds",
+    "delivery_date": "The delivery date (orders, delivery notes)",
+    "period_start": "The first day a statement or report covers",
+    "period_end": "The last day a statement or report covers",
+    "currency": "TZS, USD…",
+    "total": "The total, with the currency",
+    "amount_paid": "What was paid already",
+    "balance_due": "What is left to pay",
+    "payment_terms": "The payment terms",
+}
+"""Every field a template can use, with what it holds; all are text, empty when absent."""
+
+_SAMPLE = {name: f"<{name}>" for name in FIELDS}
+
+
+class Part(StrEnum):
+    """The two templates of an email."""
+
+    SUBJECT = "subject"
+    BODY = "body"
+
+
+@dataclass(frozen=True)
+class EmailTemplate:
+    """The subject and body templates of one document type and language."""
+
+    document_type: DocumentType
+    language: Language
+    subject: str
+    body: str
+    customized: frozenset[Part] = frozenset()
+    """The parts read from ``$BARUA_HOME/templates`` rather than barua's defaults."""
+
+
+_MAX_REPEAT = 10_000
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """Jinja's sandbox, also refusing ``**`` and huge repetitions (``{{ 'x' * 10**9 }}``)."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**":
+            raise SecurityError("the ** operator is not allowed in templates")
+        if operator == "*":
+            sizes = [len(v) for v in (left, right) if isinstance(v, str | list | tuple)]
+            counts = [v for v in (left, right) if isinstance(v, int)]
+            if sizes and counts and sizes[0] * max(counts[0], 0) > _MAX_REPEAT:
+                raise SecurityError("repeating text that many times is not allowed")
+        return super().call_binop(context, operator, left, right)
+
+
+_ENV = _Sandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+
+
+def template_dir() -> Path:
+    """Where edited templates live: ``$BARUA_HOME/templates``."""
+    return barua_home() / "templates"
+
+
+def _file_name(document_type: DocumentType, language: Language, part: Part) -> str:
+    return f"{document_type.value}.{language.value}.{part.value}.txt"
+
+
+def _default(document_type: DocumentType, language: Language, part: Part) -> str:
+    name = _file_name(document_type, language, part)
+    return (resources.files(__package__) / "email_templates" / name).read_text(encoding="utf-8")
+
+
+def load_template(document_type: DocumentType | str, language: Language | str) -> EmailTemplate:
+    """The templates in effect: the edited ones where they exist, else the defaults."""
+    kind, lang = DocumentType(document_type), Language(language)
+    texts: dict[Part, str] = {}
+    customized: set[Part] = set()
+    for part in Part:
+        path = template_dir() / _file_name(kind, lang, part)
+        try:
+            texts[part] = path.read_text(encoding="utf-8")
+            customized.add(part)
+        except FileNotFoundError:
+            texts[part] = _default(kind, lang, part)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise DocumentError(
+                {f"template.{part.value}": f"cannot read {path}: {exc}"},
+                hint="Fix or delete the file to use barua's default text.",
+            ) from exc
+    return EmailTemplate(kind, lang, texts[Part.SUBJECT], texts[Part.BODY], frozenset(customized))
+
+
+def _write(path: Path, text: str) -> None:
+    """Write the whole file or nothing: a crash never leaves half a template."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def save_template(
+    document_type: DocumentType | str,
+    language: Language | str,
+    *,
+    subject: str | None = None,
+    body: str | None = None,
+) -> EmailTemplate:
+    """Check and save edited templates (only the parts given); returns those in effect.
+
+    A template that does not compile or uses an unknown field is refused before anything is
+    written, with a DocumentError naming the part.
+    """
+    kind, lang = DocumentType(document_type), Language(language)
+    given = {Part.SUBJECT: subject, Part.BODY: body}
+    problems: dict[str, str] = {}
+    for part, text in given.items():
+        if text is not None:
+            try:
+                _render(text, _SAMPLE, part)
+            except DocumentError as exc:
+                problems.update(exc.problems)
+    if problems:
+        raise DocumentError(problems, hint=_TEMPLATE_HINT)
+    for part, text in given.items():
+        if text is not None:
+            _write(template_dir() / _file_name(kind, lang, part), text)
+    return load_template(kind, lang)
+
+
+def reset_template(document_type: DocumentType | str, language: Language | str) -> EmailTemplate:
+    """Delete the edited templates, going back to barua's defaults."""
+    kind, lang = DocumentType(document_type), Language(language)
+    for part in Part:
+        (template_dir() / _file_name(kind, lang, part)).unlink(missing_ok=True)
+    return load_template(kind, lang)
+
+
+# Rendering ---------------------------------------------------------------------------------
+
+_TEMPLATE_HINT = (
+    "Templates use Jinja2: {{ document_number }} prints a field, {% if due_date %}…{% endif %} "
+    "tests one. Fields: " + ", ".join(FIELDS) + "."
+)
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+@lru_cache(maxsize=256)
+def _compile(text: str, part: Part) -> Template:
+    try:
+        return _ENV.from_string(text)
+    except TemplateSyntaxError as exc:
+        raise DocumentError(
+            {f"template.{part.value}": f"line {exc.lineno}: {exc.message}"}, hint=_TEMPLATE_HINT
+        ) from None
+
+
+def _render(text: str, fields: dict[str, str], part: Part) -> str:
+    template = _compile(text, part)
+    try:
+        result = template.render(fields)
+    except SecurityError as exc:
+        raise DocumentError(
+            {f"template.{part.value}": f"not allowed in a template: {exc}"},
+            hint="Templates can print the document's fields, not Python objects.",
+        ) from None
+    except UndefinedError as exc:
+        raise DocumentError(
+            {f"template.{part.value}": f"{exc.message}; use one of the fields listed below"},
+            hint=_TEMPLATE_HINT,
+        ) from None
+    except TemplateError as exc:
+        raise DocumentError({f"template.{part.value}": str(exc)}, hint=_TEMPLATE_HINT) from None
+    if part is Part.SUBJECT:
+        # One line, whatever the template's line breaks: a subject is a header.
+        return " ".join(result.split())
+    lines = [line.rstrip() for line in result.strip("\n").splitlines()]
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip("\n") + "\n"
+
+
+def template_fields(document: AnyDocument) -> dict[str, str]:
+    """The values of :data:`FIELDS` for ``document``, formatted for its locale."""
+    fmt = formatter(document.effective_locale, document.currency)
+    party = document.party
+    fields = dict.fromkeys(FIELDS, "")
+
+    def date(value: object) -> str:
+        return fmt.long_date(value) if value is not None else ""  # type: ignore[arg-type]
+
+    fields.update(
+        business_name=document.business.name,
+        party_name=party.name if party else "",
+        contact_name=(party.contact or party.name) if party else "",
+        document_title=document_title(document),
+        document_number=document.number or "",
+        reference=document.reference or "",
+        issue_date=date(document.issue_date),
+        currency=document.currency,
+    )
+    if isinstance(document, SalesInvoice | PurchaseInvoice):
+        fields["due_date"] = date(document.due_date)
+    if isinstance(document, SalesQuote):
+        fields["valid_until"] = date(document.valid_until)
+    if isinstance(document, SalesOrder | PurchaseOrder | DeliveryNote):
+        fields["delivery_date"] = date(document.delivery_date)
+    if isinstance(document, CreditNote | DebitNote):
+        fields["invoice_number"] = document.invoice_number or ""
+    if isinstance(document, Statement | Report):
+        fields["period_start"] = date(document.period_start)
+        end = document.period_end
+        if end is None and isinstance(document, Statement):
+            end = document.issue_date  # a statement runs to its date
+        fields["period_end"] = date(end)
+    if isinstance(document, Statement):
+        balance = statement_totals(document).closing_balance
+        fields["total"] = fields["balance_due"] = fmt.money(balance)
+    elif not isinstance(document, DeliveryNote | Report):
+        totals = document_totals(document)
+        fields["total"] = fmt.money(totals.total)
+        fields["amount_paid"] = fmt.money(totals.amount_paid)
+        fields["balance_due"] = fmt.money(totals.balance_due)
+    if not isinstance(document, Report):
+        fields["payment_terms"] = getattr(document, "payment_terms", None) or ""
+    return fields
+
+
+def render_email(
+    document: AnyDocument, *, subject: str | None = None, message: str | None = None
+) -> tuple[str, str]:
+    """The subject and body for ``document``.
+
+    ``subject`` and ``message`` are templates too; when given they replace the saved ones for
+    this email only (a user editing the text before sending).
+    """
+    template = load_template(document.type, document.language)
+    fields = template_fields(document)
+    problems: dict[str, str] = {}
+    rendered: dict[Part, str] = {}
+    for part, text in (
+        (Part.SUBJECT, subject or template.subject),
+        (Part.BODY, message or template.body),
+    ):
+        try:
+            rendered[part] = _render(text, fields, part)
+        except DocumentError as exc:
+            problems.update(exc.problems)
+    if problems:
+        raise DocumentError(problems, hint=_TEMPLATE_HINT)
+    return rendered[Part.SUBJECT], rendered[Part.BODY]
+
+
+_UNSAFE_IN_NAMES = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
+
+
+def attachment_name(document: AnyDocument) -> str:
+    """The PDF's file name: ``Invoice INV-0042.pdf``, ``Ankara INV-0042.pdf``.
+
+    Characters that file systems or mail clients refuse (``/`` in ``INV/2025/7``) become ``-``.
+    """
+    name = _UNSAFE_IN_NAMES.sub("-", document_label(document)).strip(" .-")
+    return f"{name or 'document'}.pdf"
+
+
+def compose_document_email(
+    document: AnyDocument,
+    *,
+    subject: str | None = None,
+    message: str | None = None,
+    paper: Paper | str = Paper.A4,
+    created: datetime | None = None,
+) -> tuple[str, str, Attachment]:
+    """Subject, body text and the PDF attachment of the email that sends ``document``.
+
+    The templates are checked before the PDF is rendered, so a template mistake costs no
+    rendering. Raises :class:`~barua.documents.errors.DocumentError`.
+    """
+    subject_text, body_text = render_email(document, subject=subject, message=message)
+    pdf = render_pdf(document, paper=paper, created=created)
+    attachment = Attachment(attachment_name(document), pdf, "application/pdf")
+    return subject_text, body_text, attachment

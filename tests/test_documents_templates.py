@@ -1,0 +1,181 @@
+"""Email templates: defaults in English and Kiswahili, overrides, the sandbox, the attachment."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from pathlib import Path
+
+import pytest
+
+from barua.documents import (
+    TEMPLATE_FIELDS,
+    AnyDocument,
+    DocumentError,
+    DocumentType,
+    Language,
+    attachment_name,
+    compose_document_email,
+    load_document,
+    load_template,
+    render_email,
+    reset_template,
+    save_template,
+    template_dir,
+)
+from barua.message import build_message
+from barua.settings import make_settings
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def example(name: str) -> AnyDocument:
+    return load_document(EXAMPLES / name)
+
+
+def test_english_invoice_email() -> None:
+    subject, body, attachment = compose_document_email(example("invoice.json"))
+    assert subject == "Invoice INV-0042 from Baobab Studio Ltd"
+    assert body == (
+        "Dear Anna Müller,\n"
+        "\n"
+        "Please find attached invoice INV-0042 for $7,447.76.\n"
+        "The balance of $5,447.76 is due on April 2, 2025.\n"
+        "\n"
+        "Net 30 days. Please quote INV-0042 with your payment.\n"
+        "\n"
+        "Thank you for your business.\n"
+        "\n"
+        "Kind regards,\n"
+        "Baobab Studio Ltd\n"
+    )
+    assert attachment.filename == "Invoice INV-0042.pdf"
+    assert attachment.content_type == "application/pdf"
+    assert attachment.content.startswith(b"%PDF-")
+
+
+def test_kiswahili_invoice_email() -> None:
+    subject, body, attachment = compose_document_email(example("invoice-sw.json"))
+    assert subject == "Ankara INV-2025-0117 kutoka Baobab Studio Ltd"
+    assert body.startswith("Ndugu Bi. Neema Mushi,\n\n")
+    assert "Tafadhali pokea ankara INV-2025-0117 ya TSh 8,215,477.50 iliyoambatishwa." in body
+    assert "Salio la TSh 7,215,477.50 linapaswa kulipwa kufikia 24 Machi 2025." in body
+    assert body.endswith("Kwa heshima,\nBaobab Studio Ltd\n")
+    assert attachment.filename == "Ankara INV-2025-0117.pdf"
+
+
+@pytest.mark.parametrize("language", list(Language))
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.json")), ids=lambda p: p.stem)
+def test_every_type_has_default_texts_in_both_languages(path: Path, language: Language) -> None:
+    document = load_document(path).model_copy(update={"language": language, "locale": None})
+    subject, body = render_email(document)
+    assert document.business.name in subject
+    assert "\n" not in subject
+    assert "{{" not in body and "{%" not in body and "\n\n\n" not in body
+    assert body.endswith(f"{document.business.name}\n")
+
+
+def test_attachment_names_are_safe_file_names() -> None:
+    invoice = example("invoice.json").model_copy(update={"number": "INV/2025:07"})
+    assert attachment_name(invoice) == "Invoice INV-2025-07.pdf"
+    sw = example("invoice.json").model_copy(update={"language": Language.SW})
+    assert attachment_name(sw) == "Ankara INV-0042.pdf"
+    report = example("report-aged-receivables.json")
+    assert attachment_name(report) == "Aged receivables.pdf"
+
+
+def test_subject_and_message_can_be_given_for_one_email() -> None:
+    subject, body = render_email(
+        example("invoice.json"),
+        subject="Your invoice\n{{ document_number }}",
+        message="Hi {{ party_name }}, {{ balance_due }} please.",
+    )
+    assert subject == "Your invoice INV-0042"  # one line, whatever the template
+    assert body == "Hi Café Zürich AG, $5,447.76 please.\n"
+
+
+def test_the_sandbox_refuses_python_internals() -> None:
+    with pytest.raises(DocumentError) as caught:
+        render_email(example("invoice.json"), subject="{{ ''.__class__.__mro__ }}")
+    assert list(caught.value.problems) == ["template.subject"]
+    assert caught.value.problems["template.subject"].startswith("not allowed in a template:")
+    assert "__class__" in caught.value.problems["template.subject"]
+
+
+@pytest.mark.parametrize(
+    "template",
+    ["{{ 'x' * 100000000 }}", "{{ 10 ** 10 ** 10 }}", "{% for i in range(10**9) %}{% endfor %}"],
+)
+def test_the_sandbox_refuses_runaway_templates(template: str) -> None:
+    with pytest.raises(DocumentError) as caught:
+        render_email(example("invoice.json"), message=template)
+    assert "template.body" in caught.value.problems
+
+
+def test_unknown_fields_and_syntax_errors_are_explained() -> None:
+    with pytest.raises(DocumentError) as caught:
+        render_email(example("invoice.json"), subject="{{ invoice_no }}", message="{% if %}")
+    assert caught.value.problems == {
+        "template.subject": "'invoice_no' is undefined; use one of the fields listed below",
+        "template.body": "line 1: Expected an expression, got 'end of statement block'",
+    }
+    assert caught.value.hint is not None and "document_number" in caught.value.hint
+
+
+def test_overrides_in_barua_home_replace_the_defaults(barua_home: Path) -> None:
+    folder = barua_home / "templates"
+    folder.mkdir(parents=True)
+    (folder / "sales_invoice.en.subject.txt").write_text(
+        "Bill {{ document_number }} ({{ balance_due }} due)\n", encoding="utf-8"
+    )
+    subject, body = render_email(example("invoice.json"))
+    assert subject == "Bill INV-0042 ($5,447.76 due)"
+    assert body.startswith("Dear Anna Müller,")  # the body keeps the default
+    template = load_template(DocumentType.SALES_INVOICE, Language.EN)
+    assert template.customized == {"subject"}
+
+
+def test_templates_are_saved_checked_and_reset(barua_home: Path) -> None:
+    assert template_dir() == barua_home / "templates"
+    saved = save_template("sales_invoice", "sw", body="Habari {{ contact_name }}!")
+    assert saved.body == "Habari {{ contact_name }}!"
+    assert (barua_home / "templates" / "sales_invoice.sw.body.txt").is_file()
+    _, body = render_email(example("invoice-sw.json"))
+    assert body == "Habari Bi. Neema Mushi!\n"
+
+    with pytest.raises(DocumentError) as caught:
+        save_template("sales_invoice", "sw", subject="{{ total", body="{{ nope }}")
+    assert set(caught.value.problems) == {"template.subject", "template.body"}
+    assert load_template("sales_invoice", "sw").body == "Habari {{ contact_name }}!"
+
+    reset = reset_template("sales_invoice", "sw")
+    assert reset.customized == frozenset()
+    assert not (barua_home / "templates" / "sales_invoice.sw.body.txt").exists()
+
+
+def test_the_fields_are_documented() -> None:
+    assert {
+        "business_name",
+        "party_name",
+        "document_number",
+        "total",
+        "balance_due",
+        "due_date",
+    } <= set(TEMPLATE_FIELDS)
+
+
+def test_the_email_builds_with_the_pdf_attached() -> None:
+    subject, body, attachment = compose_document_email(example("invoice-sw.json"))
+    settings = make_settings(host="smtp.example.com", username="billing@baobab-studio.example")
+    message = build_message(
+        settings,
+        to=["manunuzi@kilimanjaroview.example"],
+        subject=subject,
+        text=body,
+        attachments=[attachment],
+    )
+    parsed = email.message_from_bytes(message.data, policy=email.policy.default)
+    assert parsed["Subject"] == "Ankara INV-2025-0117 kutoka Baobab Studio Ltd"
+    parts = list(parsed.iter_attachments())
+    assert [p.get_filename() for p in parts] == ["Ankara INV-2025-0117.pdf"]
+    assert parts[0].get_content() == attachment.content
