@@ -9,6 +9,7 @@ import pytest
 
 from tests.certs import CertFiles, make_certificates
 from tests.dns_server import DnsServer
+from tests.postfix_fixtures import postfix  # noqa: F401 - the fixture, for every test module
 from tests.smtpd import SmtpServer
 
 USER = "shop@example.com"
