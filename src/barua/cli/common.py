@@ -10,7 +10,6 @@ from typing import Any
 import typer
 from rich.console import Console
 
-from barua.advice import advise, step_label
 from barua.errors import BaruaError, TransportError
 from barua.i18n import N_, translator
 from barua.settings import Settings, update_settings
@@ -30,6 +29,8 @@ def _(text: str) -> str:
 def fail(error: BaruaError, settings: Settings | None = None) -> typer.Exit:
     """Print ``error`` as one line of what went wrong and one of what to do; the exit code."""
     if isinstance(error, TransportError):
+        from barua.advice import advise, step_label
+
         advice = advise(error, settings)
         reply = ""
         if error.code is not None and error.reply is not None:

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from barua.cli.common import bad_input, err, fail, out, settings_in_effect, user_errors
 from barua.errors import BaruaError, TransportError
 from barua.message import Attachment, build_message
-from barua.outbox import MessageStatus, Outbox, OutboxEntry, RecipientStatus, Worker
-from barua.outbox.outcome import SETTINGS_FAULTS
 from barua.settings import Settings
 from barua.store import SettingsStore
+
+if TYPE_CHECKING:
+    from barua.outbox import OutboxEntry
 
 # barua send --------------------------------------------------------------------------------
 
@@ -72,6 +73,8 @@ def send_command(
             html=html,
             attachments=attachments,
         )
+        from barua.outbox import Outbox, Worker
+
         with Outbox.open() as outbox:
             entry = outbox.enqueue(message, settings=settings, idempotency_key=key)
             if queue:
@@ -86,6 +89,9 @@ def send_command(
 
 
 def _report(entry: OutboxEntry, error: TransportError | None, settings: Settings) -> None:
+    from barua.outbox import MessageStatus, RecipientStatus
+    from barua.outbox.outcome import SETTINGS_FAULTS
+
     accepted = [r for r in entry.recipients if r.status is RecipientStatus.ACCEPTED]
     if entry.status is MessageStatus.SENT and accepted:
         code, reply = accepted[0].code, accepted[0].reply

@@ -32,12 +32,9 @@ from barua.cli.flags import (
     VerifyOpt,
     changes_from_flags,
 )
-from barua.detect import detect
 from barua.i18n import translator
-from barua.resolver import make_resolver
 from barua.settings import Protocol, update_settings
 from barua.store import ENV_OVERRIDES, SettingsStore
-from barua.transports.smtp import fetch_certificate
 
 settings_app = typer.Typer(
     help="Show and change how email leaves: SMTP server or HTTP email service.",
@@ -136,6 +133,8 @@ def settings_trust_certificate(
             store.save(update_settings(saved, pinned_certificate=None))
             out.print("No certificate is pinned any more.", markup=False)
             return
+        from barua.transports.smtp import fetch_certificate
+
         info = describe_certificate(fetch_certificate(store.load_effective() or saved))
         for label, value in (
             ("subject", info.subject),
@@ -182,6 +181,9 @@ def settings_detect(
 ) -> None:
     """Propose settings for an address: provider presets, MX, autoconfig, probing. Saves nothing."""
     with user_errors():
+        from barua.detect import detect
+        from barua.resolver import make_resolver
+
         gettext = translator().gettext
         proposal = detect(address, resolver=make_resolver())
         if as_json:

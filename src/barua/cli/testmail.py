@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from barua.advice import step_label
 from barua.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_DELIVERY_FAILED,
@@ -35,11 +34,13 @@ from barua.cli.flags import (
     VerifyOpt,
     changes_from_flags,
 )
-from barua.diagnose import TestReport, run_test
 from barua.errors import TransportError
 from barua.i18n import N_, translator
 from barua.store import SettingsStore
-from barua.transports.base import StepEvent
+
+if TYPE_CHECKING:
+    from barua.diagnose import TestReport
+    from barua.transports.base import StepEvent
 
 
 def _(text: str) -> str:
@@ -47,6 +48,8 @@ def _(text: str) -> str:
 
 
 def _print_step(event: StepEvent) -> None:
+    from barua.advice import step_label
+
     mark, style = ("✓", "green") if event.ok else ("✗", "red")
     out.print(f"{mark} ", style=style, end="")
     label = step_label(event.step)
@@ -120,6 +123,8 @@ def test_command(
             if k not in {"to", "as_json", "save", "trust_certificate"}
         }
         changes = changes_from_flags(**flags)
+        from barua.diagnose import run_test
+
         store = SettingsStore()
         settings = settings_in_effect(store, changes)
         report = run_test(
