@@ -202,3 +202,39 @@ def test_http_service_refusing_the_api_key_is_explained() -> None:
 def test_refusals_after_login(cause: Cause, summary: str, fix: str) -> None:
     advice = advise(error(cause=cause, recipient="a@example.com"), smtp(), "en")
     assert (advice.summary, advice.fix) == (summary, fix)
+
+
+def _with_certificate(cause: Cause, **info: object) -> TransportError:
+    tls = error(TLSError, cause, Step.CERTIFICATE, host="smtp.duka.co.tz")
+    assert isinstance(tls, TLSError)
+    values: dict[str, object] = {
+        "subject": "mail.duka.co.tz",
+        "issuer": "Duka Private CA",
+        "not_before": datetime(2025, 1, 1, tzinfo=UTC),
+        "not_after": datetime(2026, 1, 1, tzinfo=UTC),
+        "sha256": "CD:" * 31 + "CD",
+        "names": ("mail.duka.co.tz", "duka.co.tz"),
+    }
+    values.update(info)
+    tls.certificate = CertificateInfo(**values)  # type: ignore[arg-type]
+    return tls
+
+
+@pytest.mark.parametrize(
+    ("cause", "summary", "fix_part"),
+    [
+        (Cause.CERT_EXPIRED, "the server's certificate expired on 2026-01-01",
+         "Ask the server's administrator or your provider to renew the certificate."),
+        (Cause.CERT_WRONG_HOST,
+         "the server's certificate is for mail.duka.co.tz, duka.co.tz, not for smtp.duka.co.tz",
+         "Use the server name the certificate was issued for"),
+        (Cause.CERT_UNTRUSTED,
+         "the server's certificate was issued by Duka Private CA, which this computer does not "
+         "trust", "add your authority's certificate with SSL_CERT_FILE"),
+    ],
+)  # fmt: skip
+def test_certificate_problems_in_plain_words(cause: Cause, summary: str, fix_part: str) -> None:
+    advice = advise(_with_certificate(cause), smtp(), "en")
+    assert advice.summary == summary
+    assert fix_part in advice.fix
+    assert "SHA-256 fingerprint: " + "CD:" * 31 + "CD" in advice.details
