@@ -83,8 +83,7 @@ def test_trust_certificate_pins_it_and_a_changed_certificate_is_refused(
         assert server.recorder.logins == []
     assert changed.returncode == 1
     assert changed.stderr.startswith(
-        "error (check the certificate): the server's certificate has changed since you "
-        "trusted it"
+        "error (check the certificate): the server's certificate has changed since you trusted it"
     )
     assert f"SHA-256 fingerprint: {pem_fingerprint(other)}" in changed.stdout
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from barua.transports.http import HttpTransport
-
 from barua.message import OutgoingMessage
 from barua.settings import Protocol, Settings
 from barua.transports.base import SendResult, StepObserver, Transport
+from barua.transports.http import HttpTransport
 from barua.transports.smtp import SmtpTransport
 
 

@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import dns.resolver
-from barua.deliverability import DeliverabilityReport, check_sender_domain
-from barua.providers import preset_for_host
 
 from barua.advice import Advice, advise, step_label
 from barua.certificates import CertificateInfo
+from barua.deliverability import DeliverabilityReport, check_sender_domain
 from barua.delivery import send_now
 from barua.errors import BaruaError, Cause, Step, TLSError, TransportError
 from barua.message import OutgoingMessage, build_message
+from barua.providers import preset_for_host
 from barua.resolver import make_resolver
 from barua.settings import Protocol, Settings, update_settings
 from barua.transports.base import SendResult, StepEvent, StepObserver
