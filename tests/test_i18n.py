@@ -50,9 +50,13 @@ def test_language_is_chosen_by_flag_then_environment(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("BARUA_LANG", "sw_TZ.UTF-8")
     assert resolve_language() == "sw"
     assert resolve_language("en") == "en"
-    monkeypatch.setenv("BARUA_LANG", "fr")
-    monkeypatch.setenv("LANG", "sw_KE.UTF-8")
-    assert resolve_language() in {"sw", "en"}  # the system locale may come first
+    monkeypatch.setenv("BARUA_LANG", "fr")  # not a language barua speaks: the next choice
+    monkeypatch.setattr("locale.getlocale", lambda category: ("sw_KE", "UTF-8"))
+    assert resolve_language() == "sw"
+    monkeypatch.setattr("locale.getlocale", lambda category: (None, None))
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    assert resolve_language() == "en"
     assert translator("sw").gettext("log in") == "kuingia"
     assert translator("en").gettext("log in") == "log in"
 
