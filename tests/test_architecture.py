@@ -15,7 +15,7 @@ import barua
 PACKAGE = Path(barua.__file__).parent
 
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "version", "i18n", "certificates"),
+    ("errors", "version", "i18n", "certificates", "lazy"),
     ("addresses", "settings", "secrets", "store", "providers", "resolver"),
     ("message",),
     ("transports", "delivery"),

@@ -13,9 +13,9 @@ without loading the database, PDF or HTTP libraries a program may never touch.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from barua.lazy import lazy_attributes
 from barua.version import __version__
 
 if TYPE_CHECKING:
@@ -28,6 +28,8 @@ if TYPE_CHECKING:
         DocumentError,
         Paper,
         compose_document_email,
+        email_document,
+        email_documents,
         idempotency_key,
         load_document,
         parse_document,
@@ -120,6 +122,8 @@ _LAZY: dict[str, str] = {
     "compose": "barua.message",
     "compose_document_email": "barua.documents",
     "describe_certificate": "barua.certificates",
+    "email_document": "barua.documents",
+    "email_documents": "barua.documents",
     "fetch_certificate": "barua.transports.smtp",
     "fingerprint": "barua.certificates",
     "idempotency_key": "barua.documents",
@@ -186,6 +190,8 @@ __all__ = [
     "compose",
     "compose_document_email",
     "describe_certificate",
+    "email_document",
+    "email_documents",
     "fetch_certificate",
     "fingerprint",
     "idempotency_key",
@@ -202,14 +208,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'barua' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
+__getattr__, __dir__ = lazy_attributes(__name__, globals(), _LAZY)

@@ -85,10 +85,12 @@ def send_command(
             else:
                 delivery = Worker(outbox, settings).deliver(entry.id)
                 delivery_entry, error = delivery.entry, delivery.error
-        _report(delivery_entry, error, settings)
+        report_delivery(delivery_entry, error, settings)
 
 
-def _report(entry: OutboxEntry, error: TransportError | None, settings: Settings) -> None:
+def report_delivery(
+    entry: OutboxEntry, error: TransportError | None, settings: Settings
+) -> None:
     from barua.outbox import MessageStatus, RecipientStatus
     from barua.outbox.outcome import SETTINGS_FAULTS
 

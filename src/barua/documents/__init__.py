@@ -10,72 +10,154 @@ Data flows one way: JSON or Python values → :mod:`~barua.documents.models` (va
 :mod:`~barua.documents.templates` (subject, body, attachment) → :mod:`barua.message`.
 """
 
-from barua.documents.context import document_label, document_title
-from barua.documents.errors import DocumentError
-from barua.documents.fonts import FONT_DIR_ENV, font_dir
-from barua.documents.keys import canonical_json, idempotency_key
-from barua.documents.loading import (
-    document_problems,
-    document_schema,
-    load_document,
-    parse_document,
-    parse_json,
-)
-from barua.documents.models import (
-    AnyDocument,
-    BankAccount,
-    Business,
-    ColumnKind,
-    CreditNote,
-    DebitNote,
-    DeliveryLine,
-    DeliveryNote,
-    Document,
-    DocumentType,
-    Language,
-    Line,
-    Party,
-    PricedDocument,
-    PurchaseInvoice,
-    PurchaseOrder,
-    Report,
-    ReportColumn,
-    ReportTable,
-    SalesInvoice,
-    SalesOrder,
-    SalesQuote,
-    Statement,
-    SummaryLine,
-    Transaction,
-)
-from barua.documents.render import Paper, count_pages, render_pdf
-from barua.documents.templates import (
-    FIELDS as TEMPLATE_FIELDS,
-)
-from barua.documents.templates import (
-    EmailTemplate,
-    attachment_name,
-    compose_document_email,
-    load_template,
-    render_email,
-    reset_template,
-    save_template,
-    template_dir,
-    template_fields,
-)
-from barua.documents.totals import (
-    Ageing,
-    LineAmount,
-    StatementTotals,
-    TaxAmount,
-    Totals,
-    compute_totals,
-    currency_digits,
-    document_totals,
-    round_money,
-    statement_totals,
-    table_totals,
-)
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from barua.lazy import lazy_attributes
+
+if TYPE_CHECKING:
+    from barua.documents.context import document_label, document_title
+    from barua.documents.emailing import (
+        EmailOutcome,
+        EmailStatus,
+        build_document_email,
+        email_document,
+        email_documents,
+    )
+    from barua.documents.errors import DocumentError
+    from barua.documents.fonts import FONT_DIR_ENV, font_dir
+    from barua.documents.keys import canonical_json, idempotency_key
+    from barua.documents.loading import (
+        document_problems,
+        document_schema,
+        load_document,
+        parse_document,
+        parse_json,
+    )
+    from barua.documents.models import (
+        AnyDocument,
+        BankAccount,
+        Business,
+        ColumnKind,
+        CreditNote,
+        DebitNote,
+        DeliveryLine,
+        DeliveryNote,
+        Document,
+        DocumentType,
+        Language,
+        Line,
+        Party,
+        PricedDocument,
+        PurchaseInvoice,
+        PurchaseOrder,
+        Report,
+        ReportColumn,
+        ReportTable,
+        SalesInvoice,
+        SalesOrder,
+        SalesQuote,
+        Statement,
+        SummaryLine,
+        Transaction,
+    )
+    from barua.documents.paper import Paper
+    from barua.documents.render import count_pages, render_pdf
+    from barua.documents.templates import FIELDS as TEMPLATE_FIELDS
+    from barua.documents.templates import (
+        EmailTemplate,
+        attachment_name,
+        compose_document_email,
+        load_template,
+        render_email,
+        reset_template,
+        save_template,
+        template_dir,
+        template_fields,
+    )
+    from barua.documents.totals import (
+        Ageing,
+        LineAmount,
+        StatementTotals,
+        TaxAmount,
+        Totals,
+        compute_totals,
+        currency_digits,
+        document_totals,
+        round_money,
+        statement_totals,
+        table_totals,
+    )
+
+_LAZY: dict[str, str] = {
+    "Ageing": "barua.documents.totals",
+    "AnyDocument": "barua.documents.models",
+    "BankAccount": "barua.documents.models",
+    "Business": "barua.documents.models",
+    "ColumnKind": "barua.documents.models",
+    "CreditNote": "barua.documents.models",
+    "DebitNote": "barua.documents.models",
+    "DeliveryLine": "barua.documents.models",
+    "DeliveryNote": "barua.documents.models",
+    "Document": "barua.documents.models",
+    "DocumentError": "barua.documents.errors",
+    "DocumentType": "barua.documents.models",
+    "EmailOutcome": "barua.documents.emailing",
+    "EmailStatus": "barua.documents.emailing",
+    "EmailTemplate": "barua.documents.templates",
+    "FONT_DIR_ENV": "barua.documents.fonts",
+    "Language": "barua.documents.models",
+    "Line": "barua.documents.models",
+    "LineAmount": "barua.documents.totals",
+    "Paper": "barua.documents.paper",
+    "Party": "barua.documents.models",
+    "PricedDocument": "barua.documents.models",
+    "PurchaseInvoice": "barua.documents.models",
+    "PurchaseOrder": "barua.documents.models",
+    "Report": "barua.documents.models",
+    "ReportColumn": "barua.documents.models",
+    "ReportTable": "barua.documents.models",
+    "SalesInvoice": "barua.documents.models",
+    "SalesOrder": "barua.documents.models",
+    "SalesQuote": "barua.documents.models",
+    "Statement": "barua.documents.models",
+    "StatementTotals": "barua.documents.totals",
+    "SummaryLine": "barua.documents.models",
+    "TEMPLATE_FIELDS": "barua.documents.templates:FIELDS",
+    "TaxAmount": "barua.documents.totals",
+    "Totals": "barua.documents.totals",
+    "Transaction": "barua.documents.models",
+    "attachment_name": "barua.documents.templates",
+    "build_document_email": "barua.documents.emailing",
+    "canonical_json": "barua.documents.keys",
+    "compose_document_email": "barua.documents.templates",
+    "compute_totals": "barua.documents.totals",
+    "count_pages": "barua.documents.render",
+    "currency_digits": "barua.documents.totals",
+    "document_label": "barua.documents.context",
+    "document_problems": "barua.documents.loading",
+    "document_schema": "barua.documents.loading",
+    "document_title": "barua.documents.context",
+    "document_totals": "barua.documents.totals",
+    "email_document": "barua.documents.emailing",
+    "email_documents": "barua.documents.emailing",
+    "font_dir": "barua.documents.fonts",
+    "idempotency_key": "barua.documents.keys",
+    "load_document": "barua.documents.loading",
+    "load_template": "barua.documents.templates",
+    "parse_document": "barua.documents.loading",
+    "parse_json": "barua.documents.loading",
+    "render_email": "barua.documents.templates",
+    "render_pdf": "barua.documents.render",
+    "reset_template": "barua.documents.templates",
+    "round_money": "barua.documents.totals",
+    "save_template": "barua.documents.templates",
+    "statement_totals": "barua.documents.totals",
+    "table_totals": "barua.documents.totals",
+    "template_dir": "barua.documents.templates",
+    "template_fields": "barua.documents.templates",
+}
 
 __all__ = [
     "FONT_DIR_ENV",
@@ -92,6 +174,8 @@ __all__ = [
     "Document",
     "DocumentError",
     "DocumentType",
+    "EmailOutcome",
+    "EmailStatus",
     "EmailTemplate",
     "Language",
     "Line",
@@ -114,6 +198,7 @@ __all__ = [
     "Totals",
     "Transaction",
     "attachment_name",
+    "build_document_email",
     "canonical_json",
     "compose_document_email",
     "compute_totals",
@@ -124,6 +209,8 @@ __all__ = [
     "document_schema",
     "document_title",
     "document_totals",
+    "email_document",
+    "email_documents",
     "font_dir",
     "idempotency_key",
     "load_document",
@@ -140,3 +227,5 @@ __all__ = [
     "template_dir",
     "template_fields",
 ]
+
+__getattr__, __dir__ = lazy_attributes(__name__, globals(), _LAZY)

@@ -14,7 +14,6 @@ first (:mod:`~barua.documents.layout`), which gives the page count, then drawn i
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from reportlab.lib.pagesizes import A4, LETTER  # type: ignore[import-untyped]
 
@@ -32,17 +31,8 @@ from barua.documents.letterhead import (
     masthead,
 )
 from barua.documents.models import AnyDocument
+from barua.documents.paper import Paper
 from barua.documents.pdf import Metadata, PdfWriter, load_logo
-
-
-class Paper(StrEnum):
-    """The paper sizes documents print on."""
-
-    A4 = "a4"
-    """210 x 297 mm, used almost everywhere."""
-    LETTER = "letter"
-    """8.5 x 11 in, used in the United States and Canada."""
-
 
 _SIZES = {Paper.A4: A4, Paper.LETTER: LETTER}
 

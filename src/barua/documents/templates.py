@@ -51,7 +51,8 @@ from barua.documents.models import (
     SalesQuote,
     Statement,
 )
-from barua.documents.render import Paper, render_pdf
+from barua.documents.paper import Paper
+from barua.documents.render import render_pdf
 from barua.documents.totals import document_totals, statement_totals
 from barua.message import Attachment
 from barua.store import barua_home
