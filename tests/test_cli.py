@@ -226,3 +226,35 @@ def test_help_everywhere(command: list[str]) -> None:
     proc = barua(*command, "--help")
     assert proc.returncode == 0
     assert "Usage: barua" in proc.stdout
+
+
+def test_password_is_asked_on_a_terminal_when_none_is_saved(barua_home: Path) -> None:
+    import pty
+    import select
+
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: barua on a real terminal
+        os.execv(BARUA, [BARUA, "settings", "set", "--host", "smtp.example.com",
+                         "--username", USER])  # fmt: skip
+    seen = b""
+    try:
+        while b"Password for" not in seen:
+            ready, _, _ = select.select([terminal], [], [], 30)
+            assert ready, f"no password prompt; the terminal showed {seen!r}"
+            seen += os.read(terminal, 1024)
+        assert seen.rstrip().endswith(f"Password for {USER}:".encode())
+        os.write(terminal, (PASSWORD + "\n").encode())
+        while True:
+            ready, _, _ = select.select([terminal], [], [], 30)
+            try:
+                chunk = os.read(terminal, 1024) if ready else b""
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, seen
+    assert PASSWORD.encode() not in seen, "the password is not echoed"
+    assert json.loads(barua("settings", "show", "--json").stdout)["password_set"] is True
