@@ -137,3 +137,30 @@ def test_successful_test_warns_about_spf_and_dmarc(
     assert advice["spf_record"] == "v=spf1 ip4:192.0.2.0/24 -all"
     codes = [w["code"] for w in advice["warnings"]]
     assert "dmarc_missing" in codes
+
+
+def test_test_email_through_an_http_email_service() -> None:
+    import base64
+    import email
+    from email import policy
+
+    from tests.test_transport_http import Service
+
+    with Service() as service:
+        proc = barua(
+            "test", "--to", "me@example.com", "--protocol", "http",
+            "--http-service-url", service.url, "--reply-to", "ofisi@duka.example",
+            "--sender-name", "Duka la Amani", "--http-api-key-stdin", "--save",
+            stdin="key-123456\n",
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        assert "✓ send to the service" in proc.stdout
+        [request] = service.received
+    assert request.headers["authorization"] == "Bearer key-123456"
+    assert request.json["envelope"]["recipients"] == ["me@example.com"]
+    sent = email.message_from_bytes(base64.b64decode(request.json["mime"]), policy=policy.default)
+    assert sent["Reply-To"] == "ofisi@duka.example"
+    assert sent["Subject"] == "barua test email"
+    shown = barua("settings", "show", "--json")
+    assert "key-123456" not in shown.stdout
+    assert json.loads(shown.stdout)["http_api_key_set"] is True
