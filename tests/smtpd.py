@@ -13,6 +13,11 @@ Faults are injected on purpose with ``faults``: a map from an SMTP command (``MA
 
 ``fault_counts`` limits a fault to its next N uses, after which the server behaves again
 ("fail the next N commands, then recover"); ``on_message`` is called with each recorded message.
+
+aiosmtpd does not advertise PIPELINING (RFC 2920), though it reads pipelined commands in order;
+``SmtpServer(pipelining=True)`` advertises it, and its recorder keeps, for each MAIL FROM, the
+commands that had already arrived behind it (``queued_behind_mail``): a pipelining client's
+RCPT TOs and DATA are there, a lock-step client's never are.
 """
 
 from __future__ import annotations
@@ -117,6 +122,36 @@ class Recorder:
         return f"250 2.0.0 Ok: queued as TEST{number:05d}"
 
 
+@dataclass
+class PipeliningRecorder(Recorder):
+    """A :class:`Recorder` whose server advertises PIPELINING."""
+
+    queued_behind_mail: list[bytes] = field(default_factory=list)
+    queued_behind_data: list[bytes] = field(default_factory=list)
+    """For each message, what had arrived behind its final dot (an envelope sent ahead)."""
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        self.queued_behind_data.append(bytes(server._reader._buffer))
+        return await super().handle_DATA(server, session, envelope)
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        self.queued_behind_mail.append(bytes(server._reader._buffer))
+        return await super().handle_MAIL(server, session, envelope, address, options)
+
+    async def handle_EHLO(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
+
 class _FaultySMTP(SMTP):  # type: ignore[misc]
     """aiosmtpd's server with the faults that need the protocol itself: a refused greeting and
     a connection dropped in the middle of DATA."""
@@ -172,8 +207,10 @@ class SmtpServer:
         size_limit: int = 33554432,
         smtputf8: bool = True,
         auth_required: bool = False,
+        pipelining: bool = False,
     ) -> None:
-        self.recorder = Recorder(faults=dict(faults or {}))
+        recorder = PipeliningRecorder if pipelining else Recorder
+        self.recorder = recorder(faults=dict(faults or {}))
         self.users = dict(users or {})
         tls: ssl.SSLContext | None = None
         if mode != "plain":

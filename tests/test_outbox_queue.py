@@ -336,7 +336,7 @@ def test_migrations_run_once_even_from_many_processes_at_once(db_url: str) -> No
     assert errors == []
     with engines[0].connect() as conn:
         rows = conn.execute(select(tables.migrations_table.c.version)).scalars().all()
-    assert rows == [tables.SCHEMA_VERSION]
+    assert rows == [m.version for m in tables.MIGRATIONS], "each migration ran once"
     for engine in engines:
         engine.dispose()
 
@@ -353,3 +353,82 @@ def test_the_sqlite_outbox_is_private(barua_home: Path) -> None:
         outbox.enqueue(invoice())
     for path in barua_home.glob("barua.db*"):
         assert path.stat().st_mode & 0o077 == 0, path
+
+
+# What a worker's claim carries -------------------------------------------------------------------
+
+
+def test_bytes_checked_at_enqueue_go_into_data_as_they_are(outbox: Outbox) -> None:
+    from barua.transports.smtp import WireData
+
+    ready = outbox.enqueue(invoice(1, pdf=os.urandom(10_000)))
+    dotted = build_message(
+        shop_settings(), to=["jane@example.com"], subject="x", text="Habari\n.\nAsante\n"
+    )
+    outbox.enqueue(dotted)
+    claimed = {c.id: c for c in outbox.claim(worker="w", limit=10, lease=60)}
+    assert isinstance(claimed[ready.id].message.data, WireData)
+    [other] = [c for i, c in claimed.items() if i != ready.id]
+    assert not isinstance(other.message.data, WireData), "a line starting with a dot"
+    assert other.message == dotted
+
+
+def test_migration_2_adds_its_column_to_an_outbox_of_version_1(db_url: str) -> None:
+    from sqlalchemy import delete, inspect, text
+
+    from barua.transports.smtp import WireData
+
+    with Outbox.open(db_url) as outbox:
+        entry = outbox.enqueue(invoice())
+        with outbox.engine.begin() as conn:  # back to version 1
+            conn.execute(text("ALTER TABLE outbox_messages DROP COLUMN wire_ready"))
+            conn.execute(
+                delete(tables.migrations_table).where(tables.migrations_table.c.version > 1)
+            )
+    with Outbox.open(db_url) as outbox:
+        with outbox.engine.connect() as conn:
+            columns = {c["name"] for c in inspect(conn).get_columns("outbox_messages")}
+        assert "wire_ready" in columns
+        [claimed] = outbox.claim(worker="w", limit=10, lease=60)
+        assert claimed.id == entry.id
+        assert not isinstance(claimed.message.data, WireData), "unknown: checked when sent"
+
+
+def test_a_worker_session_keeps_its_connection_and_recovers_from_a_failure(
+    outbox: Outbox,
+) -> None:
+    for n in range(3):
+        outbox.enqueue(invoice(n))
+    with outbox.session(worker="w") as session:
+        [first] = session.claim(profile="default", limit=1, lease=60)
+        connection = session._conn
+        [second] = session.claim(profile="default", limit=1, lease=60)
+        assert session._conn is connection, "one connection for the thread's whole run"
+        assert connection is not None
+        connection.connection.dbapi_connection.close()  # as if the database had restarted
+        [third] = session.claim(profile="default", limit=1, lease=60)
+        assert session._conn is not connection, "a new connection, the work done once more"
+    assert len({first.id, second.id, third.id}) == 3
+
+
+def test_a_worker_waits_its_turn_for_the_sqlite_write_lock(barua_home: Path) -> None:
+    import sqlite3
+
+    with Outbox.open() as outbox:
+        outbox.enqueue(invoice())
+        other = sqlite3.connect(
+            barua_home / "barua.db", isolation_level=None, check_same_thread=False
+        )
+        other.execute("BEGIN IMMEDIATE")  # another process writing
+        threading.Timer(0.2, other.execute, args=("COMMIT",)).start()
+        started = time.monotonic()
+        with outbox.session(worker="w") as session:
+            [claimed] = session.claim(profile="default", limit=1, lease=60)
+            assert session._conn is not None
+            raw = session._conn.connection.dbapi_connection
+            assert raw is not None
+        assert 0.15 < time.monotonic() - started < 5
+        other.close()
+        # Back in the pool, the connection waits for locks SQLite's way again.
+        assert raw.execute("PRAGMA busy_timeout").fetchone() == (30_000,)
+    assert claimed.message.subject == "Ankara INV-0042"

@@ -28,7 +28,13 @@ from barua.errors import (
 from barua.message import Attachment, OutgoingMessage, build_message
 from barua.settings import Settings, make_settings
 from barua.transports.base import StepEvent
-from barua.transports.smtp import SmtpTransport, dot_stuff
+from barua.transports.smtp import (
+    SmtpTransport,
+    WireData,
+    data_parts,
+    dot_stuff,
+    is_wire_ready,
+)
 from tests.certs import CertFiles
 from tests.conftest import PASSWORD, USER
 from tests.smtpd import SmtpServer
@@ -511,3 +517,219 @@ def test_changed_certificate_fails_with_both_fingerprints(
         f"the server now presents {server_fingerprint(certs)}"
     )
     assert ssl_server.recorder.logins == [], "no password is sent to an unexpected server"
+
+
+# PIPELINING (RFC 2920) and sending stored bytes without copying them ---------------------------
+
+
+@pytest.fixture
+def pipelining_server(certs: CertFiles) -> Iterator[SmtpServer]:
+    with SmtpServer(mode="ssl", certs=certs, users={USER: PASSWORD}, pipelining=True) as server:
+        yield server
+
+
+@pytest.mark.usefixtures("trust_ca")
+def test_pipelining_sends_the_envelope_in_one_write(pipelining_server: SmtpServer) -> None:
+    settings = settings_for(pipelining_server)
+    message = invoice(settings, to=["a@example.com", "b@example.com"])
+    events: list[StepEvent] = []
+    with SmtpTransport(settings, observer=events.append) as smtp:
+        result = smtp.send(message)
+        smtp.send(invoice(settings))
+    [first, second] = pipelining_server.recorder.queued_behind_mail  # type: ignore[attr-defined]
+    # Both RCPT TOs and DATA had arrived before the server answered MAIL FROM.
+    assert first == b"RCPT TO:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n"
+    assert second == b"RCPT TO:<jane@example.com>\r\nDATA\r\n"
+    received = pipelining_server.messages[0]
+    assert received.data == message.data and received.rcpt_tos == ["a@example.com", "b@example.com"]
+    assert received.mail_options == [f"SIZE={message.size}"]
+    assert result.accepted == ("a@example.com", "b@example.com") and result.code == 250
+    steps = [e.step for e in events if e.step not in {Step.RESOLVE, Step.CONNECT, Step.TLS}]
+    assert steps[:6] == [
+        Step.GREETING,
+        Step.EHLO,
+        Step.AUTH,
+        Step.MAIL_FROM,
+        Step.RCPT_TO,
+        Step.DATA,
+    ]
+    assert all(e.ok for e in events)
+
+
+@pytest.mark.usefixtures("trust_ca")
+def test_without_pipelining_commands_wait_for_their_reply(ssl_server: SmtpServer) -> None:
+    settings = settings_for(ssl_server)
+    with SmtpTransport(settings) as smtp:
+        smtp.send(invoice(settings))
+        assert smtp._client is not None and not smtp._client.has_extn("pipelining")
+    assert len(ssl_server.messages) == 1
+
+
+@pytest.mark.usefixtures("trust_ca")
+def test_pipelined_refusals_keep_per_recipient_results(pipelining_server: SmtpServer) -> None:
+    recorder = pipelining_server.recorder
+    recorder.refuse_recipients["gone@example.com"] = "550 5.1.1 User unknown"
+    recorder.refuse_recipients["later@example.com"] = "452 4.2.2 Mailbox full"
+    settings = settings_for(pipelining_server)
+    with SmtpTransport(settings) as smtp:
+        result = smtp.send(
+            invoice(settings, to=["a@example.com", "gone@example.com", "later@example.com"])
+        )
+        assert result.accepted == ("a@example.com",)
+        assert result.refused == {
+            "gone@example.com": (550, "5.1.1 User unknown"),
+            "later@example.com": (452, "4.2.2 Mailbox full"),
+        }
+        with pytest.raises(RecipientRefused) as caught:
+            smtp.send(invoice(settings, to=["gone@example.com", "later@example.com"]))
+        assert caught.value.refused == {
+            "gone@example.com": (550, "5.1.1 User unknown"),
+            "later@example.com": (452, "4.2.2 Mailbox full"),
+        }
+        # The DATA of that group was refused, the transaction reset: the connection goes on.
+        smtp.send(invoice(settings))
+    assert [m.rcpt_tos for m in pipelining_server.messages] == [
+        ["a@example.com"],
+        ["jane@example.com"],
+    ]
+
+
+@pytest.mark.usefixtures("trust_ca")
+@pytest.mark.parametrize(
+    ("faults", "error_class", "step", "code"),
+    [
+        ({"MAIL": "553 5.7.1 Sender not allowed"}, SenderRefused, Step.MAIL_FROM, 553),
+        ({"MAIL": "451 4.3.0 Try later"}, TemporaryError, Step.MAIL_FROM, 451),
+        ({"RCPT": "421 4.7.0 Closing"}, TemporaryError, Step.RCPT_TO, 421),
+        ({"DATA": "554 5.7.1 Spam detected"}, PermanentError, Step.DATA, 554),
+    ],
+)
+def test_pipelined_errors_map_like_lock_step(
+    certs: CertFiles,
+    faults: dict[str, str],
+    error_class: type[Exception],
+    step: Step,
+    code: int,
+) -> None:
+    with SmtpServer(
+        mode="ssl", certs=certs, users={USER: PASSWORD}, faults=faults, pipelining=True
+    ) as server:
+        settings = settings_for(server)
+        with SmtpTransport(settings) as smtp:
+            with pytest.raises(error_class) as caught:
+                smtp.send(invoice(settings))
+            error = caught.value
+            assert type(error) is error_class
+            assert (error.step, error.code) == (step, code)  # type: ignore[attr-defined]
+            server.recorder.faults.clear()
+            # After a refusal (or a 421, with a new connection) the next message goes through.
+            smtp.send(invoice(settings))
+        assert len(server.messages) == 1
+
+
+@pytest.mark.usefixtures("trust_ca")
+def test_pipelined_connection_dropped_after_data_is_outcome_unknown(certs: CertFiles) -> None:
+    faults = {"DATA": "DROP"}
+    with SmtpServer(
+        mode="ssl", certs=certs, users={USER: PASSWORD}, faults=faults, pipelining=True
+    ) as server:
+        settings = settings_for(server)
+        with pytest.raises(OutcomeUnknown):
+            send(settings, invoice(settings))
+
+
+@pytest.mark.usefixtures("trust_ca")
+def test_meanwhile_runs_after_the_data_and_before_the_reply(
+    pipelining_server: SmtpServer,
+) -> None:
+    settings = settings_for(pipelining_server)
+    seen: list[int] = []
+    with SmtpTransport(settings) as smtp:
+        smtp.send(invoice(settings), meanwhile=lambda: seen.append(len(pipelining_server.messages)))
+        assert seen == [0] or seen == [1]  # the server may have stored it already, not replied
+
+        def broken() -> None:
+            raise RuntimeError("database down")
+
+        with pytest.raises(RuntimeError, match="database down"):
+            smtp.send(invoice(settings), meanwhile=broken)
+        assert smtp._client is None, "the reply was never read: the connection is closed"
+        smtp.send(invoice(settings))
+    assert len(pipelining_server.messages) == 3
+
+
+def test_wire_ready_bytes_are_sent_without_a_copy() -> None:
+    data = b"Subject: x\r\n\r\nHabari.\r\nAsante\r\n" + b"QUJD" * 19 + b"\r\n"
+    assert is_wire_ready(data)
+    parts = data_parts(data)
+    assert parts[0] is data and parts[1:] == (b".\r\n",)
+    assert data_parts(b"no final line break") == (b"no final line break", b"\r\n.\r\n")
+    marked = WireData(data)
+    assert marked == data and data_parts(marked)[0] is marked
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b".leading dot\r\n",
+        b"a\r\n.b\r\n",
+        b"bare\nlf\r\n",
+        b"bare\rcr\r\n",
+        b"a. " * 100 + b"\r\n.x\r\n",  # more dots than the quick scan follows one by one
+    ],
+)
+def test_bytes_that_need_stuffing_are_stuffed(data: bytes) -> None:
+    assert not is_wire_ready(data)
+    assert data_parts(data) == (dot_stuff(data),)
+
+
+@pytest.mark.usefixtures("trust_ca")
+def test_the_next_envelope_goes_out_with_the_final_dot(pipelining_server: SmtpServer) -> None:
+    settings = settings_for(pipelining_server)
+    first, second, third = (invoice(settings, subject=f"Ankara {n}") for n in range(3))
+    events: list[StepEvent] = []
+    with SmtpTransport(settings, observer=events.append) as smtp:
+        smtp.send(first, then=second)
+        smtp.send(second, then=third)
+        smtp.send(third)
+    recorder = pipelining_server.recorder
+    behind = recorder.queued_behind_data  # type: ignore[attr-defined]
+    envelope = b"MAIL FROM:<shop@example.com> SIZE=%d\r\nRCPT TO:<jane@example.com>\r\nDATA\r\n"
+    assert behind == [envelope % second.size, envelope % third.size, b""]
+    assert [m.data for m in pipelining_server.messages] == [first.data, second.data, third.data]
+    assert [e.step for e in events].count(Step.CONNECT) == 1
+
+
+@pytest.mark.usefixtures("trust_ca")
+def test_an_envelope_sent_ahead_for_nothing_delivers_nothing(
+    pipelining_server: SmtpServer,
+) -> None:
+    settings = settings_for(pipelining_server)
+    first, announced, other, later = (invoice(settings, subject=f"Ankara {n}") for n in range(4))
+    events: list[StepEvent] = []
+    with SmtpTransport(settings, observer=events.append) as smtp:
+        smtp.send(first, then=announced)
+        smtp.send(other)  # not the one announced: that transaction is dropped unsent
+        smtp.send(later, then=announced)
+    delivered = [m.data for m in pipelining_server.messages]
+    assert delivered == [first.data, other.data, later.data]
+    assert [e.step for e in events].count(Step.CONNECT) == 2, "a new connection after the drop"
+
+
+@pytest.mark.usefixtures("trust_ca")
+def test_a_refused_message_keeps_the_envelope_sent_ahead(certs: CertFiles) -> None:
+    with SmtpServer(
+        mode="ssl",
+        certs=certs,
+        users={USER: PASSWORD},
+        faults={"DATA": "554 5.7.1 Spam detected"},
+        pipelining=True,
+    ) as server:
+        server.recorder.fault_counts["DATA"] = 1
+        settings = settings_for(server)
+        refused, following = invoice(settings, subject="Spam"), invoice(settings, subject="Ham")
+        with SmtpTransport(settings) as smtp:
+            with pytest.raises(PermanentError):
+                smtp.send(refused, then=following)
+            smtp.send(following)
+        assert [m.data for m in server.messages] == [following.data]

@@ -38,9 +38,10 @@ def outbox(barua_home: Path) -> Iterator[Outbox]:
         yield opened
 
 
-@pytest.fixture
-def server() -> Iterator[SmtpServer]:
-    with SmtpServer(mode="plain") as running:
+@pytest.fixture(params=["lock-step", "pipelining"])
+def server(request: pytest.FixtureRequest) -> Iterator[SmtpServer]:
+    """Each fault against a server without PIPELINING and one with it (RFC 2920)."""
+    with SmtpServer(mode="plain", pipelining=request.param == "pipelining") as running:
         yield running
 
 
@@ -262,3 +263,24 @@ def test_stop_finishes_in_flight_and_gives_the_rest_back(
     assert counts[MessageStatus.SENDING] == 0
     assert counts[MessageStatus.SENT] == report.sent == len(server.messages) < 300
     assert counts[MessageStatus.QUEUED] == 300 - report.sent
+
+
+def test_memory_holds_a_batch_or_two_not_every_message_sent(
+    outbox: Outbox, server: SmtpServer
+) -> None:
+    import gc
+
+    from barua.message import OutgoingMessage
+
+    for n in range(300):
+        outbox.enqueue(invoice(n))
+    alive: list[int] = []
+
+    def count(_message: Received) -> None:
+        if len(server.messages) in {100, 250}:
+            alive.append(sum(isinstance(o, OutgoingMessage) for o in gc.get_objects()))
+
+    server.recorder.on_message = count
+    config = WorkerConfig(connections=1, batch_size=8, lease=5, poll_interval=0.05, retry=RETRY)
+    assert Worker(outbox, settings_for(server), config=config).run(once=True).sent == 300
+    assert len(alive) == 2 and 0 < max(alive) <= 3 * 8, alive

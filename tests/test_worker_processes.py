@@ -247,3 +247,56 @@ def test_worker_once_says_when_the_queue_is_paused(server: SmtpServer) -> None:
     assert barua("outbox", "resume", env=env).stdout.strip() == "Delivery resumes."
     assert barua("worker", "--once", env=env).returncode == 0
     assert len(server.messages) == 1
+
+
+# Several processes: barua worker --processes ----------------------------------------------------
+
+
+def test_connections_are_shared_out_between_processes() -> None:
+    from barua.outbox import SendingLimits
+    from barua.outbox.processes import default_processes, share
+
+    assert share(4, 2) == [2, 2] and share(4, 3) == [2, 1, 1] and share(2, 4) == [1, 1]
+    assert default_processes(1, SendingLimits()) == 1
+    assert default_processes(64, SendingLimits()) == (os.cpu_count() or 1)
+    assert default_processes(8, SendingLimits(per_minute=30)) == 1, "limits are per worker"
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_processes_share_the_queue_and_all_stop_when_nothing_is_due(
+    server: SmtpServer, database: str, request: pytest.FixtureRequest
+) -> None:
+    url = request.getfixturevalue("pg_url") if database == "postgresql" else None
+    with Outbox.open(url) as outbox:
+        expected = fill(outbox, 1200)
+    env = environment(server, **({"BARUA_DATABASE_URL": url} if url else {}))
+    done = barua("worker", "--once", "--connections", "3", "--processes", "2", *FAST_FLAGS, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "1200 sent, 0 deferred, 0 failed" in done.stderr, "the reports are added up"
+    arrived = message_ids(server.messages)
+    assert set(arrived) == set(expected) and max(arrived.values()) == 1, "exactly once"
+    with Outbox.open(url) as outbox:
+        workers = {a.worker for e in outbox.list_entries(limit=1200) for a in outbox.attempts(e.id)}
+    assert len(workers) == 2, "both processes delivered"
+
+
+def test_sigterm_stops_every_process(server: SmtpServer, barua_home: Path) -> None:
+    with Outbox.open() as outbox:
+        fill(outbox, 3000)
+    worker = start_worker(
+        "--connections", "2", "--processes", "2", *FAST_FLAGS, env=environment(server)
+    )
+    while len(server.messages) < 100:
+        time.sleep(0.02)
+    worker.send_signal(signal.SIGTERM)
+    _, stderr = worker.communicate(timeout=30)
+    assert worker.returncode == 0, stderr
+    assert "finishing the messages in flight" in stderr
+    arrived = len(server.messages)
+    time.sleep(0.5)
+    assert len(server.messages) == arrived, "no process delivers on after the parent is gone"
+    with Outbox.open() as outbox:
+        counts = outbox.counts()
+    assert counts[MessageStatus.SENDING] == 0, "each gave back what it had not sent"
+    assert counts[MessageStatus.SENT] == arrived
+    assert counts[MessageStatus.SENT] + counts[MessageStatus.QUEUED] == 3000

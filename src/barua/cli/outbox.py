@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import signal
 import sys
+from dataclasses import replace
 from datetime import UTC, date, datetime, time
+from functools import partial
 from types import FrameType
 from typing import Annotated, Any
 
@@ -20,7 +22,9 @@ from barua.outbox import (
     RetryPolicy,
     Worker,
     WorkerConfig,
+    limits_for,
 )
+from barua.outbox.processes import default_processes, run_processes
 from barua.settings import Settings
 from barua.store import SettingsStore
 
@@ -214,6 +218,17 @@ def resume_command() -> None:
 # barua worker ----------------------------------------------------------------------------------
 
 
+def _make_worker(connections: int, *, settings: Settings, config: WorkerConfig) -> Worker:
+    """The worker of one of several processes (see :func:`run_processes`)."""
+    outbox = Outbox.open(pool_size=connections + 4)
+    return Worker(
+        outbox,
+        lambda: SettingsStore().load_effective() or settings,
+        config=replace(config, connections=connections),
+        log=_log,
+    )
+
+
 def _settings() -> Settings:
     settings = SettingsStore().load_effective()
     if settings is None:
@@ -235,6 +250,15 @@ def worker_command(
     connections: Annotated[
         int | None,
         typer.Option("--connections", min=1, help="Connections at once (default: by provider)."),
+    ] = None,
+    processes: Annotated[
+        int | None,
+        typer.Option(
+            "--processes",
+            min=1,
+            help="Worker processes sharing the connections (default: one per CPU core, at "
+            "most one per connection).",
+        ),
     ] = None,
     lease: Annotated[
         float,
@@ -264,23 +288,34 @@ def worker_command(
                 first_delay=retry_first_delay, max_delay=retry_max_delay, max_age=max_age
             ),
         )
-        with Outbox.open(pool_size=(connections or 4) + 4) as outbox:
-            worker = Worker(
-                outbox,
-                lambda: SettingsStore().load_effective() or settings,
-                config=config,
-                log=_log,
-            )
-
-            def stop(signum: int, _frame: FrameType | None) -> None:
-                _log(f"{signal.Signals(signum).name}: finishing the messages in flight")
-                worker.stop()
-
-            signal.signal(signal.SIGTERM, stop)
-            signal.signal(signal.SIGINT, stop)
+        limits = limits_for(settings)
+        total = connections or limits.connections
+        count = min(processes or default_processes(total, limits), total)
+        if count > 1:
+            # Migrate once here, before the processes start, not in each of them at once.
+            Outbox.open().close()
+            factory = partial(_make_worker, settings=settings, config=config)
             if not once:
-                _log(f"delivering with {worker.connections} connection(s) as {worker.name}")
-            report = worker.run(once=once)
+                _log(f"delivering with {count} processes sharing {total} connection(s)")
+            report = run_processes(factory, connections=total, processes=count, once=once, log=_log)
+        else:
+            with Outbox.open(pool_size=total + 4) as outbox:
+                worker = Worker(
+                    outbox,
+                    lambda: SettingsStore().load_effective() or settings,
+                    config=config,
+                    log=_log,
+                )
+
+                def stop(signum: int, _frame: FrameType | None) -> None:
+                    _log(f"{signal.Signals(signum).name}: finishing the messages in flight")
+                    worker.stop()
+
+                signal.signal(signal.SIGTERM, stop)
+                signal.signal(signal.SIGINT, stop)
+                if not once:
+                    _log(f"delivering with {worker.connections} connection(s) as {worker.name}")
+                report = worker.run(once=once)
         _log(
             f"{report.sent} sent, {report.deferred} deferred, {report.failed} failed, "
             f"{report.outcome_unknown} outcome unknown"

@@ -88,9 +88,7 @@ def send_command(
         report_delivery(delivery_entry, error, settings)
 
 
-def report_delivery(
-    entry: OutboxEntry, error: TransportError | None, settings: Settings
-) -> None:
+def report_delivery(entry: OutboxEntry, error: TransportError | None, settings: Settings) -> None:
     from barua.outbox import MessageStatus, RecipientStatus
     from barua.outbox.outcome import SETTINGS_FAULTS
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 from barua.outbox.database import OutboxError, database_url
 from barua.outbox.outcome import Decision, decide
 from barua.outbox.profile import DEFAULT_PROFILE, settings_fingerprint
-from barua.outbox.queue import Attempt, Claimed, Outbox, OutboxEntry, Pause, Recipient, Record
+from barua.outbox.queue import Attempt, Outbox, OutboxEntry, Pause, Recipient
 from barua.outbox.retry import RetryPolicy
+from barua.outbox.session import Claimed, Record
 from barua.outbox.status import AttemptOutcome, MessageStatus, RecipientStatus
 from barua.outbox.worker import (
     Delivery,

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from barua.errors import BaruaError
@@ -50,8 +50,18 @@ def redacted(url: str) -> str:
         return "(an invalid database URL)"
 
 
-def create_outbox_engine(url: str | None = None, *, pool_size: int = 8) -> Engine:
-    """An engine for the outbox database, configured for concurrent workers."""
+def create_outbox_engine(
+    url: str | URL | None = None, *, pool_size: int = 8, relaxed: bool = False
+) -> Engine:
+    """An engine for the outbox database, configured for concurrent workers.
+
+    ``relaxed`` (PostgreSQL): every statement commits on its own, and a commit returns before
+    the server flushed it to disk (``synchronous_commit = off``), for what a worker writes
+    about messages it holds; see :meth:`barua.outbox.queue.Outbox.worker_engine` for why a
+    lost commit there can duplicate a message but never lose one.
+    """
+    if isinstance(url, URL):
+        url = url.render_as_string(hide_password=False)
     resolved = database_url(url)
     try:
         parsed = make_url(resolved)
@@ -71,7 +81,9 @@ def create_outbox_engine(url: str | None = None, *, pool_size: int = 8) -> Engin
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
     else:
-        kwargs["pool_pre_ping"] = True
+        kwargs["pool_pre_ping"] = not relaxed
+        if relaxed:
+            kwargs["isolation_level"] = "AUTOCOMMIT"
     try:
         engine = create_engine(resolved, **kwargs)
     except (ArgumentError, ImportError) as exc:
@@ -81,7 +93,17 @@ def create_outbox_engine(url: str | None = None, *, pool_size: int = 8) -> Engin
         ) from exc
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    elif relaxed and engine.dialect.name == "postgresql":
+        event.listen(engine, "connect", _relaxed_commits)
     return engine
+
+
+def _relaxed_commits(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SET synchronous_commit TO OFF")
+    cursor.close()
+    if not dbapi_connection.autocommit:
+        dbapi_connection.commit()  # a SET in a transaction rolled back would not last
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

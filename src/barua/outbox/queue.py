@@ -13,6 +13,7 @@ The message's bytes are stored as built, so the Message-ID stays the same on eve
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -28,10 +29,11 @@ from barua.errors import TransportError
 from barua.message import OutgoingMessage
 from barua.outbox import content, schema
 from barua.outbox.database import OutboxError, create_outbox_engine, migrate, redacted
-from barua.outbox.outcome import Decision
 from barua.outbox.profile import DEFAULT_PROFILE, settings_fingerprint
+from barua.outbox.session import Claimed, Record, WorkerSession
 from barua.outbox.status import AttemptOutcome, MessageStatus, RecipientStatus
 from barua.settings import Settings
+from barua.transports.smtp import is_wire_ready
 
 _FAR_FUTURE = 2**62
 
@@ -174,31 +176,6 @@ class Pause:
     reply: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class Claimed:
-    """A message a worker holds under a lease: the message to send to its pending recipients."""
-
-    id: int
-    message: OutgoingMessage
-    attempts: int
-    """Attempts made before this one."""
-    created: float
-    accepted_before: bool
-    """True when an earlier attempt delivered to some of the recipients already."""
-
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    """What a worker writes after an attempt (see :meth:`Outbox.record`)."""
-
-    claimed: Claimed
-    decision: Decision
-    started: float
-    duration: float
-    server: str
-    detail: str | None = None
-
-
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
@@ -210,9 +187,12 @@ def _recipients(n: int) -> str:
 class Outbox:
     """The durable outbox in a SQL database; safe to share between threads and processes."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, pool_size: int = 8) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
+        self._pool_size = pool_size
+        self._worker_engine: Engine | None = None
+        self._worker_engine_lock = threading.Lock()
 
     @classmethod
     def open(cls, url: str | None = None, *, pool_size: int = 8) -> Outbox:
@@ -220,13 +200,44 @@ class Outbox:
         creating or upgrading its tables first."""
         engine = create_outbox_engine(url, pool_size=pool_size)
         migrate(engine)
-        return cls(engine)
+        return cls(engine, pool_size=pool_size)
 
     def __repr__(self) -> str:
         return f"Outbox({redacted(str(self.engine.url))!r})"
 
     def close(self) -> None:
+        if self._worker_engine is not None and self._worker_engine is not self.engine:
+            self._worker_engine.dispose()
         self.engine.dispose()
+
+    @property
+    def worker_engine(self) -> Engine:
+        """The engine of what workers write about the messages they hold: claims, leases,
+        results. On SQLite it is :attr:`engine`. On PostgreSQL it is a second pool whose
+        statements commit on their own (no BEGIN and COMMIT round trips around a single
+        statement) and whose commits do not wait for the disk (``synchronous_commit = off``).
+
+        Why a lost commit there is safe: if PostgreSQL itself crashes, the commits of its last
+        fraction of a second can be lost (never half of one, never a later one without the
+        earlier ones). Every such write moves a message the worker holds: a claim (lost: the
+        message is due again, as before), a lease renewal (lost: the lease runs out sooner), a
+        release, or the result of an attempt (lost: the message is back under the worker's
+        old lease, which runs out, and the message is sent again). So the worst is a second
+        delivery with the same Message-ID, the case the outbox already has when a worker dies
+        between the server's reply and the commit; a message is never marked sent without
+        having been sent. What a person or an application writes (enqueue, retry, cancel,
+        resume, purge) goes through :attr:`engine`, with commits that wait for the disk.
+        """
+        if self._worker_engine is None:
+            with self._worker_engine_lock:
+                if self._worker_engine is None:
+                    if self.dialect == "postgresql":
+                        self._worker_engine = create_outbox_engine(
+                            self.engine.url, pool_size=self._pool_size, relaxed=True
+                        )
+                    else:
+                        self._worker_engine = self.engine
+        return self._worker_engine
 
     def __enter__(self) -> Self:
         return self
@@ -240,9 +251,16 @@ class Outbox:
         self.close()
 
     @contextmanager
-    def _transaction(self) -> Iterator[Connection]:
+    def _transaction(self, *, worker: bool = False) -> Iterator[Connection]:
+        """One transaction; ``worker``: on :attr:`worker_engine`."""
+        with self._connection(worker=worker) as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def _connection(self, *, worker: bool = False) -> Iterator[Connection]:
+        """A connection whose user commits; what is not committed is rolled back."""
         try:
-            with self.engine.begin() as conn:
+            with (self.worker_engine if worker else self.engine).connect() as conn:
                 yield conn
         except SQLAlchemyError as exc:
             raise OutboxError(
@@ -290,6 +308,7 @@ class Outbox:
                     "created_at": now,
                     "updated_at": now,
                     "next_attempt_at": due,
+                    "wire_ready": is_wire_ready(message.data),
                 },
             ).scalar()
             if new_id is None:
@@ -521,73 +540,27 @@ class Outbox:
 
     # What workers do ---------------------------------------------------------------------------
 
+    def session(self, *, worker: str) -> WorkerSession:
+        """A database connection of ``worker``'s own, for the statements it runs for every
+        message (see :mod:`barua.outbox.session`); one per thread."""
+        return WorkerSession(self, worker=worker)
+
     def claim(
         self, *, worker: str, profile: str = DEFAULT_PROFILE, limit: int, lease: float
     ) -> list[Claimed]:
         """Take up to ``limit`` due messages under a lease of ``lease`` seconds."""
-        now = time.time()
-        with self._transaction() as conn:
-            rows = conn.execute(
-                schema.CLAIM_DUE,
-                _p(
-                    {
-                        "profile": profile,
-                        "now": now,
-                        "limit": limit,
-                        "worker": worker,
-                        "lease_until": now + lease,
-                    }
-                ),
-            ).all()
-        return self._load(rows)
+        with self.session(worker=worker) as session:
+            return session.claim(profile=profile, limit=limit, lease=lease)
 
     def claim_one(self, entry_id: int, *, worker: str, lease: float) -> Claimed | None:
         """Take the message ``entry_id`` if it is due; None when it is not (e.g. another
         worker is sending it)."""
-        now = time.time()
-        with self._transaction() as conn:
-            rows = conn.execute(
-                schema.CLAIM_ONE,
-                _p({"id": entry_id, "now": now, "worker": worker, "lease_until": now + lease}),
-            ).all()
-        claimed = self._load(rows)
-        return claimed[0] if claimed else None
-
-    def _load(self, rows: Sequence[Row[Any]]) -> list[Claimed]:
-        if not rows:
-            return []
-        ids = [row.id for row in rows]
-        pending: dict[int, list[str]] = {i: [] for i in ids}
-        accepted: set[int] = set()
-        chunks: dict[int, list[bytes]] = {i: [] for i in ids}
-        with self._transaction() as conn:
-            for r in conn.execute(schema.RECIPIENTS_OF_MANY, _p({"ids": ids})):
-                if r.status == RecipientStatus.PENDING.value:
-                    pending[r.message_pk].append(r.address)
-                elif r.status == RecipientStatus.ACCEPTED.value:
-                    accepted.add(r.message_pk)
-            for message_pk, data in conn.execute(schema.MESSAGE_BYTES, _p({"ids": ids})):
-                chunks[message_pk].append(data)
-        return [
-            Claimed(
-                id=row.id,
-                message=OutgoingMessage(
-                    message_id=row.message_id,
-                    sender=row.sender,
-                    recipients=tuple(pending[row.id]),
-                    data=content.join(chunks[row.id]),
-                    subject=row.subject,
-                ),
-                attempts=row.attempts,
-                created=row.created_at,
-                accepted_before=row.id in accepted,
-            )
-            for row in rows
-        ]
+        with self.session(worker=worker) as session:
+            return session.claim_one(entry_id, lease=lease)
 
     def renew(self, *, worker: str, lease: float) -> int:
         """Extend the lease of every message ``worker`` holds; returns how many."""
-        with self._transaction() as conn:
+        with self._transaction(worker=True) as conn:
             return int(
                 conn.execute(
                     schema.RENEW_LEASES, _p({"worker": worker, "lease_until": time.time() + lease})
@@ -598,7 +571,7 @@ class Outbox:
         """Give back a message claimed but not tried; it is due again at once."""
         status = MessageStatus.DEFERRED if claimed.attempts else MessageStatus.QUEUED
         now = time.time()
-        with self._transaction() as conn:
+        with self._transaction(worker=True) as conn:
             conn.execute(
                 schema.RELEASE,
                 _p(
@@ -616,47 +589,12 @@ class Outbox:
         """Write how attempts ended, all in one transaction: the message's new state, each
         recipient's, and a row in the delivery log. An entry whose lease another worker took
         over keeps that worker's state (False in the result); the log row is written anyway."""
-        if not records:
-            return []
-        now = time.time()
-        finish = [_finish_params(record, worker, now) for record in records]
-        with self._transaction() as conn:
-            ids = [record.claimed.id for record in records]
-            owned = set(
-                conn.execute(schema.STILL_LEASED, _p({"ids": ids, "worker": worker})).scalars()
-            )
-            kept = [i in owned for i in ids]
-            if owned:
-                conn.execute(schema.FINISH, [f for f, ok in zip(finish, kept, strict=True) if ok])
-            changes = [
-                _p(
-                    {
-                        "id": record.claimed.id,
-                        "address": address,
-                        "rstatus": update.status.value,
-                        "rcode": update.code,
-                        "rreply": update.reply,
-                        "now": now,
-                    }
-                )
-                for record, ok in zip(records, kept, strict=True)
-                if ok
-                for address, update in record.decision.recipients.items()
-            ]
-            if changes:
-                conn.execute(schema.SET_RECIPIENT, changes)
-            conn.execute(
-                schema.INSERT_ATTEMPT,
-                [
-                    _attempt_row(record, worker, ok)
-                    for record, ok in zip(records, kept, strict=True)
-                ],
-            )
-        return kept
+        with self.session(worker=worker) as session:
+            return session.record(records)
 
     def attempts_since(self, *, profile: str, since: float) -> int:
         """How many attempts were made for ``profile`` since ``since`` (sending limits)."""
-        with self._transaction() as conn:
+        with self._transaction(worker=True) as conn:
             return int(
                 conn.execute(schema.SENT_SINCE, _p({"profile": profile, "since": since})).scalar()
                 or 0
@@ -664,50 +602,9 @@ class Outbox:
 
     def next_due(self, *, profile: str = DEFAULT_PROFILE) -> float | None:
         """When the next message of ``profile`` becomes due (seconds since the epoch)."""
-        with self._transaction() as conn:
+        with self._transaction(worker=True) as conn:
             value = conn.execute(schema.NEXT_DUE, _p({"profile": profile})).scalar()
         return None if value is None else float(value)
-
-
-def _finish_params(record: Record, worker: str, now: float) -> dict[str, Any]:
-    decision = record.decision
-    return {
-        "p_id": record.claimed.id,
-        "p_worker": worker,
-        "p_status": decision.status.value,
-        "p_next_attempt_at": decision.next_attempt_at,
-        "p_now": now,
-        "p_sent_at": now if decision.status is MessageStatus.SENT else None,
-        "p_error": decision.error,
-        "p_error_class": decision.error_class,
-        "p_step": decision.step,
-        "p_code": decision.code,
-        "p_reply": decision.reply,
-        "p_queue_id": decision.queue_id,
-    }
-
-
-def _attempt_row(record: Record, worker: str, kept: bool) -> dict[str, Any]:
-    decision = record.decision
-    detail = record.detail
-    if not kept:
-        lost = "the lease had run out and another worker took the message over"
-        detail = f"{detail}; {lost}" if detail else lost
-    return {
-        "message_pk": record.claimed.id,
-        "number": record.claimed.attempts + 1,
-        "worker": worker,
-        "started_at": record.started,
-        "duration": record.duration,
-        "server": record.server,
-        "outcome": decision.outcome.value,
-        "code": decision.code,
-        "reply": decision.reply,
-        "error_class": decision.error_class,
-        "step": decision.step,
-        "error": decision.error,
-        "detail": detail,
-    }
 
 
 def _p(values: Any) -> Any:

@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Connection,
     Double,
@@ -45,6 +46,7 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    inspect,
     select,
     text,
     update,
@@ -91,7 +93,11 @@ messages = Table(
     Column("last_code", Integer, nullable=True),
     Column("last_reply", Text, nullable=True),
     Column("queue_id", Text, nullable=True),
-    Index("outbox_messages_due", "profile", "next_attempt_at"),
+    # Migration 2: true when the bytes go into SMTP DATA as they are (checked at enqueue).
+    Column("wire_ready", Boolean, nullable=True),
+    # With the id, the index gives the claim's order itself (PostgreSQL would otherwise sort
+    # every due message to take the first few; SQLite's indexes end with the rowid anyway).
+    Index("outbox_messages_due", "profile", "next_attempt_at", "id"),
     Index("outbox_messages_status", "status", "created_at"),
 )
 
@@ -178,13 +184,41 @@ class Migration:
 
 
 def _v1(conn: Connection) -> None:
-    # Version 1 is the tables above as first released. When a table changes, freeze these
-    # definitions into this function and add a migration that alters the table.
+    # Version 1 creates the tables as defined above, so on a new database they already have
+    # the columns later migrations add: each of those adds its column only when it is missing.
     tables = [blobs, messages, recipients, pieces, attempts, pauses, meta]
     metadata.create_all(conn, tables=tables, checkfirst=True)
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "create the outbox tables", _v1),)
+def _add_column(conn: Connection, table: Table, name: str) -> None:
+    if name in {column["name"] for column in inspect(conn).get_columns(table.name)}:
+        return
+    column = table.c[name]
+    kind = column.type.compile(dialect=conn.dialect)
+    # The names come from the table definitions above, never from input.
+    conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{name}" {kind}'))
+
+
+def _replace_index(conn: Connection, index: Index) -> None:
+    table = index.table
+    assert table is not None
+    found = {i["name"]: i["column_names"] for i in inspect(conn).get_indexes(table.name)}
+    if found.get(index.name) == [c.name for c in index.columns]:
+        return
+    if index.name in found:
+        conn.execute(text(f"DROP INDEX {index.name}"))  # names from the definitions above
+    index.create(conn)
+
+
+def _v2(conn: Connection) -> None:
+    _add_column(conn, messages, "wire_ready")
+    _replace_index(conn, next(i for i in messages.indexes if i.name == "outbox_messages_due"))
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "create the outbox tables", _v1),
+    Migration(2, "remember which messages go into SMTP DATA as they are; due index by id", _v2),
+)
 """Every migration in order; :func:`barua.outbox.database.migrate` runs those not yet run."""
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
@@ -247,6 +281,7 @@ _CLAIMED = (
     messages.c.subject,
     messages.c.attempts,
     messages.c.created_at,
+    messages.c.wire_ready,
 )
 _take = {
     "status": MessageStatus.SENDING.value,
@@ -305,23 +340,19 @@ PENDING_RECIPIENTS = (
     .order_by(recipients.c.message_pk, recipients.c.position)
 )
 
+RECIPIENT_STATES_OF_MANY = (
+    select(recipients.c.message_pk, recipients.c.address, recipients.c.status)
+    .where(recipients.c.message_pk.in_(bindparam("p_ids", expanding=True)))
+    .order_by(recipients.c.message_pk, recipients.c.position)
+)
+"""Who is still to get the claimed messages (and who got them already)."""
+
 MESSAGE_BYTES = (
     select(pieces.c.message_pk, blobs.c.data)
     .join(blobs, blobs.c.digest == pieces.c.digest)
     .where(pieces.c.message_pk.in_(bindparam("p_ids", expanding=True)))
     .order_by(pieces.c.message_pk, pieces.c.position)
 )
-
-STILL_LEASED = (
-    select(messages.c.id)
-    .where(
-        messages.c.id.in_(bindparam("p_ids", expanding=True)),
-        messages.c.lease_owner == bindparam("p_worker"),
-        messages.c.status == MessageStatus.SENDING.value,
-    )
-    .with_for_update()
-)
-"""Which of ``ids`` ``worker`` still holds (a lease may have run out and been taken over)."""
 
 FINISH = (
     update(messages)
@@ -347,6 +378,9 @@ FINISH = (
 )
 """Record how an attempt ended; matches nothing when the lease was lost to another worker."""
 
+FINISH_OWNED = FINISH.returning(messages.c.id)
+""":data:`FINISH`, returning the id when the lease was still this worker's."""
+
 SET_RECIPIENT = (
     update(recipients)
     .where(
@@ -362,7 +396,28 @@ SET_RECIPIENT = (
     )
 )
 
+SET_RECIPIENT_LEASED = SET_RECIPIENT.where(
+    exists().where(
+        messages.c.id == bindparam("p_id"),
+        messages.c.lease_owner == bindparam("p_worker"),
+        messages.c.status == MessageStatus.SENDING.value,
+    )
+)
+""":data:`SET_RECIPIENT`, only while ``worker`` holds the message (so it can run before
+:data:`FINISH` in one pipelined round trip, without waiting for FINISH's answer)."""
+
 INSERT_ATTEMPT = insert(attempts)
+
+LOST_LEASE_DETAIL = (
+    update(attempts)
+    .where(
+        attempts.c.message_pk == bindparam("p_id"),
+        attempts.c.number == bindparam("p_number"),
+        attempts.c.worker == bindparam("p_worker"),
+    )
+    .values(detail=bindparam("p_detail"))
+)
+"""The log row of an attempt whose lease had been taken over meanwhile says so."""
 
 MESSAGE = select(messages).where(messages.c.id == bindparam("p_id"))
 RECIPIENTS_OF = (

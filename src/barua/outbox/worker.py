@@ -1,10 +1,16 @@
 """The delivery worker: claims due messages under a lease and sends them over a few connections.
 
-Each of ``connections`` threads keeps one transport (one SMTP connection) open and reuses it
-for message after message: claim a small batch, send each message's stored bytes, record the
-outcome in one transaction right after the server's reply. The main thread renews the leases
-of everything in flight, so a message whose worker dies (even with ``kill -9``) becomes due
-again when its lease runs out, and another worker delivers it.
+Each of ``connections`` threads keeps one transport (one SMTP connection) and one database
+connection (:mod:`~barua.outbox.session`) open and reuses them for message after message: claim
+a small batch, send each message's stored bytes, record each outcome in a transaction of its
+own. The database and the server work at the same time rather than in turn: a message's record
+is committed while the next message is in the server's hands (after its DATA, before its
+reply), the next batch is claimed the same way, and with PIPELINING the next envelope travels
+with the previous message's final dot. At any moment at most one message per connection has
+its reply read and not yet committed: a crash sends that one again, no other. The main thread
+renews the leases of everything in flight, so a message whose worker dies (even with
+``kill -9``) becomes due again when its lease runs out, and another worker delivers it. To
+use several CPU cores, run several workers (:mod:`~barua.outbox.processes`).
 
 What a failure does:
 
@@ -29,17 +35,21 @@ import socket
 import threading
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from urllib.parse import urlsplit
 
 from barua.delivery import open_transport
 from barua.errors import BaruaError, Step, TransportError
+from barua.message import OutgoingMessage
 from barua.outbox.outcome import Decision, decide
 from barua.outbox.profile import DEFAULT_PROFILE, credentials_fingerprint
-from barua.outbox.queue import Claimed, Outbox, OutboxEntry, Pause, Record
+from barua.outbox.queue import Outbox, OutboxEntry, Pause
 from barua.outbox.retry import RetryPolicy
+from barua.outbox.session import Claimed, Record, WorkerSession
 from barua.outbox.status import AttemptOutcome, MessageStatus
 from barua.providers import preset_for_host
 from barua.settings import Protocol, Settings
@@ -184,27 +194,28 @@ class _GroupCommit:
         self._thread.join()
 
     def _run(self) -> None:
-        stopping = False
-        while not stopping:
-            group: list[_Pending] = []
-            item = self._queue.get()
-            while item is not None:
-                group.append(item)
+        with self._outbox.session(worker=self._worker) as session:
+            stopping = False
+            while not stopping:
+                group: list[_Pending] = []
+                item = self._queue.get()
+                while item is not None:
+                    group.append(item)
+                    try:
+                        item = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                stopping = item is None
+                if not group:
+                    continue
+                error: BaseException | None = None
                 try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-            stopping = item is None
-            if not group:
-                continue
-            error: BaseException | None = None
-            try:
-                self._outbox.record([r for p in group for r in p.records], worker=self._worker)
-            except BaseException as exc:  # handed to every waiting thread, which raises it
-                error = exc
-            for pending in group:
-                pending.error = error
-                pending.done.set()
+                    session.record([r for p in group for r in p.records])
+                except BaseException as exc:  # handed to every waiting thread, which raises it
+                    error = exc
+                for pending in group:
+                    pending.error = error
+                    pending.done.set()
 
 
 @dataclass(slots=True)
@@ -287,7 +298,8 @@ class Worker:
             threading.Thread(target=self._sender, args=(once,), name=f"barua-sender-{i}")
             for i in range(self.connections)
         ]
-        self._group = _GroupCommit(self.outbox, self.name)
+        # One thread records its own results; a group commit pays off only when several wait.
+        self._group = _GroupCommit(self.outbox, self.name) if len(threads) > 1 else None
         try:
             with self._leases_renewed():
                 for thread in threads:
@@ -301,7 +313,8 @@ class Worker:
                 for thread in threads:
                     thread.join()
         finally:
-            self._group.close()
+            if self._group is not None:
+                self._group.close()
             self._group = None
         self._report.paused = self._paused
         return self._report
@@ -349,6 +362,7 @@ class Worker:
         transport: Transport | None = None
         settings: Settings | None = None
         backoff = 0.0
+        session = self.outbox.session(worker=self.name)
         try:
             while not self._stop.is_set():
                 if self._paused is not None:
@@ -363,11 +377,8 @@ class Worker:
                         return
                     self._stop.wait(self.config.poll_interval)
                     continue
-                batch = self.outbox.claim(
-                    worker=self.name,
-                    profile=self.config.profile,
-                    limit=allowed,
-                    lease=self.config.lease,
+                batch = session.claim(
+                    profile=self.config.profile, limit=allowed, lease=self.config.lease
                 )
                 self._take(allowed - len(batch))
                 if not batch:
@@ -381,22 +392,51 @@ class Worker:
                     settings = self.settings
                     transport = self._transport_factory(settings, self.limits, None)
                 assert transport is not None
-                backoff = self._send_batch(transport, batch, backoff)
+                backoff = self._send_batch(transport, batch, backoff, session)
         except Exception:
             self._log("a sender thread stopped on an unexpected error:\n" + traceback.format_exc())
             raise
         finally:
+            session.close()
             if transport is not None:
                 transport.close()
 
-    def _send_batch(self, transport: Transport, batch: list[Claimed], backoff: float) -> float:
-        for index, claimed in enumerate(batch):
+    def _send_batch(
+        self, transport: Transport, batch: list[Claimed], backoff: float, session: WorkerSession
+    ) -> float:
+        held: list[Record] = []
+        try:
+            return self._send_each(transport, batch, backoff, session, held)
+        finally:
+            self._flush(held, session)
+
+    def _send_each(
+        self,
+        transport: Transport,
+        batch: list[Claimed],
+        backoff: float,
+        session: WorkerSession,
+        held: list[Record],
+    ) -> float:
+        # A queue, not a list: a sent message is dropped at once, so memory stays that of a
+        # batch or two however long the stream of refills runs.
+        waiting = deque(batch)
+        batch.clear()
+        while waiting:
+            claimed = waiting.popleft()
             if self._stop.is_set() or self._paused is not None:
-                self._release(batch[index:])
+                self._release([claimed, *waiting])
                 return backoff
-            decision, error = self._attempt(transport, claimed)
+            following = waiting[0].message if waiting else None
+            # Near the end of the batch, the next one is claimed while this message is in the
+            # server's hands, so the connection need not wait for the database between them.
+            refill = partial(self._refill, waiting, session) if len(waiting) <= 1 else None
+            decision, error = self._attempt(
+                transport, claimed, session, held=held, following=following, refill=refill
+            )
+            del claimed
             if decision.pause:
-                self._release(batch[index + 1 :])
+                self._release(list(waiting))
                 return backoff
             if (
                 isinstance(error, TransportError)
@@ -404,8 +444,7 @@ class Worker:
                 and decision.outcome is AttemptOutcome.DEFERRED
             ):
                 # The next messages would meet the same closed door: defer them with it.
-                rest = batch[index + 1 :]
-                self._record_failed_connection(rest, error)
+                self._record_failed_connection(list(waiting), error, session)
                 backoff = min(
                     self.config.max_connection_backoff, max(backoff * 2, self._first_backoff())
                 )
@@ -415,18 +454,54 @@ class Worker:
             backoff = 0.0
         return backoff
 
+    def _refill(self, waiting: deque[Claimed], session: WorkerSession) -> None:
+        """Claim the next batch onto the end of ``waiting`` (within the sending limits)."""
+        if self._stop.is_set() or self._paused is not None:
+            return
+        allowed = self._allowance(self.config.batch_size)
+        if allowed == 0:
+            return
+        more = session.claim(profile=self.config.profile, limit=allowed, lease=self.config.lease)
+        self._take(allowed - len(more))
+        waiting.extend(more)
+
     def _first_backoff(self) -> float:
         return min(1.0, self.config.retry.first_delay)
 
     def _attempt(
-        self, transport: Transport, claimed: Claimed
+        self,
+        transport: Transport,
+        claimed: Claimed,
+        session: WorkerSession | None = None,
+        *,
+        held: list[Record] | None = None,
+        following: OutgoingMessage | None = None,
+        refill: Callable[[], None] | None = None,
     ) -> tuple[Decision, BaseException | None]:
+        """Send ``claimed`` and record the outcome.
+
+        With ``held`` (a sender thread's batch), the record of a message the server accepted
+        waits there, and is committed while the *next* message is in the server's hands,
+        after its DATA and before its reply is read (``meanwhile``); so the database's commit
+        and the server's work overlap instead of following each other. The guarantee stays
+        that of a commit per message: at any moment at most one message of the connection has
+        its reply read and not yet committed, so a crash sends again at most that one.
+
+        ``following``, the next message of the batch, lets an SMTP server that offers
+        PIPELINING receive its envelope together with this message's data; ``refill`` claims
+        more messages, also while the server takes this one in.
+        """
         started = time.time()
         clock = time.perf_counter()
         result: SendResult | None = None
         error: BaseException | None = None
         try:
-            result = transport.send(claimed.message)
+            if isinstance(transport, SmtpTransport):
+                meanwhile = partial(self._meanwhile, held, session, refill)
+                result = transport.send(claimed.message, meanwhile=meanwhile, then=following)
+            else:
+                self._meanwhile(held, session, refill)
+                result = transport.send(claimed.message)
         except TransportError as exc:
             error = exc
         except Exception as exc:  # logged with its class; the message is kept
@@ -442,9 +517,13 @@ class Worker:
             policy=self.config.retry,
             accepted_before=claimed.accepted_before,
         )
-        self._finish(
-            [Record(claimed, decision, started, time.perf_counter() - clock, self._server)]
-        )
+        if held is not None and session is not None:
+            self._flush(held, session)  # when the send failed before its ``meanwhile``
+        record = Record(claimed, decision, started, time.perf_counter() - clock, self._server)
+        if held is not None and error is None:
+            held.append(record)
+        else:
+            self._finish([record], session)
         if decision.pause:
             assert isinstance(error, TransportError)
             self.outbox.pause(self.config.profile, fingerprint=self.fingerprint, error=error)
@@ -452,7 +531,9 @@ class Worker:
             self._log(f"delivery is paused: {error}")
         return decision, error
 
-    def _record_failed_connection(self, rest: list[Claimed], error: TransportError) -> None:
+    def _record_failed_connection(
+        self, rest: list[Claimed], error: TransportError, session: WorkerSession
+    ) -> None:
         now = time.time()
         records = [
             Record(
@@ -474,11 +555,32 @@ class Worker:
             for claimed in rest
         ]
         if records:
-            self._finish(records)
+            self._finish(records, session)
 
-    def _finish(self, records: list[Record]) -> None:
+    def _meanwhile(
+        self,
+        held: list[Record] | None,
+        session: WorkerSession | None,
+        refill: Callable[[], None] | None,
+    ) -> None:
+        if held and session is not None:
+            self._flush(held, session)
+        if refill is not None:
+            refill()
+
+    def _flush(self, held: list[Record], session: WorkerSession) -> None:
+        if held:
+            records = held[:]
+            held.clear()
+            self._finish(records, session)
+
+    def _finish(self, records: list[Record], session: WorkerSession | None) -> None:
+        """Commit ``records`` before the thread sends its next message: a crash then sends
+        again at most the one message whose reply had come and was not yet written."""
         if self._group is not None:
             self._group.write(records)
+        elif session is not None:
+            session.record(records)
         else:
             self.outbox.record(records, worker=self.name)
         with self._lock:
