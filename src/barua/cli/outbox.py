@@ -9,24 +9,18 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from functools import partial
 from types import FrameType
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+import barua.outbox as outbox_api  # its names load on first use: `barua --help` stays fast
 from barua.cli.common import EXIT_DELIVERY_FAILED, bad_input, err, out, user_errors
-from barua.outbox import (
-    MessageStatus,
-    Outbox,
-    OutboxEntry,
-    Pause,
-    RetryPolicy,
-    Worker,
-    WorkerConfig,
-    limits_for,
-)
-from barua.outbox.processes import default_processes, run_processes
-from barua.settings import Settings
+from barua.outbox.status import MessageStatus
 from barua.store import SettingsStore
+
+if TYPE_CHECKING:
+    from barua.outbox import OutboxEntry, Pause, Worker, WorkerConfig
+    from barua.settings import Settings
 
 outbox_app = typer.Typer(
     help="List, inspect, retry and cancel queued email.",
@@ -82,7 +76,7 @@ def list_command(
     as_json: JsonOpt = False,
 ) -> None:
     """List the outbox, newest first."""
-    with user_errors(), Outbox.open() as outbox:
+    with user_errors(), outbox_api.Outbox.open() as outbox:
         entries = outbox.list_entries(status=status, limit=limit)
         pause = outbox.pause_of()
         if as_json:
@@ -136,7 +130,7 @@ def _show(entry: OutboxEntry) -> None:
 @outbox_app.command("show")
 def show_command(entry_id: IdArg, as_json: JsonOpt = False) -> None:
     """Show one entry, its recipients and its delivery log."""
-    with user_errors(), Outbox.open() as outbox:
+    with user_errors(), outbox_api.Outbox.open() as outbox:
         entry = outbox.get(entry_id)
         attempts = outbox.attempts(entry_id)
         if as_json:
@@ -163,7 +157,7 @@ def show_command(entry_id: IdArg, as_json: JsonOpt = False) -> None:
 @outbox_app.command("retry")
 def retry_command(entry_id: IdArg) -> None:
     """Try a deferred or failed entry again now."""
-    with user_errors(), Outbox.open() as outbox:
+    with user_errors(), outbox_api.Outbox.open() as outbox:
         entry = outbox.retry(entry_id)
         _print(f"Outbox entry {entry.id} is queued again; a worker sends it next.")
 
@@ -171,7 +165,7 @@ def retry_command(entry_id: IdArg) -> None:
 @outbox_app.command("cancel")
 def cancel_command(entry_id: IdArg) -> None:
     """Cancel a queued or deferred entry."""
-    with user_errors(), Outbox.open() as outbox:
+    with user_errors(), outbox_api.Outbox.open() as outbox:
         entry = outbox.cancel(entry_id)
         _print(f"Outbox entry {entry.id} is cancelled.")
 
@@ -200,7 +194,7 @@ def purge_command(
     """Delete sent entries and their logs, to keep the outbox small."""
     with user_errors():
         when = _date(sent_before)
-        with Outbox.open() as outbox:
+        with outbox_api.Outbox.open() as outbox:
             count = outbox.purge(sent_before=when)
         _print(f"Deleted {count} sent entr{'y' if count == 1 else 'ies'}.")
 
@@ -208,7 +202,7 @@ def purge_command(
 @outbox_app.command("resume")
 def resume_command() -> None:
     """Resume delivery after the server refused the settings (once they are fixed)."""
-    with user_errors(), Outbox.open() as outbox:
+    with user_errors(), outbox_api.Outbox.open() as outbox:
         if outbox.resume():
             _print("Delivery resumes.")
         else:
@@ -220,8 +214,8 @@ def resume_command() -> None:
 
 def _make_worker(connections: int, *, settings: Settings, config: WorkerConfig) -> Worker:
     """The worker of one of several processes (see :func:`run_processes`)."""
-    outbox = Outbox.open(pool_size=connections + 4)
-    return Worker(
+    outbox = outbox_api.Outbox.open(pool_size=connections + 4)
+    return outbox_api.Worker(
         outbox,
         lambda: SettingsStore().load_effective() or settings,
         config=replace(config, connections=connections),
@@ -278,29 +272,33 @@ def worker_command(
     ] = 5 * 86400.0,
 ) -> None:
     """Deliver queued email until stopped (SIGTERM or Ctrl-C finish the messages in flight)."""
+    from barua.outbox import processes as worker_processes
+
     with user_errors():
         settings = _settings()
-        config = WorkerConfig(
+        config = outbox_api.WorkerConfig(
             connections=connections,
             lease=lease,
             poll_interval=poll_interval,
-            retry=RetryPolicy(
+            retry=outbox_api.RetryPolicy(
                 first_delay=retry_first_delay, max_delay=retry_max_delay, max_age=max_age
             ),
         )
-        limits = limits_for(settings)
+        limits = outbox_api.limits_for(settings)
         total = connections or limits.connections
-        count = min(processes or default_processes(total, limits), total)
+        count = min(processes or worker_processes.default_processes(total, limits), total)
         if count > 1:
             # Migrate once here, before the processes start, not in each of them at once.
-            Outbox.open().close()
+            outbox_api.Outbox.open().close()
             factory = partial(_make_worker, settings=settings, config=config)
             if not once:
                 _log(f"delivering with {count} processes sharing {total} connection(s)")
-            report = run_processes(factory, connections=total, processes=count, once=once, log=_log)
+            report = worker_processes.run_processes(
+                factory, connections=total, processes=count, once=once, log=_log
+            )
         else:
-            with Outbox.open(pool_size=total + 4) as outbox:
-                worker = Worker(
+            with outbox_api.Outbox.open(pool_size=total + 4) as outbox:
+                worker = outbox_api.Worker(
                     outbox,
                     lambda: SettingsStore().load_effective() or settings,
                     config=config,

@@ -10,21 +10,52 @@ Start with :meth:`Outbox.open`, :meth:`Outbox.enqueue` and :class:`Worker`.
 
 from __future__ import annotations
 
-from barua.outbox.database import OutboxError, database_url
-from barua.outbox.outcome import Decision, decide
-from barua.outbox.profile import DEFAULT_PROFILE, settings_fingerprint
-from barua.outbox.queue import Attempt, Outbox, OutboxEntry, Pause, Recipient
-from barua.outbox.retry import RetryPolicy
-from barua.outbox.session import Claimed, Record
-from barua.outbox.status import AttemptOutcome, MessageStatus, RecipientStatus
-from barua.outbox.worker import (
-    Delivery,
-    SendingLimits,
-    Worker,
-    WorkerConfig,
-    WorkerReport,
-    limits_for,
-)
+from typing import TYPE_CHECKING
+
+from barua.lazy import lazy_attributes
+
+if TYPE_CHECKING:
+    from barua.outbox.database import OutboxError, database_url
+    from barua.outbox.outcome import Decision, decide
+    from barua.outbox.profile import DEFAULT_PROFILE, settings_fingerprint
+    from barua.outbox.queue import Attempt, Outbox, OutboxEntry, Pause, Recipient
+    from barua.outbox.retry import RetryPolicy
+    from barua.outbox.session import Claimed, Record
+    from barua.outbox.status import AttemptOutcome, MessageStatus, RecipientStatus
+    from barua.outbox.worker import (
+        Delivery,
+        SendingLimits,
+        Worker,
+        WorkerConfig,
+        WorkerReport,
+        limits_for,
+    )
+
+_LAZY: dict[str, str] = {
+    "Attempt": "barua.outbox.queue",
+    "AttemptOutcome": "barua.outbox.status",
+    "Claimed": "barua.outbox.session",
+    "DEFAULT_PROFILE": "barua.outbox.profile",
+    "Decision": "barua.outbox.outcome",
+    "Delivery": "barua.outbox.worker",
+    "MessageStatus": "barua.outbox.status",
+    "Outbox": "barua.outbox.queue",
+    "OutboxEntry": "barua.outbox.queue",
+    "OutboxError": "barua.outbox.database",
+    "Pause": "barua.outbox.queue",
+    "Recipient": "barua.outbox.queue",
+    "RecipientStatus": "barua.outbox.status",
+    "Record": "barua.outbox.session",
+    "RetryPolicy": "barua.outbox.retry",
+    "SendingLimits": "barua.outbox.worker",
+    "Worker": "barua.outbox.worker",
+    "WorkerConfig": "barua.outbox.worker",
+    "WorkerReport": "barua.outbox.worker",
+    "database_url": "barua.outbox.database",
+    "decide": "barua.outbox.outcome",
+    "limits_for": "barua.outbox.worker",
+    "settings_fingerprint": "barua.outbox.profile",
+}
 
 __all__ = [
     "DEFAULT_PROFILE",
@@ -51,3 +82,5 @@ __all__ = [
     "limits_for",
     "settings_fingerprint",
 ]
+
+__getattr__, __dir__ = lazy_attributes(__name__, globals(), _LAZY)

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
 from barua.errors import BaruaError
 from barua.outbox import schema
@@ -110,9 +110,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # WAL: readers do not block the writer; NORMAL: durable at every checkpoint, and a power
     # cut can lose at most the last transactions, never corrupt the file.
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
@@ -120,33 +120,49 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def migrate(engine: Engine) -> int:
     """Run the migrations not yet run; returns the schema version. Safe to call from many
     processes at once: the first one migrates, the others wait and then find nothing to do."""
-    try:
-        with engine.connect() as conn:
-            if _current_version(conn) >= schema.SCHEMA_VERSION:
-                return schema.SCHEMA_VERSION
-        with engine.begin() as conn:
-            _lock(conn)
-            schema.migrations_table.create(conn, checkfirst=True)
-            current = _current_version(conn)
-            for migration in schema.MIGRATIONS:
-                if migration.version <= current:
-                    continue
-                migration.apply(conn)
-                conn.execute(
-                    schema.RECORD_MIGRATION,
-                    {
-                        "version": migration.version,
-                        "description": migration.description,
-                        "applied_at": time.time(),
-                    },
-                )
-        return schema.SCHEMA_VERSION
-    except SQLAlchemyError as exc:
-        raise OutboxError(
-            f"the outbox database {redacted(str(engine.url))} cannot be prepared: "
-            f"{exc.__class__.__name__}: {_first_line(exc)}",
-            hint="Check that the database is running and that barua may create tables in it.",
-        ) from exc
+    # SQLite answers "database is locked" at once, without its busy wait, when connections
+    # race to switch a new file to WAL or to upgrade a read lock: that race is worth retrying.
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return _migrate(engine)
+        except OperationalError as exc:
+            if "database is locked" not in str(exc) or time.monotonic() > deadline:
+                raise _not_prepared(engine, exc) from exc
+            time.sleep(0.01)
+        except SQLAlchemyError as exc:
+            raise _not_prepared(engine, exc) from exc
+
+
+def _not_prepared(engine: Engine, exc: SQLAlchemyError) -> OutboxError:
+    return OutboxError(
+        f"the outbox database {redacted(str(engine.url))} cannot be prepared: "
+        f"{exc.__class__.__name__}: {_first_line(exc)}",
+        hint="Check that the database is running and that barua may create tables in it.",
+    )
+
+
+def _migrate(engine: Engine) -> int:
+    with engine.connect() as conn:
+        if _current_version(conn) >= schema.SCHEMA_VERSION:
+            return schema.SCHEMA_VERSION
+    with engine.begin() as conn:
+        _lock(conn)
+        schema.migrations_table.create(conn, checkfirst=True)
+        current = _current_version(conn)
+        for migration in schema.MIGRATIONS:
+            if migration.version <= current:
+                continue
+            migration.apply(conn)
+            conn.execute(
+                schema.RECORD_MIGRATION,
+                {
+                    "version": migration.version,
+                    "description": migration.description,
+                    "applied_at": time.time(),
+                },
+            )
+    return schema.SCHEMA_VERSION
 
 
 def _lock(conn: Connection) -> None:
