@@ -450,28 +450,36 @@ class Outbox:
 
     def retry(self, entry_id: int) -> OutboxEntry:
         """Send a deferred or failed entry again now, with a new retry period."""
-        now = time.time()
-        with self._transaction() as conn:
-            entry = self._entry(conn, entry_id)
-            if conn.execute(schema.RETRY, _p({"id": entry_id, "now": now})).rowcount == 0:
-                raise OutboxError(
-                    f"outbox entry {entry_id} is {entry.status} and cannot be retried",
-                    hint="Only deferred and failed entries can be retried.",
-                )
-            conn.execute(schema.RETRY_RECIPIENTS, _p({"id": entry_id, "now": now}))
-            return self._entry(conn, entry_id)
+        return self._change(
+            entry_id,
+            schema.RETRY,
+            schema.RETRY_RECIPIENTS,
+            refused="cannot be retried",
+            hint="Only deferred and failed entries can be retried.",
+        )
 
     def cancel(self, entry_id: int) -> OutboxEntry:
         """Cancel an entry that has not been sent; one being sent right now cannot be."""
+        return self._change(
+            entry_id,
+            schema.CANCEL,
+            schema.CANCEL_RECIPIENTS,
+            refused="cannot be cancelled",
+            hint="Only queued and deferred entries can be cancelled.",
+        )
+
+    def _change(
+        self, entry_id: int, message: Any, recipients: Any, *, refused: str, hint: str
+    ) -> OutboxEntry:
+        """Apply a person's change to an entry and its recipients, or say why it cannot be."""
         now = time.time()
         with self._transaction() as conn:
             entry = self._entry(conn, entry_id)
-            if conn.execute(schema.CANCEL, _p({"id": entry_id, "now": now})).rowcount == 0:
+            if conn.execute(message, _p({"id": entry_id, "now": now})).rowcount == 0:
                 raise OutboxError(
-                    f"outbox entry {entry_id} is {entry.status} and cannot be cancelled",
-                    hint="Only queued and deferred entries can be cancelled.",
+                    f"outbox entry {entry_id} is {entry.status} and {refused}", hint=hint
                 )
-            conn.execute(schema.CANCEL_RECIPIENTS, _p({"id": entry_id, "now": now}))
+            conn.execute(recipients, _p({"id": entry_id, "now": now}))
             return self._entry(conn, entry_id)
 
     def purge(self, *, sent_before: datetime) -> int:

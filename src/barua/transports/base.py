@@ -62,6 +62,24 @@ class Transport(Protocol):
     ) -> None: ...
 
 
+class ClosesOnExit:
+    """``with transport:`` closes it at the end; transports inherit this."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
 class StepRecorder:
     """Reports each step to an optional observer, with its duration and outcome."""
 

@@ -26,8 +26,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
@@ -48,7 +47,7 @@ from barua.errors import (
 )
 from barua.message import OutgoingMessage
 from barua.settings import Settings
-from barua.transports.base import SendResult, StepObserver, StepRecorder
+from barua.transports.base import ClosesOnExit, SendResult, StepObserver, StepRecorder
 from barua.transports.smtp import certificate_cause, make_tls_context
 from barua.version import __version__
 
@@ -310,7 +309,7 @@ class _StaleConnection(Exception):
 # The transport ---------------------------------------------------------------------------------
 
 
-class HttpTransport:
+class HttpTransport(ClosesOnExit):
     """Sends messages to an HTTP email service over one httpx client, reused between sends.
 
     >>> with HttpTransport(settings) as service:            # doctest: +SKIP
@@ -357,17 +356,6 @@ class HttpTransport:
         self.peer_certificate: bytes | None = None
 
     # Context manager ----------------------------------------------------------------------
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         """Close the connections of the client barua built; the next send opens a new one."""

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from types import TracebackType
-from typing import Self
-
 from barua.message import OutgoingMessage
-from barua.transports.base import SendResult
+from barua.transports.base import ClosesOnExit, SendResult
 
 
-class MemoryTransport:
+class MemoryTransport(ClosesOnExit):
     """Accepts every message and appends it to ``outbox``; no socket involved."""
 
     def __init__(self) -> None:
@@ -28,14 +25,3 @@ class MemoryTransport:
 
     def close(self) -> None:
         self.closed = True
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -20,8 +20,7 @@ import ssl
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from functools import lru_cache, partial
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 
 from barua.certificates import CertificateInfo, describe_certificate, fingerprint
 from barua.errors import (
@@ -42,7 +41,7 @@ from barua.errors import (
 )
 from barua.message import OutgoingMessage
 from barua.settings import Security, Settings, is_loopback
-from barua.transports.base import SendResult, StepObserver, StepRecorder
+from barua.transports.base import ClosesOnExit, SendResult, StepObserver, StepRecorder
 
 _T = TypeVar("_T")
 _AddrInfo = tuple[socket.AddressFamily, socket.SocketKind, int, str, tuple[Any, ...]]
@@ -180,7 +179,7 @@ class _Client(smtplib.SMTP):
         return self._prepared_sock
 
 
-class SmtpTransport:
+class SmtpTransport(ClosesOnExit):
     """Sends messages over one SMTP connection, opened on first use and reused.
 
     >>> with SmtpTransport(settings) as smtp:            # doctest: +SKIP
@@ -216,17 +215,6 @@ class SmtpTransport:
         self.peer_certificate: bytes | None = None
 
     # Context manager ----------------------------------------------------------------------
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # Connection ---------------------------------------------------------------------------
 
