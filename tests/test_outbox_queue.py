@@ -208,7 +208,8 @@ def test_a_lease_runs_out_and_the_message_is_due_again(outbox: Outbox) -> None:
     assert outbox.get(entry.id).status is MessageStatus.SENDING
     [logged] = outbox.attempts(entry.id)
     assert "another worker took the message over" in (logged.detail or "")
-    outbox.renew(worker="other", lease=60)
+    assert outbox.renew([first.id], worker="dead", lease=60) == set(), "no longer its lease"
+    assert outbox.renew([second.id], worker="other", lease=60) == {second.id}
     assert outbox.record([Record(second, decision, time.time(), 0.1, "s")], worker="other") == [
         True
     ]

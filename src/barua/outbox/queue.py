@@ -15,7 +15,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -566,14 +566,12 @@ class Outbox:
         with self.session(worker=worker) as session:
             return session.claim_one(entry_id, lease=lease)
 
-    def renew(self, *, worker: str, lease: float) -> int:
-        """Extend the lease of every message ``worker`` holds; returns how many."""
-        with self._transaction(worker=True) as conn:
-            return int(
-                conn.execute(
-                    schema.RENEW_LEASES, _p({"worker": worker, "lease_until": time.time() + lease})
-                ).rowcount
-            )
+    def renew(self, ids: Collection[int], *, worker: str, lease: float) -> set[int]:
+        """Extend the leases of the messages ``ids`` that ``worker`` still holds; returns the
+        ids renewed (a message another worker took over, or one being written at this very
+        moment, is not)."""
+        with self.session(worker=worker) as session:
+            return session.renew(ids, lease=lease)
 
     def release(self, claimed: Claimed, *, worker: str) -> None:
         """Give back a message claimed but not tried; it is due again at once."""

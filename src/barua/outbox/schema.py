@@ -305,15 +305,25 @@ CLAIM_ONE = (
 )
 """Take one particular message, if it is due (``barua send`` delivering its own message)."""
 
-RENEW_LEASES = (
-    update(messages)
+_renewable = (
+    select(messages.c.id)
     .where(
+        messages.c.id.in_(bindparam("p_ids", expanding=True)),
         messages.c.lease_owner == bindparam("p_worker"),
         messages.c.status == MessageStatus.SENDING.value,
     )
-    .values(next_attempt_at=bindparam("p_lease_until"))
+    # PostgreSQL: a row being written right now (the worker's own result going in) is skipped,
+    # not waited for. Waiting could deadlock with a transaction that records several results,
+    # and a renewal stuck behind a lock is a lease running out.
+    .with_for_update(skip_locked=True)
 )
-"""Extend the lease of every message ``worker`` is sending."""
+RENEW_LEASES = (
+    update(messages)
+    .where(messages.c.id.in_(_renewable))
+    .values(next_attempt_at=bindparam("p_lease_until"))
+    .returning(messages.c.id)
+)
+"""Extend the leases of the messages ``ids`` that ``worker`` still holds; returns their ids."""
 
 RELEASE = (
     update(messages)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache, partial
@@ -219,6 +219,22 @@ class WorkerSession:
         }
         claimed = self._claim(schema.CLAIM_ONE, values)
         return claimed[0] if claimed else None
+
+    def renew(self, ids: Collection[int], *, lease: float) -> set[int]:
+        """Extend the leases of the messages ``ids`` this worker still holds; returns their ids."""
+        if not ids:
+            return set()
+        values = {
+            "p_ids": list(ids),
+            "p_worker": self.worker,
+            "p_lease_until": time.time() + lease,
+        }
+
+        def renew(raw: Any, dialect: Dialect) -> set[int]:
+            rows = _compiled(schema.RENEW_LEASES, dialect).execute(raw.cursor(), values)
+            return {row[0] for row in rows.fetchall()}
+
+        return self._run(renew, write=True)
 
     def _run(self, work: Callable[[Any, Dialect], _T], *, write: bool = False) -> _T:
         """``work`` in one transaction (see :meth:`_cursor`). The connection is kept from one

@@ -7,10 +7,13 @@ own. The database and the server work at the same time rather than in turn: a me
 is committed while the next message is in the server's hands (after its DATA, before its
 reply), the next batch is claimed the same way, and with PIPELINING the next envelope travels
 with the previous message's final dot. At any moment at most one message per connection has
-its reply read and not yet committed: a crash sends that one again, no other. The main thread
-renews the leases of everything in flight, so a message whose worker dies (even with
-``kill -9``) becomes due again when its lease runs out, and another worker delivers it. To
-use several CPU cores, run several workers (:mod:`~barua.outbox.processes`).
+its reply read and not yet committed: a crash sends that one again, no other. A thread
+renews the leases of the messages in hand (:mod:`~barua.outbox.leases`), so a message whose
+worker dies (even with ``kill -9``) becomes due again when its lease runs out, and another
+worker delivers it; a message whose lease may have run out is not sent before the database
+confirms it is still this worker's. When the database fails for a while, a thread keeps the
+results it could not write and tries again before sending anything else. To use several CPU
+cores, run several workers (:mod:`~barua.outbox.processes`).
 
 What a failure does:
 
@@ -36,8 +39,7 @@ import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from urllib.parse import urlsplit
@@ -45,6 +47,8 @@ from urllib.parse import urlsplit
 from barua.delivery import open_transport
 from barua.errors import BaruaError, Step, TransportError
 from barua.message import OutgoingMessage
+from barua.outbox.database import OutboxError
+from barua.outbox.leases import Leases
 from barua.outbox.outcome import Decision, decide
 from barua.outbox.profile import DEFAULT_PROFILE, credentials_fingerprint
 from barua.outbox.queue import Outbox, OutboxEntry, Pause
@@ -112,7 +116,8 @@ class WorkerConfig:
     batch_size: int = 8
     """Messages a thread claims at a time."""
     lease: float = 300.0
-    """Seconds a claim lasts without renewal; renewed every third of it while sending."""
+    """Seconds a claim lasts without renewal; renewed every third of it while sending. A
+    message is sent only while at least half of its lease is left."""
     poll_interval: float = 1.0
     """Longest sleep when nothing is due."""
     retry: RetryPolicy = field(default_factory=RetryPolicy)
@@ -168,6 +173,16 @@ def _server(settings: Settings) -> str:
     if settings.protocol is Protocol.HTTP:
         return urlsplit(settings.http_service_url or "").netloc
     return f"{settings.host}:{settings.port}"
+
+
+_DATABASE_BACKOFF = 5.0
+"""Longest wait before asking a failing database again."""
+_ONCE_DATABASE_TRIES = 5
+"""Claims ``--once`` tries against a failing database before it gives up."""
+
+
+class _ResultsNotRecorded(Exception):
+    """The worker stopped while the database refused the results of messages it sent."""
 
 
 class _GroupCommit:
@@ -267,6 +282,7 @@ class Worker:
         self._paused: Pause | None = None
         self._in_flight = 0
         self._group: _GroupCommit | None = None
+        self._leases = Leases(outbox, worker=self.name, lease=self.config.lease, log=self._log)
 
     def _use(self, settings: Settings) -> None:
         self.settings = settings
@@ -301,7 +317,7 @@ class Worker:
         # One thread records its own results; a group commit pays off only when several wait.
         self._group = _GroupCommit(self.outbox, self.name) if len(threads) > 1 else None
         try:
-            with self._leases_renewed():
+            with self._leases.renewed():
                 for thread in threads:
                     thread.start()
                 last_check = time.monotonic()
@@ -318,25 +334,6 @@ class Worker:
             self._group = None
         self._report.paused = self._paused
         return self._report
-
-    @contextmanager
-    def _leases_renewed(self) -> Iterator[None]:
-        done = threading.Event()
-
-        def renew() -> None:
-            while not done.wait(self.config.lease / 3):
-                try:
-                    self.outbox.renew(worker=self.name, lease=self.config.lease)
-                except Exception as exc:  # the next renewal may work
-                    self._log(f"could not renew the leases: {exc}")
-
-        thread = threading.Thread(target=renew, name="barua-leases", daemon=True)
-        thread.start()
-        try:
-            yield
-        finally:
-            done.set()
-            thread.join()
 
     def _check_pause(self) -> None:
         """Read the pause; lift it when the settings changed since they were refused."""
@@ -362,6 +359,7 @@ class Worker:
         transport: Transport | None = None
         settings: Settings | None = None
         backoff = 0.0
+        failures = 0
         session = self.outbox.session(worker=self.name)
         try:
             while not self._stop.is_set():
@@ -377,14 +375,24 @@ class Worker:
                         return
                     self._stop.wait(self.config.poll_interval)
                     continue
-                batch = session.claim(
-                    profile=self.config.profile, limit=allowed, lease=self.config.lease
-                )
-                self._take(allowed - len(batch))
+                try:
+                    batch = self._claim(session, allowed)
+                    if not batch and not once:
+                        self._idle()
+                except OutboxError as exc:
+                    # The database is down or restarting: nothing is held, so wait and ask again.
+                    failures += 1
+                    if once and failures >= _ONCE_DATABASE_TRIES:
+                        self._log(f"giving up: {exc}")
+                        return
+                    wait = min(self.config.poll_interval * 2**failures, _DATABASE_BACKOFF)
+                    self._log(f"{exc}; trying again in {wait:.1f} s")
+                    self._stop.wait(wait)
+                    continue
+                failures = 0
                 if not batch:
                     if once:
                         return
-                    self._idle()
                     continue
                 if settings is not self.settings:
                     if transport is not None:
@@ -393,6 +401,8 @@ class Worker:
                     transport = self._transport_factory(settings, self.limits, None)
                 assert transport is not None
                 backoff = self._send_batch(transport, batch, backoff, session)
+        except _ResultsNotRecorded as exc:
+            self._log(str(exc))
         except Exception:
             self._log("a sender thread stopped on an unexpected error:\n" + traceback.format_exc())
             raise
@@ -400,6 +410,20 @@ class Worker:
             session.close()
             if transport is not None:
                 transport.close()
+
+    def _claim(self, session: WorkerSession, allowed: int) -> list[Claimed]:
+        """Up to ``allowed`` due messages, held under a lease from now on."""
+        started = time.monotonic()
+        try:
+            batch = session.claim(
+                profile=self.config.profile, limit=allowed, lease=self.config.lease
+            )
+        except BaseException:
+            self._take(allowed)
+            raise
+        self._take(allowed - len(batch))
+        self._leases.hold((claimed.id for claimed in batch), since=started)
+        return batch
 
     def _send_batch(
         self, transport: Transport, batch: list[Claimed], backoff: float, session: WorkerSession
@@ -427,7 +451,13 @@ class Worker:
             if self._stop.is_set() or self._paused is not None:
                 self._release([claimed, *waiting])
                 return backoff
-            following = waiting[0].message if waiting else None
+            if not self._leases.confirm(claimed.id, session):
+                self._give_up(claimed)
+                continue
+            # The next envelope goes ahead only when that message may surely be sent too.
+            following = (
+                waiting[0].message if waiting and self._leases.fresh(waiting[0].id) else None
+            )
             # Near the end of the batch, the next one is claimed while this message is in the
             # server's hands, so the connection need not wait for the database between them.
             refill = partial(self._refill, waiting, session) if len(waiting) <= 1 else None
@@ -461,9 +491,7 @@ class Worker:
         allowed = self._allowance(self.config.batch_size)
         if allowed == 0:
             return
-        more = session.claim(profile=self.config.profile, limit=allowed, lease=self.config.lease)
-        self._take(allowed - len(more))
-        waiting.extend(more)
+        waiting.extend(self._claim(session, allowed))
 
     def _first_backoff(self) -> float:
         return min(1.0, self.config.retry.first_delay)
@@ -517,13 +545,17 @@ class Worker:
             policy=self.config.retry,
             accepted_before=claimed.accepted_before,
         )
-        if held is not None and session is not None:
-            self._flush(held, session)  # when the send failed before its ``meanwhile``
+        if held and session is not None:
+            # The send failed before its ``meanwhile``, or the database failed there: what is
+            # held is written before anything else is sent.
+            self._persist(partial(self._flush, held, session))
         record = Record(claimed, decision, started, time.perf_counter() - clock, self._server)
         if held is not None and error is None:
             held.append(record)
+        elif session is None:  # ``barua send``: a failing database is reported to its user
+            self._finish([record], None)
         else:
-            self._finish([record], session)
+            self._persist(partial(self._finish, [record], session))
         if decision.pause:
             assert isinstance(error, TransportError)
             self.outbox.pause(self.config.profile, fingerprint=self.fingerprint, error=error)
@@ -555,7 +587,7 @@ class Worker:
             for claimed in rest
         ]
         if records:
-            self._finish(records, session)
+            self._persist(partial(self._finish, records, session))
 
     def _meanwhile(
         self,
@@ -563,16 +595,49 @@ class Worker:
         session: WorkerSession | None,
         refill: Callable[[], None] | None,
     ) -> None:
+        """Database work while the server takes a message in. It must not fail the message,
+        which is already in the server's hands: a failure here is logged, and the results
+        stay held to be written once the server has answered."""
         if held and session is not None:
-            self._flush(held, session)
+            try:
+                self._flush(held, session)
+            except OutboxError as exc:
+                self._log(f"{exc} (the results are kept and written again)")
         if refill is not None:
-            refill()
+            try:
+                refill()
+            except OutboxError as exc:
+                self._log(f"could not claim more messages: {exc}")
 
     def _flush(self, held: list[Record], session: WorkerSession) -> None:
+        """Write the ``held`` records; on failure they stay held."""
         if held:
             records = held[:]
             held.clear()
-            self._finish(records, session)
+            try:
+                self._finish(records, session)
+            except BaseException:
+                held[:0] = records
+                raise
+
+    def _persist(self, write: Callable[[], None]) -> None:
+        """Run ``write`` until the database takes it: a message is not sent while the result
+        of the one before is unwritten. Raises :class:`_ResultsNotRecorded` when the worker
+        is stopped meanwhile (the messages are then sent again after their leases)."""
+        wait = 0.05
+        while True:
+            try:
+                write()
+                return
+            except OutboxError as exc:
+                if self._stop.is_set():
+                    raise _ResultsNotRecorded(
+                        f"{exc}; stopping with results not recorded: those messages will be "
+                        "sent again after their leases run out"
+                    ) from exc
+                self._log(f"{exc}; writing the results again in {wait:.1f} s")
+                self._stop.wait(wait)
+                wait = min(wait * 2, _DATABASE_BACKOFF)
 
     def _finish(self, records: list[Record], session: WorkerSession | None) -> None:
         """Commit ``records`` before the thread sends its next message: a crash then sends
@@ -583,6 +648,7 @@ class Worker:
             session.record(records)
         else:
             self.outbox.record(records, worker=self.name)
+        self._leases.drop(record.claimed.id for record in records)
         with self._lock:
             self._in_flight -= len(records)
             for record in records:
@@ -598,10 +664,21 @@ class Worker:
                     self._report.deferred += 1
 
     def _release(self, claimed: list[Claimed]) -> None:
-        for item in claimed:
-            self.outbox.release(item, worker=self.name)
+        try:
+            for item in claimed:
+                self.outbox.release(item, worker=self.name)
+        except OutboxError as exc:  # what is not given back is due when its lease runs out
+            self._log(f"could not give messages back: {exc}")
+        self._leases.drop(item.id for item in claimed)
         with self._lock:
             self._in_flight -= len(claimed)
+
+    def _give_up(self, claimed: Claimed) -> None:
+        """Leave ``claimed`` to whoever holds its lease now (another worker, or nobody until
+        it runs out): sending it could deliver it twice."""
+        self._leases.drop([claimed.id])
+        with self._lock:
+            self._in_flight -= 1
 
     def _idle(self) -> None:
         due = self.outbox.next_due(profile=self.config.profile)

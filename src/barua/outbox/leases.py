@@ -1,0 +1,118 @@
+"""The leases a worker holds: which messages it has in hand, until when, and their renewal.
+
+A claim is a lease in the database (a message in ``sending`` with ``next_attempt_at`` the
+end of the lease). The worker keeps the list of the messages it has in hand and renews exactly
+those, every third of the lease; a message it no longer has (a claim whose answer was lost,
+a message it gave up) runs out and is taken over by the next worker.
+
+Renewals can fail or come late: the database restarts, an overloaded machine stalls the
+process. So before a message is sent, its lease must still have half its length left, as far
+as the worker knows; otherwise the lease is confirmed in the database first, and a message
+whose lease another worker has taken over is left to that worker instead of being sent twice.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from barua.outbox.database import OutboxError
+
+if TYPE_CHECKING:
+    from barua.outbox.queue import Outbox
+    from barua.outbox.session import WorkerSession
+
+
+class Leases:
+    """The messages one worker holds, each with the moment (``time.monotonic``) its lease
+    ends at the latest. Shared by the worker's threads."""
+
+    def __init__(
+        self, outbox: Outbox, *, worker: str, lease: float, log: Callable[[str], None]
+    ) -> None:
+        self._outbox = outbox
+        self._worker = worker
+        self.lease = lease
+        self._log = log
+        self._until: dict[int, float] = {}
+        self._lock = threading.Lock()
+
+    def hold(self, ids: Iterable[int], *, since: float) -> None:
+        """Messages claimed by a claim that started at ``since`` (``time.monotonic``): the
+        database counted their lease from a moment no earlier than that."""
+        with self._lock:
+            for entry_id in ids:
+                self._until[entry_id] = since + self.lease
+
+    def drop(self, ids: Iterable[int]) -> None:
+        """Messages out of hand: recorded, given back, or given up."""
+        with self._lock:
+            for entry_id in ids:
+                self._until.pop(entry_id, None)
+
+    def held(self) -> list[int]:
+        with self._lock:
+            return list(self._until)
+
+    def left(self, entry_id: int) -> float:
+        """Seconds the lease of ``entry_id`` surely lasts (0 when it is not held)."""
+        with self._lock:
+            until = self._until.get(entry_id)
+        return 0.0 if until is None else until - time.monotonic()
+
+    def fresh(self, entry_id: int) -> bool:
+        """Whether ``entry_id`` may be sent without asking the database first."""
+        return self.left(entry_id) >= self.lease / 2
+
+    def confirm(self, entry_id: int, session: WorkerSession) -> bool:
+        """Whether this worker may send ``entry_id`` now; a lease that ran low is renewed in
+        the database first (False: another worker has it, or the database cannot say)."""
+        if self.fresh(entry_id):
+            return True
+        started = time.monotonic()
+        try:
+            renewed = session.renew([entry_id], lease=self.lease)
+        except OutboxError as exc:
+            self._log(f"could not confirm the lease of entry {entry_id}: {exc}")
+            return False
+        self._renewed(renewed, since=started)
+        if entry_id not in renewed:
+            self._log(f"entry {entry_id}: its lease ran out and another worker took it over")
+        return entry_id in renewed
+
+    def renew(self) -> None:
+        """Extend every lease held, in the database and here."""
+        ids = self.held()
+        if not ids:
+            return
+        started = time.monotonic()
+        self._renewed(self._outbox.renew(ids, worker=self._worker, lease=self.lease), since=started)
+
+    def _renewed(self, ids: Iterable[int], *, since: float) -> None:
+        with self._lock:
+            for entry_id in ids:
+                if entry_id in self._until:
+                    self._until[entry_id] = max(self._until[entry_id], since + self.lease)
+
+    @contextmanager
+    def renewed(self) -> Iterator[None]:
+        """Renew the leases every third of their length while the block runs."""
+        done = threading.Event()
+
+        def renew() -> None:
+            while not done.wait(self.lease / 3):
+                try:
+                    self.renew()
+                except Exception as exc:  # the next renewal may work
+                    self._log(f"could not renew the leases: {exc}")
+
+        thread = threading.Thread(target=renew, name="barua-leases", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()

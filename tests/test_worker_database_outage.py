@@ -1,0 +1,83 @@
+"""The worker while its PostgreSQL is unreachable for a while: nothing lost, nothing sent twice.
+
+The outage is real: the worker connects as a role of its own, which is refused logins and has
+its connections cut, then allowed back, as a database restarting looks to its clients.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from urllib.parse import quote
+
+import pytest
+
+from barua.outbox import MessageStatus, Outbox, Worker
+from tests.smtpd import SmtpServer
+from tests.test_outbox_queue import PG_ADMIN, invoice, pg_url, pg_user  # noqa: F401
+from tests.test_worker_faults import FAST, message_ids, settings_for
+
+
+@pytest.fixture
+def worker_url(pg_url: str, pg_user: str) -> Iterator[tuple[str, str]]:  # noqa: F811
+    """A URL to the test's schema as a role made for the test, and that role's name."""
+    import psycopg
+
+    role = f"barua_worker_{secrets.token_hex(4)}"
+    schema = pg_url.rsplit("%3D", 1)[1]
+    with Outbox.open(pg_url):  # the tables, created by their owner
+        pass
+    admin = PG_ADMIN.format(user=pg_user)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN")
+        conn.execute(f'GRANT USAGE ON SCHEMA "{schema}" TO {role}')
+        conn.execute(f'GRANT ALL ON ALL TABLES IN SCHEMA "{schema}" TO {role}')
+        conn.execute(f'GRANT ALL ON ALL SEQUENCES IN SCHEMA "{schema}" TO {role}')
+    try:
+        yield pg_url.replace(f"//{pg_user}@", f"//{quote(role)}@"), role
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(
+                f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{role}'"
+            )
+            conn.execute(f"DROP OWNED BY {role}")
+            conn.execute(f"DROP ROLE {role}")
+
+
+def cut_off(role: str, pg_user: str, seconds: float) -> None:  # noqa: F811
+    """Refuse ``role``'s logins and end its connections for ``seconds``."""
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN.format(user=pg_user), autocommit=True) as conn:
+        conn.execute(f"ALTER ROLE {role} NOLOGIN")
+        conn.execute(
+            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{role}'"
+        )
+        time.sleep(seconds)
+        conn.execute(f"ALTER ROLE {role} LOGIN")
+
+
+def test_a_database_outage_in_mid_run_loses_nothing_and_sends_nothing_twice(
+    worker_url: tuple[str, str],
+    pg_user: str,  # noqa: F811
+) -> None:
+    url, role = worker_url
+    with SmtpServer(mode="plain", pipelining=True) as server, Outbox.open(url) as outbox:
+        expected = [outbox.enqueue(invoice(n)).message_id for n in range(3000)]
+        logged: list[str] = []
+        worker = Worker(outbox, settings_for(server), config=FAST, log=logged.append)
+        running = threading.Thread(target=worker.run, kwargs={"once": True})
+        running.start()
+        while len(server.messages) < 200:
+            time.sleep(0.005)
+        cut_off(role, pg_user, seconds=1.5)
+        running.join(timeout=120)
+        assert not running.is_alive()
+        arrived = message_ids(server.messages)
+        counts = outbox.counts()
+    assert any("the outbox database failed" in line for line in logged), "no outage seen"
+    assert set(arrived) == set(expected), "every message arrives"
+    assert max(arrived.values()) == 1, "none twice"
+    assert counts[MessageStatus.SENT] == 3000, counts
