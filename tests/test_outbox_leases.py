@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from barua.outbox import MessageStatus, Outbox
 from barua.outbox.leases import Leases
@@ -69,3 +70,50 @@ def test_a_renewal_skips_a_message_being_written_instead_of_waiting(
         renewal.join()
     assert not waited, "the renewal waited for a lock (and could deadlock with it)"
     assert renewed == [{ids[1]}]
+
+
+def test_a_claim_reads_a_few_rows_however_long_the_queue(pg_url: str) -> None:  # noqa: F811
+    """Right after a bulk enqueue, before PostgreSQL has statistics of the new rows, a claim
+    still walks the due index to its first few messages instead of sorting the whole queue,
+    and a batch's bytes are looked up by key instead of hashing every blob."""
+    import psycopg
+    from sqlalchemy.dialects import postgresql
+
+    from barua.outbox import schema
+
+    def explain(conn: Any, statement: Any, **values: object) -> str:
+        compiled = statement.compile(dialect=postgresql.dialect())
+        state = compiled.construct_expanded_state(values)
+        cursor = psycopg.ClientCursor(conn)  # the values in the text: the plan of these values
+        rows = cursor.execute("EXPLAIN ANALYZE " + state.statement, state.parameters)
+        return "\n".join(row[0] for row in rows)
+
+    with Outbox.open(pg_url) as opened:
+        for n in range(8):
+            opened.enqueue(invoice(n))
+        now = time.time()
+        with opened.worker_engine.connect() as conn:
+            raw = conn.connection.dbapi_connection
+            assert raw is not None
+            columns = ", ".join(
+                c.name for c in schema.messages.columns if c.name not in {"id", "message_id"}
+            )
+            raw.execute(  # 20,000 more queued, faster than enqueueing them
+                f"INSERT INTO outbox_messages (message_id, {columns})"
+                f" SELECT 'copy-' || n || message_id, {columns}"
+                " FROM outbox_messages, generate_series(1, 2500) AS n"
+            )
+            claim = explain(
+                raw,
+                schema.CLAIM_DUE,
+                p_profile="default",
+                p_now=now,
+                p_limit=8,
+                p_worker="w",
+                p_lease_until=now + 60,
+            )
+            ids = [row[0] for row in raw.execute("SELECT id FROM outbox_messages LIMIT 8")]
+            load = explain(raw, schema.MESSAGE_BYTES, p_ids=ids)
+    assert "rows=8 loops=1" in claim, claim
+    assert "Sort" not in claim, claim
+    assert "Seq Scan on outbox_blobs" not in load, load

@@ -321,6 +321,14 @@ def worker_command(
         if report.paused is not None:
             _warn_paused(report.paused)
             raise typer.Exit(EXIT_DELIVERY_FAILED)
+        if report.database_error is not None:
+            err.print(f"error: {report.database_error}", markup=False)
+            err.print(
+                "hint: check that the outbox database is running and reachable, then run the "
+                "worker again; the messages not sent are still in the outbox.",
+                markup=False,
+            )
+            raise typer.Exit(EXIT_DELIVERY_FAILED)
         if report.limited:
             _log("a sending limit of the provider is reached; the rest waits for a later run")
         sys.stderr.flush()

@@ -94,13 +94,20 @@ def create_outbox_engine(
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     elif relaxed and engine.dialect.name == "postgresql":
-        event.listen(engine, "connect", _relaxed_commits)
+        event.listen(engine, "connect", _worker_connection)
     return engine
 
 
-def _relaxed_commits(dbapi_connection: Any, _record: Any) -> None:
+def _worker_connection(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("SET synchronous_commit TO OFF")
+    # The claim takes the first few due messages in the order of the index that holds them
+    # in that order. Right after a bulk enqueue, before PostgreSQL's statistics know of the
+    # new rows, the planner believes a handful are due and sorts all of them instead: a claim
+    # then costs in proportion to the queue (3 ms for 8 messages of 10,000 queued, 30 ms of
+    # 100,000). So on a worker's connections a sort is the planner's last resort; the other
+    # statements there sort a batch's few rows when they must, as before.
+    cursor.execute("SET enable_sort TO OFF")
     cursor.close()
     if not dbapi_connection.autocommit:
         dbapi_connection.commit()  # a SET in a transaction rolled back would not last

@@ -115,6 +115,7 @@ def run_processes(
             total.outcome_unknown += report.outcome_unknown
             total.limited = total.limited or report.limited
             total.paused = total.paused or report.paused
+            total.database_error = total.database_error or report.database_error
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

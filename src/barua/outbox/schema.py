@@ -358,11 +358,17 @@ RECIPIENT_STATES_OF_MANY = (
 """Who is still to get the claimed messages (and who got them already)."""
 
 MESSAGE_BYTES = (
-    select(pieces.c.message_pk, blobs.c.data)
-    .join(blobs, blobs.c.digest == pieces.c.digest)
+    select(
+        pieces.c.message_pk,
+        select(blobs.c.data).where(blobs.c.digest == pieces.c.digest).scalar_subquery(),
+    )
     .where(pieces.c.message_pk.in_(bindparam("p_ids", expanding=True)))
     .order_by(pieces.c.message_pk, pieces.c.position)
 )
+"""The stored bytes of the messages ``ids``, piece by piece. Each blob is looked up by its key
+(a subquery per piece, not a join): without fresh statistics of an outbox that has just grown,
+PostgreSQL would hash every blob of the outbox to join a batch's few, a cost per batch that
+grows with the outbox."""
 
 FINISH = (
     update(messages)

@@ -137,6 +137,8 @@ class WorkerReport:
     paused: Pause | None = None
     limited: bool = False
     """True when a sending limit stopped a ``--once`` run with messages still due."""
+    database_error: str | None = None
+    """Why a ``--once`` run gave up on a failing database (the rest stays queued)."""
 
     @property
     def attempts(self) -> int:
@@ -177,8 +179,8 @@ def _server(settings: Settings) -> str:
 
 _DATABASE_BACKOFF = 5.0
 """Longest wait before asking a failing database again."""
-_ONCE_DATABASE_TRIES = 5
-"""Claims ``--once`` tries against a failing database before it gives up."""
+_ONCE_DATABASE_PATIENCE = 60.0
+"""Seconds ``--once`` keeps asking a failing database before it gives up."""
 
 
 class _ResultsNotRecorded(Exception):
@@ -360,6 +362,7 @@ class Worker:
         settings: Settings | None = None
         backoff = 0.0
         failures = 0
+        failing_since = 0.0
         session = self.outbox.session(worker=self.name)
         try:
             while not self._stop.is_set():
@@ -382,8 +385,10 @@ class Worker:
                 except OutboxError as exc:
                     # The database is down or restarting: nothing is held, so wait and ask again.
                     failures += 1
-                    if once and failures >= _ONCE_DATABASE_TRIES:
-                        self._log(f"giving up: {exc}")
+                    if failures == 1:
+                        failing_since = time.monotonic()
+                    if once and time.monotonic() - failing_since > _ONCE_DATABASE_PATIENCE:
+                        self._report.database_error = str(exc)
                         return
                     wait = min(self.config.poll_interval * 2**failures, _DATABASE_BACKOFF)
                     self._log(f"{exc}; trying again in {wait:.1f} s")
@@ -402,7 +407,7 @@ class Worker:
                 assert transport is not None
                 backoff = self._send_batch(transport, batch, backoff, session)
         except _ResultsNotRecorded as exc:
-            self._log(str(exc))
+            self._report.database_error = str(exc)
         except Exception:
             self._log("a sender thread stopped on an unexpected error:\n" + traceback.format_exc())
             raise
