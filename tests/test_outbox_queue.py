@@ -433,3 +433,66 @@ def test_a_worker_waits_its_turn_for_the_sqlite_write_lock(barua_home: Path) -> 
         # Back in the pool, the connection waits for locks SQLite's way again.
         assert raw.execute("PRAGMA busy_timeout").fetchone() == (30_000,)
     assert claimed.message.subject == "Ankara INV-0042"
+
+
+def test_a_group_of_results_is_written_together(outbox: Outbox) -> None:
+    """Several results in one write (a worker's group commit): each message, each recipient
+    and each log row as the result says; a lost lease changes only the log."""
+    three = ("a@example.com", "b@example.com", "c@example.com")
+    partly = outbox.enqueue(invoice(1, to=three)).id
+    whole = outbox.enqueue(invoice(2)).id
+    lost = outbox.enqueue(invoice(3)).id
+    claimed = {c.id: c for c in outbox.claim(worker="w", limit=3, lease=60)}
+    with outbox.engine.begin() as conn:  # another worker took this one over
+        conn.execute(
+            tables.messages.update().where(tables.messages.c.id == lost).values(lease_owner="other")
+        )
+    now = time.time()
+
+    def result(
+        entry: int, accepted: tuple[str, ...], refused: dict[str, tuple[int, str]]
+    ) -> Record:
+        message = claimed[entry].message
+        sent = SendResult(
+            message_id=message.message_id,
+            accepted=accepted,
+            refused=refused,
+            code=250,
+            reply="2.0.0 Ok: queued as Q" + str(entry),
+            queue_id="Q" + str(entry),
+        )
+        decision = decide(
+            pending=message.recipients,
+            result=sent,
+            attempts=1,
+            created=claimed[entry].created,
+            now=now,
+            policy=RetryPolicy(),
+        )
+        return Record(claimed[entry], decision, now, 0.25, "mx.example:25", "a note")
+
+    records = [
+        result(partly, three[:2], {three[2]: (450, "4.2.0 mailbox busy")}),
+        result(whole, ("jane@example.com",), {}),
+        result(lost, ("jane@example.com",), {}),
+    ]
+    assert outbox.record(records, worker="w") == [True, True, False]
+
+    first = outbox.get(partly)
+    assert first.status is MessageStatus.DEFERRED and first.attempts == 1
+    assert [r.status for r in first.recipients] == [
+        RecipientStatus.ACCEPTED,
+        RecipientStatus.ACCEPTED,
+        RecipientStatus.PENDING,
+    ]
+    second = outbox.get(whole)
+    assert second.status is MessageStatus.SENT and second.queue_id == "Q" + str(whole)
+    assert second.sent_at is not None
+    third = outbox.get(lost)
+    assert third.status is MessageStatus.SENDING and third.attempts == 0
+    assert third.recipients[0].status is RecipientStatus.PENDING
+    [log] = outbox.attempts(whole)
+    assert (log.number, log.worker, log.server, log.code) == (1, "w", "mx.example:25", 250)
+    assert log.detail == "a note"
+    [log] = outbox.attempts(lost)
+    assert log.detail == "a note; the lease had run out and another worker took the message over"
