@@ -451,43 +451,51 @@ class Worker:
         # batch or two however long the stream of refills runs.
         waiting = deque(batch)
         batch.clear()
-        while waiting:
-            claimed = waiting.popleft()
-            if self._stop.is_set() or self._paused is not None:
-                self._release([claimed, *waiting])
-                return backoff
-            if not self._leases.confirm(claimed.id, session):
-                self._give_up(claimed)
-                continue
-            # The next envelope goes ahead only when that message may surely be sent too.
-            following = (
-                waiting[0].message if waiting and self._leases.fresh(waiting[0].id) else None
-            )
-            # Near the end of the batch, the next one is claimed while this message is in the
-            # server's hands, so the connection need not wait for the database between them.
-            refill = partial(self._refill, waiting, session) if len(waiting) <= 1 else None
-            decision, error = self._attempt(
-                transport, claimed, session, held=held, following=following, refill=refill
-            )
-            del claimed
-            if decision.pause:
-                self._release(list(waiting))
-                return backoff
-            if (
-                isinstance(error, TransportError)
-                and error.step in CONNECTION_STEPS
-                and decision.outcome is AttemptOutcome.DEFERRED
-            ):
-                # The next messages would meet the same closed door: defer them with it.
-                self._record_failed_connection(list(waiting), error, session)
-                backoff = min(
-                    self.config.max_connection_backoff, max(backoff * 2, self._first_backoff())
+        try:
+            while waiting:
+                claimed = waiting.popleft()
+                if self._stop.is_set() or self._paused is not None:
+                    self._release([claimed, *waiting])
+                    return backoff
+                if not self._leases.confirm(claimed.id, session):
+                    self._give_up(claimed)
+                    continue
+                # The next envelope goes ahead only when that message may surely be sent too.
+                following = (
+                    waiting[0].message if waiting and self._leases.fresh(waiting[0].id) else None
                 )
-                self._log(f"{self._server}: {error}; waiting {backoff:.1f} s before reconnecting")
-                self._stop.wait(backoff)
-                return backoff
-            backoff = 0.0
-        return backoff
+                # Near the end of the batch, the next one is claimed while this message is in the
+                # server's hands, so the connection need not wait for the database between them.
+                refill = partial(self._refill, waiting, session) if len(waiting) <= 1 else None
+                decision, error = self._attempt(
+                    transport, claimed, session, held=held, following=following, refill=refill
+                )
+                del claimed
+                if decision.pause:
+                    self._release(list(waiting))
+                    return backoff
+                if (
+                    isinstance(error, TransportError)
+                    and error.step in CONNECTION_STEPS
+                    and decision.outcome is AttemptOutcome.DEFERRED
+                ):
+                    # The next messages would meet the same closed door: defer them with it.
+                    self._record_failed_connection(list(waiting), error, session)
+                    backoff = min(
+                        self.config.max_connection_backoff, max(backoff * 2, self._first_backoff())
+                    )
+                    self._log(
+                        f"{self._server}: {error}; waiting {backoff:.1f} s before reconnecting"
+                    )
+                    self._stop.wait(backoff)
+                    return backoff
+                backoff = 0.0
+            return backoff
+        except BaseException:
+            # A thread that stops on an error lets go of what it has not sent: those leases
+            # run out and another thread or worker sends the messages.
+            self._leases.drop(claimed.id for claimed in waiting)
+            raise
 
     def _refill(self, waiting: deque[Claimed], session: WorkerSession) -> None:
         """Claim the next batch onto the end of ``waiting`` (within the sending limits)."""
