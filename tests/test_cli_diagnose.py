@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from barua.certificates import fingerprint
 from tests.certs import CertFiles, make_certificates
 from tests.conftest import PASSWORD, USER
@@ -164,3 +166,15 @@ def test_test_email_through_an_http_email_service() -> None:
     shown = barua("settings", "show", "--json")
     assert "key-123456" not in shown.stdout
     assert json.loads(shown.stdout)["http_api_key_set"] is True
+
+
+def test_emoji_codes_in_what_is_printed_stay_text(capsys: pytest.CaptureFixture[str]) -> None:
+    """A fingerprint such as 04:AB:54 holds ":AB:", which rich would print as an emoji."""
+    from barua.cli.common import err, out
+
+    fingerprint_text = "SHA-256 fingerprint: 15:23:E5:04:AB:54:D0:57 :smile:"
+    out.print(fingerprint_text, markup=False)
+    err.print(fingerprint_text, markup=False)
+    captured = capsys.readouterr()
+    assert fingerprint_text in captured.out
+    assert fingerprint_text in captured.err

@@ -18,8 +18,9 @@ from barua.store import SettingsStore
 EXIT_DELIVERY_FAILED = 1
 EXIT_BAD_INPUT = 2
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# No emoji codes: rich would turn ":ab:" in a fingerprint ("04:AB:54") into a picture.
+out = Console(highlight=False, soft_wrap=True, emoji=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 def _(text: str) -> str:
