@@ -18,9 +18,7 @@ def test_a_lease_that_ran_low_is_confirmed_before_sending(outbox: Outbox) -> Non
     logged: list[str] = []
     leases = Leases(outbox, worker="a", lease=0.3, log=logged.append)
     with outbox.session(worker="a") as session:
-        started = time.monotonic()
-        claimed = session.claim(profile="default", limit=2, lease=0.3)
-        leases.hold((c.id for c in claimed), since=started)
+        claimed = leases.claim(lambda: session.claim(profile="default", limit=2, lease=0.3))
         assert len(claimed) == 2 and all(leases.fresh(c.id) for c in claimed)
         time.sleep(0.4)  # the process stalled: no renewal came and the leases ran out
         assert not any(leases.fresh(c.id) for c in claimed)
@@ -40,14 +38,35 @@ def test_a_lease_that_ran_low_is_confirmed_before_sending(outbox: Outbox) -> Non
 def test_only_the_messages_in_hand_are_renewed(outbox: Outbox) -> None:  # noqa: F811
     for n in range(3):
         outbox.enqueue(invoice(n))
-    claimed = outbox.claim(worker="a", limit=3, lease=0.3)
     leases = Leases(outbox, worker="a", lease=60, log=lambda _line: None)
-    leases.hold((c.id for c in claimed), since=time.monotonic())
+    claimed = leases.claim(lambda: outbox.claim(worker="a", limit=3, lease=0.3))
     leases.drop([claimed[0].id])  # recorded, given back or given up
     leases.renew()
     time.sleep(0.4)
     [due] = outbox.claim(worker="b", limit=3, lease=60)
     assert due.id == claimed[0].id, "what the worker let go of runs out; the rest stays its own"
+
+
+def test_what_a_database_failure_left_held_is_given_back(outbox: Outbox) -> None:  # noqa: F811
+    for n in range(4):
+        outbox.enqueue(invoice(n))
+    logged: list[str] = []
+    leases = Leases(outbox, worker="a", lease=60, log=logged.append)
+    in_hand = leases.claim(lambda: outbox.claim(worker="a", limit=2, lease=60))
+    # A claim that committed, but whose answer the broken connection never brought back.
+    lost = outbox.claim(worker="a", limit=2, lease=60)
+    leases.release_forgotten()
+    assert outbox.claim(worker="b", limit=4, lease=60) == [], "nothing given back unasked"
+
+    leases.forgotten()
+    leases.release_forgotten()
+    assert "gave back 2 message(s) a database failure had left held" in logged
+    for claimed in in_hand:
+        assert outbox.get(claimed.id).status is MessageStatus.SENDING, "in hand: kept"
+    for claimed in lost:
+        assert outbox.get(claimed.id).status is MessageStatus.QUEUED
+    taken = outbox.claim(worker="b", limit=4, lease=60)
+    assert {c.id for c in taken} == {c.id for c in lost}, "due again at once"
 
 
 def test_a_renewal_skips_a_message_being_written_instead_of_waiting(

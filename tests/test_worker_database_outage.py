@@ -78,6 +78,7 @@ def test_a_database_outage_in_mid_run_loses_nothing_and_sends_nothing_twice(
         arrived = message_ids(server.messages)
         counts = outbox.counts()
     assert any("the outbox database failed" in line for line in logged), "no outage seen"
-    assert set(arrived) == set(expected), "every message arrives"
+    log = "\n".join(logged[-20:])
+    assert set(arrived) == set(expected), f"every message arrives; {counts}; the log:\n{log}"
     assert max(arrived.values()) == 1, "none twice"
-    assert counts[MessageStatus.SENT] == 3000, counts
+    assert counts[MessageStatus.SENT] == 3000, f"{counts}; the log:\n{log}"

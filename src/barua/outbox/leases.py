@@ -9,13 +9,19 @@ Renewals can fail or come late: the database restarts, an overloaded machine sta
 process. So before a message is sent, its lease must still have half its length left, as far
 as the worker knows; otherwise the lease is confirmed in the database first, and a message
 whose lease another worker has taken over is left to that worker instead of being sent twice.
+
+A failing database can leave the worker holding messages it does not have in hand: a claim
+committed whose answer the broken connection lost, a message given up because its lease could
+not be confirmed. Such messages would wait for their lease to run out; once the database
+answers again, they are given back at once (:meth:`Leases.release_forgotten`), while no claim
+is under way, so nothing in hand is given back.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -23,7 +29,7 @@ from barua.outbox.database import OutboxError
 
 if TYPE_CHECKING:
     from barua.outbox.queue import Outbox
-    from barua.outbox.session import WorkerSession
+    from barua.outbox.session import Claimed, WorkerSession
 
 
 class Leases:
@@ -38,14 +44,37 @@ class Leases:
         self.lease = lease
         self._log = log
         self._until: dict[int, float] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
+        self._claims = 0
+        """Claims under way (their messages are not in :attr:`_until` yet)."""
+        self._sweeping = False
+        self._forgotten = False
+        """Whether a database failure may have left messages held but not in hand."""
 
-    def hold(self, ids: Iterable[int], *, since: float) -> None:
-        """Messages claimed by a claim that started at ``since`` (``time.monotonic``): the
-        database counted their lease from a moment no earlier than that."""
+    def claim(self, take: Callable[[], Sequence[Claimed]]) -> Sequence[Claimed]:
+        """Run the claim ``take`` and hold what it returns, from the moment it started (the
+        database counted the leases from no earlier)."""
         with self._lock:
-            for entry_id in ids:
-                self._until[entry_id] = since + self.lease
+            self._lock.wait_for(lambda: not self._sweeping)
+            self._claims += 1
+        started = time.monotonic()
+        batch: Sequence[Claimed] = ()
+        try:
+            batch = take()
+        except OutboxError:
+            self.forgotten()  # the claim may have committed before its answer was lost
+            raise
+        finally:
+            with self._lock:
+                for claimed in batch:
+                    self._until[claimed.id] = started + self.lease
+                self._claims -= 1
+                self._lock.notify_all()
+        return batch
+
+    def forgotten(self) -> None:
+        """Note that messages may be held in the database and not in hand."""
+        self._forgotten = True
 
     def drop(self, ids: Iterable[int]) -> None:
         """Messages out of hand: recorded, given back, or given up."""
@@ -77,6 +106,7 @@ class Leases:
             renewed = session.renew([entry_id], lease=self.lease)
         except OutboxError as exc:
             self._log(f"could not confirm the lease of entry {entry_id}: {exc}")
+            self.forgotten()  # given up here, still held there
             return False
         self._renewed(renewed, since=started)
         if entry_id not in renewed:
@@ -90,6 +120,27 @@ class Leases:
             return
         started = time.monotonic()
         self._renewed(self._outbox.renew(ids, worker=self._worker, lease=self.lease), since=started)
+
+    def release_forgotten(self) -> None:
+        """After a database failure, give back what is held in the database and not here."""
+        if not self._forgotten:
+            return
+        with self._lock:
+            self._sweeping = True
+            self._lock.wait_for(lambda: self._claims == 0)
+            held = list(self._until)
+            self._forgotten = False
+        try:
+            count = self._outbox.release_forgotten(held, worker=self._worker)
+        except BaseException:
+            self._forgotten = True
+            raise
+        finally:
+            with self._lock:
+                self._sweeping = False
+                self._lock.notify_all()
+        if count:
+            self._log(f"gave back {count} message(s) a database failure had left held")
 
     def _renewed(self, ids: Iterable[int], *, since: float) -> None:
         with self._lock:
@@ -106,6 +157,7 @@ class Leases:
             while not done.wait(self.lease / 3):
                 try:
                     self.renew()
+                    self.release_forgotten()
                 except Exception as exc:  # the next renewal may work
                     self._log(f"could not renew the leases: {exc}")
 

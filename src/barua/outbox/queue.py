@@ -573,6 +573,16 @@ class Outbox:
         with self.session(worker=worker) as session:
             return session.renew(ids, lease=lease)
 
+    def release_forgotten(self, held: Collection[int], *, worker: str) -> int:
+        """Give back what ``worker`` holds in the database beyond ``held``, the messages it
+        has in hand (see :data:`~barua.outbox.schema.RELEASE_FORGOTTEN`); returns how many."""
+        now = time.time()
+        with self._transaction(worker=True) as conn:
+            result = conn.execute(
+                schema.RELEASE_FORGOTTEN, _p({"worker": worker, "held": list(held), "now": now})
+            )
+            return int(result.rowcount)
+
     def release(self, claimed: Claimed, *, worker: str) -> None:
         """Give back a message claimed but not tried; it is due again at once."""
         status = MessageStatus.DEFERRED if claimed.attempts else MessageStatus.QUEUED

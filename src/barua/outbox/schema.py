@@ -42,6 +42,7 @@ from sqlalchemy import (
     Text,
     and_,
     bindparam,
+    case,
     delete,
     exists,
     func,
@@ -340,6 +341,27 @@ RELEASE = (
     )
 )
 """Give a claimed message back untried (the worker is stopping, or the queue is paused)."""
+
+RELEASE_FORGOTTEN = (
+    update(messages)
+    .where(
+        messages.c.lease_owner == bindparam("p_worker"),
+        messages.c.status == MessageStatus.SENDING.value,
+        messages.c.id.not_in(bindparam("p_held", expanding=True)),
+    )
+    .values(
+        status=case(
+            (messages.c.attempts > 0, MessageStatus.DEFERRED.value),
+            else_=MessageStatus.QUEUED.value,
+        ),
+        next_attempt_at=bindparam("p_now"),
+        lease_owner=None,
+        updated_at=bindparam("p_now"),
+    )
+)
+"""Give back what ``worker`` holds in the database but not in hand (``held``): the messages
+of a claim whose answer a failing connection lost, or given up when the database could not
+confirm their lease. Untried by this worker, they are due again at once."""
 
 PENDING_RECIPIENTS = (
     select(recipients.c.message_pk, recipients.c.address)

@@ -126,6 +126,8 @@ class WorkerSession:
         """Whether the last failure was the connection's death."""
         self._busy = False
         """Whether the last failure was SQLite's lock, held by another writer."""
+        self.reconnects = 0
+        """How often work was run again on a new connection after the old one died."""
 
     def __enter__(self) -> Self:
         return self
@@ -258,6 +260,7 @@ class WorkerSession:
                 if not (reused and self._disconnected):
                     raise
                 reused = False
+                self.reconnects += 1
 
     def _claim(self, statement: ClauseElement, values: dict[str, Any]) -> list[Claimed]:
         def take(raw: Any, dialect: Dialect) -> list[Any]:

@@ -380,7 +380,11 @@ class Worker:
                     continue
                 try:
                     batch = self._claim(session, allowed)
-                    if not batch and not once:
+                    if not batch and once:
+                        # What a database failure left held is due too, once given back.
+                        self._leases.release_forgotten()
+                        batch = self._claim(session, allowed)
+                    elif not batch:
                         self._idle()
                 except OutboxError as exc:
                     # The database is down or restarting: nothing is held, so wait and ask again.
@@ -418,17 +422,24 @@ class Worker:
 
     def _claim(self, session: WorkerSession, allowed: int) -> list[Claimed]:
         """Up to ``allowed`` due messages, held under a lease from now on."""
-        started = time.monotonic()
+        reconnects = session.reconnects
         try:
-            batch = session.claim(
-                profile=self.config.profile, limit=allowed, lease=self.config.lease
+            batch = self._leases.claim(
+                partial(
+                    session.claim,
+                    profile=self.config.profile,
+                    limit=allowed,
+                    lease=self.config.lease,
+                )
             )
         except BaseException:
             self._take(allowed)
             raise
+        if session.reconnects != reconnects:
+            # Claimed again on a new connection: the first claim may have committed too.
+            self._leases.forgotten()
         self._take(allowed - len(batch))
-        self._leases.hold((claimed.id for claimed in batch), since=started)
-        return batch
+        return list(batch)
 
     def _send_batch(
         self, transport: Transport, batch: list[Claimed], backoff: float, session: WorkerSession
@@ -680,8 +691,9 @@ class Worker:
         try:
             for item in claimed:
                 self.outbox.release(item, worker=self.name)
-        except OutboxError as exc:  # what is not given back is due when its lease runs out
+        except OutboxError as exc:  # given back once the database answers again
             self._log(f"could not give messages back: {exc}")
+            self._leases.forgotten()
         self._leases.drop(item.id for item in claimed)
         with self._lock:
             self._in_flight -= len(claimed)
