@@ -16,20 +16,14 @@ from barua.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from barua.outbox.database import OutboxError, database_url
+    from barua.outbox.limits import SendingLimits, limits_for
     from barua.outbox.outcome import Decision, decide
     from barua.outbox.profile import DEFAULT_PROFILE, settings_fingerprint
     from barua.outbox.queue import Attempt, Outbox, OutboxEntry, Pause, Recipient
     from barua.outbox.retry import RetryPolicy
     from barua.outbox.session import Claimed, Record
     from barua.outbox.status import AttemptOutcome, MessageStatus, RecipientStatus
-    from barua.outbox.worker import (
-        Delivery,
-        SendingLimits,
-        Worker,
-        WorkerConfig,
-        WorkerReport,
-        limits_for,
-    )
+    from barua.outbox.worker import Delivery, Worker, WorkerConfig, WorkerReport
 
 _LAZY: dict[str, str] = {
     "Attempt": "barua.outbox.queue",
@@ -47,13 +41,13 @@ _LAZY: dict[str, str] = {
     "RecipientStatus": "barua.outbox.status",
     "Record": "barua.outbox.session",
     "RetryPolicy": "barua.outbox.retry",
-    "SendingLimits": "barua.outbox.worker",
+    "SendingLimits": "barua.outbox.limits",
     "Worker": "barua.outbox.worker",
     "WorkerConfig": "barua.outbox.worker",
     "WorkerReport": "barua.outbox.worker",
     "database_url": "barua.outbox.database",
     "decide": "barua.outbox.outcome",
-    "limits_for": "barua.outbox.worker",
+    "limits_for": "barua.outbox.limits",
     "settings_fingerprint": "barua.outbox.profile",
 }
 

@@ -25,7 +25,8 @@ from types import FrameType
 from typing import Any
 
 from barua.outbox.database import OutboxError
-from barua.outbox.worker import SendingLimits, Worker, WorkerReport
+from barua.outbox.limits import SendingLimits
+from barua.outbox.worker import Worker, WorkerReport
 
 _STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 _POSIX = hasattr(signal, "pthread_sigmask")

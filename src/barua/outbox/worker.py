@@ -32,7 +32,6 @@ What a failure does:
 from __future__ import annotations
 
 import os
-import queue
 import secrets
 import socket
 import threading
@@ -48,14 +47,15 @@ from barua.delivery import open_transport
 from barua.errors import BaruaError, Step, TransportError
 from barua.message import OutgoingMessage
 from barua.outbox.database import OutboxError
+from barua.outbox.group_commit import GroupCommit
 from barua.outbox.leases import Leases
+from barua.outbox.limits import SendingLimits, limits_for
 from barua.outbox.outcome import Decision, decide
 from barua.outbox.profile import DEFAULT_PROFILE, credentials_fingerprint
 from barua.outbox.queue import Outbox, OutboxEntry, Pause
 from barua.outbox.retry import RetryPolicy
 from barua.outbox.session import Claimed, Record, WorkerSession
 from barua.outbox.status import AttemptOutcome, MessageStatus
-from barua.providers import preset_for_host
 from barua.settings import Protocol, Settings
 from barua.transports.base import SendResult, StepObserver, Transport
 from barua.transports.smtp import SmtpTransport
@@ -73,36 +73,6 @@ CONNECTION_STEPS = frozenset(
     }
 )
 """Steps before any message is involved: a failure there is the server's, not the message's."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SendingLimits:
-    """What a provider allows one account; ``None`` means no limit."""
-
-    connections: int = 4
-    """Connections at once (the worker's default concurrency)."""
-    max_messages_per_connection: int | None = None
-    """Reconnect after this many messages on one connection."""
-    per_minute: int | None = None
-    """Messages per rolling minute."""
-    per_day: int | None = None
-    """Messages per rolling 24 hours."""
-
-
-def limits_for(settings: Settings) -> SendingLimits:
-    """The sending limits of the provider preset the settings' server belongs to.
-
-    A known provider gets its documented daily and per-minute limits and at most its
-    connections (3 when it documents none); an unknown server gets 4 connections, no limit.
-    """
-    preset = preset_for_host(settings.host, settings.port) if settings.host else None
-    if preset is None:
-        return SendingLimits()
-    return SendingLimits(
-        connections=preset.max_connections or 3,
-        per_minute=preset.per_minute_limit,
-        per_day=preset.daily_limit,
-    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -187,61 +157,6 @@ class _ResultsNotRecorded(Exception):
     """The worker stopped while the database refused the results of messages it sent."""
 
 
-class _GroupCommit:
-    """Writes the records of all sender threads together: each thread waits for its own
-    record to be committed before it sends the next message (so a crash loses no more than
-    with a commit per message), but one transaction serves every thread waiting at once."""
-
-    def __init__(self, outbox: Outbox, worker: str) -> None:
-        self._outbox = outbox
-        self._worker = worker
-        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="barua-recorder", daemon=True)
-        self._thread.start()
-
-    def write(self, records: list[Record]) -> None:
-        pending = _Pending(records)
-        self._queue.put(pending)
-        pending.done.wait()
-        if pending.error is not None:
-            raise pending.error
-
-    def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join()
-
-    def _run(self) -> None:
-        with self._outbox.session(worker=self._worker) as session:
-            stopping = False
-            while not stopping:
-                group: list[_Pending] = []
-                item = self._queue.get()
-                while item is not None:
-                    group.append(item)
-                    try:
-                        item = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                stopping = item is None
-                if not group:
-                    continue
-                error: BaseException | None = None
-                try:
-                    session.record([r for p in group for r in p.records])
-                except BaseException as exc:  # handed to every waiting thread, which raises it
-                    error = exc
-                for pending in group:
-                    pending.error = error
-                    pending.done.set()
-
-
-@dataclass(slots=True)
-class _Pending:
-    records: list[Record]
-    done: threading.Event = field(default_factory=threading.Event)
-    error: BaseException | None = None
-
-
 class Worker:
     """Delivers the due messages of one settings profile.
 
@@ -283,7 +198,7 @@ class Worker:
         self._use(loaded)
         self._paused: Pause | None = None
         self._in_flight = 0
-        self._group: _GroupCommit | None = None
+        self._group: GroupCommit | None = None
         self._leases = Leases(outbox, worker=self.name, lease=self.config.lease, log=self._log)
 
     def _use(self, settings: Settings) -> None:
@@ -317,7 +232,7 @@ class Worker:
             for i in range(self.connections)
         ]
         # One thread records its own results; a group commit pays off only when several wait.
-        self._group = _GroupCommit(self.outbox, self.name) if len(threads) > 1 else None
+        self._group = GroupCommit(self.outbox, self.name) if len(threads) > 1 else None
         try:
             with self._leases.renewed():
                 for thread in threads:
