@@ -7,7 +7,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from barua.outbox import MessageStatus, Outbox
+from barua.outbox import Claimed, MessageStatus, Outbox
 from barua.outbox.leases import Leases
 from tests.test_outbox_queue import db_url, invoice, outbox, pg_url, pg_user  # noqa: F401
 
@@ -67,6 +67,41 @@ def test_what_a_database_failure_left_held_is_given_back(outbox: Outbox) -> None
         assert outbox.get(claimed.id).status is MessageStatus.QUEUED
     taken = outbox.claim(worker="b", limit=4, lease=60)
     assert {c.id for c in taken} == {c.id for c in lost}, "due again at once"
+
+
+def test_a_claim_under_way_is_never_given_back(outbox: Outbox) -> None:  # noqa: F811
+    """Its messages are in the database and not yet in hand: a sweep then would give back
+    what the claiming thread is about to send."""
+    for n in range(3):
+        outbox.enqueue(invoice(n))
+    leases = Leases(outbox, worker="a", lease=60, log=lambda _line: None)
+    lost = outbox.claim(worker="a", limit=1, lease=60)  # a claim whose answer was lost
+    leases.forgotten()
+    committed, finish = threading.Event(), threading.Event()
+
+    def slow_claim() -> list[Claimed]:
+        batch = outbox.claim(worker="a", limit=2, lease=60)
+        committed.set()
+        finish.wait(10)
+        return batch
+
+    claiming = threading.Thread(target=leases.claim, args=(slow_claim,))
+    claiming.start()
+    assert committed.wait(10)
+    leases.release_forgotten(wait=False)  # a renewal: it does not wait for the claim
+    assert outbox.get(lost[0].id).status is MessageStatus.SENDING, "left for later"
+    sweeping = threading.Thread(target=leases.release_forgotten)
+    sweeping.start()
+    time.sleep(0.2)
+    assert outbox.get(lost[0].id).status is MessageStatus.SENDING, "waits for the claim"
+    finish.set()
+    claiming.join(10)
+    sweeping.join(10)
+    assert outbox.get(lost[0].id).status is MessageStatus.QUEUED
+    assert sorted(leases.held()) == sorted(
+        e.id for e in outbox.list_entries(limit=3) if e.status is MessageStatus.SENDING
+    )
+    assert len(leases.held()) == 2
 
 
 def test_a_renewal_skips_a_message_being_written_instead_of_waiting(

@@ -121,11 +121,16 @@ class Leases:
         started = time.monotonic()
         self._renewed(self._outbox.renew(ids, worker=self._worker, lease=self.lease), since=started)
 
-    def release_forgotten(self) -> None:
-        """After a database failure, give back what is held in the database and not here."""
+    def release_forgotten(self, *, wait: bool = True) -> None:
+        """After a database failure, give back what is held in the database and not here.
+        It waits for the claims under way to end; without ``wait`` it leaves the work to a
+        later call instead (the renewals must not wait for a claim stuck on a dead
+        connection)."""
         if not self._forgotten:
             return
         with self._lock:
+            if self._claims and not wait:
+                return
             self._sweeping = True
             self._lock.wait_for(lambda: self._claims == 0)
             held = list(self._until)
@@ -157,7 +162,7 @@ class Leases:
             while not done.wait(self.lease / 3):
                 try:
                     self.renew()
-                    self.release_forgotten()
+                    self.release_forgotten(wait=False)
                 except Exception as exc:  # the next renewal may work
                     self._log(f"could not renew the leases: {exc}")
 
