@@ -72,6 +72,11 @@ class Leases:
                 self._lock.notify_all()
         return batch
 
+    @property
+    def may_have_forgotten(self) -> bool:
+        """Whether a database failure may have left messages held but not in hand."""
+        return self._forgotten
+
     def forgotten(self) -> None:
         """Note that messages may be held in the database and not in hand."""
         self._forgotten = True

@@ -295,14 +295,14 @@ class Worker:
                     continue
                 try:
                     batch = self._claim(session, allowed)
-                    if not batch and once:
+                    if not batch and once and self._leases.may_have_forgotten:
                         # What a database failure left held is due too, once given back.
                         self._leases.release_forgotten()
-                        batch = self._claim(session, allowed)
-                    elif not batch:
+                        continue
+                    if not batch and not once:
                         self._idle()
                 except OutboxError as exc:
-                    # The database is down or restarting: nothing is held, so wait and ask again.
+                    # The database is down or restarting: nothing in hand, so wait and ask again.
                     failures += 1
                     if failures == 1:
                         failing_since = time.monotonic()
