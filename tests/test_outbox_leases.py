@@ -47,6 +47,21 @@ def test_only_the_messages_in_hand_are_renewed(outbox: Outbox) -> None:  # noqa:
     assert due.id == claimed[0].id, "what the worker let go of runs out; the rest stays its own"
 
 
+def test_a_message_in_hand_is_not_handed_out_again_by_its_own_worker(
+    outbox: Outbox,  # noqa: F811
+) -> None:
+    """The database was away longer than the lease: the worker's next claim takes its own
+    messages again. They are in hand already (being sent, or sent and not yet written)."""
+    outbox.enqueue(invoice(1))
+    leases = Leases(outbox, worker="a", lease=0.3, log=lambda _line: None)
+    [first] = leases.claim(lambda: outbox.claim(worker="a", limit=5, lease=0.3))
+    time.sleep(0.4)
+    outbox.enqueue(invoice(2))
+    again = leases.claim(lambda: outbox.claim(worker="a", limit=5, lease=0.3))
+    assert [c.message.subject for c in again] == ["Ankara INV-0002"], "only the new one"
+    assert leases.fresh(first.id), "the claim renewed the lease of the one in hand"
+
+
 def test_what_a_database_failure_left_held_is_given_back(outbox: Outbox) -> None:  # noqa: F811
     for n in range(4):
         outbox.enqueue(invoice(n))

@@ -51,9 +51,10 @@ class Leases:
         self._forgotten = False
         """Whether a database failure may have left messages held but not in hand."""
 
-    def claim(self, take: Callable[[], Sequence[Claimed]]) -> Sequence[Claimed]:
+    def claim(self, take: Callable[[], Sequence[Claimed]]) -> list[Claimed]:
         """Run the claim ``take`` and hold what it returns, from the moment it started (the
-        database counted the leases from no earlier)."""
+        database counted the leases from no earlier); returns the messages not in hand
+        already."""
         with self._lock:
             self._lock.wait_for(lambda: not self._sweeping)
             self._claims += 1
@@ -66,11 +67,19 @@ class Leases:
             raise
         finally:
             with self._lock:
+                until = started + self.lease
+                new = []
                 for claimed in batch:
-                    self._until[claimed.id] = started + self.lease
+                    if claimed.id in self._until:
+                        # This worker's own lease ran out (the database was away) and the claim
+                        # took the message again: it is in hand already, being sent or sent.
+                        self._until[claimed.id] = max(self._until[claimed.id], until)
+                    else:
+                        self._until[claimed.id] = until
+                        new.append(claimed)
                 self._claims -= 1
                 self._lock.notify_all()
-        return batch
+        return new
 
     @property
     def may_have_forgotten(self) -> bool:

@@ -240,11 +240,13 @@ class WorkerSession:
 
     def _run(self, work: Callable[[Any, Dialect], _T], *, write: bool = False) -> _T:
         """``work`` in one transaction (see :meth:`_cursor`). The connection is kept from one
-        use to the next, so it may have died meanwhile (the database restarted): then the
-        work runs once more on a new connection. Each unit here may run twice: a claim or a
-        record whose commit happened but whose answer was lost finds the rows already
-        changed, and changes nothing more."""
-        reused = self._conn is not None
+        use to the next, and a new one may come from the pool, so it may have died meanwhile
+        (the database restarted): then the work runs once more on a new connection. Each unit
+        here may run twice: a record whose commit happened but whose answer was lost finds
+        the rows already changed and changes nothing more; a claim takes other messages, and
+        :attr:`reconnects` tells the worker that the first ones may be held (see
+        :meth:`barua.outbox.leases.Leases.forgotten`)."""
+        retried = False
         deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
         delay = 1e-3
         while True:
@@ -257,9 +259,9 @@ class WorkerSession:
                     time.sleep(delay)
                     delay = min(delay * 2, 0.1)
                     continue
-                if not (reused and self._disconnected):
+                if retried or not self._disconnected:
                     raise
-                reused = False
+                retried = True
                 self.reconnects += 1
 
     def _claim(self, statement: ClauseElement, values: dict[str, Any]) -> list[Claimed]:

@@ -294,7 +294,9 @@ class Worker:
                     self._stop.wait(self.config.poll_interval)
                     continue
                 try:
-                    batch = self._claim(session, allowed)
+                    batch, any_due = self._claim(session, allowed)
+                    if not batch and any_due:
+                        continue  # only messages in hand came: there may be more due
                     if not batch and once and self._leases.may_have_forgotten:
                         # What a database failure left held is due too, once given back.
                         self._leases.release_forgotten()
@@ -335,18 +337,21 @@ class Worker:
             if transport is not None:
                 transport.close()
 
-    def _claim(self, session: WorkerSession, allowed: int) -> list[Claimed]:
-        """Up to ``allowed`` due messages, held under a lease from now on."""
+    def _claim(self, session: WorkerSession, allowed: int) -> tuple[list[Claimed], bool]:
+        """Up to ``allowed`` due messages, held under a lease from now on, and whether any
+        message was due (a claim can take only messages this worker has in hand already)."""
         reconnects = session.reconnects
-        try:
-            batch = self._leases.claim(
-                partial(
-                    session.claim,
-                    profile=self.config.profile,
-                    limit=allowed,
-                    lease=self.config.lease,
-                )
+        due: list[int] = []
+
+        def take() -> list[Claimed]:
+            batch = session.claim(
+                profile=self.config.profile, limit=allowed, lease=self.config.lease
             )
+            due.append(len(batch))
+            return batch
+
+        try:
+            batch = self._leases.claim(take)
         except BaseException:
             self._take(allowed)
             raise
@@ -354,7 +359,7 @@ class Worker:
             # Claimed again on a new connection: the first claim may have committed too.
             self._leases.forgotten()
         self._take(allowed - len(batch))
-        return list(batch)
+        return batch, bool(due and due[0])
 
     def _send_batch(
         self, transport: Transport, batch: list[Claimed], backoff: float, session: WorkerSession
@@ -430,7 +435,7 @@ class Worker:
         allowed = self._allowance(self.config.batch_size)
         if allowed == 0:
             return
-        waiting.extend(self._claim(session, allowed))
+        waiting.extend(self._claim(session, allowed)[0])
 
     def _first_backoff(self) -> float:
         return min(1.0, self.config.retry.first_delay)
