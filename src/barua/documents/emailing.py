@@ -22,13 +22,9 @@ running it again queues only the rest (re-rendering the documents to find their 
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import signal
-from collections import deque
 from collections.abc import Generator, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -42,6 +38,7 @@ from barua.documents.keys import idempotency_key
 from barua.documents.loading import load_document
 from barua.documents.models import AnyDocument
 from barua.documents.paper import Paper
+from barua.documents.processes import ProcessDied, in_order
 from barua.documents.templates import compose_document_email
 from barua.errors import BaruaError
 from barua.message import OutgoingMessage, build_message
@@ -357,27 +354,20 @@ def _in_processes(
     workers: int,
     suffix: str,
 ) -> Iterator[EmailOutcome]:
-    # "spawn": a fresh interpreter per process, safe with the threads this one may run (the
-    # database pool, a server in tests), and the same on every platform.
-    pool = ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=multiprocessing.get_context("spawn"),
+    batches = iter(lambda: list(islice(files, BATCH)), [])
+    prepared_batches = in_order(
+        batches,
+        _prepare_in_worker,
+        processes=workers,
+        in_flight=IN_FLIGHT_PER_PROCESS,
         initializer=_start_worker,
         initargs=(options,),
     )
-    pending: deque[Future[list[_Prepared]]] = deque()
-    window = workers * IN_FLIGHT_PER_PROCESS
-    batches = iter(lambda: list(islice(files, BATCH)), [])
     try:
-        for batch in batches:
-            pending.append(pool.submit(_prepare_in_worker, batch))
-            if len(pending) >= window:
-                for prepared in pending.popleft().result():
-                    yield _enqueue(outbox, settings, prepared, key_suffix=suffix)
-        while pending:
-            for prepared in pending.popleft().result():
+        for batch in prepared_batches:
+            for prepared in batch:
                 yield _enqueue(outbox, settings, prepared, key_suffix=suffix)
-    except BrokenProcessPool as exc:
+    except ProcessDied as exc:
         raise BaruaError(
             "a rendering process stopped unexpectedly (was it out of memory?); the documents "
             "before it are queued",
@@ -385,4 +375,4 @@ def _in_processes(
             "the documents are rendered one by one in one process.",
         ) from exc
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        prepared_batches.close()
