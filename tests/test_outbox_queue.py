@@ -421,7 +421,8 @@ def test_a_worker_waits_its_turn_for_the_sqlite_write_lock(barua_home: Path) -> 
             barua_home / "barua.db", isolation_level=None, check_same_thread=False
         )
         other.execute("BEGIN IMMEDIATE")  # another process writing
-        threading.Timer(0.2, other.execute, args=("COMMIT",)).start()
+        commit = threading.Timer(0.2, other.execute, args=("COMMIT",))
+        commit.start()
         started = time.monotonic()
         with outbox.session(worker="w") as session:
             [claimed] = session.claim(profile="default", limit=1, lease=60)
@@ -429,6 +430,9 @@ def test_a_worker_waits_its_turn_for_the_sqlite_write_lock(barua_home: Path) -> 
             raw = session._conn.connection.dbapi_connection
             assert raw is not None
         assert 0.15 < time.monotonic() - started < 5
+        # The lock is free before the timer's COMMIT has returned: closing the connection
+        # under it then would crash the process.
+        commit.join()
         other.close()
         # Back in the pool, the connection waits for locks SQLite's way again.
         assert raw.execute("PRAGMA busy_timeout").fetchone() == (30_000,)

@@ -434,17 +434,64 @@ SET_RECIPIENT = (
     )
 )
 
-SET_RECIPIENT_LEASED = SET_RECIPIENT.where(
-    exists().where(
-        messages.c.id == bindparam("p_id"),
-        messages.c.lease_owner == bindparam("p_worker"),
-        messages.c.status == MessageStatus.SENDING.value,
-    )
-)
-""":data:`SET_RECIPIENT`, only while ``worker`` holds the message (so it can run before
-:data:`FINISH` in one pipelined round trip, without waiting for FINISH's answer)."""
-
 INSERT_ATTEMPT = insert(attempts)
+
+
+def _record_attempt() -> Select[Any]:
+    finished = FINISH_OWNED.cte("finished")
+    changes = (
+        func.unnest(
+            bindparam("p_addresses", type_=postgresql.ARRAY(Text)),
+            bindparam("p_rstatuses", type_=postgresql.ARRAY(Text)),
+            bindparam("p_rcodes", type_=postgresql.ARRAY(Integer)),
+            bindparam("p_rreplies", type_=postgresql.ARRAY(Text)),
+        )
+        .table_valued("address", "status", "code", "reply")
+        .render_derived(name="changes")
+    )
+    set_recipients = (
+        update(recipients)
+        .where(
+            recipients.c.message_pk == finished.c.id,
+            recipients.c.address == changes.c.address,
+            recipients.c.status == RecipientStatus.PENDING.value,
+        )
+        .values(
+            status=changes.c.status,
+            code=changes.c.code,
+            reply=changes.c.reply,
+            updated_at=bindparam("p_now"),
+        )
+        .cte("set_recipients")
+    )
+    logged = (
+        insert(attempts)
+        .values(
+            message_pk=bindparam("p_id"),
+            number=bindparam("p_number"),
+            worker=bindparam("p_worker"),
+            started_at=bindparam("p_started"),
+            duration=bindparam("p_duration"),
+            server=bindparam("p_server"),
+            outcome=bindparam("p_outcome"),
+            code=bindparam("p_code"),
+            reply=bindparam("p_reply"),
+            error_class=bindparam("p_error_class"),
+            step=bindparam("p_step"),
+            error=bindparam("p_error"),
+            detail=bindparam("p_detail"),
+        )
+        .cte("logged")
+    )
+    return select(finished.c.id).add_cte(set_recipients, logged)
+
+
+RECORD_ATTEMPT = _record_attempt()
+"""PostgreSQL: an attempt's whole result in one statement (so one round trip, and one
+execution for the driver to prepare and run): :data:`FINISH_OWNED`, the recipients' states
+(only when the lease was still the worker's) and the delivery log's row. Returns the id when
+the lease was still the worker's. The recipients come as arrays (``p_addresses``,
+``p_rstatuses``, ``p_rcodes``, ``p_rreplies``)."""
 
 LOST_LEASE_DETAIL = (
     update(attempts)

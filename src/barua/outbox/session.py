@@ -1,8 +1,9 @@
 """A worker thread's own database connection, for the statements it runs for every message.
 
-A worker claims a batch, and for each message records the result: three statements and a
-commit a message. Measured here, SQLAlchemy's bookkeeping around one execution (parameter
-processing, result set-up) costs ~25 µs, more than SQLite takes to run such a statement, and
+A worker claims a batch, and for each message records the result: on SQLite three statements
+and a commit a message, on PostgreSQL one statement that does all three. Measured here,
+SQLAlchemy's bookkeeping around one execution (parameter processing, result set-up) costs
+~25 µs, more than SQLite takes to run such a statement, and
 checking a connection out of the pool and back for every operation as much again. So the
 statements of :mod:`~barua.outbox.schema` used here are compiled once for the database's
 dialect and run on the driver's cursor, over one connection the thread keeps. The SQL stays
@@ -97,9 +98,17 @@ class _Sql:
             return cursor.execute(state.statement, parameters)
         return cursor.execute(self._text, self._bind(values))
 
-    def executemany(self, cursor: Any, rows: Sequence[dict[str, Any]]) -> None:
+    def executemany(
+        self, cursor: Any, rows: Sequence[dict[str, Any]], *, returning: bool = False
+    ) -> None:
+        """Run once for each of ``rows``; with ``returning`` (psycopg), each execution's result
+        is kept, the first current, the next ones by ``cursor.nextset()``."""
         assert not self._late
-        cursor.executemany(self._text, [self._bind(values) for values in rows])
+        binds = [self._bind(values) for values in rows]
+        if returning:
+            cursor.executemany(self._text, binds, returning=True)
+        else:
+            cursor.executemany(self._text, binds)
 
     def _bind(self, values: dict[str, Any]) -> Sequence[Any] | dict[str, Any]:
         merged = self._defaults | values
@@ -325,7 +334,7 @@ class WorkerSession:
         self, raw: Any, dialect: Dialect, *, records: Sequence[Record], now: float
     ) -> list[bool]:
         if dialect.name == "postgresql":
-            return self._record_pipelined(raw, dialect, records, now)
+            return self._record_postgresql(raw, dialect, records, now)
         cursor = raw.cursor()
         finish = _compiled(schema.FINISH_OWNED, dialect)
         # The lease is checked by the update itself: it returns the row only while this
@@ -355,41 +364,26 @@ class WorkerSession:
         _compiled(schema.INSERT_ATTEMPT, dialect, tuple(logged[0])).executemany(cursor, logged)
         return kept
 
-    def _record_pipelined(
+    def _record_postgresql(
         self, raw: Any, dialect: Dialect, records: Sequence[Record], now: float
     ) -> list[bool]:
-        """PostgreSQL: :meth:`record` in one round trip. The statements go out together in
-        psycopg's pipeline mode, inside one transaction; the recipients' update checks the
-        lease itself, so nothing waits for the answer of another statement."""
+        """PostgreSQL: :meth:`record` as one statement a record (:data:`schema.RECORD_ATTEMPT`),
+        each committing on its own (the worker's connections commit every statement), several
+        sent together in one round trip. Measured against the same three statements in a
+        pipelined transaction, a record costs the worker 43 µs of CPU instead of 114."""
         worker = self.worker
-        changes = [
-            {
-                "p_id": record.claimed.id,
-                "p_worker": worker,
-                "p_address": address,
-                "p_rstatus": update.status.value,
-                "p_rcode": update.code,
-                "p_rreply": update.reply,
-                "p_now": now,
-            }
-            for record in records
-            for address, update in record.decision.recipients.items()
-        ]
-        logged = [attempt_row(record, worker, True) for record in records]
-        finish = _compiled(schema.FINISH_OWNED, dialect)
-        with raw.pipeline():
-            raw.execute("BEGIN")
-            if changes:
-                _compiled(schema.SET_RECIPIENT_LEASED, dialect).executemany(raw.cursor(), changes)
-            finished = [
-                finish.execute(raw.cursor(), _finish_params(record, worker, now))
-                for record in records
-            ]
-            _compiled(schema.INSERT_ATTEMPT, dialect, tuple(logged[0])).executemany(
-                raw.cursor(), logged
-            )
-            raw.execute("COMMIT")
-        kept = [cursor.fetchone() is not None for cursor in finished]
+        rows = [_record_params(record, worker, now) for record in records]
+        statement = _compiled(schema.RECORD_ATTEMPT, dialect)
+        cursor = raw.cursor()
+        if len(rows) == 1:
+            kept = [statement.execute(cursor, rows[0]).fetchone() is not None]
+        else:
+            statement.executemany(cursor, rows, returning=True)
+            kept = []
+            while True:
+                kept.append(cursor.fetchone() is not None)
+                if not cursor.nextset():
+                    break
         lost = [
             {
                 "p_id": record.claimed.id,
@@ -449,6 +443,23 @@ def _finish_params(record: Record, worker: str, now: float) -> dict[str, Any]:
         "p_code": decision.code,
         "p_reply": decision.reply,
         "p_queue_id": decision.queue_id,
+    }
+
+
+def _record_params(record: Record, worker: str, now: float) -> dict[str, Any]:
+    """The values of :data:`schema.RECORD_ATTEMPT` for ``record``."""
+    updates = record.decision.recipients
+    return _finish_params(record, worker, now) | {
+        "p_addresses": list(updates),
+        "p_rstatuses": [update.status.value for update in updates.values()],
+        "p_rcodes": [update.code for update in updates.values()],
+        "p_rreplies": [update.reply for update in updates.values()],
+        "p_number": record.claimed.attempts + 1,
+        "p_started": record.started,
+        "p_duration": record.duration,
+        "p_server": record.server,
+        "p_outcome": record.decision.outcome.value,
+        "p_detail": record.detail,
     }
 
 

@@ -83,7 +83,7 @@ class WorkerConfig:
     """Connections (threads) at once; default from :func:`limits_for`."""
     limits: SendingLimits | None = None
     """Sending limits; default from :func:`limits_for`."""
-    batch_size: int = 8
+    batch_size: int = 32
     """Messages a thread claims at a time."""
     lease: float = 300.0
     """Seconds a claim lasts without renewal; renewed every third of it while sending. A
