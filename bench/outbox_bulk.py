@@ -13,6 +13,9 @@ one ``smtp-sink`` on loopback:
     connections; peak memory is measured per process), with SQLite and with PostgreSQL;
 (c) ``smtp-source`` (Postfix's C load generator) with the same number of sessions N.
 
+Beside the rates, the table shows where the CPU went, per message: the sender (barua's
+worker processes, start-up excluded; smtp-source), PostgreSQL's processes and the sink.
+
 barua's rate is counted over its delivery window, from the start of the first attempt to the
 end of the last, both read from the outbox's delivery log (not from anything the worker says
 about itself); the column "incl. start" counts the whole ``barua worker`` process instead,
@@ -41,6 +44,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import psycopg
@@ -66,6 +70,9 @@ class Row:
     peak_mb: float | None = None
     process_seconds: float | None = None
     """barua: the whole worker process, start-up included."""
+    cpu: dict[str, float] | None = None
+    """CPU seconds of the sender ("client"; barua: start-up excluded), of PostgreSQL and of
+    the sink, over the run."""
 
     @property
     def rate(self) -> float:
@@ -89,6 +96,27 @@ def start_sink(port: int) -> subprocess.Popen[bytes]:
         except OSError:
             time.sleep(0.05)
     raise SystemExit("smtp-sink did not start; run bench/outbox-install-deps")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds of process ``pid``, and of its children that ended (a PostgreSQL server's
+    backends are its children: theirs count once they exit)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu() -> float:
+    """CPU seconds of the PostgreSQL processes of this machine (the benchmark's database is
+    on loopback), so far."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "comm").read_text().strip() == "postgres":
+                total += cpu_seconds(int(entry.name))
+        except OSError:
+            continue  # ended meanwhile
+    return total
 
 
 def messages(count: int, port: int) -> Iterator[OutgoingMessage]:
@@ -133,9 +161,9 @@ def enqueue(url: str | None, count: int, port: int) -> float:
     return count / (time.perf_counter() - started)
 
 
-def run_worker(env: dict[str, str], sessions: int) -> tuple[float, float]:
-    """Seconds and peak memory (MB, of the largest of its processes) of
-    ``barua worker --once``."""
+def run_worker(env: dict[str, str], sessions: int) -> tuple[float, float, float]:
+    """Seconds, peak memory (MB, of the largest of its processes) and CPU seconds (of all of
+    them) of ``barua worker --once``."""
     started = time.perf_counter()
     proc = subprocess.Popen(
         [BARUA, "worker", "--once", "--connections", str(sessions)],
@@ -148,7 +176,7 @@ def run_worker(env: dict[str, str], sessions: int) -> tuple[float, float]:
     stderr = proc.stderr.read().decode() if proc.stderr else ""
     if proc.returncode != 0:
         raise SystemExit(f"barua worker failed:\n{stderr}")
-    return seconds, usage.ru_maxrss / 1024
+    return seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def barua_env(home: Path, port: int, url: str | None) -> dict[str, str]:
@@ -177,7 +205,9 @@ def delivery_window(outbox: Outbox) -> float:
     return float(last - first)
 
 
-def barua(count: int, port: int, sessions: int, *, postgres: bool) -> tuple[Row, float]:
+def barua(
+    count: int, port: int, sessions: int, *, postgres: bool, sink: int, start_cpu: float
+) -> tuple[Row, float]:
     home = Path(tempfile.mkdtemp(prefix="barua-bench-"))
     schema = f"barua_bench_{secrets.token_hex(4)}"
     url = f"{PG_ADMIN}?options=-csearch_path%3D{schema}" if postgres else None
@@ -188,7 +218,13 @@ def barua(count: int, port: int, sessions: int, *, postgres: bool) -> tuple[Row,
         env = barua_env(home, port, url)
         os.environ["BARUA_HOME"] = str(home)
         rate = enqueue(url, count, port)
-        seconds, peak = run_worker(env, sessions)
+        database, sunk = postgres_cpu(), cpu_seconds(sink)
+        seconds, peak, worker = run_worker(env, sessions)
+        cpu = {
+            "client": max(worker - start_cpu, 0.0),
+            "database": postgres_cpu() - database if postgres else 0.0,
+            "sink": cpu_seconds(sink) - sunk,
+        }
         with Outbox.open(url) as outbox:
             sent = outbox.counts()[MessageStatus.SENT]
             window = delivery_window(outbox)
@@ -201,7 +237,7 @@ def barua(count: int, port: int, sessions: int, *, postgres: bool) -> tuple[Row,
             else "+".join(map(str, processes))
         )
         name = f"(b) barua worker --once, {'PostgreSQL' if postgres else 'SQLite'} ({shape})"
-        return Row(name, sessions, count, window, peak, seconds), rate
+        return Row(name, sessions, count, window, peak, seconds, cpu), rate
     finally:
         shutil.rmtree(home, ignore_errors=True)
         if postgres:
@@ -209,15 +245,34 @@ def barua(count: int, port: int, sessions: int, *, postgres: bool) -> tuple[Row,
                 conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
-def smtp_source(count: int, port: int, sessions: int, size: int) -> Row:
+def smtp_source(count: int, port: int, sessions: int, size: int, *, sink: int) -> Row:
     source = shutil.which("smtp-source") or "/usr/sbin/smtp-source"
+    sunk = cpu_seconds(sink)
     started = time.perf_counter()
-    subprocess.run(
+    proc = subprocess.Popen(
         [source, "-d", "-s", str(sessions), "-m", str(count), "-l", str(size),
          "-f", "shop@example.com", "-t", "jane@example.com", f"127.0.0.1:{port}"],
-        check=True,
     )  # fmt: skip
-    return Row("(c) smtp-source (C)", sessions, count, time.perf_counter() - started)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit("smtp-source failed")
+    cpu = {
+        "client": usage.ru_utime + usage.ru_stime,
+        "database": 0.0,
+        "sink": cpu_seconds(sink) - sunk,
+    }
+    return Row("(c) smtp-source (C)", sessions, count, seconds, cpu=cpu)
+
+
+def worker_start_cpu(port: int, sessions: int) -> float:
+    """CPU seconds of a ``barua worker --once`` with nothing to do: Python starting, imports
+    (in each process it starts)."""
+    home = Path(tempfile.mkdtemp(prefix="barua-bench-"))
+    try:
+        return min(run_worker(barua_env(home, port, None), sessions)[2] for _ in range(3))
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def main() -> None:
@@ -238,15 +293,19 @@ def main() -> None:
         rows = [naive(args.messages, port)]
         enqueue_rates: dict[str, float] = {}
         for n in sessions:
-            row, enqueue_rates["SQLite"] = barua(args.messages, port, n, postgres=False)
+            run = partial(barua, args.messages, port, n, sink=sink.pid)
+            start_cpu = worker_start_cpu(port, n)
+            row, enqueue_rates["SQLite"] = run(postgres=False, start_cpu=start_cpu)
             rows.append(row)
             if not args.no_postgres:
-                row, enqueue_rates["PostgreSQL"] = barua(args.messages, port, n, postgres=True)
+                row, enqueue_rates["PostgreSQL"] = run(postgres=True, start_cpu=start_cpu)
                 rows.append(row)
-            rows.append(smtp_source(args.messages, port, n, size))
+            rows.append(smtp_source(args.messages, port, n, size, sink=sink.pid))
         big = None
         if args.memory_at:
-            big, _ = barua(args.memory_at, port, max(sessions), postgres=False)
+            big, _ = barua(
+                args.memory_at, port, max(sessions), postgres=False, sink=sink.pid, start_cpu=0
+            )
     finally:
         sink.terminate()
         sink.wait()
@@ -255,21 +314,32 @@ def main() -> None:
     print()
     print(
         f"| {'run (processes x connections)':50} | sessions | {'msg/s':>6} | incl. start "
-        "| x naive | x smtp-source | peak MB |"
+        "| x naive | x smtp-source | peak MB | CPU µs/msg: sender + database + sink |"
     )
-    print(f"|{'-' * 52}|----------|--------|-------------|---------|--------------|---------|")
+    print(
+        f"|{'-' * 52}|----------|--------|-------------|---------|--------------|---------|"
+        f"{'-' * 39}|"
+    )
     for r in rows:
         peak = f"{r.peak_mb:7.0f}" if r.peak_mb is not None else "      -"
         whole = f"{r.messages / r.process_seconds:11.0f}" if r.process_seconds else "          -"
+        cpu = "-"
+        if r.cpu:
+            per = {k: v / r.messages * 1e6 for k, v in r.cpu.items()}
+            cpu = f"{per['client']:4.0f} + {per['database']:4.0f} + {per['sink']:4.0f}"
+            cpu += f" = {sum(per.values()):4.0f}"
         print(
             f"| {r.name:50} | {r.sessions:8} | {r.rate:6.0f} | {whole} "
             f"| {r.rate / naive_rate:6.2f}x "
-            f"| {r.rate / source[r.sessions] if r.sessions in source else 0:11.2f}x | {peak} |"
+            f"| {r.rate / source[r.sessions] if r.sessions in source else 0:11.2f}x | {peak} "
+            f"| {cpu:37} |"
         )
     print()
     print(
         "msg/s: barua over its delivery window (first attempt to last, from the delivery "
-        "log); incl. start: over the whole `barua worker` process."
+        "log); incl. start: over the whole `barua worker` process. CPU: of every process "
+        "of the sender (barua: start-up excluded), of PostgreSQL (all its processes) and of "
+        f"smtp-sink, per message; {os.cpu_count()} CPU cores in all."
     )
     for name, rate in enqueue_rates.items():
         print(f"enqueue ({name}): {rate:.0f} messages/s")
