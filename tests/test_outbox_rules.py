@@ -18,6 +18,7 @@ from barua.errors import (
 )
 from barua.message import Attachment, build_message
 from barua.outbox import content
+from barua.outbox.claim_size import ClaimSize
 from barua.outbox.outcome import Decision, RecipientUpdate, decide
 from barua.outbox.retry import RetryPolicy
 from barua.outbox.status import AttemptOutcome, MessageStatus, RecipientStatus
@@ -215,3 +216,17 @@ def test_sending_limits_come_from_the_provider_presets() -> None:
     assert limits.connections <= (preset.max_connections or 3)
     local = make_settings(host="127.0.0.1", security="none", email_address="shop@example.com")
     assert limits_for(local).per_day is None and limits_for(local).connections == 4
+
+
+def test_claim_size_follows_the_time_a_message_takes() -> None:
+    size = ClaimSize(most=32)
+    assert size.next() == 1, "nothing timed yet: one message"
+    for _ in range(30):
+        size.sent(0.002)  # a server on the same machine
+    assert size.next() == 32, "as many as allowed"
+    for _ in range(30):
+        size.sent(0.1)
+    assert size.next() == 5, "half a second of sending"
+    for _ in range(30):
+        size.sent(2.0)  # a slow provider
+    assert size.next() == 1

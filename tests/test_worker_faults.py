@@ -284,3 +284,26 @@ def test_memory_holds_a_batch_or_two_not_every_message_sent(
     config = WorkerConfig(connections=1, batch_size=8, lease=5, poll_interval=0.05, retry=RETRY)
     assert Worker(outbox, settings_for(server), config=config).run(once=True).sent == 300
     assert len(alive) == 2 and 0 < max(alive) <= 3 * 8, alive
+
+
+def test_workers_share_a_short_queue_on_a_slow_server(outbox: Outbox) -> None:
+    """Against a server taking 0.15 s a message, each worker claims about half a second of
+    sending at a time: three workers share twelve messages instead of one holding them all."""
+    with SmtpServer(mode="plain") as slow:
+        slow.recorder.faults["DATA"] = "HANG 0.15"
+        for n in range(12):
+            outbox.enqueue(invoice(n))
+        config = WorkerConfig(connections=1, lease=5, poll_interval=0.05, retry=RETRY)
+        workers = [Worker(outbox, settings_for(slow), config=config) for _ in range(3)]
+        reports = []
+        threads = [
+            threading.Thread(target=lambda w=worker: reports.append(w.run(once=True)))
+            for worker in workers
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(message_ids(slow.messages).values()) == [1] * 12
+    assert sum(report.sent for report in reports) == 12
+    assert min(report.sent for report in reports) >= 2, [r.sent for r in reports]

@@ -46,6 +46,7 @@ from urllib.parse import urlsplit
 from barua.delivery import open_transport
 from barua.errors import BaruaError, Step, TransportError
 from barua.message import OutgoingMessage
+from barua.outbox.claim_size import ClaimSize
 from barua.outbox.database import OutboxError
 from barua.outbox.group_commit import GroupCommit
 from barua.outbox.leases import Leases
@@ -84,7 +85,8 @@ class WorkerConfig:
     limits: SendingLimits | None = None
     """Sending limits; default from :func:`limits_for`."""
     batch_size: int = 32
-    """Messages a thread claims at a time."""
+    """Most messages a thread claims at a time (it claims about half a second of its sending,
+    see :mod:`~barua.outbox.claim_size`)."""
     lease: float = 300.0
     """Seconds a claim lasts without renewal; renewed every third of it while sending. A
     message is sent only while at least half of its lease is left."""
@@ -279,6 +281,7 @@ class Worker:
         failures = 0
         failing_since = 0.0
         session = self.outbox.session(worker=self.name)
+        size = ClaimSize(most=self.config.batch_size)
         try:
             while not self._stop.is_set():
                 if self._paused is not None:
@@ -286,7 +289,7 @@ class Worker:
                         return
                     self._stop.wait(self.config.poll_interval)
                     continue
-                allowed = self._allowance(self.config.batch_size)
+                allowed = self._allowance(size.next())
                 if allowed == 0:
                     if once:
                         self._report.limited = True
@@ -326,7 +329,7 @@ class Worker:
                     settings = self.settings
                     transport = self._transport_factory(settings, self.limits, None)
                 assert transport is not None
-                backoff = self._send_batch(transport, batch, backoff, session)
+                backoff = self._send_batch(transport, batch, backoff, session, size)
         except _ResultsNotRecorded as exc:
             self._report.database_error = str(exc)
         except Exception:
@@ -362,11 +365,16 @@ class Worker:
         return batch, bool(due and due[0])
 
     def _send_batch(
-        self, transport: Transport, batch: list[Claimed], backoff: float, session: WorkerSession
+        self,
+        transport: Transport,
+        batch: list[Claimed],
+        backoff: float,
+        session: WorkerSession,
+        size: ClaimSize,
     ) -> float:
         held: list[Record] = []
         try:
-            return self._send_each(transport, batch, backoff, session, held)
+            return self._send_each(transport, batch, backoff, session, held=held, size=size)
         finally:
             self._flush(held, session)
 
@@ -376,7 +384,9 @@ class Worker:
         batch: list[Claimed],
         backoff: float,
         session: WorkerSession,
+        *,
         held: list[Record],
+        size: ClaimSize,
     ) -> float:
         # A queue, not a list: a sent message is dropped at once, so memory stays that of a
         # batch or two however long the stream of refills runs.
@@ -384,6 +394,7 @@ class Worker:
         batch.clear()
         try:
             while waiting:
+                began = time.perf_counter()
                 claimed = waiting.popleft()
                 if self._stop.is_set() or self._paused is not None:
                     self._release([claimed, *waiting])
@@ -397,11 +408,16 @@ class Worker:
                 )
                 # Near the end of the batch, the next one is claimed while this message is in the
                 # server's hands, so the connection need not wait for the database between them.
-                refill = partial(self._refill, waiting, session) if len(waiting) <= 1 else None
+                refill = (
+                    partial(self._refill, waiting, session, size.next())
+                    if len(waiting) <= 1
+                    else None
+                )
                 decision, error = self._attempt(
                     transport, claimed, session, held=held, following=following, refill=refill
                 )
                 del claimed
+                size.sent(time.perf_counter() - began)
                 if decision.pause:
                     self._release(list(waiting))
                     return backoff
@@ -428,11 +444,11 @@ class Worker:
             self._leases.drop(claimed.id for claimed in waiting)
             raise
 
-    def _refill(self, waiting: deque[Claimed], session: WorkerSession) -> None:
-        """Claim the next batch onto the end of ``waiting`` (within the sending limits)."""
+    def _refill(self, waiting: deque[Claimed], session: WorkerSession, want: int) -> None:
+        """Claim up to ``want`` more onto the end of ``waiting`` (within the sending limits)."""
         if self._stop.is_set() or self._paused is not None:
             return
-        allowed = self._allowance(self.config.batch_size)
+        allowed = self._allowance(want)
         if allowed == 0:
             return
         waiting.extend(self._claim(session, allowed)[0])
