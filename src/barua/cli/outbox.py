@@ -270,6 +270,14 @@ def worker_command(
     max_age: Annotated[
         float, typer.Option("--max-age", min=0.0, help="Seconds after which a message fails.")
     ] = 5 * 86400.0,
+    database_patience: Annotated[
+        float,
+        typer.Option(
+            "--database-patience",
+            min=0.0,
+            help="With --once: seconds to keep asking a failing outbox database before giving up.",
+        ),
+    ] = 60.0,
 ) -> None:
     """Deliver queued email until stopped (SIGTERM or Ctrl-C finish the messages in flight)."""
     from barua.outbox import processes as worker_processes
@@ -280,6 +288,7 @@ def worker_command(
             connections=connections,
             lease=lease,
             poll_interval=poll_interval,
+            database_patience=database_patience,
             retry=outbox_api.RetryPolicy(
                 first_delay=retry_first_delay, max_delay=retry_max_delay, max_age=max_age
             ),

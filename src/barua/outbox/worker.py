@@ -96,6 +96,9 @@ class WorkerConfig:
     profile: str = DEFAULT_PROFILE
     max_connection_backoff: float = 60.0
     """Longest wait of a thread before connecting again after a failed connection."""
+    database_patience: float = 60.0
+    """Seconds a ``once`` run keeps asking a failing database before it gives up (a worker
+    that runs until stopped asks for as long as it runs)."""
 
 
 @dataclass(slots=True)
@@ -151,8 +154,6 @@ def _server(settings: Settings) -> str:
 
 _DATABASE_BACKOFF = 5.0
 """Longest wait before asking a failing database again."""
-_ONCE_DATABASE_PATIENCE = 60.0
-"""Seconds ``--once`` keeps asking a failing database before it gives up."""
 
 
 class _ResultsNotRecorded(Exception):
@@ -199,6 +200,7 @@ class Worker:
         self._salt = outbox.salt()
         self._use(loaded)
         self._paused: Pause | None = None
+        self._once = False
         self._in_flight = 0
         self._group: GroupCommit | None = None
         self._leases = Leases(outbox, worker=self.name, lease=self.config.lease, log=self._log)
@@ -226,6 +228,7 @@ class Worker:
     def run(self, *, once: bool = False) -> WorkerReport:
         """Deliver until :meth:`stop` (or, with ``once``, until nothing is due any more)."""
         self._check_pause()
+        self._once = once
         if self._paused is not None and once:
             self._report.paused = self._paused
             return self._report
@@ -311,7 +314,7 @@ class Worker:
                     failures += 1
                     if failures == 1:
                         failing_since = time.monotonic()
-                    if once and time.monotonic() - failing_since > _ONCE_DATABASE_PATIENCE:
+                    if once and time.monotonic() - failing_since > self.config.database_patience:
                         self._report.database_error = str(exc)
                         return
                     wait = min(self.config.poll_interval * 2**failures, _DATABASE_BACKOFF)
@@ -376,7 +379,7 @@ class Worker:
         try:
             return self._send_each(transport, batch, backoff, session, held=held, size=size)
         finally:
-            self._flush(held, session)
+            self._persist(partial(self._flush, held, session))
 
     def _send_each(
         self,
@@ -583,14 +586,19 @@ class Worker:
     def _persist(self, write: Callable[[], None]) -> None:
         """Run ``write`` until the database takes it: a message is not sent while the result
         of the one before is unwritten. Raises :class:`_ResultsNotRecorded` when the worker
-        is stopped meanwhile (the messages are then sent again after their leases)."""
+        is stopped meanwhile, or when a ``--once`` run has waited for the database longer
+        than its patience (the messages are then sent again after their leases)."""
         wait = 0.05
+        failing_since: float | None = None
         while True:
             try:
                 write()
                 return
             except OutboxError as exc:
-                if self._stop.is_set():
+                now = time.monotonic()
+                failing_since = now if failing_since is None else failing_since
+                impatient = self._once and now - failing_since > self.config.database_patience
+                if self._stop.is_set() or impatient:
                     raise _ResultsNotRecorded(
                         f"{exc}; stopping with results not recorded: those messages will be "
                         "sent again after their leases run out"
