@@ -15,6 +15,8 @@ one ``smtp-sink`` on loopback:
 
 Beside the rates, the table shows where the CPU went, per message: the sender (barua's
 worker processes, start-up excluded; smtp-source), PostgreSQL's processes and the sink.
+PostgreSQL is the one on loopback unless ``--postgres-url`` names another (the benchmark
+makes a schema of its own there and drops it after).
 
 barua's rate is counted over its delivery window, from the start of the first attempt to the
 end of the last, both read from the outbox's delivery log (not from anything the worker says
@@ -48,7 +50,7 @@ from functools import partial
 from pathlib import Path
 
 import psycopg
-from sqlalchemy import func, select
+from sqlalchemy import func, make_url, select
 
 from barua.message import Attachment, OutgoingMessage, build_message
 from barua.outbox import MessageStatus, Outbox, SendingLimits, content
@@ -70,7 +72,7 @@ class Row:
     peak_mb: float | None = None
     process_seconds: float | None = None
     """barua: the whole worker process, start-up included."""
-    cpu: dict[str, float] | None = None
+    cpu: dict[str, float | None] | None = None
     """CPU seconds of the sender ("client"; barua: start-up excluded), of PostgreSQL and of
     the sink, over the run."""
 
@@ -205,14 +207,30 @@ def delivery_window(outbox: Outbox) -> float:
     return float(last - first)
 
 
+def on_this_machine(url: str) -> bool:
+    """Whether the database of ``url`` runs here (its CPU can be measured)."""
+    host = make_url(url).host
+    return host in {None, "", "localhost", "127.0.0.1", "::1"} or str(host).startswith("/")
+
+
 def barua(
-    count: int, port: int, sessions: int, *, postgres: bool, sink: int, start_cpu: float
+    count: int,
+    port: int,
+    sessions: int,
+    *,
+    postgres: str | None,
+    sink: int,
+    start_cpu: float,
 ) -> tuple[Row, float]:
+    """``postgres``: the URL of a PostgreSQL database to make a schema in; None for SQLite."""
     home = Path(tempfile.mkdtemp(prefix="barua-bench-"))
     schema = f"barua_bench_{secrets.token_hex(4)}"
-    url = f"{PG_ADMIN}?options=-csearch_path%3D{schema}" if postgres else None
+    joiner = "&" if postgres and "?" in postgres else "?"
+    url = f"{postgres}{joiner}options=-csearch_path%3D{schema}" if postgres else None
+    local = postgres is not None and on_this_machine(postgres)
+    cpu: dict[str, float | None]
     if postgres:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        with psycopg.connect(postgres, autocommit=True) as conn:
             conn.execute(f'CREATE SCHEMA "{schema}"')
     try:
         env = barua_env(home, port, url)
@@ -222,7 +240,8 @@ def barua(
         seconds, peak, worker = run_worker(env, sessions)
         cpu = {
             "client": max(worker - start_cpu, 0.0),
-            "database": postgres_cpu() - database if postgres else 0.0,
+            # A database on another machine: its CPU is not this machine's to count.
+            "database": postgres_cpu() - database if local else 0.0 if not postgres else None,
             "sink": cpu_seconds(sink) - sunk,
         }
         with Outbox.open(url) as outbox:
@@ -241,7 +260,7 @@ def barua(
     finally:
         shutil.rmtree(home, ignore_errors=True)
         if postgres:
-            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            with psycopg.connect(postgres, autocommit=True) as conn:
                 conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
@@ -257,7 +276,7 @@ def smtp_source(count: int, port: int, sessions: int, size: int, *, sink: int) -
     seconds = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit("smtp-source failed")
-    cpu = {
+    cpu: dict[str, float | None] = {
         "client": usage.ru_utime + usage.ru_stime,
         "database": 0.0,
         "sink": cpu_seconds(sink) - sunk,
@@ -283,6 +302,12 @@ def main() -> None:
         "--memory-at", type=int, default=100_000, help="also measure memory at this queue length"
     )
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument(
+        "--postgres-url",
+        default=PG_ADMIN,
+        help="a PostgreSQL database where the benchmark may create and drop a schema (on "
+        "another machine, its CPU is not counted)",
+    )
     args = parser.parse_args()
     sessions = [int(s) for s in args.sessions.split(",")]
     port = free_port()
@@ -295,16 +320,18 @@ def main() -> None:
         for n in sessions:
             run = partial(barua, args.messages, port, n, sink=sink.pid)
             start_cpu = worker_start_cpu(port, n)
-            row, enqueue_rates["SQLite"] = run(postgres=False, start_cpu=start_cpu)
+            row, enqueue_rates["SQLite"] = run(postgres=None, start_cpu=start_cpu)
             rows.append(row)
             if not args.no_postgres:
-                row, enqueue_rates["PostgreSQL"] = run(postgres=True, start_cpu=start_cpu)
+                row, enqueue_rates["PostgreSQL"] = run(
+                    postgres=args.postgres_url, start_cpu=start_cpu
+                )
                 rows.append(row)
             rows.append(smtp_source(args.messages, port, n, size, sink=sink.pid))
         big = None
         if args.memory_at:
             big, _ = barua(
-                args.memory_at, port, max(sessions), postgres=False, sink=sink.pid, start_cpu=0
+                args.memory_at, port, max(sessions), postgres=None, sink=sink.pid, start_cpu=0
             )
     finally:
         sink.terminate()
@@ -325,9 +352,13 @@ def main() -> None:
         whole = f"{r.messages / r.process_seconds:11.0f}" if r.process_seconds else "          -"
         cpu = "-"
         if r.cpu:
-            per = {k: v / r.messages * 1e6 for k, v in r.cpu.items()}
-            cpu = f"{per['client']:4.0f} + {per['database']:4.0f} + {per['sink']:4.0f}"
-            cpu += f" = {sum(per.values()):4.0f}"
+            per = {k: None if v is None else v / r.messages * 1e6 for k, v in r.cpu.items()}
+            shown = [
+                "   -" if per[k] is None else f"{per[k]:4.0f}"
+                for k in ("client", "database", "sink")
+            ]
+            total = sum(v for v in per.values() if v is not None)
+            cpu = " + ".join(shown) + f" = {total:4.0f}" + ("+" if None in per.values() else "")
         print(
             f"| {r.name:50} | {r.sessions:8} | {r.rate:6.0f} | {whole} "
             f"| {r.rate / naive_rate:6.2f}x "
@@ -339,7 +370,8 @@ def main() -> None:
         "msg/s: barua over its delivery window (first attempt to last, from the delivery "
         "log); incl. start: over the whole `barua worker` process. CPU: of every process "
         "of the sender (barua: start-up excluded), of PostgreSQL (all its processes) and of "
-        f"smtp-sink, per message; {os.cpu_count()} CPU cores in all."
+        f"smtp-sink, per message; {os.cpu_count()} CPU cores in all (a database on another "
+        "machine: -, not counted)."
     )
     for name, rate in enqueue_rates.items():
         print(f"enqueue ({name}): {rate:.0f} messages/s")
