@@ -31,6 +31,7 @@ What a failure does:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import socket
@@ -377,9 +378,15 @@ class Worker:
     ) -> float:
         held: list[Record] = []
         try:
-            return self._send_each(transport, batch, backoff, session, held=held, size=size)
-        finally:
-            self._persist(partial(self._flush, held, session))
+            backoff = self._send_each(transport, batch, backoff, session, held=held, size=size)
+        except BaseException:
+            # One more try for what is held; failing that, those messages are sent again
+            # after their leases (the error in flight says why).
+            with contextlib.suppress(OutboxError):
+                self._flush(held, session)
+            raise
+        self._persist(partial(self._flush, held, session))
+        return backoff
 
     def _send_each(
         self,
