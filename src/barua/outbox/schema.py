@@ -466,21 +466,7 @@ def _record_attempt() -> Select[Any]:
     )
     logged = (
         insert(attempts)
-        .values(
-            message_pk=bindparam("p_id"),
-            number=bindparam("p_number"),
-            worker=bindparam("p_worker"),
-            started_at=bindparam("p_started"),
-            duration=bindparam("p_duration"),
-            server=bindparam("p_server"),
-            outcome=bindparam("p_outcome"),
-            code=bindparam("p_code"),
-            reply=bindparam("p_reply"),
-            error_class=bindparam("p_error_class"),
-            step=bindparam("p_step"),
-            error=bindparam("p_error"),
-            detail=bindparam("p_detail"),
-        )
+        .values({c.name: bindparam(f"a_{c.name}") for c in attempts.c if c is not attempts.c.id})
         .cte("logged")
     )
     return select(finished.c.id).add_cte(set_recipients, logged)
@@ -491,7 +477,7 @@ RECORD_ATTEMPT = _record_attempt()
 execution for the driver to prepare and run): :data:`FINISH_OWNED`, the recipients' states
 (only when the lease was still the worker's) and the delivery log's row. Returns the id when
 the lease was still the worker's. The recipients come as arrays (``p_addresses``,
-``p_rstatuses``, ``p_rcodes``, ``p_rreplies``)."""
+``p_rstatuses``, ``p_rcodes``, ``p_rreplies``), the log's row as ``a_`` and its columns."""
 
 LOST_LEASE_DETAIL = (
     update(attempts)

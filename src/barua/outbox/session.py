@@ -3,11 +3,11 @@
 A worker claims a batch, and for each message records the result: on SQLite three statements
 and a commit a message, on PostgreSQL one statement that does all three. Measured here,
 SQLAlchemy's bookkeeping around one execution (parameter processing, result set-up) costs
-~25 µs, more than SQLite takes to run such a statement, and
-checking a connection out of the pool and back for every operation as much again. So the
-statements of :mod:`~barua.outbox.schema` used here are compiled once for the database's
-dialect and run on the driver's cursor, over one connection the thread keeps. The SQL stays
-SQLAlchemy's, from the same named statements; only the per-execution overhead goes.
+~25 µs, more than SQLite takes to run such a statement, and checking a connection out of the
+pool and back for every operation as much again. So the statements of
+:mod:`~barua.outbox.schema` used here are compiled once for the database's dialect and run on
+the driver's cursor, over one connection the thread keeps. The SQL stays SQLAlchemy's, from
+the same named statements; only the per-execution overhead goes.
 
 >>> with outbox.session(worker="host:42:ab12cd") as session:     # doctest: +SKIP
 ...     batch = session.claim(profile="default", limit=16, lease=300)
@@ -449,18 +449,17 @@ def _finish_params(record: Record, worker: str, now: float) -> dict[str, Any]:
 def _record_params(record: Record, worker: str, now: float) -> dict[str, Any]:
     """The values of :data:`schema.RECORD_ATTEMPT` for ``record``."""
     updates = record.decision.recipients
-    return _finish_params(record, worker, now) | {
-        "p_addresses": list(updates),
-        "p_rstatuses": [update.status.value for update in updates.values()],
-        "p_rcodes": [update.code for update in updates.values()],
-        "p_rreplies": [update.reply for update in updates.values()],
-        "p_number": record.claimed.attempts + 1,
-        "p_started": record.started,
-        "p_duration": record.duration,
-        "p_server": record.server,
-        "p_outcome": record.decision.outcome.value,
-        "p_detail": record.detail,
-    }
+    logged = attempt_row(record, worker, True)
+    return (
+        _finish_params(record, worker, now)
+        | {
+            "p_addresses": list(updates),
+            "p_rstatuses": [update.status.value for update in updates.values()],
+            "p_rcodes": [update.code for update in updates.values()],
+            "p_rreplies": [update.reply for update in updates.values()],
+        }
+        | {f"a_{name}": value for name, value in logged.items()}
+    )
 
 
 def attempt_row(record: Record, worker: str, kept: bool) -> dict[str, Any]:

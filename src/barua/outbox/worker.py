@@ -157,6 +157,33 @@ _DATABASE_BACKOFF = 5.0
 """Longest wait before asking a failing database again."""
 
 
+class _DatabaseRetries:
+    """A thread's waits between tries of a failing database, doubling from ``first`` up to
+    :data:`_DATABASE_BACKOFF`, and, with ``patience``, when to stop trying."""
+
+    def __init__(self, *, first: float, patience: float | None) -> None:
+        self._first = first
+        self._patience = patience
+        self._since: float | None = None
+        self._wait = first
+
+    def failed(self) -> float | None:
+        """After a failure: the seconds to wait before the next try, or None when the
+        database has been failing for longer than the patience."""
+        now = time.monotonic()
+        if self._since is None:
+            self._since = now
+            self._wait = min(self._first, _DATABASE_BACKOFF)
+        else:
+            self._wait = min(self._wait * 2, _DATABASE_BACKOFF)
+        if self._patience is not None and now - self._since > self._patience:
+            return None
+        return self._wait
+
+    def succeeded(self) -> None:
+        self._since = None
+
+
 class _ResultsNotRecorded(Exception):
     """The worker stopped while the database refused the results of messages it sent."""
 
@@ -282,8 +309,7 @@ class Worker:
         transport: Transport | None = None
         settings: Settings | None = None
         backoff = 0.0
-        failures = 0
-        failing_since = 0.0
+        retries = self._database_retries(first=self.config.poll_interval * 2)
         session = self.outbox.session(worker=self.name)
         size = ClaimSize(most=self.config.batch_size)
         try:
@@ -312,17 +338,14 @@ class Worker:
                         self._idle()
                 except OutboxError as exc:
                     # The database is down or restarting: nothing in hand, so wait and ask again.
-                    failures += 1
-                    if failures == 1:
-                        failing_since = time.monotonic()
-                    if once and time.monotonic() - failing_since > self.config.database_patience:
+                    wait = retries.failed()
+                    if wait is None:
                         self._report.database_error = str(exc)
                         return
-                    wait = min(self.config.poll_interval * 2**failures, _DATABASE_BACKOFF)
                     self._log(f"{exc}; trying again in {wait:.1f} s")
                     self._stop.wait(wait)
                     continue
-                failures = 0
+                retries.succeeded()
                 if not batch:
                     if once:
                         return
@@ -595,24 +618,26 @@ class Worker:
         of the one before is unwritten. Raises :class:`_ResultsNotRecorded` when the worker
         is stopped meanwhile, or when a ``--once`` run has waited for the database longer
         than its patience (the messages are then sent again after their leases)."""
-        wait = 0.05
-        failing_since: float | None = None
+        retries = self._database_retries(first=0.05)
         while True:
             try:
                 write()
                 return
             except OutboxError as exc:
-                now = time.monotonic()
-                failing_since = now if failing_since is None else failing_since
-                impatient = self._once and now - failing_since > self.config.database_patience
-                if self._stop.is_set() or impatient:
+                wait = retries.failed()
+                if self._stop.is_set() or wait is None:
                     raise _ResultsNotRecorded(
                         f"{exc}; stopping with results not recorded: those messages will be "
                         "sent again after their leases run out"
                     ) from exc
                 self._log(f"{exc}; writing the results again in {wait:.1f} s")
                 self._stop.wait(wait)
-                wait = min(wait * 2, _DATABASE_BACKOFF)
+
+    def _database_retries(self, *, first: float) -> _DatabaseRetries:
+        """A thread's retries of a failing database: for ever, or in a ``once`` run, for as
+        long as its patience."""
+        patience = self.config.database_patience if self._once else None
+        return _DatabaseRetries(first=first, patience=patience)
 
     def _finish(self, records: list[Record], session: WorkerSession | None) -> None:
         """Commit ``records`` before the thread sends its next message: a crash then sends
