@@ -18,6 +18,11 @@ worker processes, start-up excluded; smtp-source), PostgreSQL's processes and th
 PostgreSQL is the one on loopback unless ``--postgres-url`` names another (the benchmark
 makes a schema of its own there and drops it after).
 
+Everything runs ``--rounds`` times (3), one round after the other, each round in the table's
+order; the table shows each run's median rate and its range, and the ratios are the medians of
+the ratios within each round (a run next to its own baseline), so a machine whose speed swings
+while the benchmark runs shows as a wide range instead of a wrong ratio.
+
 barua's rate is counted over its delivery window, from the start of the first attempt to the
 end of the last, both read from the outbox's delivery log (not from anything the worker says
 about itself); the column "incl. start" counts the whole ``barua worker`` process instead,
@@ -40,6 +45,7 @@ import secrets
 import shutil
 import smtplib
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -294,10 +300,57 @@ def worker_start_cpu(port: int, sessions: int) -> float:
         shutil.rmtree(home, ignore_errors=True)
 
 
+def one_round(args: argparse.Namespace, sessions: list[int], port: int, sink: int) -> Round:
+    """Every run once, in the table's order: naive, then per session count barua on SQLite,
+    on PostgreSQL and smtp-source."""
+    size = next(messages(1, port)).size
+    found = Round([naive(args.messages, port)], {})
+    for n in sessions:
+        run = partial(barua, args.messages, port, n, sink=sink)
+        start_cpu = worker_start_cpu(port, n)
+        row, found.enqueue_rates["SQLite"] = run(postgres=None, start_cpu=start_cpu)
+        found.rows.append(row)
+        if not args.no_postgres:
+            row, found.enqueue_rates["PostgreSQL"] = run(
+                postgres=args.postgres_url, start_cpu=start_cpu
+            )
+            found.rows.append(row)
+        found.rows.append(smtp_source(args.messages, port, n, size, sink=sink))
+    return found
+
+
+@dataclass
+class Round:
+    rows: list[Row]
+    enqueue_rates: dict[str, float]
+
+    def ratios(self, row: Row) -> tuple[float, float | None]:
+        """``row``'s rate over naive's and over smtp-source's with as many sessions, both of
+        this round."""
+        naive_rate = self.rows[0].rate
+        source = [
+            r.rate for r in self.rows if r.name.startswith("(c)") and r.sessions == row.sessions
+        ]
+        return row.rate / naive_rate, row.rate / source[0] if source else None
+
+
+def median_run(runs: list[tuple[Round, Row]]) -> tuple[Round, Row]:
+    """The run whose rate is the median (of an even number, the lower of the middle two)."""
+    ordered = sorted(runs, key=lambda run: run[1].rate)
+    return ordered[(len(ordered) - 1) // 2]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--sessions", default="1,2", help="comma-separated session counts")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="run everything this many times, one round after the other; the table shows the "
+        "median of each",
+    )
     parser.add_argument(
         "--memory-at", type=int, default=100_000, help="also measure memory at this queue length"
     )
@@ -314,20 +367,14 @@ def main() -> None:
     sink = start_sink(port)
     try:
         size = next(messages(1, port)).size
-        print(f"{args.messages} messages of {size} bytes to smtp-sink on 127.0.0.1:{port}")
-        rows = [naive(args.messages, port)]
-        enqueue_rates: dict[str, float] = {}
-        for n in sessions:
-            run = partial(barua, args.messages, port, n, sink=sink.pid)
-            start_cpu = worker_start_cpu(port, n)
-            row, enqueue_rates["SQLite"] = run(postgres=None, start_cpu=start_cpu)
-            rows.append(row)
-            if not args.no_postgres:
-                row, enqueue_rates["PostgreSQL"] = run(
-                    postgres=args.postgres_url, start_cpu=start_cpu
-                )
-                rows.append(row)
-            rows.append(smtp_source(args.messages, port, n, size, sink=sink.pid))
+        print(
+            f"{args.messages} messages of {size} bytes to smtp-sink on 127.0.0.1:{port}, "
+            f"{args.rounds} round(s)"
+        )
+        rounds = []
+        for number in range(1, args.rounds + 1):
+            rounds.append(one_round(args, sessions, port, sink.pid))
+            print(f"round {number}: " + ", ".join(f"{r.rate:.0f}" for r in rounds[-1].rows))
         big = None
         if args.memory_at:
             big, _ = barua(
@@ -336,18 +383,24 @@ def main() -> None:
     finally:
         sink.terminate()
         sink.wait()
-    naive_rate = rows[0].rate
-    source = {r.sessions: r.rate for r in rows if r.name.startswith("(c)")}
     print()
     print(
-        f"| {'run (processes x connections)':50} | sessions | {'msg/s':>6} | incl. start "
-        "| x naive | x smtp-source | peak MB | CPU µs/msg: sender + database + sink |"
+        f"| {'run (processes x connections)':50} | sessions | {'msg/s':>6} | {'range':>11} "
+        "| incl. start | x naive | x smtp-source | peak MB | CPU µs/msg: sender + database + sink |"
     )
     print(
-        f"|{'-' * 52}|----------|--------|-------------|---------|--------------|---------|"
-        f"{'-' * 39}|"
+        f"|{'-' * 52}|----------|--------|-------------|-------------|---------|--------------|"
+        f"---------|{'-' * 39}|"
     )
-    for r in rows:
+    for position in range(len(rounds[0].rows)):
+        runs = [(found, found.rows[position]) for found in rounds]
+        _, r = median_run(runs)
+        rates = [row.rate for _, row in runs]
+        spread = f"{min(rates):5.0f}-{max(rates):<5.0f}"
+        ratios = [found.ratios(row) for found, row in runs]
+        over_naive = statistics.median(n for n, _ in ratios)
+        over_source = [s for _, s in ratios if s is not None]
+        source = f"{statistics.median(over_source):11.2f}x" if over_source else "           -"
         peak = f"{r.peak_mb:7.0f}" if r.peak_mb is not None else "      -"
         whole = f"{r.messages / r.process_seconds:11.0f}" if r.process_seconds else "          -"
         cpu = "-"
@@ -360,24 +413,26 @@ def main() -> None:
             total = sum(v for v in per.values() if v is not None)
             cpu = " + ".join(shown) + f" = {total:4.0f}" + ("+" if None in per.values() else "")
         print(
-            f"| {r.name:50} | {r.sessions:8} | {r.rate:6.0f} | {whole} "
-            f"| {r.rate / naive_rate:6.2f}x "
-            f"| {r.rate / source[r.sessions] if r.sessions in source else 0:11.2f}x | {peak} "
-            f"| {cpu:37} |"
+            f"| {r.name:50} | {r.sessions:8} | {r.rate:6.0f} | {spread:>11} | {whole} "
+            f"| {over_naive:6.2f}x | {source} | {peak} | {cpu:37} |"
         )
     print()
     print(
-        "msg/s: barua over its delivery window (first attempt to last, from the delivery "
-        "log); incl. start: over the whole `barua worker` process. CPU: of every process "
+        "msg/s: the median of the rounds (range: slowest-fastest); barua's over its delivery "
+        "window (first attempt to last, from the delivery log); incl. start: over the whole "
+        "`barua worker` process. x naive, x smtp-source: the median of the ratios within each "
+        "round. CPU, peak MB, incl. start: of the median round. CPU: of every process "
         "of the sender (barua: start-up excluded), of PostgreSQL (all its processes) and of "
         f"smtp-sink, per message; {os.cpu_count()} CPU cores in all (a database on another "
         "machine: -, not counted)."
     )
-    for name, rate in enqueue_rates.items():
+    for name in rounds[0].enqueue_rates:
+        rate = statistics.median(found.enqueue_rates[name] for found in rounds)
         print(f"enqueue ({name}): {rate:.0f} messages/s")
     if big is not None:
+        peaks = [row.peak_mb or 0 for found in rounds for row in found.rows]
         print(
-            f"worker peak memory: {max(r.peak_mb or 0 for r in rows):.0f} MB at "
+            f"worker peak memory: {max(peaks):.0f} MB at "
             f"{args.messages} queued, {big.peak_mb:.0f} MB at {args.memory_at} queued "
             f"({big.rate:.0f} msg/s)"
         )
