@@ -300,6 +300,21 @@ def worker_start_cpu(port: int, sessions: int) -> float:
         shutil.rmtree(home, ignore_errors=True)
 
 
+@dataclass
+class Round:
+    rows: list[Row]
+    enqueue_rates: dict[str, float]
+
+    def ratios(self, row: Row) -> tuple[float, float | None]:
+        """``row``'s rate over naive's and over smtp-source's with as many sessions, both of
+        this round."""
+        naive_rate = self.rows[0].rate
+        source = [
+            r.rate for r in self.rows if r.name.startswith("(c)") and r.sessions == row.sessions
+        ]
+        return row.rate / naive_rate, row.rate / source[0] if source else None
+
+
 def one_round(args: argparse.Namespace, sessions: list[int], port: int, sink: int) -> Round:
     """Every run once, in the table's order: naive, then per session count barua on SQLite,
     on PostgreSQL and smtp-source."""
@@ -317,21 +332,6 @@ def one_round(args: argparse.Namespace, sessions: list[int], port: int, sink: in
             found.rows.append(row)
         found.rows.append(smtp_source(args.messages, port, n, size, sink=sink))
     return found
-
-
-@dataclass
-class Round:
-    rows: list[Row]
-    enqueue_rates: dict[str, float]
-
-    def ratios(self, row: Row) -> tuple[float, float | None]:
-        """``row``'s rate over naive's and over smtp-source's with as many sessions, both of
-        this round."""
-        naive_rate = self.rows[0].rate
-        source = [
-            r.rate for r in self.rows if r.name.startswith("(c)") and r.sessions == row.sessions
-        ]
-        return row.rate / naive_rate, row.rate / source[0] if source else None
 
 
 def median_run(runs: list[tuple[Round, Row]]) -> tuple[Round, Row]:
