@@ -302,6 +302,8 @@ def worker_start_cpu(port: int, sessions: int) -> float:
 
 @dataclass
 class Round:
+    """One round: its runs in the table's order (naive first), and its enqueue rates."""
+
     rows: list[Row]
     enqueue_rates: dict[str, float]
 
