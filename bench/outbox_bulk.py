@@ -234,7 +234,6 @@ def barua(
     joiner = "&" if postgres and "?" in postgres else "?"
     url = f"{postgres}{joiner}options=-csearch_path%3D{schema}" if postgres else None
     local = postgres is not None and on_this_machine(postgres)
-    cpu: dict[str, float | None]
     if postgres:
         with psycopg.connect(postgres, autocommit=True) as conn:
             conn.execute(f'CREATE SCHEMA "{schema}"')
@@ -244,10 +243,14 @@ def barua(
         rate = enqueue(url, count, port)
         database, sunk = postgres_cpu(), cpu_seconds(sink)
         seconds, peak, worker = run_worker(env, sessions)
+        database_cpu: float | None = 0.0  # SQLite: in the worker's own process
+        if local:
+            database_cpu = postgres_cpu() - database
+        elif postgres:
+            database_cpu = None  # on another machine: not this machine's CPU to count
         cpu = {
             "client": max(worker - start_cpu, 0.0),
-            # A database on another machine: its CPU is not this machine's to count.
-            "database": postgres_cpu() - database if local else 0.0 if not postgres else None,
+            "database": database_cpu,
             "sink": cpu_seconds(sink) - sunk,
         }
         with Outbox.open(url) as outbox:
@@ -317,10 +320,11 @@ class Round:
         return row.rate / naive_rate, row.rate / source[0] if source else None
 
 
-def one_round(args: argparse.Namespace, sessions: list[int], port: int, sink: int) -> Round:
+def one_round(
+    args: argparse.Namespace, sessions: list[int], port: int, sink: int, size: int
+) -> Round:
     """Every run once, in the table's order: naive, then per session count barua on SQLite,
-    on PostgreSQL and smtp-source."""
-    size = next(messages(1, port)).size
+    on PostgreSQL and smtp-source (``size``: of a message, for smtp-source)."""
     found = Round([naive(args.messages, port)], {})
     for n in sessions:
         run = partial(barua, args.messages, port, n, sink=sink)
@@ -336,9 +340,9 @@ def one_round(args: argparse.Namespace, sessions: list[int], port: int, sink: in
     return found
 
 
-def median_run(runs: list[tuple[Round, Row]]) -> tuple[Round, Row]:
+def median_run(runs: list[Row]) -> Row:
     """The run whose rate is the median (of an even number, the lower of the middle two)."""
-    ordered = sorted(runs, key=lambda run: run[1].rate)
+    ordered = sorted(runs, key=lambda run: run.rate)
     return ordered[(len(ordered) - 1) // 2]
 
 
@@ -375,7 +379,7 @@ def main() -> None:
         )
         rounds = []
         for number in range(1, args.rounds + 1):
-            rounds.append(one_round(args, sessions, port, sink.pid))
+            rounds.append(one_round(args, sessions, port, sink.pid, size))
             print(f"round {number}: " + ", ".join(f"{r.rate:.0f}" for r in rounds[-1].rows))
         big = None
         if args.memory_at:
@@ -396,7 +400,7 @@ def main() -> None:
     )
     for position in range(len(rounds[0].rows)):
         runs = [(found, found.rows[position]) for found in rounds]
-        _, r = median_run(runs)
+        r = median_run([row for _, row in runs])
         rates = [row.rate for _, row in runs]
         spread = f"{min(rates):5.0f}-{max(rates):<5.0f}"
         ratios = [found.ratios(row) for found, row in runs]

@@ -375,7 +375,7 @@ class WorkerSession:
         rows = [_record_params(record, worker, now) for record in records]
         statement = _compiled(schema.RECORD_ATTEMPT, dialect)
         cursor = raw.cursor()
-        if len(rows) == 1:
+        if len(rows) == 1:  # the usual case; executemany would add psycopg's pipeline mode
             kept = [statement.execute(cursor, rows[0]).fetchone() is not None]
         else:
             statement.executemany(cursor, rows, returning=True)
