@@ -51,6 +51,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -219,6 +220,34 @@ def on_this_machine(url: str) -> bool:
     return host in {None, "", "localhost", "127.0.0.1", "::1"} or str(host).startswith("/")
 
 
+@contextmanager
+def scratch_outbox(postgres: str | None) -> Iterator[tuple[Path, str | None]]:
+    """A new ``BARUA_HOME`` and, with ``postgres`` (the URL of a PostgreSQL database), a schema
+    of its own there: the home and the outbox's URL (None: SQLite in the home). Both go after."""
+    home = Path(tempfile.mkdtemp(prefix="barua-bench-"))
+    schema = f"barua_bench_{secrets.token_hex(4)}"
+    joiner = "&" if postgres and "?" in postgres else "?"
+    url = f"{postgres}{joiner}options=-csearch_path%3D{schema}" if postgres else None
+    if postgres:
+        try:
+            with psycopg.connect(postgres, autocommit=True) as conn:
+                conn.execute(f'CREATE SCHEMA "{schema}"')
+        except psycopg.Error as exc:
+            shutil.rmtree(home, ignore_errors=True)
+            where = make_url(postgres).render_as_string(hide_password=True)
+            raise SystemExit(
+                f"PostgreSQL at {where}: {str(exc).strip().splitlines()[0]}\n"
+                "Start it, name another with --postgres-url, or leave it out with --no-postgres."
+            ) from None
+    try:
+        yield home, url
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+        if postgres:
+            with psycopg.connect(postgres, autocommit=True) as conn:
+                conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
 def barua(
     count: int,
     port: int,
@@ -229,15 +258,8 @@ def barua(
     start_cpu: float,
 ) -> tuple[Row, float]:
     """``postgres``: the URL of a PostgreSQL database to make a schema in; None for SQLite."""
-    home = Path(tempfile.mkdtemp(prefix="barua-bench-"))
-    schema = f"barua_bench_{secrets.token_hex(4)}"
-    joiner = "&" if postgres and "?" in postgres else "?"
-    url = f"{postgres}{joiner}options=-csearch_path%3D{schema}" if postgres else None
     local = postgres is not None and on_this_machine(postgres)
-    if postgres:
-        with psycopg.connect(postgres, autocommit=True) as conn:
-            conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
+    with scratch_outbox(postgres) as (home, url):
         env = barua_env(home, port, url)
         os.environ["BARUA_HOME"] = str(home)
         rate = enqueue(url, count, port)
@@ -258,19 +280,14 @@ def barua(
             window = delivery_window(outbox)
         if sent != count:
             raise SystemExit(f"only {sent} of {count} sent")
-        processes = share(sessions, default_processes(sessions, SendingLimits()))
-        shape = (
-            f"{len(processes)}x{processes[0]}"
-            if len(set(processes)) == 1
-            else "+".join(map(str, processes))
-        )
-        name = f"(b) barua worker --once, {'PostgreSQL' if postgres else 'SQLite'} ({shape})"
-        return Row(name, sessions, count, window, peak, seconds, cpu), rate
-    finally:
-        shutil.rmtree(home, ignore_errors=True)
-        if postgres:
-            with psycopg.connect(postgres, autocommit=True) as conn:
-                conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    processes = share(sessions, default_processes(sessions, SendingLimits()))
+    shape = (
+        f"{len(processes)}x{processes[0]}"
+        if len(set(processes)) == 1
+        else "+".join(map(str, processes))
+    )
+    name = f"(b) barua worker --once, {'PostgreSQL' if postgres else 'SQLite'} ({shape})"
+    return Row(name, sessions, count, window, peak, seconds, cpu), rate
 
 
 def smtp_source(count: int, port: int, sessions: int, size: int, *, sink: int) -> Row:
@@ -346,6 +363,17 @@ def median_run(runs: list[Row]) -> Row:
     return ordered[(len(ordered) - 1) // 2]
 
 
+def add_database_options(parser: argparse.ArgumentParser) -> None:
+    """``--no-postgres`` and ``--postgres-url``: whether and where PostgreSQL is measured."""
+    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument(
+        "--postgres-url",
+        default=PG_ADMIN,
+        help="a PostgreSQL database where the benchmark may create and drop a schema (on "
+        "another machine, its CPU is not counted)",
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--messages", type=int, default=10_000)
@@ -360,13 +388,7 @@ def main() -> None:
     parser.add_argument(
         "--memory-at", type=int, default=100_000, help="also measure memory at this queue length"
     )
-    parser.add_argument("--no-postgres", action="store_true")
-    parser.add_argument(
-        "--postgres-url",
-        default=PG_ADMIN,
-        help="a PostgreSQL database where the benchmark may create and drop a schema (on "
-        "another machine, its CPU is not counted)",
-    )
+    add_database_options(parser)
     args = parser.parse_args()
     sessions = [int(s) for s in args.sessions.split(",")]
     port = free_port()
