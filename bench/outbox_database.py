@@ -51,6 +51,10 @@ when the server is fast."""
 LEASE = 3600.0
 """Long enough that nothing claimed becomes due again while the benchmark runs."""
 
+MEASURABLE_CPU = 0.05
+"""Seconds of the server's CPU below which its capacity is not shown: CPU time is counted in
+clock ticks of 10 ms, so less would be off by more than a fifth."""
+
 POLICY = RetryPolicy()
 PORT = 2525
 """Written into the messages' settings; no connection is made."""
@@ -182,7 +186,7 @@ def main() -> None:
         "| database CPU µs/msg | WAL bytes/msg |"
     )
     print(f"|{'-' * 12}|{'-' * 26}|-------------|-------------------|{'-' * 21}|---------------|")
-    capacity = None
+    server: float | None = None
     for name in databases:
         read = median_cost([r for r, _ in found[name]])
         recorded = median_cost([r for _, r in found[name]])
@@ -204,8 +208,8 @@ def main() -> None:
                 f"{_figure(cost.worker, 17)} | {_figure(cost.database, 19)} | "
                 f"{_figure(cost.wal, 13)} |"
             )
-        if name == "PostgreSQL" and recorded.database:
-            capacity = 1e6 / recorded.database
+        if name == "PostgreSQL":
+            server = recorded.database
     print()
     print(
         "Medians of the rounds. worker CPU: this process (SQLite's work included); database "
@@ -213,11 +217,13 @@ def main() -> None:
         "not counted; SQLite: 0, its work is the worker's); "
         "WAL: what PostgreSQL wrote to its log meanwhile."
     )
-    if capacity is not None:
+    if server is not None and server * args.messages / 1e6 >= MEASURABLE_CPU:
         print(
             f"One core of this PostgreSQL server claims, reads and records about "
-            f"{capacity:.0f} messages a second."
+            f"{1e6 / server:.0f} messages a second."
         )
+    elif server is not None:
+        print("PostgreSQL's CPU was too little to measure well: run more --messages.")
 
 
 if __name__ == "__main__":
