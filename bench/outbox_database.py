@@ -4,8 +4,8 @@
 
 The bulk benchmark (``outbox_bulk.py``) measures the whole delivery; this one leaves SMTP out
 and runs only the worker's own database work, through the same
-:class:`~barua.outbox.session.WorkerSession` the worker uses, claiming 32 messages at a time
-as the worker does at full speed. Twice as many messages as asked for are enqueued (each
+:class:`~barua.outbox.session.WorkerSession` the worker uses, claiming as many messages at a time
+as the worker does at full speed (32). Twice as many messages as asked for are enqueued (each
 ~62 KB with its own ~45 KB PDF, as in the bulk benchmark), then:
 
 1. *claim and read*: half of them are claimed, with their bytes and recipients read, as the
@@ -42,11 +42,11 @@ from barua.outbox import DEFAULT_PROFILE, MessageStatus, Outbox
 from barua.outbox.outcome import decide
 from barua.outbox.retry import RetryPolicy
 from barua.outbox.session import Record
+from barua.outbox.worker import WorkerConfig
 from barua.transports.base import SendResult
 
-CLAIM = 32
-"""Messages a claim takes: the worker's most (``WorkerConfig.batch_size``), which it claims
-when the server is fast."""
+CLAIM = WorkerConfig().batch_size
+"""Messages a claim takes: the worker's most, which it claims when the server is fast."""
 
 LEASE = 3600.0
 """Long enough that nothing claimed becomes due again while the benchmark runs."""
