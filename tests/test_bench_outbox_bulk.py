@@ -25,6 +25,17 @@ ROW = re.compile(
 )
 
 
+def run_bench(script: str, *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    """``bench/script`` run with ``args`` as a user runs it, its output captured."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def bench_schemas(admin: str) -> set[str]:
     with psycopg.connect(admin, autocommit=True) as conn:
         rows = conn.execute(
@@ -37,13 +48,9 @@ def bench_schemas(admin: str) -> set[str]:
 def test_the_bulk_benchmark_runs_every_round_and_prints_its_table(pg_user: str) -> None:  # noqa: F811
     admin = PG_ADMIN.format(user=pg_user)
     before = bench_schemas(admin)
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "outbox_bulk.py"), "--messages", "40",
-         "--sessions", "1", "--rounds", "2", "--memory-at", "0", "--postgres-url", admin],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    done = run_bench(
+        "outbox_bulk.py", "--messages", "40", "--sessions", "1", "--rounds", "2",
+        "--memory-at", "0", "--postgres-url", admin, timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     out = done.stdout

@@ -10,16 +10,12 @@ clock ticks to measure, and the last line would say so instead of the server's c
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from tests.test_bench_outbox_bulk import bench_schemas
+from tests.test_bench_outbox_bulk import bench_schemas, run_bench
 from tests.test_outbox_queue import PG_ADMIN, pg_user  # noqa: F401 - the fixture
 
-ROOT = Path(__file__).resolve().parent.parent
 ROW = re.compile(
     r"^\| (?P<database>SQLite|PostgreSQL) +\| (?P<step>[a-z ,()]+?) +\| +(?P<wall>-?\d+) \| +"
     r"(?P<worker>-?\d+) \| +(?P<db>-?\d+|-) \| +(?P<wal>-?\d+|-) \|$"
@@ -30,13 +26,9 @@ ROW = re.compile(
 def test_the_database_benchmark_prints_each_step_for_both_databases(pg_user: str) -> None:  # noqa: F811
     admin = PG_ADMIN.format(user=pg_user)
     before = bench_schemas(admin)
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "outbox_database.py"), "--messages", "1000",
-         "--rounds", "1", "--postgres-url", admin],
-        capture_output=True,
-        text=True,
+    done = run_bench(
+        "outbox_database.py", "--messages", "1000", "--rounds", "1", "--postgres-url", admin,
         timeout=300,
-        check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     out = done.stdout
@@ -60,13 +52,9 @@ def test_the_database_benchmark_prints_each_step_for_both_databases(pg_user: str
 
 
 def test_an_unreachable_postgresql_is_named_without_its_password_and_without_a_traceback() -> None:
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "outbox_database.py"), "--messages", "5",
-         "--rounds", "1", "--postgres-url", "postgresql://shop:s3cret@127.0.0.1:1/outbox"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    done = run_bench(
+        "outbox_database.py", "--messages", "5", "--rounds", "1",
+        "--postgres-url", "postgresql://shop:s3cret@127.0.0.1:1/outbox", timeout=120,
     )  # fmt: skip
     assert done.returncode == 1
     assert "PostgreSQL at postgresql://shop:***@127.0.0.1:1/outbox:" in done.stderr
