@@ -220,6 +220,17 @@ def on_this_machine(url: str) -> bool:
     return host in {None, "", "localhost", "127.0.0.1", "::1"} or str(host).startswith("/")
 
 
+def database_cpu_since(postgres: str | None, before: float) -> float | None:
+    """CPU seconds of the outbox's database since ``before`` (a :func:`postgres_cpu` reading),
+    ``postgres`` being its server's URL: 0 for SQLite (its work is the worker's own), None for a
+    PostgreSQL on another machine (not this machine's CPU to count)."""
+    if postgres is None:
+        return 0.0
+    if not on_this_machine(postgres):
+        return None
+    return postgres_cpu() - before
+
+
 @contextmanager
 def scratch_outbox(postgres: str | None) -> Iterator[tuple[Path, str | None]]:
     """A new ``BARUA_HOME`` and, with ``postgres`` (the URL of a PostgreSQL database), a schema
@@ -258,21 +269,15 @@ def barua(
     start_cpu: float,
 ) -> tuple[Row, float]:
     """``postgres``: the URL of a PostgreSQL database to make a schema in; None for SQLite."""
-    local = postgres is not None and on_this_machine(postgres)
     with scratch_outbox(postgres) as (home, url):
         env = barua_env(home, port, url)
         os.environ["BARUA_HOME"] = str(home)
         rate = enqueue(url, count, port)
         database, sunk = postgres_cpu(), cpu_seconds(sink)
         seconds, peak, worker = run_worker(env, sessions)
-        database_cpu: float | None = 0.0  # SQLite: in the worker's own process
-        if local:
-            database_cpu = postgres_cpu() - database
-        elif postgres:
-            database_cpu = None  # on another machine: not this machine's CPU to count
         cpu = {
             "client": max(worker - start_cpu, 0.0),
-            "database": database_cpu,
+            "database": database_cpu_since(postgres, database),
             "sink": cpu_seconds(sink) - sunk,
         }
         with Outbox.open(url) as outbox:

@@ -32,8 +32,8 @@ from dataclasses import dataclass
 import psycopg
 from outbox_bulk import (
     add_database_options,
+    database_cpu_since,
     enqueue,
-    on_this_machine,
     postgres_cpu,
     scratch_outbox,
 )
@@ -81,10 +81,9 @@ def _wal_lsn(admin: str | None) -> int | None:
 def deliver_without_smtp(url: str | None, count: int, *, record: bool, admin: str | None) -> Cost:
     """Claim ``count`` due messages and read them; with ``record``, record each as accepted.
     ``admin``: the PostgreSQL server's URL (None for SQLite), for its CPU and WAL."""
-    local = admin is not None and on_this_machine(admin)
     with Outbox.open(url) as outbox, outbox.session(worker="bench:database") as session:
         wal = _wal_lsn(admin)
-        database = postgres_cpu() if local else 0.0
+        database = postgres_cpu()
         cpu, clock = time.process_time(), time.perf_counter()
         done = 0
         while done < count:
@@ -116,11 +115,7 @@ def deliver_without_smtp(url: str | None, count: int, *, record: bool, admin: st
                 done += 1
         wall = time.perf_counter() - clock
         worker = time.process_time() - cpu
-        database_cpu: float | None = 0.0  # SQLite: in the worker's own process
-        if local:
-            database_cpu = postgres_cpu() - database
-        elif admin is not None:
-            database_cpu = None  # on another machine: not this machine's CPU to count
+        database_cpu = database_cpu_since(admin, database)
         wal_after = _wal_lsn(admin)
         if record and outbox.counts()[MessageStatus.SENT] != count:
             raise SystemExit(f"not every one of {count} messages was recorded as sent")
