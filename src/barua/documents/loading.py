@@ -33,9 +33,21 @@ def _adapter() -> TypeAdapter[AnyDocument]:
     return TypeAdapter(Document)
 
 
+SCHEMA_KEY = "$schema"
+"""The key a JSON file may use to link its schema, for editors; the loader ignores it."""
+
+
 def document_schema() -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of every document, generated from the models."""
+    """The JSON Schema (draft 2020-12) of every document, generated from the models.
+
+    What a schema cannot say is left to the loader: dates in order, the logo file, the
+    cells of a report against their column's kind, and valid email addresses.
+    """
     schema = _adapter().json_schema(mode="validation")
+    link = {"type": "string", "description": "The address of this schema, for editors."}
+    for reference in schema["discriminator"]["mapping"].values():
+        kind = schema["$defs"][reference.removeprefix("#/$defs/")]
+        kind["properties"] = {SCHEMA_KEY: link, **kind["properties"]}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
@@ -157,8 +169,8 @@ def parse_document(
     """
     context = {"base_dir": str(base_dir) if base_dir is not None else None}
     # "$schema" lets editors validate and complete the file; it is not part of the document.
-    if isinstance(data, Mapping) and "$schema" in data:
-        data = {key: value for key, value in data.items() if key != "$schema"}
+    if isinstance(data, Mapping) and SCHEMA_KEY in data:
+        data = {key: value for key, value in data.items() if key != SCHEMA_KEY}
     try:
         return _adapter().validate_python(data, context=context)
     except ValidationError as exc:

@@ -10,7 +10,9 @@ issue date. Ten kinds exist, told apart by ``type``::
     report                                                  titled tables and totals
 
 Money is :class:`~decimal.Decimal` end to end: a JSON number such as ``19.99`` is read as the
-decimal it spells (see :mod:`barua.documents.loading`), never through a binary float.
+decimal it spells (see :mod:`barua.documents.loading`), never through a binary float. A number
+may also be written as a string, in plain decimal notation only (``"-1234.50"``: ASCII digits,
+an optional minus and point), so that the published JSON Schema can say exactly what is read.
 Percentages (``discount_percent``, ``tax_rate``) are written as people say them: ``18`` is 18 %.
 """
 
@@ -26,13 +28,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from babel import Locale, UnknownLocaleError
-from babel.numbers import is_currency
+from babel.numbers import is_currency, list_currencies
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -94,9 +98,53 @@ DEFAULT_LOCALES = {Language.EN: "en", Language.SW: "sw_TZ"}
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
-Percent = Annotated[Decimal, Field(ge=0, le=100, allow_inf_nan=False)]
-Amount = Annotated[Decimal, Field(allow_inf_nan=False)]
-NonNegativeAmount = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
+_DIGITS = r"[0-9]+(\.[0-9]+)?"
+_MINUS_ZERO = r"-0+(\.0+)?"
+DECIMAL_PATTERN = rf"^-?{_DIGITS}$"
+"""How a number written as a string must look: ``"1234.50"``, ``"-3"``; no exponent, no spaces."""
+NON_NEGATIVE_PATTERN = rf"^({_DIGITS}|{_MINUS_ZERO})$"
+"""The decimal strings from 0 up (``"-0"`` is zero), for the JSON Schema."""
+PERCENT_PATTERN = rf"^(0*([0-9]{{1,2}}(\.[0-9]+)?|100(\.0+)?)|{_MINUS_ZERO})$"
+"""The decimal strings from 0 to 100, for the JSON Schema."""
+_DECIMAL = re.compile(DECIMAL_PATTERN)
+
+
+def _plain_decimal(value: Any) -> Any:
+    """Refuse numbers as strings that are not plain decimals before pydantic reads them.
+
+    pydantic would read ``"1e3"``, ``" 5 "``, ``"1_000"`` and fullwidth digits too; no JSON
+    Schema pattern can then say what a valid file is. Bounds are checked after, so ``"120"``
+    as a tax rate is reported as out of range, not as not a number.
+    """
+    if isinstance(value, str) and _DECIMAL.fullmatch(value) is None:
+        raise PydanticCustomError("decimal_parsing", "must be a number")
+    return value
+
+
+def _number_schema(pattern: str, **bounds: int) -> WithJsonSchema:
+    return WithJsonSchema(
+        {"anyOf": [{"type": "number", **bounds}, {"type": "string", "pattern": pattern}]}
+    )
+
+
+Percent = Annotated[
+    Decimal,
+    Field(ge=0, le=100, allow_inf_nan=False),
+    BeforeValidator(_plain_decimal),
+    _number_schema(PERCENT_PATTERN, minimum=0, maximum=100),
+]
+Amount = Annotated[
+    Decimal,
+    Field(allow_inf_nan=False),
+    BeforeValidator(_plain_decimal),
+    _number_schema(DECIMAL_PATTERN),
+]
+NonNegativeAmount = Annotated[
+    Decimal,
+    Field(ge=0, allow_inf_nan=False),
+    BeforeValidator(_plain_decimal),
+    _number_schema(NON_NEGATIVE_PATTERN, minimum=0),
+]
 Color = Annotated[str, StringConstraints(pattern=r"^#[0-9A-Fa-f]{6}$")]
 
 _LOGO_TYPES = {b"\x89PNG\r\n\x1a\n": "PNG", b"\xff\xd8\xff": "JPEG"}
@@ -255,8 +303,13 @@ class _Common(_Model):
     language: Language = Language.EN
     locale: str | None = None
     """Number and date formats (``en_US``, ``sw_TZ``, ``de_DE``); the language's own if absent."""
-    currency: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True)]
-    """ISO 4217 code: ``TZS``, ``KES``, ``USD``, ``EUR``."""
+    currency: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, to_upper=True),
+        # The schema lists the codes in capitals, as written; the loader also takes "usd".
+        WithJsonSchema({"type": "string", "enum": sorted(list_currencies())}),
+    ]
+    """ISO 4217 code in capitals: ``TZS``, ``KES``, ``USD``, ``EUR``."""
     issue_date: dt.date
     business: Business
     reference: Text | None = None
@@ -453,8 +506,10 @@ def _read_cell(value: Any, kind: ColumnKind) -> Cell:
     if kind in NUMERIC_KINDS:
         if isinstance(value, bool) or not isinstance(value, int | Decimal | float | str):
             raise ValueError("must be a number")
+        if isinstance(value, str) and _DECIMAL.fullmatch(value) is None:
+            raise ValueError("must be a number")
         try:
-            number = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
+            number = Decimal(str(value)) if not isinstance(value, Decimal) else value
         except ArithmeticError:
             raise ValueError("must be a number") from None
         if not number.is_finite():
@@ -477,8 +532,13 @@ class ReportTable(_Model):
 
     title: Text | None = None
     columns: list[ReportColumn] = Field(min_length=1, max_length=12)
-    rows: list[list[Any]] = Field(default_factory=list, max_length=20000)
-    """One list per row, one value per column: text, a number, a ``YYYY-MM-DD`` date, or null."""
+    rows: list[list[Annotated[Any, WithJsonSchema({"type": ["string", "number", "null"]})]]] = (
+        Field(default_factory=list, max_length=20000)
+    )
+    """One list per row, one value per column: text, a number, a ``YYYY-MM-DD`` date, or null.
+
+    A number may be a decimal string (``"12.50"``) as elsewhere; which cells must be numbers
+    or dates depends on the column's ``kind``, which the loader checks cell by cell."""
     show_totals: bool = False
     """Add a row with the sums of the totalled columns."""
 
