@@ -5,9 +5,8 @@ the straightforward pipeline, in one run.
     .venv/bin/python bench/documents_email.py           # --help for the options
 
 1. Rendering, one core, median ms: the one-page example invoice (20 lines, a logo) and a
-   20-page statement, measured with bench/documents_render.py's own renderers and checks
-   (barua, ReportLab platypus, fpdf2, WeasyPrint; that file measures the statement with
-   barua only).
+   20-page statement, by barua, ReportLab platypus, fpdf2 and WeasyPrint: the table of
+   bench/documents_render.py, with its renderers and checks.
 2. Emailing N distinct one-page invoices end to end (JSON file → PDF → message → SMTP server
    accepted it), to Postfix's ``smtp-sink`` on loopback:
 
@@ -38,11 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from barua.documents import (
-    SalesInvoice,
     compose_document_email,
-    count_pages,
     load_document,
-    render_pdf,
 )
 from barua.message import build_message
 from barua.outbox import MessageStatus, Outbox
@@ -85,44 +81,24 @@ def _import_helpers() -> None:
 # 1. Rendering ---------------------------------------------------------------------------------
 
 
-@dataclass
-class RenderRow:
-    name: str
-    invoice_ms: float
-    statement_ms: float | None
-
-
-def rendering(runs: int) -> tuple[list[RenderRow], int]:
-    """bench/documents_render.py's renderers and checks, pinned to one core; the statement's
-    page count."""
+def rendering(quick: bool) -> Callable[[], None]:
+    """bench/documents_render.py's table, measured now on one core; printed by the returned
+    function, with the emailing table."""
     _import_helpers()
     import documents_render as render_bench  # noqa: PLC0415 - see _import_helpers
 
     allowed = os.sched_getaffinity(0)
     os.sched_setaffinity(0, {min(allowed)})
     try:
-        invoice = load_document(EXAMPLES / "invoice.json")
-        assert isinstance(invoice, SalesInvoice)
-        view = render_bench.invoice_view(invoice)
-        check = (view.number, view.balance_due.replace("\xa0", " "))
-        renderers: list[tuple[str, Callable[[], bytes], int]] = [
-            ("barua (ReportLab canvas, layout first)", lambda: render_pdf(invoice), runs),
-            ("ReportLab platypus, straightforward", render_bench.platypus_renderer(view), 30),
-            ("fpdf2, straightforward", render_bench.fpdf_renderer(view), 10),
-            ("WeasyPrint (HTML + CSS)", render_bench.weasyprint_renderer(view), 10),
-        ]
-        rows = [
-            RenderRow(name, render_bench.measure(name, fn, runs=n, check=check).median, None)
-            for name, fn, n in renderers
-        ]
-        statement = render_bench.long_statement(20)
-        long = render_bench.measure(
-            "statement", lambda: render_pdf(statement), runs=10, check=(statement.number,)
-        )
-        rows[0].statement_ms = long.median
-        return rows, count_pages(statement)
+        rows = render_bench.measure_all(quick=quick)
     finally:
         os.sched_setaffinity(0, allowed)
+
+    def show() -> None:
+        print("Rendering, one core: a one-page invoice (20 lines, logo), a 20-page statement")
+        render_bench.print_table(rows)
+
+    return show
 
 
 # 2. Emailing ----------------------------------------------------------------------------------
@@ -267,7 +243,9 @@ def main() -> None:
         default=TARGET_INVOICES,
         help="also run the barua pipeline on this many (0: skip)",
     )
-    parser.add_argument("--render-runs", type=int, default=200, help="barua renderings timed")
+    parser.add_argument(
+        "--quick", action="store_true", help="render each document twice only (a check)"
+    )
     parser.add_argument("--no-render", action="store_true", help="skip the rendering table")
     parser.add_argument("--straightforward", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -281,10 +259,7 @@ def main() -> None:
         f"{len(os.sched_getaffinity(0))} cores, load average {load} (1, 5, 15 min)",
         flush=True,
     )
-    render_rows: list[RenderRow] = []
-    pages = 0
-    if not args.no_render:
-        render_rows, pages = rendering(args.render_runs)
+    show_rendering = None if args.no_render else rendering(args.quick)
 
     _import_helpers()
     from outbox_bulk import free_port, start_sink  # noqa: PLC0415 - see _import_helpers
@@ -306,17 +281,9 @@ def main() -> None:
         sink.terminate()
         sink.wait()
 
-    if render_rows:
+    if show_rendering:
         print()
-        print("Rendering, one core, median ms")
-        print(f"| {'renderer':40} | one-page invoice | {pages}-page statement | x barua |")
-        print(f"|{'-' * 42}|------------------|-------------------|---------|")
-        barua_ms = render_rows[0].invoice_ms
-        for r in render_rows:
-            long = f"{r.statement_ms:17.1f}" if r.statement_ms is not None else f"{'-':>17}"
-            print(
-                f"| {r.name:40} | {r.invoice_ms:16.1f} | {long} | {r.invoice_ms / barua_ms:6.1f}x |"
-            )
+        show_rendering()
 
     print()
     print("Emailing one-page invoices end to end (render + queue + deliver to smtp-sink)")
