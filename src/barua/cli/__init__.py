@@ -7,16 +7,26 @@ a file, a flag).
 from __future__ import annotations
 
 import os
+import sys
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
+from typer._click.exceptions import (
+    BadParameter,
+    ClickException,
+    MissingParameter,
+    NoArgsIsHelpError,
+    NoSuchOption,
+)
 
-from barua.cli.common import out
+from barua.cli.common import err, out
 from barua.cli.document import document_app
 from barua.cli.outbox import outbox_app, worker_command
 from barua.cli.send import send_command
 from barua.cli.settings import settings_app
 from barua.cli.testmail import test_command
+from barua.i18n import N_, translator
 from barua.version import __version__
 
 app = typer.Typer(
@@ -61,6 +71,65 @@ app.add_typer(outbox_app, name="outbox")
 app.command("worker")(worker_command)
 
 
+def _option_name(error: BadParameter) -> str:
+    param = error.param
+    if param is None:
+        return "a value"
+    if param.param_type_name == "option" and param.opts:
+        return max(param.opts, key=len)
+    return (param.name or "argument").upper()
+
+
+def _what_is_wrong(error: BadParameter) -> str:
+    """The problem with a value in plain words: typer's own wording comes from pydantic."""
+    if isinstance(error.__cause__, ValidationError) and error.__cause__.errors():
+        first = error.__cause__.errors()[0]
+        value, kind = first.get("input"), first["type"]
+        if kind == "int_parsing":
+            return f"{value!r} is not a whole number"
+        if kind == "float_parsing":
+            return f"{value!r} is not a number"
+        reason = first.get("ctx", {}).get("error")
+        if reason is not None:  # an enum's choices, as "'tls' is not one of 'auto', ..."
+            return str(reason).rstrip(".")
+    return str(error.message).rstrip(".")
+
+
+def usage_error_lines(error: ClickException) -> list[str]:
+    """A mistake on the command line as one line naming the option, and where to read more."""
+    if isinstance(error, MissingParameter) and error.param is not None:
+        problem = f"{_option_name(error)} is required"
+    elif isinstance(error, BadParameter):
+        problem = f"{_option_name(error)}: {_what_is_wrong(error)}"
+    elif isinstance(error, NoSuchOption):
+        problem = f"there is no option {error.option_name}"
+        if error.possibilities:
+            problem += f" (did you mean {' or '.join(sorted(error.possibilities))}?)"
+    else:
+        message = error.format_message().rstrip(".")
+        problem = message[:1].lower() + message[1:]
+    lines = [translator().gettext(N_("error: {message}")).format(message=problem)]
+    context = getattr(error, "ctx", None)
+    if context is not None:
+        lines.append(f"Try '{context.command_path} --help'.")
+    return lines
+
+
 def main() -> None:
-    """Entry point of the ``barua`` console script."""
-    app()
+    """Entry point of the ``barua`` console script.
+
+    typer runs outside its standalone mode so that a mistake on the command line ends like
+    every other user error: one or two lines on stderr, exit code 2."""
+    try:
+        code = app(standalone_mode=False)
+    except NoArgsIsHelpError as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except ClickException as exc:
+        for line in usage_error_lines(exc):
+            err.print(line, markup=False)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err.print("aborted", markup=False)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
