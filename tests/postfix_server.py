@@ -18,6 +18,9 @@ Every accepted message, whatever its recipients, lands as one file in a single m
 from __future__ import annotations
 
 import contextlib
+import email
+import email.policy
+import re
 import shutil
 import socket
 import ssl
@@ -286,6 +289,49 @@ class PostfixServer:
                 raise PostfixError(
                     f"expected {count} message(s){what} in {self.mailbox_dir}, "
                     f"found {len(messages)} after {timeout} s\n{self.log_tail()}"
+                )
+            time.sleep(0.02)
+
+    def delivered(self, queue_id: str, timeout: float = 10) -> list[bytes]:
+        """The messages Postfix queued as ``queue_id`` (what a client read in "250 ... queued
+        as ID"), once delivered: those whose topmost Received header, the one this Postfix
+        added, says "id QUEUE_ID"."""
+        stamp = re.compile(rf"\sid {re.escape(queue_id)}(?:\s|;|$)")
+
+        def received_here(data: bytes) -> bool:
+            received = email.message_from_bytes(data, policy=email.policy.default)["Received"]
+            return received is not None and stamp.search(str(received)) is not None
+
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [m for m in self.mailbox_messages(queue_id.encode()) if received_here(m)]
+            if found:
+                return found
+            if time.monotonic() > deadline:
+                raise PostfixError(
+                    f"no message queued as {queue_id} in {self.mailbox_dir} after {timeout} s"
+                    f"\n{self.log_tail()}"
+                )
+            time.sleep(0.02)
+
+    def wait_for_log(self, queue_id: str, containing: str, timeout: float = 10) -> list[str]:
+        """Postfix's log lines about ``queue_id`` (``postfix/SERVICE[PID]: ID: ...``), once one
+        of them contains ``containing``, e.g. ``status=sent``; the log is written by postlogd,
+        a moment after the event."""
+        deadline = time.monotonic() + timeout
+        mark = f": {queue_id}: "
+        while True:
+            try:
+                text = self.log_file.read_text("utf-8", "replace")
+            except FileNotFoundError:
+                text = ""
+            lines = [line for line in text.splitlines() if mark in line]
+            if any(containing in line for line in lines):
+                return lines
+            if time.monotonic() > deadline:
+                raise PostfixError(
+                    f"no log line for {queue_id} containing {containing!r} after {timeout} s\n"
+                    f"{self.log_tail()}"
                 )
             time.sleep(0.02)
 
