@@ -1,7 +1,7 @@
 """A real Postfix on loopback for the tests, run by ``tests/postfix/start-postfix``.
 
-    with PostfixServer(tmp_path, certs) as postfix:
-        ... smtplib.SMTP_SSL(postfix.host, postfix.smtps_port, context=...) ...
+    with PostfixServer(tmp_path, make_self_signed_certificate(tmp_path)) as postfix:
+        ... smtplib.SMTP_SSL(postfix.host, postfix.smtps_port, context=postfix.ssl_context()) ...
         [message] = postfix.wait_for_messages(1)
 
 Three listeners on 127.0.0.1, on free ports picked here:
@@ -9,6 +9,10 @@ Three listeners on 127.0.0.1, on free ports picked here:
 - ``smtps_port``: implicit TLS, AUTH PLAIN/LOGIN required (MAIL before AUTH gets 530);
 - ``submission_port``: STARTTLS required before anything else, then AUTH required;
 - ``plain_port``: no TLS and no AUTH offered; accepts mail from loopback.
+
+Both TLS listeners present ``certificate``, a self-signed certificate (subject = issuer, no CA
+behind it): a client trusts it only by having that very certificate as a trust anchor
+(``ssl_context()``, or ``SSL_CERT_FILE``) or by pinning its fingerprint.
 
 Every accepted message, whatever its recipients, lands as one file in a single maildir
 (``mailbox_dir``); nothing is ever delivered off the machine. Needs root and the Debian packages
@@ -30,7 +34,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from tests.certs import CertFiles
+from tests.certs import SelfSignedFiles
 
 SCRIPT = Path(__file__).resolve().parent / "postfix" / "start-postfix"
 USER = "shop@example.com"
@@ -69,7 +73,7 @@ class PostfixServer:
     def __init__(
         self,
         folder: Path,
-        certs: CertFiles,
+        certificate: SelfSignedFiles,
         *,
         user: str = USER,
         password: str = PASSWORD,
@@ -77,7 +81,7 @@ class PostfixServer:
         start_timeout: float = START_TIMEOUT,
     ) -> None:
         self.folder = Path(folder)
-        self.certs = certs
+        self.certificate = certificate
         self.user = user
         self.password = password
         self.message_size_limit = message_size_limit
@@ -159,9 +163,8 @@ class PostfixServer:
 
     def _start_args(self) -> list[str]:
         return [
-            "--cert", str(self.certs.cert),
-            "--key", str(self.certs.key),
-            "--ca", str(self.certs.ca),
+            "--cert", str(self.certificate.cert),
+            "--key", str(self.certificate.key),
             "--smtps-port", str(self.smtps_port),
             "--submission-port", str(self.submission_port),
             "--plain-port", str(self.plain_port),
@@ -238,8 +241,8 @@ class PostfixServer:
 
     # --------------------------------------------------------------- helpers
     def ssl_context(self) -> ssl.SSLContext:
-        """A client context that trusts (only) the test CA."""
-        return ssl.create_default_context(cafile=str(self.certs.ca))
+        """A client context that trusts (only) the server's self-signed certificate."""
+        return ssl.create_default_context(cafile=str(self.certificate.cert))
 
     def log_tail(self, lines: int = 40) -> str:
         try:

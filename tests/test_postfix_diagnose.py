@@ -11,7 +11,6 @@ import pytest
 from barua import build_message, make_settings, send_now
 from barua.certificates import fingerprint
 from barua.transports.smtp import fetch_certificate
-from tests.certs import CertFiles
 from tests.postfix_server import PostfixServer
 from tests.test_cli import barua
 
@@ -30,11 +29,9 @@ def run_test(postfix: PostfixServer, port: int, security: str, *more: str, **kw:
 
 
 @pytest.mark.parametrize("mode", ["ssl", "starttls"])
-def test_delivers_to_the_mailbox_over_both_tls_modes(
-    postfix: PostfixServer, certs: CertFiles, mode: str
-) -> None:
+def test_delivers_to_the_mailbox_over_both_tls_modes(postfix: PostfixServer, mode: str) -> None:
     port = postfix.smtps_port if mode == "ssl" else postfix.submission_port
-    proc = run_test(postfix, port, mode, env={"SSL_CERT_FILE": str(certs.ca)})
+    proc = run_test(postfix, port, mode, env={"SSL_CERT_FILE": str(postfix.certificate.cert)})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "✓ log in" in proc.stdout
 
@@ -56,10 +53,10 @@ def test_delivers_to_the_mailbox_over_both_tls_modes(
     assert arrived.replace(b"\r\n", b"\n").endswith(sent), "the message arrived unchanged"
 
 
-def test_wrong_password(postfix: PostfixServer, certs: CertFiles) -> None:
+def test_wrong_password(postfix: PostfixServer) -> None:
     proc = run_test(
         postfix, postfix.submission_port, "starttls",
-        password="wrong", env={"SSL_CERT_FILE": str(certs.ca)},
+        password="wrong", env={"SSL_CERT_FILE": str(postfix.certificate.cert)},
     )  # fmt: skip
     assert proc.returncode == 1
     first, hint = proc.stderr.splitlines()
@@ -84,8 +81,13 @@ def test_password_never_goes_over_the_plain_port(postfix: PostfixServer) -> None
     assert "barua did not send the password" in proc.stderr
 
 
-def test_implicit_tls_to_the_submission_port(postfix: PostfixServer, certs: CertFiles) -> None:
-    proc = run_test(postfix, postfix.submission_port, "ssl", env={"SSL_CERT_FILE": str(certs.ca)})
+def test_implicit_tls_to_the_submission_port(postfix: PostfixServer) -> None:
+    proc = run_test(
+        postfix,
+        postfix.submission_port,
+        "ssl",
+        env={"SSL_CERT_FILE": str(postfix.certificate.cert)},
+    )
     assert proc.returncode == 1
     assert proc.stderr.splitlines() == [
         f"error (encrypt (SSL/TLS)): port {postfix.submission_port} expects STARTTLS, but the "
@@ -94,8 +96,13 @@ def test_implicit_tls_to_the_submission_port(postfix: PostfixServer, certs: Cert
     ]
 
 
-def test_starttls_to_the_implicit_tls_port(postfix: PostfixServer, certs: CertFiles) -> None:
-    proc = run_test(postfix, postfix.smtps_port, "starttls", env={"SSL_CERT_FILE": str(certs.ca)})
+def test_starttls_to_the_implicit_tls_port(postfix: PostfixServer) -> None:
+    proc = run_test(
+        postfix,
+        postfix.smtps_port,
+        "starttls",
+        env={"SSL_CERT_FILE": str(postfix.certificate.cert)},
+    )
     assert proc.returncode == 1
     assert proc.stderr.splitlines() == [
         f"error (server greeting): port {postfix.smtps_port} expects SSL/TLS from the start, "
@@ -105,7 +112,7 @@ def test_starttls_to_the_implicit_tls_port(postfix: PostfixServer, certs: CertFi
 
 
 def test_untrusted_certificate_refused_then_pinned_or_skipped(
-    postfix: PostfixServer, certs: CertFiles
+    postfix: PostfixServer,
 ) -> None:
     refused = run_test(postfix, postfix.smtps_port, "ssl")
     assert refused.returncode == 1

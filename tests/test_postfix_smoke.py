@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import base64
 import smtplib
+import ssl
 import uuid
 from email.message import EmailMessage
 
 import pytest
+from cryptography import x509
 
 from tests.postfix_server import PostfixServer
 
@@ -50,6 +52,40 @@ def assert_delivered(server: PostfixServer, subject: str, body: str) -> bytes:
     assert f"Subject: {subject}".encode() in data
     assert body.encode() in data
     return data
+
+
+def peer_certificate(postfix: PostfixServer, port_name: str, context: ssl.SSLContext) -> bytes:
+    """The DER certificate the smtps or submission port presents, verified by ``context``."""
+    smtp: smtplib.SMTP
+    if port_name == "smtps":
+        smtp = smtplib.SMTP_SSL(postfix.host, postfix.smtps_port, context=context)
+    else:
+        smtp = smtplib.SMTP(postfix.host, postfix.submission_port)
+        smtp.starttls(context=context)
+    with smtp:
+        assert isinstance(smtp.sock, ssl.SSLSocket)
+        der = smtp.sock.getpeercert(binary_form=True)
+        assert der is not None
+        return der
+
+
+@pytest.mark.parametrize("port_name", ["smtps", "submission"])
+def test_tls_ports_present_the_self_signed_certificate(
+    postfix: PostfixServer, port_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    der = peer_certificate(postfix, port_name, postfix.ssl_context())
+    assert der == postfix.certificate.der
+    cert = x509.load_der_x509_certificate(der)
+    assert cert.issuer == cert.subject
+    cert.verify_directly_issued_by(cert)  # signed with its own key: no CA behind it
+
+    # The system's authorities do not know it, and OpenSSL sees a lone self-signed certificate
+    # (X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT), not a chain up to some untrusted root.
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    with pytest.raises(ssl.SSLCertVerificationError) as refused:
+        peer_certificate(postfix, port_name, ssl.create_default_context())
+    assert refused.value.verify_code == 18, refused.value.verify_message
 
 
 def test_smtps_login_and_send(postfix: PostfixServer) -> None:
