@@ -38,8 +38,9 @@ ReplyToOpt = Annotated[
     str | None, typer.Option("--reply-to", help="Receive replies at this address.")
 ]
 NoReplyToOpt = Annotated[bool, typer.Option("--no-reply-to", help="Replies go to the sender.")]
+# A list, so that both flags given at once are seen (and refused) rather than the last winning.
 VerifyOpt = Annotated[
-    bool | None,
+    list[bool] | None,
     typer.Option(
         "--skip-tls-verify/--verify-tls",
         help="Do not verify the server's TLS certificate (self-signed servers only).",
@@ -75,7 +76,7 @@ def changes_from_flags(
     no_bcc_copy: bool,
     reply_to: str | None,
     no_reply_to: bool,
-    skip_tls_verify: bool | None,
+    skip_tls_verify: list[bool] | bool | None,
     http_service_url: str | None,
     http_api_key_stdin: bool,
     timeout: float | None,
@@ -85,6 +86,10 @@ def changes_from_flags(
         raise bad_input("--bcc-copy and --no-bcc-copy cannot be used together")
     if reply_to is not None and no_reply_to:
         raise bad_input("--reply-to and --no-reply-to cannot be used together")
+    if isinstance(skip_tls_verify, list):
+        if len(set(skip_tls_verify)) > 1:
+            raise bad_input("--skip-tls-verify and --verify-tls cannot be used together")
+        skip_tls_verify = skip_tls_verify[0] if skip_tls_verify else None
     if password_stdin and http_api_key_stdin:
         raise bad_input(
             "--password-stdin and --http-api-key-stdin cannot both read standard input",
