@@ -100,6 +100,23 @@ def _load(name: str, path: Path) -> Font:
 
 
 @cache
+def _coverage() -> frozenset[int]:
+    fonts = document_fonts()
+    return frozenset(fonts.regular.ttf.face.charToGlyph) & frozenset(
+        fonts.bold.ttf.face.charToGlyph
+    )
+
+
+def missing_glyphs(text: str) -> str:
+    """The characters of ``text`` the document fonts cannot draw, in order, each once.
+
+    ReportLab prints such a character as an empty box or nothing at all, without a warning.
+    """
+    covered = _coverage()
+    return "".join(dict.fromkeys(char for char in text if ord(char) not in covered))
+
+
+@cache
 def document_fonts() -> FontSet:
     """The fonts, registered with ReportLab on first use and shared afterwards.
 
