@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import email
+import fcntl
 import json
 import os
+import pty
+import struct
 import subprocess
 import sys
+import termios
 from collections.abc import Iterator
 from email import policy
 from email.message import EmailMessage
@@ -273,3 +277,65 @@ def test_wait_needs_one_document_and_settings_are_required(
     proc = email_(EXAMPLES / "invoice.json", env=bare)
     assert proc.returncode == 2
     assert proc.stderr.splitlines()[0] == "error: no email settings are saved yet"
+
+
+def email_on_a_terminal(*args: str | Path, env: dict[str, str]) -> tuple[int, str, str]:
+    """Run `barua document email` with stderr on a pseudo-terminal 100 columns wide.
+
+    Returns the exit code, stdout (a pipe) and everything written to the terminal.
+    """
+    master, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    environ = {**env, "TERM": "xterm-256color", "COLUMNS": "100"}
+    for name in ("NO_COLOR", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
+        environ.pop(name, None)
+    with subprocess.Popen(
+        [BARUA, "document", "email", *map(str, args)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+        env=environ,
+    ) as proc:
+        os.close(terminal)
+        shown = bytearray()
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: every process holding the terminal has exited
+                break
+            if not chunk:
+                break
+            shown += chunk
+        assert proc.stdout is not None
+        stdout = proc.stdout.read().decode()
+        code = proc.wait(timeout=120)
+    os.close(master)
+    return code, stdout, shown.decode(errors="replace")
+
+
+def test_bulk_on_a_terminal_draws_a_progress_bar(env: dict[str, str], tmp_path: Path) -> None:
+    folder = tmp_path / "invoices"
+    folder.mkdir()
+    for n in range(3):
+        write_invoice(folder, f"INV-{n:04d}")
+    code, stdout, shown = email_on_a_terminal(folder, env=env)
+    assert code == 0, shown
+    assert stdout == "3 documents: 3 queued, 0 skipped (already queued or sent), 0 invalid.\n"
+    assert "Emailing" in shown
+    assert "3/3" in shown  # the count when the bar is full
+    assert "\N{BOX DRAWINGS HEAVY HORIZONTAL}" in shown  # the bar itself
+    assert "\x1b[" in shown  # drawn in place with terminal control sequences
+    assert "Traceback" not in shown and "error" not in shown
+
+
+def test_bulk_without_a_terminal_prints_the_summary_only(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    folder = tmp_path / "invoices"
+    folder.mkdir()
+    for n in range(3):
+        write_invoice(folder, f"INV-{n:04d}")
+    proc = email_(folder, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "3 documents: 3 queued, 0 skipped (already queued or sent), 0 invalid.\n"
+    assert proc.stderr == ""  # no bar, no control sequences in a log file
