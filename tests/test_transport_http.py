@@ -320,6 +320,7 @@ def test_one_connection_serves_many_messages(service: Service) -> None:
     _, events = send(settings, invoice(settings), invoice(settings), invoice(settings))
     assert len({request.client for request in service.received}) == 1
     assert [e.step for e in events] == [
+        Step.RESOLVE,
         Step.CONNECT,
         Step.HTTP_REQUEST,
         Step.ACCEPTED,
@@ -329,9 +330,10 @@ def test_one_connection_serves_many_messages(service: Service) -> None:
         Step.ACCEPTED,
     ]
     assert all(e.ok for e in events)
-    assert events[0].detail == "127.0.0.1"
-    assert events[1].detail == "202 Accepted"
-    assert events[2].detail == "Accepted as msg_0001: 3 accepted, 0 refused"
+    assert events[0].detail == "127.0.0.1", "the name, looked up before connecting"
+    assert events[1].detail == "127.0.0.1"
+    assert events[2].detail == "202 Accepted"
+    assert events[3].detail == "Accepted as msg_0001: 3 accepted, 0 refused"
 
 
 def test_a_stale_keep_alive_connection_is_replaced_once(service: Service) -> None:
@@ -345,6 +347,7 @@ def test_a_stale_keep_alive_connection_is_replaced_once(service: Service) -> Non
     assert dropped.json == retried.json  # same Message-ID: the service de-duplicates
     assert dropped.client != retried.client
     assert [e.step for e in events] == [
+        Step.RESOLVE,
         Step.CONNECT,
         Step.HTTP_REQUEST,
         Step.ACCEPTED,
@@ -385,12 +388,13 @@ def test_tls_with_the_ca_trusted_through_ssl_cert_file(
 
     assert result.server == f"localhost:{tls_service.port}"
     assert [e.step for e in events] == [
+        Step.RESOLVE,
         Step.CONNECT,
         Step.TLS,
         Step.HTTP_REQUEST,
         Step.ACCEPTED,
     ]
-    assert events[1].detail == transport.tls_version
+    assert events[2].detail == transport.tls_version
     assert base64.b64decode(tls_service.received[0].json["mime"]) == message.data
 
 
@@ -404,8 +408,12 @@ def test_self_signed_certificate_is_refused_by_default(tls_service: Service) -> 
         "unable to get local issuer certificate"
     )
     assert error.hint is not None and "do not verify TLS certificate" in error.hint
-    assert [(e.step, e.ok) for e in events] == [(Step.CONNECT, True), (Step.TLS, False)]
-    assert events[1].error is error
+    assert [(e.step, e.ok) for e in events] == [
+        (Step.RESOLVE, True),
+        (Step.CONNECT, True),
+        (Step.TLS, False),
+    ]
+    assert events[2].error is error
     assert tls_service.received == []
 
 
@@ -466,7 +474,7 @@ def test_connection_refused() -> None:
     assert error.hint is not None and "email service is running" in error.hint
     assert error.temporary
     assert isinstance(error.__cause__, httpx.ConnectError)
-    assert [(e.step, e.ok) for e in events] == [(Step.CONNECT, False)]
+    assert [(e.step, e.ok) for e in events] == [(Step.RESOLVE, True), (Step.CONNECT, False)]
 
 
 def test_a_port_that_never_answers_the_tls_handshake() -> None:
@@ -480,7 +488,11 @@ def test_a_port_that_never_answers_the_tls_handshake() -> None:
     assert error.step is Step.TLS
     assert str(error) == f"no answer from 127.0.0.1 port {port} within 0.3 seconds"
     assert error.temporary
-    assert [(e.step, e.ok) for e in events] == [(Step.CONNECT, True), (Step.TLS, False)]
+    assert [(e.step, e.ok) for e in events] == [
+        (Step.RESOLVE, True),
+        (Step.CONNECT, True),
+        (Step.TLS, False),
+    ]
 
 
 def test_unknown_host(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -496,7 +508,7 @@ def test_unknown_host(monkeypatch: pytest.MonkeyPatch) -> None:
     error, events = send_failing(settings, invoice(settings))
     assert type(error) is ConnectError
     assert error.step is Step.RESOLVE
-    assert [(e.step, e.error) for e in events] == [(Step.CONNECT, error)]
+    assert [(e.step, e.error) for e in events] == [(Step.RESOLVE, error)]
     assert (error.host, error.port) == ("mail.example.invalid", 443)
     assert str(error) == (
         'could not find the email service "mail.example.invalid" (the name does not resolve)'
@@ -520,7 +532,11 @@ def test_no_answer_after_the_request_is_outcome_unknown(service: Service) -> Non
     assert isinstance(error.__cause__, httpx.ReadTimeout)
     # It was sent: the service has it, which is why the outcome is unknown.
     assert service.received[0].json["message_id"] == message.message_id
-    assert [(e.step, e.ok) for e in events] == [(Step.CONNECT, True), (Step.HTTP_REQUEST, False)]
+    assert [(e.step, e.ok) for e in events] == [
+        (Step.RESOLVE, True),
+        (Step.CONNECT, True),
+        (Step.HTTP_REQUEST, False),
+    ]
 
 
 def test_connection_dropped_after_the_request_is_outcome_unknown(service: Service) -> None:

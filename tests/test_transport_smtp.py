@@ -404,7 +404,7 @@ def test_implicit_tls_spoken_to_a_starttls_port(starttls_server: SmtpServer) -> 
 
 
 def test_steps_are_reported_in_order(starttls_server: SmtpServer, trust_ca: None) -> None:
-    settings = settings_for(starttls_server)
+    settings = settings_for(starttls_server, bcc_copy="archive@example.com")
     events = send(settings, invoice(settings))
     assert [e.step for e in events] == [
         Step.RESOLVE,
@@ -412,15 +412,54 @@ def test_steps_are_reported_in_order(starttls_server: SmtpServer, trust_ca: None
         Step.GREETING,
         Step.EHLO,
         Step.STARTTLS,
+        Step.CERTIFICATE,
         Step.EHLO,
         Step.AUTH,
         Step.MAIL_FROM,
+        Step.RCPT_TO,
         Step.RCPT_TO,
         Step.DATA,
         Step.ACCEPTED,
     ]
     assert all(e.ok for e in events)
+    assert all(e.seconds >= 0 for e in events)
     assert PASSWORD not in repr(events)
+    certificate = events[5]
+    assert certificate.detail == "trusted by this computer"
+    assert certificate.certificate is not None and "localhost" in certificate.certificate.names
+    recipients = [(e.recipient, e.detail) for e in events if e.step is Step.RCPT_TO]
+    assert recipients == [("jane@example.com", "250 OK"), ("archive@example.com", "250 OK")]
+
+
+def test_one_refused_recipient_fails_its_own_step_only(
+    starttls_server: SmtpServer, trust_ca: None
+) -> None:
+    starttls_server.recorder.refuse_recipients["archive@example.com"] = "550 5.1.1 No such user"
+    settings = settings_for(starttls_server, bcc_copy="archive@example.com")
+    events: list[StepEvent] = []
+    with SmtpTransport(settings, observer=events.append) as smtp:
+        result = smtp.send(invoice(settings))
+    assert result.accepted == ("jane@example.com",)
+    assert result.refused == {"archive@example.com": (550, "5.1.1 No such user")}
+    [jane, archive] = [e for e in events if e.step is Step.RCPT_TO]
+    assert jane.ok and jane.recipient == "jane@example.com"
+    assert not archive.ok and archive.recipient == "archive@example.com"
+    assert archive.error is not None and archive.error.code == 550
+    assert archive.detail == "550 5.1.1 No such user"
+    assert events[-1].step is Step.ACCEPTED and events[-1].ok
+
+
+def test_pinned_certificate_is_its_own_step(starttls_server: SmtpServer, certs: CertFiles) -> None:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from barua.certificates import fingerprint
+
+    der = x509.load_pem_x509_certificate(certs.cert.read_bytes()).public_bytes(Encoding.DER)
+    settings = settings_for(starttls_server, pinned_certificate=fingerprint(der))
+    events = send(settings, invoice(settings))
+    [checked] = [e for e in events if e.step is Step.CERTIFICATE]
+    assert checked.ok and checked.detail == "the pinned fingerprint matches"
 
 
 @pytest.mark.parametrize(
@@ -544,14 +583,16 @@ def test_pipelining_sends_the_envelope_in_one_write(pipelining_server: SmtpServe
     assert received.data == message.data and received.rcpt_tos == ["a@example.com", "b@example.com"]
     assert received.mail_options == [f"SIZE={message.size}"]
     assert result.accepted == ("a@example.com", "b@example.com") and result.code == 250
-    steps = [e.step for e in events if e.step not in {Step.RESOLVE, Step.CONNECT, Step.TLS}]
-    assert steps[:6] == [
-        Step.GREETING,
-        Step.EHLO,
-        Step.AUTH,
-        Step.MAIL_FROM,
-        Step.RCPT_TO,
-        Step.DATA,
+    hidden = {Step.RESOLVE, Step.CONNECT, Step.TLS, Step.CERTIFICATE}
+    steps = [(e.step, e.recipient) for e in events if e.step not in hidden]
+    assert steps[:7] == [
+        (Step.GREETING, None),
+        (Step.EHLO, None),
+        (Step.AUTH, None),
+        (Step.MAIL_FROM, None),
+        (Step.RCPT_TO, "a@example.com"),
+        (Step.RCPT_TO, "b@example.com"),
+        (Step.DATA, None),
     ]
     assert all(e.ok for e in events)
 

@@ -14,6 +14,13 @@ from datetime import UTC, datetime
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
+from barua.i18n import N_
+
+# How the certificate step ended when it passed, as its detail (translated where shown).
+CERT_VERIFIED = N_("trusted by this computer")
+CERT_PINNED = N_("the pinned fingerprint matches")
+CERT_UNCHECKED = N_("not checked: verification is turned off")
+
 _HEX = re.compile(r"^[0-9A-F]{64}$")
 
 

@@ -70,6 +70,8 @@ class Cause(StrEnum):
     HOST_NOT_FOUND = "host_not_found"
     CONNECTION_REFUSED = "connection_refused"
     CONNECTION_TIMEOUT = "connection_timeout"
+    NO_ROUTE = "no_route"
+    """This computer has no route to the server's network (ENETUNREACH, EHOSTUNREACH)."""
     CONNECTION_LOST = "connection_lost"
     EXPECTS_STARTTLS = "expects_starttls"
     """Implicit TLS was spoken to a port that expects a plain greeting and STARTTLS."""
@@ -89,6 +91,8 @@ class Cause(StrEnum):
     AUTH_REQUIRED = "auth_required"
     SENDER_REFUSED = "sender_refused"
     RECIPIENT_REFUSED = "recipient_refused"
+    COPY_REFUSED = "copy_refused"
+    """The server refused the address that gets a copy of every email (``bcc_copy``)."""
     MESSAGE_TOO_LARGE = "message_too_large"
     TRY_LATER = "try_later"
     SMTPUTF8_UNSUPPORTED = "smtputf8_unsupported"
@@ -168,6 +172,23 @@ class TransportError(BaruaError):
             return f"{self.message} (server replied: {self.code} {self.reply})"
         return self.message
 
+    @property
+    def system_error(self) -> str | None:
+        """The operating system's or TLS library's own words for the failure, when there was
+        no server reply to show instead (e.g. ``[Errno 111] Connection refused``)."""
+        if self.code is not None:
+            return None
+        seen: set[int] = set()
+        exc: BaseException | None = self.__cause__
+        while exc is not None and id(exc) not in seen:
+            seen.add(id(exc))
+            if isinstance(exc, OSError) and not isinstance(exc, BaruaError):
+                if exc.errno is not None and exc.strerror:
+                    return f"[Errno {exc.errno}] {exc.strerror}"
+                return str(exc) or type(exc).__name__
+            exc = exc.__cause__ or exc.__context__
+        return None
+
 
 class ConnectError(TransportError, builtins.ConnectionError):
     """The server could not be reached: unknown host, refused or unreachable."""
@@ -188,6 +209,8 @@ class TLSError(TransportError):
     """
 
     certificate: CertificateInfo | None = None
+    pinned: str | None = None
+    """The fingerprint the user trusted, when the server presented another one."""
 
 
 class AuthenticationError(TransportError):
@@ -217,7 +240,11 @@ class SenderRefused(PermanentError):
 
 
 class RecipientRefused(PermanentError):
-    """The server refused every recipient; ``refused`` maps each to the server's reply."""
+    """The server refused every recipient; ``refused`` maps each to the server's reply.
+
+    When every refusal is temporary (4xx, e.g. greylisting) the cause is ``TRY_LATER`` and
+    ``temporary`` is true: the same message will likely be accepted later.
+    """
 
     def __init__(
         self,
@@ -232,7 +259,7 @@ class RecipientRefused(PermanentError):
         super().__init__(
             message,
             step=Step.RCPT_TO,
-            cause=Cause.RECIPIENT_REFUSED,
+            cause=Cause.TRY_LATER if _all_temporary(refused) else Cause.RECIPIENT_REFUSED,
             hint=hint,
             host=host,
             port=port,
@@ -242,7 +269,11 @@ class RecipientRefused(PermanentError):
         )
         self.refused = dict(refused)
         # Retrying helps only when every refusal was temporary (4xx, e.g. greylisting).
-        self.temporary = all(400 <= c < 500 for c, _ in refused.values())
+        self.temporary = _all_temporary(refused)
+
+
+def _all_temporary(refused: dict[str, tuple[int, str]]) -> bool:
+    return all(400 <= code < 500 for code, _ in refused.values())
 
 
 class MessageTooLarge(PermanentError):

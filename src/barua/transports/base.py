@@ -6,15 +6,24 @@ connection open between sends; callers use it as a context manager.
 
 from __future__ import annotations
 
+import builtins
+import errno
+import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Protocol, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
-from barua.errors import Step, TransportError
+from barua.errors import Cause, Step, TransportError
 from barua.message import OutgoingMessage
+
+if TYPE_CHECKING:
+    from barua.certificates import CertificateInfo
+
+AddrInfo = tuple[socket.AddressFamily, socket.SocketKind, int, str, tuple[Any, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +36,10 @@ class StepEvent:
     detail: str = ""
     """What the step found, e.g. the server's banner or the TLS version."""
     error: TransportError | None = None
+    recipient: str | None = None
+    """For RCPT TO: the recipient this step announced (one step per recipient)."""
+    certificate: CertificateInfo | None = None
+    """For the certificate check: what the server presented."""
 
 
 StepObserver = Callable[[StepEvent], None]
@@ -81,23 +94,79 @@ class ClosesOnExit:
 
 
 class StepRecorder:
-    """Reports each step to an optional observer, with its duration and outcome."""
+    """Reports each step to an optional observer, with its duration and outcome.
+
+    Inside a step, ``detail``, ``recipient`` and ``certificate`` describe what it found, and
+    ``refusal`` marks it failed without ending the delivery (one refused recipient of many).
+    """
 
     def __init__(self, observer: StepObserver | None) -> None:
         self._observer = observer
         self.detail = ""
+        self.recipient: str | None = None
+        self.certificate: CertificateInfo | None = None
+        self.refusal: TransportError | None = None
 
     @contextmanager
     def step(self, step: Step) -> Iterator[None]:
-        self.detail = ""
+        self.detail, self.recipient, self.certificate, self.refusal = "", None, None, None
         started = time.perf_counter()
         try:
             yield
         except TransportError as exc:
-            self._emit(StepEvent(step, False, time.perf_counter() - started, self.detail, exc))
+            self._emit(step, started, exc)
             raise
-        self._emit(StepEvent(step, True, time.perf_counter() - started, self.detail))
+        self._emit(step, started, self.refusal)
 
-    def _emit(self, event: StepEvent) -> None:
+    def _emit(self, step: Step, started: float, error: TransportError | None) -> None:
         if self._observer is not None:
-            self._observer(event)
+            self._observer(
+                StepEvent(
+                    step,
+                    error is None,
+                    time.perf_counter() - started,
+                    self.detail,
+                    error,
+                    self.recipient,
+                    self.certificate,
+                )
+            )
+
+
+def resolve(host: str, port: int, *, timeout: float) -> list[AddrInfo]:
+    """``socket.getaddrinfo`` for a TCP connection to ``host``, given at most ``timeout``
+    seconds: the system resolver itself has no timeout (a broken DNS server can hold it for
+    30 seconds or more), so it runs in a daemon thread that is left behind when too slow.
+
+    Raises ``socket.gaierror`` as getaddrinfo does, and ``builtins.TimeoutError`` when late.
+    """
+    outcome: list[list[AddrInfo] | BaseException] = []
+
+    def lookup() -> None:
+        try:
+            outcome.append(list(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)))
+        except BaseException as exc:  # handed to the caller's thread
+            outcome.append(exc)
+
+    worker = threading.Thread(target=lookup, name=f"resolve {host}", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if not outcome:
+        raise builtins.TimeoutError(f"{host} did not resolve within {timeout:g} seconds")
+    found = outcome[0]
+    if isinstance(found, BaseException):
+        raise found
+    return found
+
+
+# errno values meaning "this computer has no way to that network", not "the server said no".
+_NO_ROUTE = {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN, errno.EHOSTDOWN}
+
+
+def connect_cause(exc: OSError) -> Cause:
+    """Why a TCP connect failed, from the socket's error: no answer, no route, or refused."""
+    if isinstance(exc, builtins.TimeoutError) or exc.errno == errno.ETIMEDOUT:
+        return Cause.CONNECTION_TIMEOUT
+    if exc.errno in _NO_ROUTE:
+        return Cause.NO_ROUTE
+    return Cause.CONNECTION_REFUSED

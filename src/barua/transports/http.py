@@ -18,6 +18,7 @@ httpx does the HTTP; barua adds what a business's mail needs on top of it:
 from __future__ import annotations
 
 import base64
+import builtins
 import json
 import re
 import socket
@@ -47,7 +48,14 @@ from barua.errors import (
 )
 from barua.message import OutgoingMessage
 from barua.settings import Settings
-from barua.transports.base import ClosesOnExit, SendResult, StepObserver, StepRecorder
+from barua.transports.base import (
+    ClosesOnExit,
+    SendResult,
+    StepObserver,
+    StepRecorder,
+    connect_cause,
+    resolve,
+)
 from barua.transports.smtp import certificate_cause, make_tls_context
 from barua.version import __version__
 
@@ -349,6 +357,11 @@ class HttpTransport(ClosesOnExit):
         self._key = key
         self._tls = tls_context
         self._steps = StepRecorder(observer)
+        # Observed (the test email), the name is looked up as a step of its own before the
+        # client barua builds connects; httpx would otherwise resolve it silently inside
+        # connecting. A caller's client may not connect to the name at all (a proxy, a mock).
+        self._observed = observer is not None and client is None
+        self._resolve_first = self._observed
         self._own_client = client is None
         self._client = client
         self.encrypted = False
@@ -362,6 +375,7 @@ class HttpTransport(ClosesOnExit):
         if self._own_client and self._client is not None:
             self._client.close()
             self._client = None
+            self._resolve_first = self._observed
 
     def _http(self) -> httpx.Client:
         if self._client is None:
@@ -377,11 +391,28 @@ class HttpTransport(ClosesOnExit):
     def send(self, message: OutgoingMessage) -> SendResult:
         """Deliver ``message`` to the service; retries once if a reused connection was stale."""
         body = encode_request(message)
+        if self._resolve_first:
+            self._resolve()
         try:
             response, phases = self._post(body, first=True)
         except _StaleConnection:
             response, phases = self._post(body, first=False)
         return self._accept(message, response, phases)
+
+    def _resolve(self) -> None:
+        with self._steps.step(Step.RESOLVE):
+            try:
+                addresses = resolve(self.host, self.port, timeout=self.settings.timeout)
+            except (socket.gaierror, UnicodeError, builtins.TimeoutError) as exc:
+                raise self._error(
+                    ConnectError,
+                    f'could not find the email service "{self.host}" (the name does not resolve)',
+                    step=Step.RESOLVE,
+                    hint="Check the spelling of the address in http_service_url, and that this "
+                    "computer is online.",
+                ) from exc
+            self._steps.detail = ", ".join(sorted({a[4][0] for a in addresses}))
+        self._resolve_first = False
 
     def _post(self, body: bytes, *, first: bool) -> tuple[httpx.Response, _Phases]:
         phases = _Phases(self._steps)
@@ -574,6 +605,15 @@ class HttpTransport(ClosesOnExit):
             )
         failure = _cause(exc, OSError)
         reason = (failure.strerror if failure is not None else None) or "network error"
+        if failure is not None and connect_cause(failure) is Cause.NO_ROUTE:
+            return self._error(
+                ConnectError,
+                f"no route to {where}: {reason}",
+                step=Step.CONNECT,
+                cause=Cause.NO_ROUTE,
+                hint="This computer has no route to that network: check the internet "
+                "connection, a VPN, or a firewall that blocks the way out.",
+            )
         return self._error(
             ConnectError,
             f"could not connect to {where}: {reason}",

@@ -13,6 +13,7 @@ dot-stuffing, and one translation of every low-level failure into barua's errors
 from __future__ import annotations
 
 import base64
+import builtins
 import re
 import smtplib
 import socket
@@ -20,9 +21,16 @@ import ssl
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from functools import lru_cache, partial
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from barua.certificates import CertificateInfo, describe_certificate, fingerprint
+from barua.certificates import (
+    CERT_PINNED,
+    CERT_UNCHECKED,
+    CERT_VERIFIED,
+    CertificateInfo,
+    describe_certificate,
+    fingerprint,
+)
 from barua.errors import (
     AuthenticationError,
     Cause,
@@ -41,12 +49,23 @@ from barua.errors import (
 )
 from barua.message import OutgoingMessage
 from barua.settings import Security, Settings, is_loopback
-from barua.transports.base import ClosesOnExit, SendResult, StepObserver, StepRecorder
+from barua.transports.base import (
+    AddrInfo,
+    ClosesOnExit,
+    SendResult,
+    StepObserver,
+    StepRecorder,
+    connect_cause,
+    resolve,
+)
 
 _T = TypeVar("_T")
-_AddrInfo = tuple[socket.AddressFamily, socket.SocketKind, int, str, tuple[Any, ...]]
 # Postfix: "250 2.0.0 Ok: queued as 4F1x2"; Exim: "250 OK id=1abc-2def"; others vary.
 _QUEUE_ID = re.compile(r"(?:queued as|\bid=)\s*<?([A-Za-z0-9._@-]+)", re.I)
+_HINT_NO_ROUTE = (
+    "This computer has no route to that network: check the internet connection, a VPN, or a "
+    "firewall that blocks the way out."
+)
 _HINT_CONNECT = (
     "Check the server name and port. Most providers use port 587 (STARTTLS) or 465 (SSL/TLS); "
     "a firewall or antivirus may also block the connection."
@@ -240,6 +259,8 @@ class SmtpTransport(ClosesOnExit):
                 with steps.step(Step.TLS):
                     sock = self._wrap(sock, where)
                     steps.detail = self.tls_version or ""
+                with steps.step(Step.CERTIFICATE):
+                    self._check_certificate(sock)
             local_name = _address_literal(sock.getsockname()[0])
             client = _Client(sock, host=self.host, timeout=timeout, local_name=local_name)
             with steps.step(Step.GREETING):
@@ -262,9 +283,18 @@ class SmtpTransport(ClosesOnExit):
             raise
         self._sent_on_connection = 0
 
-    def _resolve(self) -> list[_AddrInfo]:
+    def _resolve(self) -> list[AddrInfo]:
         try:
-            return list(socket.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM))
+            return resolve(self.host, self.port, timeout=self.settings.timeout)
+        except builtins.TimeoutError as exc:
+            raise self._error(
+                TimeoutError,
+                f'the name of the mail server "{self.host}" did not resolve within '
+                f"{self.settings.timeout:g} seconds",
+                step=Step.RESOLVE,
+                cause=Cause.HOST_NOT_FOUND,
+                hint="Check that this computer is online and its DNS server answers.",
+            ) from exc
         except (socket.gaierror, UnicodeError) as exc:
             raise self._error(
                 ConnectError,
@@ -275,7 +305,7 @@ class SmtpTransport(ClosesOnExit):
                 "online.",
             ) from exc
 
-    def _connect(self, addresses: list[_AddrInfo], where: str) -> socket.socket:
+    def _connect(self, addresses: list[AddrInfo], where: str) -> socket.socket:
         last: OSError | None = None
         for family, kind, proto, _, address in addresses:
             sock = socket.socket(family, kind, proto)
@@ -288,7 +318,9 @@ class SmtpTransport(ClosesOnExit):
                 continue
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             return sock
-        if isinstance(last, socket.timeout):
+        assert last is not None
+        cause = connect_cause(last)
+        if cause is Cause.CONNECTION_TIMEOUT:
             raise self._error(
                 TimeoutError,
                 f"no answer from {where} within {self.settings.timeout:g} seconds",
@@ -296,6 +328,14 @@ class SmtpTransport(ClosesOnExit):
                 cause=Cause.CONNECTION_TIMEOUT,
                 hint="A firewall, antivirus or the internet provider may be blocking this port "
                 "(port 25 is often blocked: try 587 or 465). Check the host and port too.",
+            ) from last
+        if cause is Cause.NO_ROUTE:
+            raise self._error(
+                ConnectError,
+                f"no route to {where}: {last.strerror or last}",
+                step=Step.CONNECT,
+                cause=Cause.NO_ROUTE,
+                hint=_HINT_NO_ROUTE,
             ) from last
         if isinstance(last, ConnectionRefusedError):
             raise self._error(
@@ -326,24 +366,37 @@ class SmtpTransport(ClosesOnExit):
         self.encrypted = True
         self.tls_version = sock.version()
         self.peer_certificate = sock.getpeercert(binary_form=True)
+
+    def _check_certificate(self, sock: ssl.SSLSocket) -> None:
+        """The certificate step: a pinned certificate must be the one presented; otherwise
+        the handshake has already verified it (or verification is off)."""
+        der = self.peer_certificate or b""
+        info = describe_certificate(der) if der else None
+        self._steps.certificate = info
         pinned = self.settings.pinned_certificate
-        if pinned is not None and not self._peeking:
-            presented = fingerprint(self.peer_certificate or b"")
-            if presented != pinned:
-                error = self._error(
-                    TLSError,
-                    f"the certificate of {self.host} port {self.port} has changed: barua "
-                    f"trusts {pinned}, the server now presents {presented}",
-                    step=Step.CERTIFICATE,
-                    cause=Cause.CERT_CHANGED,
-                    hint="If the server's certificate was renewed, check the new fingerprint "
-                    "with its administrator and trust it again; otherwise someone may be "
-                    "intercepting the connection.",
-                )
-                assert isinstance(error, TLSError)
-                error.certificate = describe_certificate(self.peer_certificate or b"")
-                sock.close()
-                raise error
+        if pinned is None or self._peeking:
+            verified = self._tls.verify_mode != ssl.CERT_NONE
+            self._steps.detail = CERT_VERIFIED if verified else CERT_UNCHECKED
+            return
+        presented = fingerprint(der)
+        if presented == pinned:
+            self._steps.detail = CERT_PINNED
+            return
+        error = self._error(
+            TLSError,
+            f"the certificate of {self.host} port {self.port} has changed: barua "
+            f"trusts {pinned}, the server now presents {presented}",
+            step=Step.CERTIFICATE,
+            cause=Cause.CERT_CHANGED,
+            hint="If the server's certificate was renewed, check the new fingerprint "
+            "with its administrator and trust it again; otherwise someone may be "
+            "intercepting the connection.",
+        )
+        assert isinstance(error, TLSError)
+        error.certificate = info
+        error.pinned = pinned
+        sock.close()
+        raise error
 
     def _tls_error(self, exc: BaseException, step: Step, where: str) -> TransportError:
         if isinstance(exc, ssl.SSLCertVerificationError):
@@ -384,6 +437,7 @@ class SmtpTransport(ClosesOnExit):
                 TimeoutError,
                 f"the TLS handshake with {where} did not finish in time",
                 step=step,
+                cause=Cause.CONNECTION_TIMEOUT,
                 hint="This port may expect STARTTLS rather than SSL/TLS.",
             )
         if isinstance(exc, OSError):
@@ -391,6 +445,7 @@ class SmtpTransport(ClosesOnExit):
                 ConnectError,
                 f"{where} closed the connection during the TLS handshake",
                 step=step,
+                cause=Cause.CONNECTION_LOST,
                 hint="This port may expect STARTTLS rather than SSL/TLS.",
             )
         raise exc
@@ -439,6 +494,8 @@ class SmtpTransport(ClosesOnExit):
             assert isinstance(client.sock, ssl.SSLSocket)
             self._after_tls(client.sock)
             self._steps.detail = self.tls_version or ""
+        with self._steps.step(Step.CERTIFICATE):
+            self._check_certificate(client.sock)
         with self._steps.step(Step.EHLO):
             self._ehlo(client)
 
@@ -650,10 +707,7 @@ class SmtpTransport(ClosesOnExit):
             if code != 250:
                 self._reset(client)
                 raise self._reply_error(Step.MAIL_FROM, code, reply)
-        replies = (
-            (recipient, self._call(Step.RCPT_TO, partial(client.rcpt, recipient)))
-            for recipient in message.recipients
-        )
+        replies = ((recipient, partial(client.rcpt, recipient)) for recipient in message.recipients)
         return self._recipients(replies, partial(self._reset, client))
 
     def _envelope_pipelined(
@@ -685,10 +739,7 @@ class SmtpTransport(ClosesOnExit):
                 if code != 421:  # after a 421 the server closes: nothing left to read
                     self._abandon(client, len(message.recipients))
                 raise self._reply_error(Step.MAIL_FROM, code, reply)
-        replies = (
-            (recipient, self._call(Step.RCPT_TO, client.getreply))
-            for recipient in message.recipients
-        )
+        replies = ((recipient, client.getreply) for recipient in message.recipients)
         return self._recipients(replies, partial(self._abandon, client, 0))
 
     def _envelope_ahead(self, client: _Client, message: OutgoingMessage) -> bytes | None:
@@ -705,34 +756,44 @@ class SmtpTransport(ClosesOnExit):
 
     def _recipients(
         self,
-        replies: Iterator[tuple[str, tuple[int, bytes]]],
+        replies: Iterator[tuple[str, Callable[[], tuple[int, bytes]]]],
         end_transaction: Callable[[], None],
     ) -> tuple[list[str], dict[str, tuple[int, str]]]:
-        """Each recipient's reply to RCPT TO, sorted into accepted and refused; when every one
-        is refused, ``end_transaction`` and raise :class:`RecipientRefused`."""
+        """Each recipient's reply to RCPT TO (one step each), sorted into accepted and
+        refused; when every one is refused, ``end_transaction`` and raise
+        :class:`RecipientRefused`."""
         steps = self._steps
         accepted: list[str] = []
         refused: dict[str, tuple[int, str]] = {}
-        with steps.step(Step.RCPT_TO):
-            for recipient, (code, reply) in replies:
+        for recipient, ask in replies:
+            with steps.step(Step.RCPT_TO):
+                steps.recipient = recipient
+                code, reply = self._call(Step.RCPT_TO, ask)
+                steps.detail = f"{code} {_text(reply)}"
                 if code in (250, 251):
                     accepted.append(recipient)
                 elif code == 421:
                     raise self._reply_error(Step.RCPT_TO, code, reply, recipient=recipient)
                 else:
                     refused[recipient] = (code, _text(reply))
-            steps.detail = f"{len(accepted)} accepted, {len(refused)} refused"
-            if not accepted:
-                end_transaction()
-                names = ", ".join(f"{r} ({c} {t})" for r, (c, t) in refused.items())
-                raise RecipientRefused(
-                    f"the server refused every recipient: {names}",
-                    refused=refused,
-                    host=self.host,
-                    port=self.port,
-                    hint="Check the recipient addresses. If the server says it does not relay, "
-                    "it wants you to log in: set a username and password.",
-                )
+                    steps.refusal = self._reply_error(
+                        Step.RCPT_TO, code, reply, recipient=recipient
+                    )
+        if not accepted:
+            end_transaction()
+            names = ", ".join(f"{r} ({c} {t})" for r, (c, t) in refused.items())
+            temporary = all(400 <= c < 500 for c, _ in refused.values())
+            raise RecipientRefused(
+                f"the server refused every recipient: {names}",
+                refused=refused,
+                host=self.host,
+                port=self.port,
+                hint="The server asked to try again later (greylisting or a limit); barua "
+                "will try again."
+                if temporary
+                else "Check the recipient addresses. If the server says it does not relay, "
+                "it wants you to log in: set a username and password.",
+            )
         return accepted, refused
 
     def _abandon(self, client: _Client, recipients: int) -> None:
@@ -959,6 +1020,9 @@ class _Unobserved:
     generator-based context manager each, otherwise)."""
 
     detail = ""
+    recipient: str | None = None
+    certificate: CertificateInfo | None = None
+    refusal: TransportError | None = None
 
     def step(self, step: Step) -> AbstractContextManager[None]:
         return _NOTHING
