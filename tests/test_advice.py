@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import builtins
+import errno
+import os
 from datetime import UTC, datetime
 
 import pytest
@@ -19,6 +22,7 @@ from barua.errors import (
     TransportError,
 )
 from barua.settings import Settings, make_settings
+from barua.transports.base import connect_cause
 
 
 def smtp(host: str = "smtp.example.com", port: int = 587, **more: object) -> Settings:
@@ -238,3 +242,142 @@ def test_certificate_problems_in_plain_words(cause: Cause, summary: str, fix_par
     assert advice.summary == summary
     assert fix_part in advice.fix
     assert "SHA-256 fingerprint: " + "CD:" * 31 + "CD" in advice.details
+
+
+_NOT_FOUND_FIX = "Check the spelling of the server name and that this computer is online."
+
+
+@pytest.mark.parametrize(
+    ("host", "sender", "real"),
+    [
+        ("smtp.yahoo.com", "duka@yahoo.com", "smtp.mail.yahoo.com"),
+        ("smtp.icloud.com", "duka@icloud.com", "smtp.mail.me.com"),
+        ("smtp.gmx.com", "duka@gmx.com", "mail.gmx.com"),
+        ("mail.gmail.com", "duka@gmail.com", "smtp.gmail.com"),
+        ("smtp.hotmail.com", "duka@hotmail.com", "smtp-mail.outlook.com"),
+    ],
+)
+def test_unknown_host_suggests_the_server_of_the_senders_provider(
+    host: str, sender: str, real: str
+) -> None:
+    advice = advise(
+        error(ConnectError, Cause.HOST_NOT_FOUND, Step.RESOLVE, host=host),
+        make_settings(host=host, port=587, username=sender),
+        "en",
+    )
+    assert advice.summary == f'the server name "{host}" could not be found'
+    assert advice.fix == f'{_NOT_FOUND_FIX} Did you mean "{real}"?'
+
+
+def test_the_senders_provider_wins_over_a_close_name_of_another() -> None:
+    # smtp.hotmail.com is closer to smtp.gmail.com than to Outlook.com's server name.
+    advice = advise(
+        error(ConnectError, Cause.HOST_NOT_FOUND, Step.RESOLVE, host="smtp.hotmail.com"),
+        make_settings(host="smtp.hotmail.com", port=587, username="a@example.com",
+                      email_address="duka@hotmail.com"),
+        "en",
+    )  # fmt: skip
+    assert "smtp.gmail.com" not in advice.fix
+    assert advice.fix.endswith('Did you mean "smtp-mail.outlook.com"?')
+
+
+def test_no_suggestion_when_the_host_is_already_the_providers() -> None:
+    advice = advise(
+        error(ConnectError, Cause.HOST_NOT_FOUND, Step.RESOLVE, host="smtp.mail.yahoo.com"),
+        make_settings(host="smtp.mail.yahoo.com", port=465, username="duka@yahoo.com"),
+        "en",
+    )
+    assert advice.fix == _NOT_FOUND_FIX
+
+
+def test_own_domain_falls_back_to_close_server_names() -> None:
+    advice = advise(
+        error(ConnectError, Cause.HOST_NOT_FOUND, Step.RESOLVE, host="smtp.gmial.com"),
+        make_settings(host="smtp.gmial.com", port=587, username="mauzo@duka.co.tz"),
+        "en",
+    )
+    assert advice.fix == f'{_NOT_FOUND_FIX} Did you mean "smtp.gmail.com"?'
+
+
+_IF_2FA = "If 2-step verification is on for your {} account, it needs an app password, not your normal password. "  # noqa: E501
+
+
+@pytest.mark.parametrize(
+    ("host", "fix"),
+    [
+        ("smtp.mail.me.com",
+         "iCloud Mail needs an app password, not your normal password. Sign in at "
+         "account.apple.com, open Sign-In and Security → App-Specific Passwords, create one "
+         "named barua and use the password it shows."),
+        ("smtp.aol.com",
+         "AOL Mail needs an app password, not your normal password. Open AOL Account Info → "
+         'Account Security → Generate app password, choose "Other app", give it a name such as '
+         "barua and use the password it shows."),
+        ("smtp.zoho.com",
+         _IF_2FA.format("Zoho Mail") + "To create one, open Zoho Accounts → Security → App "
+         "Passwords, generate a password named barua and use the password it shows."),
+        ("smtp.fastmail.com",
+         "Fastmail needs an app password, not your normal password. Open Fastmail Settings → "
+         "Privacy & Security → Manage app passwords and access → New app password, choose SMTP "
+         "access, and use the password it shows."),
+        ("mail.gmx.com",
+         _IF_2FA.format("GMX") + "To create one, open the security settings of your GMX "
+         'account. Also allow "Send and receive email via external program" under Settings → '
+         "POP3 & IMAP: GMX refuses SMTP until it is on."),
+        ("smtp-mail.outlook.com",
+         "Outlook.com no longer accepts a username and password for SMTP (basic "
+         "authentication): sending through Outlook.com needs sign-in with OAuth. Use an address "
+         "at your own domain with another service if OAuth is not available."),
+    ],
+)  # fmt: skip
+def test_app_password_steps_of_each_provider(host: str, fix: str) -> None:
+    advice = advise(
+        error(AuthenticationError, Cause.AUTH_REFUSED, Step.AUTH, code=535, reply="5.7.8 no"),
+        smtp(host),
+        "en",
+    )
+    assert advice.summary == "the server refused the username or password"
+    assert advice.fix == fix
+    assert advice.details == ["server replied: 535 5.7.8 no"]
+
+
+def test_general_timeout_advice() -> None:
+    advice = advise(error(TimeoutError, Cause.CONNECTION_TIMEOUT, Step.CONNECT), smtp(), "en")
+    assert advice.summary == "no answer from smtp.example.com on port 587"
+    assert advice.fix == (
+        "A firewall or antivirus program may be blocking the connection, or the port is wrong. "
+        "Internet providers often block port 25: use 587 or 465 instead."
+    )
+
+
+@pytest.mark.parametrize("number", [errno.ENETUNREACH, errno.EHOSTUNREACH])
+def test_no_route_is_told_apart_from_a_refusal(number: int) -> None:
+    failure = OSError(number, os.strerror(number))
+    assert connect_cause(failure) is Cause.NO_ROUTE
+    no_route = error(ConnectError, Cause.NO_ROUTE, Step.CONNECT)
+    no_route.__cause__ = failure
+    advice = advise(no_route, smtp(), "en")
+    assert advice.summary == "this computer has no route to smtp.example.com (port 587)"
+    assert advice.fix == (
+        "The network between this computer and the server is not reachable: check the "
+        "internet connection, a VPN that may be switched on or off, or a firewall that blocks "
+        "the way out."
+    )
+    assert advice.details == [f"system error: [Errno {number}] {os.strerror(number)}"]
+
+
+def test_other_connect_failures_keep_their_cause() -> None:
+    assert connect_cause(ConnectionRefusedError(errno.ECONNREFUSED, "refused")) is (
+        Cause.CONNECTION_REFUSED
+    )
+    assert connect_cause(builtins.TimeoutError("timed out")) is Cause.CONNECTION_TIMEOUT
+
+
+def test_unknown_cause_in_kiswahili_keeps_the_technical_words_as_evidence() -> None:
+    advice = advise(error(), smtp(), "sw")
+    assert advice.summary == "barua pepe haikuweza kutumwa"
+    assert advice.fix == (
+        "Jaribu mipangilio hiyo hiyo kwenye programu nyingine ya barua pepe kama Thunderbird: "
+        "ikishindwa huko pia, muulize mtoa huduma wako wa barua pepe."
+    )
+    assert advice.details == ["maelezo ya kiufundi: technical message"]

@@ -83,11 +83,34 @@ def test_trust_certificate_pins_it_and_a_changed_certificate_is_refused(
         barua("settings", "set", "--port", str(server.port))
         changed = barua("test", "--to", "me@example.com")
         assert server.recorder.logins == []
+        as_json = barua("test", "--to", "me@example.com", "--json")
+    old, new = pem_fingerprint(certs), pem_fingerprint(other)
     assert changed.returncode == 1
-    assert changed.stderr.startswith(
-        "error (check the certificate): the server's certificate has changed since you trusted it"
-    )
-    assert f"SHA-256 fingerprint: {pem_fingerprint(other)}" in changed.stdout
+    assert changed.stderr.splitlines() == [
+        "error (check the certificate): the server's certificate has changed since you trusted it",
+        "hint: If the certificate was renewed, check the new fingerprint with the server's "
+        "administrator and trust it again. Otherwise someone may be intercepting the "
+        "connection: do not send.",
+    ]
+    shown = changed.stdout.splitlines()
+    assert f"  SHA-256 fingerprint you trusted: {old}" in shown
+    assert f"  SHA-256 fingerprint presented now: {new}" in shown
+    assert "✗ check the certificate" in "\n".join(shown)
+
+    assert as_json.returncode == 1
+    report = json.loads(as_json.stdout)
+    assert report["ok"] is False
+    assert report["error"]["cause"] == "cert_changed"
+    assert report["error"]["step"] == "certificate"
+    assert report["error"]["pinned_certificate"] == old
+    assert report["error"]["certificate"]["sha256"] == new
+    assert report["advice"]["details"][-2:] == [
+        f"SHA-256 fingerprint you trusted: {old}",
+        f"SHA-256 fingerprint presented now: {new}",
+    ]
+    assert report["advice"]["fix"].startswith("If the certificate was renewed")
+    failed = report["steps"][-1]
+    assert (failed["step"], failed["ok"]) == ("certificate", False)
 
 
 def test_settings_trust_certificate_checks_the_fingerprint_given(certs: CertFiles) -> None:

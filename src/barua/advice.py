@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from barua.errors import BaruaError, Cause, Step, TLSError, TransportError
-from barua.i18n import N_, translator
+from barua.i18n import N_, resolve_language, translator
 from barua.providers import PasswordKind, Preset, preset_for_domain, preset_for_host, suggest_host
 from barua.settings import Protocol, Settings
 
@@ -26,7 +26,7 @@ STEP_LABELS: dict[Step, str] = {
     Step.CERTIFICATE: N_("check the certificate"),
     Step.AUTH: N_("log in"),
     Step.MAIL_FROM: N_("sender"),
-    Step.RCPT_TO: N_("recipients"),
+    Step.RCPT_TO: N_("recipient"),
     Step.DATA: N_("send the message"),
     Step.HTTP_REQUEST: N_("send to the service"),
     Step.ACCEPTED: N_("accepted"),
@@ -50,6 +50,14 @@ _TEXTS: dict[Cause, tuple[str, str]] = {
         N_(
             "A firewall or antivirus program may be blocking the connection, or the port is "
             "wrong. Internet providers often block port 25: use 587 or 465 instead."
+        ),
+    ),
+    Cause.NO_ROUTE: (
+        N_("this computer has no route to {host} (port {port})"),
+        N_(
+            "The network between this computer and the server is not reachable: check the "
+            "internet connection, a VPN that may be switched on or off, or a firewall that "
+            "blocks the way out."
         ),
     ),
     Cause.CONNECTION_LOST: (
@@ -146,6 +154,14 @@ _TEXTS: dict[Cause, tuple[str, str]] = {
             "the username and password."
         ),
     ),
+    Cause.COPY_REFUSED: (
+        N_("the server refused {recipient}, the address that gets a copy of every email"),
+        N_(
+            "The test email went to the other recipients, but every email would go without "
+            "its copy. Check the copy address (--bcc-copy), or stop sending copies "
+            "(--no-bcc-copy)."
+        ),
+    ),
     Cause.MESSAGE_TOO_LARGE: (
         N_("the message is larger than the server accepts"),
         N_("Send smaller attachments, or a link to the file instead."),
@@ -200,6 +216,13 @@ _CERT_LINES = (
     N_("valid until: {expiry}"),
     N_("SHA-256 fingerprint: {sha256}"),
 )
+_CHANGED_LINES = (
+    N_("SHA-256 fingerprint you trusted: {pinned}"),
+    N_("SHA-256 fingerprint presented now: {sha256}"),
+)
+_SERVER_REPLIED = N_("server replied: {reply}")
+_SYSTEM_ERROR = N_("system error: {error}")
+_SEEN = N_("technical details: {message}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,7 +256,17 @@ def _preset(settings: Settings | None) -> Preset | None:
         return None
 
 
-def _password_advice(preset: Preset, gettext: Callable[[str], str]) -> str | None:
+def _addresses(settings: Settings | None) -> list[str]:
+    """The sender's and the username's addresses: their domain names the provider."""
+    if settings is None or settings.protocol is Protocol.HTTP:
+        return []
+    found = [settings.email_address or "", settings.username or ""]
+    return [a for a in found if "@" in a]
+
+
+def password_advice(preset: Preset, gettext: Callable[[str], str]) -> str | None:
+    """What to put in the password field for ``preset``: the app password and where to
+    create it, the API key, or why OAuth is needed; None for a normal password."""
     steps = gettext(preset.password_steps) if preset.password_steps else ""
     if preset.oauth_note:
         return gettext(preset.oauth_note)
@@ -272,32 +305,40 @@ def advise(error: BaruaError, settings: Settings | None = None, lang: str | None
     summary_text, fix_text = _TEXTS[cause]
     summary = gettext(summary_text).format(**values)
     fixes = [gettext(fix_text).format(**values)]
+    details: list[str] = []
     if cause is Cause.UNKNOWN:
-        # Nothing specific is known: keep the transport's own words, then the last resort.
-        summary = error.message
-        fixes = [f for f in (error.hint, gettext(fix_text)) if f]
+        # Nothing specific is known. The transport's own words are English: shown as they are
+        # in English, as evidence under a translated summary otherwise; then the last resort.
+        if resolve_language(lang) == "en":
+            summary = error.message
+            fixes = [f for f in (error.hint, gettext(fix_text)) if f]
+        else:
+            details.append(gettext(_SEEN).format(message=error.message))
     preset = _preset(settings)
     if cause is Cause.HOST_NOT_FOUND and error.host:
-        suggestion = suggest_host(error.host)
+        suggestion = suggest_host(error.host, addresses=_addresses(settings))
         if suggestion:
             fixes.append(gettext(_DID_YOU_MEAN).format(suggestion=suggestion))
     if cause is Cause.CONNECTION_TIMEOUT and error.port == 25:
         fixes = [gettext(_PORT_25)]
     if cause is Cause.AUTH_REFUSED and preset is not None:
-        specific = _password_advice(preset, gettext)
+        specific = password_advice(preset, gettext)
         if specific:
             fixes = [specific]
-    details: list[str] = []
     if error.code is not None and error.reply is not None:
-        details.append(
-            gettext(N_("server replied: {reply}")).format(reply=f"{error.code} {error.reply}")
-        )
+        details.append(gettext(_SERVER_REPLIED).format(reply=f"{error.code} {error.reply}"))
+    elif error.system_error is not None:
+        details.append(gettext(_SYSTEM_ERROR).format(error=error.system_error))
     if certificate is not None:
         info = {
             "subject": certificate.subject,
             "issuer": certificate.issuer,
             "expiry": certificate.not_after.date().isoformat(),
             "sha256": certificate.sha256,
+            "pinned": (error.pinned if isinstance(error, TLSError) else None) or "?",
         }
-        details += [gettext(line).format(**info) for line in _CERT_LINES]
+        lines: tuple[str, ...] = _CERT_LINES
+        if cause is Cause.CERT_CHANGED:
+            lines = (*_CERT_LINES[:-1], *_CHANGED_LINES)
+        details += [gettext(line).format(**info) for line in lines]
     return Advice(cause, summary, " ".join(fixes), details)

@@ -17,7 +17,7 @@ from barua.advice import Advice, advise, step_label
 from barua.certificates import CertificateInfo
 from barua.deliverability import DeliverabilityReport, check_sender_domain
 from barua.delivery import send_now
-from barua.errors import BaruaError, Cause, Step, TLSError, TransportError
+from barua.errors import BaruaError, Cause, RecipientRefused, Step, TLSError, TransportError
 from barua.message import OutgoingMessage, build_message
 from barua.providers import preset_for_host
 from barua.resolver import make_resolver
@@ -61,21 +61,16 @@ class TestReport:
     def ok(self) -> bool:
         return self.error is None and self.result is not None
 
+    def is_copy(self, event: StepEvent) -> bool:
+        """True for the RCPT TO step of the settings' copy address (``bcc_copy``)."""
+        return event.recipient is not None and event.recipient == self.settings.bcc_copy
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form for the web app and scripts; holds no secret."""
         data: dict[str, Any] = {
             "ok": self.ok,
             "seconds": round(self.seconds, 3),
-            "steps": [
-                {
-                    "step": str(e.step),
-                    "label": step_label(e.step),
-                    "ok": e.ok,
-                    "ms": round(e.seconds * 1000, 1),
-                    "detail": e.detail,
-                }
-                for e in self.steps
-            ],
+            "steps": [self._step_dict(e) for e in self.steps],
         }
         if self.result is not None:
             data["result"] = {
@@ -96,6 +91,24 @@ class TestReport:
             data["deliverability"] = self.deliverability.to_dict()
         return data
 
+    def _step_dict(self, event: StepEvent) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "step": str(event.step),
+            "label": step_label(event.step),
+            "ok": event.ok,
+            "ms": round(event.seconds * 1000, 1),
+            "detail": event.detail,
+        }
+        if event.recipient is not None:
+            data["recipient"] = event.recipient
+            data["copy"] = self.is_copy(event)
+        if event.certificate is not None:
+            data["certificate"] = event.certificate.to_dict()
+        if event.error is not None:
+            data["error"] = str(event.error)
+            data["system_error"] = event.error.system_error
+        return data
+
 
 def error_dict(error: BaruaError) -> dict[str, Any]:
     """An error as plain values: what failed, where, the server's reply and the fix."""
@@ -114,9 +127,12 @@ def error_dict(error: BaruaError) -> dict[str, Any]:
             port=error.port,
             recipient=error.recipient,
             temporary=error.temporary,
+            system_error=error.system_error,
         )
     if isinstance(error, TLSError) and error.certificate is not None:
         data["certificate"] = error.certificate.to_dict()
+    if isinstance(error, TLSError) and error.pinned is not None:
+        data["pinned_certificate"] = error.pinned
     return data
 
 
@@ -136,9 +152,27 @@ def _attempt(
     try:
         message = build_test_email(settings, to=to)
         report.result = send_now(settings, message, observer=record)
-        report.error = None
+        report.error = _refusal(settings, report.result)
     except BaruaError as exc:
         report.error = exc
+
+
+def _refusal(settings: Settings, result: SendResult) -> TransportError | None:
+    """A recipient the server refused fails the test even though others were accepted: the
+    address typed may be wrong, or every email would go without the copy the user asked for."""
+    if not result.refused:
+        return None
+    recipient, (code, reply) = next(iter(result.refused.items()))
+    copy = recipient == settings.bcc_copy
+    error = RecipientRefused(
+        f"the server refused {'the copy to ' if copy else ''}{recipient} ({code} {reply})",
+        refused={recipient: (code, reply)},
+        host=settings.host,
+        port=settings.port,
+    )
+    if copy and error.cause is Cause.RECIPIENT_REFUSED:
+        error.cause = Cause.COPY_REFUSED
+    return error
 
 
 def run_test(

@@ -114,13 +114,13 @@ _MICROSOFT_365_OAUTH = N_(
     "turn on Authenticated SMTP for the mailbox; after that, sending needs sign-in with OAuth."
 )
 _ZOHO_STEPS = N_(
-    "If two-factor authentication is on, open Zoho Accounts → Security → App Passwords, "
-    "generate a password named barua and use it instead of your normal password."
+    "To create one, open Zoho Accounts → Security → App Passwords, generate a password named "
+    "barua and use the password it shows."
 )
 _GMX_STEPS = N_(
-    'In GMX, open Settings → POP3 & IMAP and allow "Send and receive email via external '
-    'program" first. With two-factor authentication on, create an app password in the '
-    "security settings and use it instead of your normal password."
+    'To create one, open the security settings of your GMX account. Also allow "Send and '
+    'receive email via external program" under Settings → POP3 & IMAP: GMX refuses SMTP until '
+    "it is on."
 )
 
 PRESETS: tuple[Preset, ...] = (
@@ -555,14 +555,21 @@ def suggest_domain(domain: str) -> str | None:
     return close[0] if close else None
 
 
-def suggest_host(host: str) -> str | None:
+def suggest_host(host: str, *, addresses: Iterable[str] = ()) -> str | None:
     """The server name ``host`` was probably meant to be, or None if it looks right.
 
-    Catches typos of a provider's server (``smtp.gmial.com`` → ``smtp.gmail.com``) and an
-    address domain typed instead of the server (``gmail.com`` or ``gmial.com`` →
-    ``smtp.gmail.com``).
+    When one of ``addresses`` (the sender, the username) is at a provider's domain, that
+    provider's server is the answer (``smtp.yahoo.com`` for ``duka@yahoo.com`` →
+    ``smtp.mail.yahoo.com``), never another provider's. Otherwise it catches typos of a
+    provider's server (``smtp.gmial.com`` → ``smtp.gmail.com``) and an address domain typed
+    instead of the server (``gmail.com`` or ``gmial.com`` → ``smtp.gmail.com``).
     """
     name = _clean(host)
+    owner = next(filter(None, (preset_for_domain(a) for a in addresses if "@" in a)), None)
+    if owner is not None:
+        if is_loopback(owner.host) or owner.matches_host(name):
+            return None
+        return owner.host
     if not name or preset_for_host(name) is not None:
         return None
     owner = _BY_DOMAIN.get(name)

@@ -34,26 +34,53 @@ from barua.cli.flags import (
     VerifyOpt,
     changes_from_flags,
 )
-from barua.errors import TransportError
+from barua.errors import Step, TransportError
 from barua.i18n import N_, translator
 from barua.store import SettingsStore
 
 if TYPE_CHECKING:
     from barua.diagnose import TestReport
-    from barua.transports.base import StepEvent
+    from barua.settings import Settings
+    from barua.transports.base import StepEvent, StepObserver
+
+_CERTIFICATE = N_("{verdict}: {subject}, issued by {issuer}, valid until {expiry}")
+_RECIPIENT = N_("{recipient}: {reply}")
+_COPY = N_("{recipient} (the copy of every email): {reply}")
 
 
 def _(text: str) -> str:
     return translator().gettext(text)
 
 
-def _print_step(event: StepEvent) -> None:
+def _detail(event: StepEvent, copy_to: str | None) -> str:
+    """What a step found, in the user's language where barua wrote it."""
+    certificate = event.certificate
+    if event.step is Step.CERTIFICATE and certificate is not None and event.ok:
+        return _(_CERTIFICATE).format(
+            verdict=_(event.detail),
+            subject=certificate.subject,
+            issuer=certificate.issuer,
+            expiry=certificate.not_after.date().isoformat(),
+        )
+    if event.recipient is not None:
+        template = _COPY if event.recipient == copy_to else _RECIPIENT
+        return _(template).format(recipient=event.recipient, reply=event.detail)
+    return event.detail
+
+
+def step_printer(settings: Settings) -> StepObserver:
+    """Prints each step as it ends: a mark (coloured on a terminal), its name, its duration
+    and what it found."""
     from barua.advice import step_label
 
-    mark, style = ("✓", "green") if event.ok else ("✗", "red")
-    out.print(f"{mark} ", style=style, end="")
-    label = step_label(event.step)
-    out.print(f"{label:24} {event.seconds * 1000:7.1f} ms  {event.detail}", markup=False)
+    def print_step(event: StepEvent) -> None:
+        mark, style = ("✓", "green") if event.ok else ("✗", "red")
+        out.print(f"{mark} ", style=style, end="")
+        label = step_label(event.step)
+        detail = _detail(event, settings.bcc_copy)
+        out.print(f"{label:24} {event.seconds * 1000:7.1f} ms  {detail}", markup=False)
+
+    return print_step
 
 
 def _print_outcome(report: TestReport, to: str) -> None:
@@ -130,7 +157,7 @@ def test_command(
         report = run_test(
             settings,
             to=to,
-            observer=None if as_json else _print_step,
+            observer=None if as_json else step_printer(settings),
             trust_certificate=trust_certificate,
         )
         if as_json:
