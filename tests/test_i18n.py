@@ -12,6 +12,7 @@ from babel.messages.pofile import read_po
 
 import barua
 from barua.i18n import LANGUAGES, catalog_path, resolve_language, translator
+from tests.certs import CertFiles
 
 PACKAGE = Path(barua.__file__).parent
 
@@ -67,3 +68,59 @@ def test_no_placeholder_is_left_unfilled_in_a_translation() -> None:
     for message in catalog:
         if message.id:
             assert not re.search(r"\{[^}]*\s[^}]*\}", str(message.string))
+
+
+def test_settings_commands_speak_kiswahili(certs: CertFiles) -> None:
+    from barua.certificates import describe_certificate
+    from tests.conftest import PASSWORD, USER
+    from tests.smtpd import SmtpServer
+    from tests.test_cli import barua, server_flags
+
+    nothing = barua("--lang", "sw", "settings", "show")
+    assert nothing.stderr.splitlines() == [
+        "hitilafu: bado hakuna mipangilio ya barua pepe iliyohifadhiwa",
+        "ushauri: Endesha `barua settings set --help`.",
+    ]
+    with SmtpServer(mode="ssl", certs=certs, users={USER: PASSWORD}) as server:
+        saved = barua(
+            "--lang", "sw", "settings", "set", *server_flags(server, "ssl"), stdin=PASSWORD + "\n"
+        )
+        assert saved.stdout.startswith("Mipangilio ya barua pepe imehifadhiwa kwenye ")
+        shown = barua("--lang", "sw", "settings", "show").stdout.splitlines()
+        assert "password           imewekwa" in shown
+        assert "http_api_key       haijawekwa" in shown
+
+        info = describe_certificate(_der(certs))
+        unconfirmed = barua("--lang", "sw", "settings", "trust-certificate")
+        assert unconfirmed.stdout.splitlines() == [
+            f"mhusika       {info.subject}",
+            f"kimetolewa na {info.issuer}",
+            f"halali hadi   {info.not_after.date().isoformat()}",
+            f"SHA-256       {info.sha256}",
+        ]
+        assert unconfirmed.stderr.splitlines() == [
+            "hitilafu: thibitisha kwa --yes (baada ya kukagua alama ya kidole hapo juu) au toa "
+            "--fingerprint"
+        ]
+        wrong = barua("--lang", "sw", "settings", "trust-certificate", "--fingerprint", "00" * 32)
+        assert wrong.stderr.splitlines() == [
+            f"hitilafu: seva inaonyesha {info.sha256}, si alama ya kidole uliyotoa",
+            "ushauri: Usikiamini cheti hiki: kagua jina la seva (host), na uthibitishe alama ya "
+            "kidole na msimamizi wa seva.",
+        ]
+        bad = barua("--lang", "sw", "settings", "trust-certificate", "--fingerprint", "xyz")
+        assert bad.stderr.splitlines() == [
+            "hitilafu: --fingerprint lazima iwe alama ya kidole ya SHA-256 (tarakimu 64 za "
+            "heksadesimali)"
+        ]
+        trusted = barua("--lang", "sw", "settings", "trust-certificate", "--yes")
+        assert trusted.stdout.splitlines()[-1] == f"Cheti {info.sha256} kimeaminiwa."
+    removed = barua("--lang", "sw", "settings", "trust-certificate", "--remove")
+    assert removed.stdout == "Sasa hakuna cheti kinachoaminiwa kwa alama yake ya kidole.\n"
+
+
+def _der(certs: CertFiles) -> bytes:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    return x509.load_pem_x509_certificate(certs.cert.read_bytes()).public_bytes(Encoding.DER)

@@ -75,8 +75,12 @@ def settings_in_effect(store: SettingsStore, changes: dict[str, Any] | None = No
     current = store.load_effective()
     if current is None and not changes:
         raise bad_input(
-            "no email settings are saved yet",
-            hint="Run `barua settings set --host smtp.example.com --port 587 --username "
-            "you@example.com --password-stdin`, or give the settings on this command.",
+            _(N_("no email settings are saved yet")),
+            hint=_(
+                N_(
+                    "Run `barua settings set --host smtp.example.com --port 587 --username "
+                    "you@example.com --password-stdin`, or give the settings on this command."
+                )
+            ),
         )
     return update_settings(current, **changes)

@@ -32,9 +32,16 @@ from barua.cli.flags import (
     VerifyOpt,
     changes_from_flags,
 )
-from barua.i18n import translator
+from barua.i18n import N_, translator
 from barua.settings import Protocol, update_settings
 from barua.store import ENV_OVERRIDES, SettingsStore
+
+
+def _(text: str) -> str:
+    return translator().gettext(text)
+
+
+_NOTHING_SAVED = N_("no email settings are saved yet")
 
 settings_app = typer.Typer(
     help="Show and change how email leaves: SMTP server or HTTP email service.",
@@ -74,10 +81,12 @@ def settings_set(
             and settings.password is None
             and sys.stdin.isatty()
         ):
-            password = getpass.getpass(f"Password for {settings.username}: ")
+            password = getpass.getpass(
+                _(N_("Password for {username}: ")).format(username=settings.username)
+            )
             settings = update_settings(settings, password=password)
         store.save(settings)
-        out.print(f"Saved the email settings to {store.path}", markup=False)
+        out.print(_(N_("Saved the email settings to {path}")).format(path=store.path), markup=False)
 
 
 @settings_app.command("show")
@@ -89,9 +98,7 @@ def settings_show(
         store = SettingsStore()
         settings = store.load_effective()
         if settings is None:
-            raise bad_input(
-                "no email settings are saved yet", hint="Run `barua settings set --help`."
-            )
+            raise bad_input(_(_NOTHING_SAVED), hint=_(N_("Run `barua settings set --help`.")))
         data = settings.public_dict()
         if as_json:
             out.print_json(json.dumps(data))
@@ -99,11 +106,16 @@ def settings_show(
         for name, value in data.items():
             label, shown = name, "" if value is None else value
             if name.endswith("_set"):
-                label, shown = name.removesuffix("_set"), "set" if value else "not set"
+                label, shown = name.removesuffix("_set"), _(N_("set") if value else N_("not set"))
             out.print(f"{label:18} {shown}", markup=False)
         overrides = [var for var in ENV_OVERRIDES if var in os.environ]
         if overrides:
-            out.print(f"(overridden by the environment: {', '.join(overrides)})", markup=False)
+            out.print(
+                _(N_("(overridden by the environment: {names})")).format(
+                    names=", ".join(overrides)
+                ),
+                markup=False,
+            )
 
 
 @settings_app.command("trust-certificate")
@@ -128,41 +140,57 @@ def settings_trust_certificate(
         store = SettingsStore()
         saved = store.load()
         if saved is None:
-            raise bad_input("no email settings are saved yet", hint="Run `barua settings set`.")
+            raise bad_input(_(_NOTHING_SAVED), hint=_(N_("Run `barua settings set`.")))
         if remove:
             store.save(update_settings(saved, pinned_certificate=None))
-            out.print("No certificate is pinned any more.", markup=False)
+            out.print(_(N_("No certificate is pinned any more.")), markup=False)
             return
         from barua.transports.smtp import fetch_certificate
 
         info = describe_certificate(fetch_certificate(store.load_effective() or saved))
-        for label, value in (
-            ("subject", info.subject),
-            ("issued by", info.issuer),
-            ("valid until", info.not_after.date().isoformat()),
+        shown = (
+            (_(N_("subject")), info.subject),
+            (_(N_("issued by")), info.issuer),
+            (_(N_("valid until")), info.not_after.date().isoformat()),
             ("SHA-256", info.sha256),
-        ):
-            out.print(f"{label:12} {value}", markup=False)
+        )
+        width = max(len(label) for label, _value in shown)
+        for label, value in shown:
+            out.print(f"{label:{width}} {value}", markup=False)
         if fingerprint is not None:
             expected = normalise_fingerprint(fingerprint)
             if expected is None:
-                raise bad_input("--fingerprint must be a SHA-256 fingerprint (64 hex digits)")
+                raise bad_input(
+                    _(N_("--fingerprint must be a SHA-256 fingerprint (64 hex digits)"))
+                )
             if expected != info.sha256:
                 raise bad_input(
-                    f"the server presents {info.sha256}, not the fingerprint you gave",
-                    hint="Do not trust this certificate: check the host, and the fingerprint "
-                    "with the server's administrator.",
+                    _(N_("the server presents {sha256}, not the fingerprint you gave")).format(
+                        sha256=info.sha256
+                    ),
+                    hint=_(
+                        N_(
+                            "Do not trust this certificate: check the host, and the fingerprint "
+                            "with the server's administrator."
+                        )
+                    ),
                 )
         elif not yes:
             if not sys.stdin.isatty():
                 raise bad_input(
-                    "confirm with --yes (after checking the fingerprint above) or give "
-                    "--fingerprint",
+                    _(
+                        N_(
+                            "confirm with --yes (after checking the fingerprint above) or give "
+                            "--fingerprint"
+                        )
+                    ),
                 )
-            if not typer.confirm("Trust this certificate?", default=False):
+            if not typer.confirm(_(N_("Trust this certificate?")), default=False):
                 raise typer.Exit(1)
         store.save(update_settings(saved, pinned_certificate=info.sha256))
-        out.print(f"Trusted the certificate {info.sha256}.", markup=False)
+        out.print(
+            _(N_("Trusted the certificate {sha256}.")).format(sha256=info.sha256), markup=False
+        )
 
 
 _FLAGS = {
@@ -181,6 +209,7 @@ def settings_detect(
 ) -> None:
     """Propose settings for an address: provider presets, MX, autoconfig, probing. Saves nothing."""
     with user_errors():
+        from barua.advice import password_advice
         from barua.detect import detect
         from barua.resolver import make_resolver
 
@@ -195,8 +224,9 @@ def settings_detect(
         for name, value in proposal.values.items():
             out.print(f"  {name:14} {value}", markup=False)
         preset = proposal.preset
-        if preset is not None and preset.password_steps:
-            out.print(gettext(preset.password_steps), markup=False)
+        advice = password_advice(preset, gettext) if preset is not None else None
+        if advice:
+            out.print(advice, markup=False)
         flags = " ".join(
             f"{_FLAGS[name]} {shlex.quote(str(value))}"
             for name, value in proposal.values.items()
