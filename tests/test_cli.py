@@ -5,13 +5,20 @@ from __future__ import annotations
 import email
 import json
 import os
+import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from email import policy
 from pathlib import Path
+from typing import Any
 
 import pytest
+import typer
+from typer.core import TyperGroup
+from typer.testing import CliRunner
 
+from barua.cli import app
 from tests.certs import CertFiles
 from tests.conftest import PASSWORD, USER
 from tests.smtpd import SmtpServer
@@ -51,19 +58,25 @@ def server_flags(server: SmtpServer, security: str) -> list[str]:
     ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("mode", "security"), [("ssl", "auto"), ("starttls", "starttls")])
+@pytest.mark.parametrize(
+    ("mode", "security", "encryption"),
+    [
+        ("ssl", "ssl", "encrypt (SSL/TLS)"),  # 465-style
+        ("starttls", "starttls", "encrypt (STARTTLS)"),  # 587-style
+        # auto on a port other than 465 and 587 (as on 25): STARTTLS because it is offered.
+        ("starttls", "auto", "encrypt (STARTTLS)"),
+    ],
+)
 def test_settings_set_then_test_delivers_over_tls_with_auth(
-    certs: CertFiles, mode: str, security: str
+    certs: CertFiles, mode: str, security: str, encryption: str
 ) -> None:
     with SmtpServer(mode=mode, certs=certs, users={USER: PASSWORD}) as server:  # type: ignore[arg-type]
-        flags = server_flags(server, security)
-        if mode == "ssl":
-            # "auto" must mean implicit TLS on 465; the test server listens elsewhere.
-            flags[flags.index("--security") + 1] = "ssl"
-        saved = barua("settings", "set", *flags, stdin=PASSWORD + "\n")
+        saved = barua("settings", "set", *server_flags(server, security), stdin=PASSWORD + "\n")
         assert saved.returncode == 0, saved.stderr
+        assert json.loads(barua("settings", "show", "--json").stdout)["security"] == security
         proc = barua("test", "--to", "me@example.com", env={"SSL_CERT_FILE": str(certs.ca)})
         assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert f"✓ {encryption}" in proc.stdout
         assert "✓ log in" in proc.stdout and "✓ send the message" in proc.stdout
         assert "The server accepted the test email for me@example.com" in proc.stdout
         [arrived] = server.messages
@@ -72,6 +85,33 @@ def test_settings_set_then_test_delivers_over_tls_with_auth(
     assert parsed["From"] == f"Duka la Amani <{USER}>"
     assert arrived.rcpt_tos == ["me@example.com"]
     assert server.recorder.logins == [(USER, PASSWORD)]
+
+
+@pytest.mark.usefixtures("trust_ca")
+def test_auto_on_port_465_is_implicit_tls_end_to_end(
+    ssl_server: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The test server cannot listen on 465 itself: barua's lookup of localhost port 465 is
+    # answered with the server's loopback address and port, so barua really connects to "465".
+    real = socket.getaddrinfo
+
+    def lookup(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if (host, port) == ("localhost", 465):
+            return real("127.0.0.1", ssl_server.port, *args, **kwargs)
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)
+    flags = server_flags(ssl_server, "auto")
+    flags[flags.index("--port") + 1] = "465"
+    runner = CliRunner()
+    saved = runner.invoke(app, ["settings", "set", *flags], input=PASSWORD + "\n")
+    assert saved.exit_code == 0, saved.output
+    proc = runner.invoke(app, ["test", "--to", "me@example.com"])
+    assert proc.exit_code == 0, proc.output
+    assert "✓ encrypt (SSL/TLS)" in proc.output and "STARTTLS" not in proc.output
+    assert "✓ log in" in proc.output
+    assert ssl_server.recorder.logins == [(USER, PASSWORD)]
+    assert len(ssl_server.messages) == 1
 
 
 def test_show_never_prints_the_password(barua_home: Path) -> None:
@@ -219,13 +259,33 @@ def test_environment_overrides_the_saved_password(certs: CertFiles) -> None:
     assert server.recorder.logins == [(USER, PASSWORD)]
 
 
-@pytest.mark.parametrize(
-    "command", [[], ["settings"], ["settings", "set"], ["settings", "show"], ["test"], ["send"]]
-)
-def test_help_everywhere(command: list[str]) -> None:
-    proc = barua(*command, "--help")
-    assert proc.returncode == 0
-    assert "Usage: barua" in proc.stdout
+def command_paths(command: object, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """Every command and subcommand of the command tree, by the words that call it."""
+    yield path
+    if isinstance(command, TyperGroup):
+        for name, sub in command.commands.items():
+            yield from command_paths(sub, (*path, name))
+
+
+COMMANDS = list(command_paths(typer.main.get_command(app)))
+
+
+def test_the_command_tree_is_walked() -> None:
+    assert {("settings", "set"), ("test",), ("send",), ("worker",)} <= set(COMMANDS)
+    assert len(COMMANDS) > 12
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda path: " ".join(path) or "barua")
+def test_help_everywhere(command: tuple[str, ...]) -> None:
+    proc = CliRunner().invoke(app, [*command, "--help"], prog_name="barua")
+    assert proc.exit_code == 0, proc.output
+    assert proc.output.startswith(f"Usage: {' '.join(('barua', *command))} ")
+
+
+def test_help_from_the_installed_command() -> None:
+    proc = barua("--help")
+    assert proc.returncode == 0 and proc.stderr == ""
+    assert proc.stdout.startswith("Usage: barua [OPTIONS] COMMAND [ARGS]...")
 
 
 def test_password_is_asked_on_a_terminal_when_none_is_saved(barua_home: Path) -> None:
