@@ -154,7 +154,7 @@ def settings_trust_certificate(
             (_(N_("valid until")), info.not_after.date().isoformat()),
             ("SHA-256", info.sha256),
         )
-        width = max(len(label) for label, _value in shown)
+        width = max(12, *(len(label) for label, _value in shown))
         for label, value in shown:
             out.print(f"{label:{width}} {value}", markup=False)
         if fingerprint is not None:
