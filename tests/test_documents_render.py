@@ -6,6 +6,7 @@ import base64
 import io
 import re
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pypdfium2 as pdfium
@@ -98,6 +99,29 @@ def test_invoice_numbers_totals_and_non_ascii_names() -> None:
         "4070 0012 3456",
     ):
         assert phrase in text, phrase
+
+
+def test_a_column_as_wide_as_its_header_prints_the_whole_header() -> None:
+    # Amounts shorter than the header make the column exactly the header's width, which
+    # floating point once made a hair too narrow: "Amount (JP…".
+    invoice = example("invoice.json")
+    assert isinstance(invoice, SalesInvoice)
+    lines = [
+        line.model_copy(
+            update={
+                "quantity": Decimal(1),
+                "unit_price": Decimal(3),
+                "discount_percent": Decimal(0),
+            }
+        )
+        for line in invoice.lines
+    ]
+    cheap = invoice.model_copy(
+        update={"currency": "JPY", "lines": lines, "amount_paid": Decimal(0)}
+    )
+    text = flat(pages_text(render_pdf(cheap))[0])
+    assert "Amount (JPY)" in text
+    assert "…" not in text
 
 
 def test_kiswahili_invoice_with_shillings() -> None:

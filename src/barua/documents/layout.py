@@ -140,8 +140,14 @@ def wrap(text: str, font: Font, size: float, width: float) -> list[str]:
     return lines
 
 
+# A column as wide as its text comes back from adding and taking away padding a hair narrower
+# (floating point): such text fits.
+_ROUNDING = 1e-6
+
+
 def fit(text: str, font: Font, size: float, width: float) -> str:
     """``text`` shortened with an ellipsis to fit on one line of ``width``."""
+    width += _ROUNDING
     if font.width(text, size) <= width:
         return text
     while text and font.width(text + "…", size) > width:
