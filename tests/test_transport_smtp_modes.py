@@ -13,10 +13,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiosmtpd.controller
 import pytest
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 
-from barua.errors import InsecureError, Step, TLSError
+from barua.errors import Cause, InsecureError, Step, TLSError
 from barua.message import build_message
 from barua.settings import Security, Settings, make_settings
 from barua.transports.base import StepEvent
@@ -232,28 +233,42 @@ def tls11_only(certs: CertFiles) -> ssl.SSLContext:
     return context
 
 
-@pytest.fixture
-def tls11_server(certs: CertFiles) -> Iterator[SmtpServer]:
-    server = SmtpServer(mode="starttls", certs=certs, users={USER: PASSWORD})
-    server.controller.SMTP_kwargs["tls_context"] = tls11_only(certs)
+@pytest.fixture(params=["starttls", "ssl"])
+def tls11_server(
+    certs: CertFiles, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[SmtpServer]:
+    server = SmtpServer(mode=request.param, certs=certs, users={USER: PASSWORD})
+    if server.mode == "ssl":
+        server.controller.ssl_context = tls11_only(certs)
+        # aiosmtpd checks that the server is up with a client as strict as barua.
+        monkeypatch.setattr(aiosmtpd.controller, "_server_to_client_ssl_ctx", old_client)
+    else:
+        server.controller.SMTP_kwargs["tls_context"] = tls11_only(certs)
     with server:
         yield server
 
 
-def connect_tls11(port: int) -> str | None:
-    """The TLS version an old client (one that still allows TLS 1.1) gets from the server."""
+def old_client(*_: object) -> ssl.SSLContext:
+    """A client that still allows TLS 1.0 and 1.1."""
     client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     client.check_hostname = False
     client.verify_mode = ssl.CERT_NONE
     client.minimum_version = ssl.TLSVersion.TLSv1
     client.set_ciphers("DEFAULT:@SECLEVEL=0")
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-        sock.recv(1024)  # greeting
-        sock.sendall(b"EHLO client.test\r\n")
-        while not sock.recv(1024).rstrip().splitlines()[-1].startswith(b"250 "):
-            pass
-        sock.sendall(b"STARTTLS\r\n")
-        assert sock.recv(1024).startswith(b"220")
+    return client
+
+
+def connect_tls11(server: SmtpServer) -> str | None:
+    """The TLS version an old client gets from the server."""
+    client = old_client()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        if server.mode == "starttls":
+            sock.recv(1024)  # greeting
+            sock.sendall(b"EHLO client.test\r\n")
+            while not sock.recv(1024).rstrip().splitlines()[-1].startswith(b"250 "):
+                pass
+            sock.sendall(b"STARTTLS\r\n")
+            assert sock.recv(1024).startswith(b"220")
         with client.wrap_socket(sock) as tls:
             version = tls.version()
             tls.sendall(b"QUIT\r\n")
@@ -267,13 +282,18 @@ def test_a_server_offering_only_tls_1_1_is_refused(
     tls11_server: SmtpServer, certs: CertFiles, skip_tls_verify: bool
 ) -> None:
     # The server really speaks TLS 1.1 to a client that allows it ...
-    assert connect_tls11(tls11_server.port) == "TLSv1.1"
-    # ... and barua, verifying certificates or not, does not.
-    config = settings("localhost", tls11_server.port, "starttls", skip_tls_verify=skip_tls_verify)
+    assert connect_tls11(tls11_server) == "TLSv1.1"
+    # ... and barua, verifying certificates or not, does not, and says why: on the implicit
+    # TLS port too, where it once read as "this port expects STARTTLS".
+    mode = tls11_server.mode
+    config = settings("localhost", tls11_server.port, mode, skip_tls_verify=skip_tls_verify)
     with pytest.raises(TLSError) as caught:
         send_one(config)
-    assert caught.value.step is Step.STARTTLS
-    assert "the TLS handshake with localhost port" in str(caught.value)
+    assert caught.value.step is (Step.STARTTLS if mode == "starttls" else Step.TLS)
+    assert caught.value.cause is Cause.TLS_FAILED
+    assert f"localhost port {tls11_server.port} offers only TLS older than 1.2, which barua " in (
+        str(caught.value)
+    )
     assert tls11_server.recorder.logins == [] and tls11_server.messages == []
 
 

@@ -18,6 +18,7 @@ import re
 import smtplib
 import socket
 import ssl
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from functools import lru_cache, partial
@@ -79,6 +80,19 @@ def make_tls_context(*, verify: bool = True) -> ssl.SSLContext:
     if not verify:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def _old_tls_context() -> ssl.SSLContext:
+    """A context that offers TLS 1.0 and 1.1 only, for diagnosis: never used to send."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with warnings.catch_warnings():  # the old versions are deprecated: that is the point
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context.minimum_version = ssl.TLSVersion.TLSv1
+        context.maximum_version = ssl.TLSVersion.TLSv1_1
+    context.set_ciphers("DEFAULT:@SECLEVEL=0")  # TLS 1.1 signs with SHA-1
     return context
 
 
@@ -196,6 +210,13 @@ class _Client(smtplib.SMTP):
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
         return self._prepared_sock
+
+
+# What OpenSSL says when the server's newest TLS is older than the 1.2 barua requires. Said
+# on an implicit-TLS port, it must not read as "this port expects STARTTLS".
+_OLD_TLS_REASONS = frozenset(
+    {"UNSUPPORTED_PROTOCOL", "TLSV1_ALERT_PROTOCOL_VERSION", "NO_PROTOCOLS_AVAILABLE"}
+)
 
 
 class SmtpTransport(ClosesOnExit):
@@ -417,6 +438,13 @@ class SmtpTransport(ClosesOnExit):
             error.certificate = certificate
             return error
         if isinstance(exc, ssl.SSLError):
+            if exc.reason in _OLD_TLS_REASONS or self._offers_only_old_tls():
+                return self._error(
+                    TLSError,
+                    f"{where} offers only TLS older than 1.2, which barua refuses ({exc.reason})",
+                    step=step,
+                    cause=Cause.TLS_FAILED,
+                )
             if step is Step.TLS:
                 return self._error(
                     TLSError,
@@ -449,6 +477,18 @@ class SmtpTransport(ClosesOnExit):
                 hint="This port may expect STARTTLS rather than SSL/TLS.",
             )
         raise exc
+
+    def _offers_only_old_tls(self) -> bool:
+        """Whether the server, offered TLS 1.0 or 1.1 only, completes a handshake: asked after a
+        failed one, since many old servers just hang up on a client that wants TLS 1.2 (as
+        `openssl s_client -tls1_1` would tell). Nothing is sent over that connection."""
+        if self._peeking:
+            return False
+        try:
+            fetch_certificate(self.settings, tls_context=_old_tls_context())
+        except TransportError:
+            return False
+        return True
 
     def _peek_certificate(self) -> CertificateInfo | None:
         """What the server presents, read over a second, unverified connection."""
@@ -972,13 +1012,14 @@ def _classify_reply(step: Step, code: int, text: str) -> _Classified:
     )
 
 
-def fetch_certificate(settings: Settings) -> bytes:
+def fetch_certificate(settings: Settings, *, tls_context: ssl.SSLContext | None = None) -> bytes:
     """The DER certificate the server presents, read without verifying it or logging in.
 
-    Used to show a refused certificate to the user and to pin it on request.
+    Used to show a refused certificate to the user and to pin it on request; with
+    ``tls_context``, to try a handshake barua would not accept for sending.
     """
     anonymous = settings.model_copy(update={"username": None, "password": None})
-    probe = SmtpTransport(anonymous, tls_context=make_tls_context(verify=False))
+    probe = SmtpTransport(anonymous, tls_context=tls_context or make_tls_context(verify=False))
     probe._peeking = True
     if probe.security is Security.STARTTLS_IF_OFFERED:
         probe.security = Security.STARTTLS
