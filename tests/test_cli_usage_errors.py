@@ -101,9 +101,20 @@ def test_usage_errors_speak_the_chosen_language() -> None:
     proc = barua("--lang", "sw", "settings", "set", "--port", "abc")
     assert proc.returncode == 2
     assert proc.stderr.splitlines() == [
-        "hitilafu: --port: 'abc' is not a whole number",
-        "Try 'barua settings set --help'.",
+        "hitilafu: --port: 'abc' si namba kamili",
+        "Jaribu 'barua settings set --help'.",
     ]
+    missing = barua("--lang", "sw", "send", "--subject", "x", "--body", "y")
+    assert missing.returncode == 2
+    assert missing.stderr.splitlines() == [
+        "hitilafu: --to inahitajika",
+        "Jaribu 'barua send --help'.",
+    ]
+    unknown = barua("--lang", "sw", "send", "--subjet", "x")
+    assert unknown.returncode == 2
+    assert unknown.stderr.splitlines()[0] == (
+        "hitilafu: hakuna chaguo --subjet (ulimaanisha --subject?)"
+    )
 
 
 def test_help_and_version_still_exit_0() -> None:

@@ -82,13 +82,14 @@ def _option_name(error: BadParameter) -> str:
 
 def _what_is_wrong(error: BadParameter) -> str:
     """The problem with a value in plain words: typer's own wording comes from pydantic."""
+    _ = translator().gettext
     if isinstance(error.__cause__, ValidationError) and error.__cause__.errors():
         first = error.__cause__.errors()[0]
         value, kind = first.get("input"), first["type"]
         if kind == "int_parsing":
-            return f"{value!r} is not a whole number"
+            return _(N_("{value} is not a whole number")).format(value=repr(value))
         if kind == "float_parsing":
-            return f"{value!r} is not a number"
+            return _(N_("{value} is not a number")).format(value=repr(value))
         reason = first.get("ctx", {}).get("error")
         if reason is not None:  # an enum's choices, as "'tls' is not one of 'auto', ..."
             return str(reason).rstrip(".")
@@ -97,21 +98,23 @@ def _what_is_wrong(error: BadParameter) -> str:
 
 def usage_error_lines(error: ClickException) -> list[str]:
     """A mistake on the command line as one line naming the option, and where to read more."""
+    _ = translator().gettext
     if isinstance(error, MissingParameter) and error.param is not None:
-        problem = f"{_option_name(error)} is required"
+        problem = _(N_("{option} is required")).format(option=_option_name(error))
     elif isinstance(error, BadParameter):
         problem = f"{_option_name(error)}: {_what_is_wrong(error)}"
     elif isinstance(error, NoSuchOption):
-        problem = f"there is no option {error.option_name}"
+        problem = _(N_("there is no option {option}")).format(option=error.option_name)
         if error.possibilities:
-            problem += f" (did you mean {' or '.join(sorted(error.possibilities))}?)"
+            choices = _(N_(" or ")).join(sorted(error.possibilities))
+            problem += " " + _(N_("(did you mean {choices}?)")).format(choices=choices)
     else:
         message = error.format_message().rstrip(".")
         problem = message[:1].lower() + message[1:]
-    lines = [translator().gettext(N_("error: {message}")).format(message=problem)]
+    lines = [_(N_("error: {message}")).format(message=problem)]
     context = getattr(error, "ctx", None)
     if context is not None:
-        lines.append(f"Try '{context.command_path} --help'.")
+        lines.append(_(N_("Try '{command} --help'.")).format(command=context.command_path))
     return lines
 
 
