@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives import serialization
 
 from barua.errors import (
     AuthenticationError,
+    Cause,
     ConnectError,
     MessageTooLarge,
     OutcomeUnknown,
@@ -463,11 +464,11 @@ def test_https_to_a_plain_http_port(service: Service) -> None:
 
 
 def test_connection_refused() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    settings = settings_for(f"http://127.0.0.1:{port}")
-    error, events = send_failing(settings, invoice(settings))
+    with socket.socket() as closed:  # bound, never listening: refuses, and no one takes it
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+        settings = settings_for(f"http://127.0.0.1:{port}")
+        error, events = send_failing(settings, invoice(settings))
     assert type(error) is ConnectError
     assert error.step is Step.CONNECT
     assert str(error) == f"127.0.0.1 port {port} refused the connection"
@@ -493,6 +494,50 @@ def test_a_port_that_never_answers_the_tls_handshake() -> None:
         (Step.CONNECT, True),
         (Step.TLS, False),
     ]
+
+
+def test_a_name_the_dns_does_not_answer_in_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    real, answer = socket.getaddrinfo, threading.Event()
+
+    def resolve(host: str, *args: Any, **kwargs: Any) -> Any:
+        if host == "slow.example.invalid":
+            answer.wait(10)  # a DNS server that does not answer
+            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    settings = settings_for("https://slow.example.invalid", timeout=0.2)
+    try:
+        error, events = send_failing(settings, invoice(settings))
+    finally:
+        answer.set()
+    assert type(error) is TimeoutError
+    assert (error.step, error.cause) == (Step.RESOLVE, Cause.HOST_NOT_FOUND)
+    assert str(error) == (
+        'the name of the email service "slow.example.invalid" did not resolve within 0.2 seconds'
+    )
+    assert error.hint == "Check that this computer is online and its DNS server answers."
+    assert [(e.step, e.ok) for e in events] == [(Step.RESOLVE, False)]
+
+
+def test_behind_a_proxy_only_the_proxy_looks_the_name_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    real, looked_up = socket.getaddrinfo, []
+
+    def resolve(host: str, *args: Any, **kwargs: Any) -> Any:
+        looked_up.append(host)
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with socket.socket() as closed:  # the proxy: bound, not listening, so it refuses
+        closed.bind(("127.0.0.1", 0))
+        monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{closed.getsockname()[1]}")
+        settings = settings_for("https://relay.example.invalid")
+        error, events = send_failing(settings, invoice(settings))
+    assert "relay.example.invalid" not in looked_up  # a name only the proxy can resolve
+    assert Step.RESOLVE not in [e.step for e in events]
+    assert error.step is not Step.RESOLVE
 
 
 def test_unknown_host(monkeypatch: pytest.MonkeyPatch) -> None:

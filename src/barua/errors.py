@@ -259,7 +259,7 @@ class RecipientRefused(PermanentError):
         super().__init__(
             message,
             step=Step.RCPT_TO,
-            cause=Cause.TRY_LATER if _all_temporary(refused) else Cause.RECIPIENT_REFUSED,
+            cause=Cause.TRY_LATER if all_temporary(refused) else Cause.RECIPIENT_REFUSED,
             hint=hint,
             host=host,
             port=port,
@@ -269,10 +269,11 @@ class RecipientRefused(PermanentError):
         )
         self.refused = dict(refused)
         # Retrying helps only when every refusal was temporary (4xx, e.g. greylisting).
-        self.temporary = _all_temporary(refused)
+        self.temporary = all_temporary(refused)
 
 
-def _all_temporary(refused: dict[str, tuple[int, str]]) -> bool:
+def all_temporary(refused: dict[str, tuple[int, str]]) -> bool:
+    """Whether every refusal in ``refused`` (address -> code, reply) was a 4xx."""
     return all(400 <= code < 500 for code, _ in refused.values())
 
 

@@ -23,6 +23,7 @@ import json
 import re
 import socket
 import ssl
+import urllib.request
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -359,8 +360,9 @@ class HttpTransport(ClosesOnExit):
         self._steps = StepRecorder(observer)
         # Observed (the test email), the name is looked up as a step of its own before the
         # client barua builds connects; httpx would otherwise resolve it silently inside
-        # connecting. A caller's client may not connect to the name at all (a proxy, a mock).
-        self._observed = observer is not None and client is None
+        # connecting. A caller's client may not connect to the name at all (a mock), and
+        # behind a proxy only the proxy needs to find it.
+        self._observed = observer is not None and client is None and not _proxied(base)
         self._resolve_first = self._observed
         self._own_client = client is None
         self._client = client
@@ -403,7 +405,16 @@ class HttpTransport(ClosesOnExit):
         with self._steps.step(Step.RESOLVE):
             try:
                 addresses = resolve(self.host, self.port, timeout=self.settings.timeout)
-            except (socket.gaierror, UnicodeError, builtins.TimeoutError) as exc:
+            except builtins.TimeoutError as exc:
+                raise self._error(
+                    TimeoutError,
+                    f'the name of the email service "{self.host}" did not resolve within '
+                    f"{self.settings.timeout:g} seconds",
+                    step=Step.RESOLVE,
+                    cause=Cause.HOST_NOT_FOUND,
+                    hint="Check that this computer is online and its DNS server answers.",
+                ) from exc
+            except (socket.gaierror, UnicodeError) as exc:
                 raise self._error(
                     ConnectError,
                     f'could not find the email service "{self.host}" (the name does not resolve)',
@@ -677,6 +688,15 @@ class HttpTransport(ClosesOnExit):
 
 
 _MAYBE = "the message may or may not have been accepted"
+
+
+def _proxied(url: httpx.URL) -> bool:
+    """Whether the client barua builds goes to ``url`` through a proxy (HTTPS_PROXY and the
+    like, which httpx honours unless NO_PROXY names the host)."""
+    proxies = urllib.request.getproxies()
+    if url.scheme not in proxies and "all" not in proxies:
+        return False
+    return not urllib.request.proxy_bypass(url.host)
 
 
 def _default_cause(cls: type[TransportError], step: Step | None) -> Cause:

@@ -47,6 +47,7 @@ from barua.errors import (
     TimeoutError,
     TLSError,
     TransportError,
+    all_temporary,
 )
 from barua.message import OutgoingMessage
 from barua.settings import Security, Settings, is_loopback
@@ -83,8 +84,20 @@ def make_tls_context(*, verify: bool = True) -> ssl.SSLContext:
     return context
 
 
+def _describe(der: bytes) -> CertificateInfo | None:
+    """The certificate in words, or None when it cannot be parsed: OpenSSL may accept what
+    the cryptography package finds malformed, and describing it must not fail a delivery."""
+    try:
+        return describe_certificate(der)
+    except ValueError:
+        return None
+
+
+@lru_cache(maxsize=1)
 def _old_tls_context() -> ssl.SSLContext:
-    """A context that offers TLS 1.0 and 1.1 only, for diagnosis: never used to send."""
+    """A context that offers TLS 1.0 and 1.1 only, for diagnosis: never used to send. Made
+    once (a context is safe to share between threads), so the warnings filter, which is
+    process-wide, is touched once."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
@@ -245,6 +258,8 @@ class SmtpTransport(ClosesOnExit):
         self._tls = tls_context or make_tls_context(verify=verify)
         self._peeking = False
         self._steps = StepRecorder(observer) if observer is not None else _Unobserved()
+        # Certificates are described (parsed) only for someone watching the steps.
+        self._observed = observer is not None
         self._client: _Client | None = None
         self._sent_on_connection = 0
         self._max_per_connection = max_messages_per_connection
@@ -392,7 +407,7 @@ class SmtpTransport(ClosesOnExit):
         """The certificate step: a pinned certificate must be the one presented; otherwise
         the handshake has already verified it (or verification is off)."""
         der = self.peer_certificate or b""
-        info = describe_certificate(der) if der else None
+        info = _describe(der) if der and self._observed else None
         self._steps.certificate = info
         pinned = self.settings.pinned_certificate
         if pinned is None or self._peeking:
@@ -414,7 +429,7 @@ class SmtpTransport(ClosesOnExit):
             "intercepting the connection.",
         )
         assert isinstance(error, TLSError)
-        error.certificate = info
+        error.certificate = info or _describe(der)
         error.pinned = pinned
         sock.close()
         raise error
@@ -481,7 +496,8 @@ class SmtpTransport(ClosesOnExit):
     def _offers_only_old_tls(self) -> bool:
         """Whether the server, offered TLS 1.0 or 1.1 only, completes a handshake: asked after a
         failed one, since many old servers just hang up on a client that wants TLS 1.2 (as
-        `openssl s_client -tls1_1` would tell). Nothing is sent over that connection."""
+        `openssl s_client -tls1_1` would tell). That connection logs in to nothing and sends
+        no message: it ends after the handshake (for STARTTLS, after EHLO and STARTTLS)."""
         if self._peeking:
             return False
         try:
@@ -498,7 +514,7 @@ class SmtpTransport(ClosesOnExit):
             der = fetch_certificate(self.settings)
         except TransportError:
             return None
-        return describe_certificate(der)
+        return _describe(der)
 
     def _ehlo(self, client: _Client) -> None:
         code, reply = self._call(Step.EHLO, client.ehlo)
@@ -822,15 +838,14 @@ class SmtpTransport(ClosesOnExit):
         if not accepted:
             end_transaction()
             names = ", ".join(f"{r} ({c} {t})" for r, (c, t) in refused.items())
-            temporary = all(400 <= c < 500 for c, _ in refused.values())
             raise RecipientRefused(
                 f"the server refused every recipient: {names}",
                 refused=refused,
                 host=self.host,
                 port=self.port,
-                hint="The server asked to try again later (greylisting or a limit); barua "
-                "will try again."
-                if temporary
+                hint="The server asked to try again later (greylisting or a limit): send "
+                "again in a few minutes; the outbox worker does so by itself."
+                if all_temporary(refused)
                 else "Check the recipient addresses. If the server says it does not relay, "
                 "it wants you to log in: set a username and password.",
             )
