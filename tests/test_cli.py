@@ -230,6 +230,21 @@ def test_send_with_attachment(certs: CertFiles, tmp_path: Path) -> None:
     assert b"hidden@example.com" not in arrived.data
 
 
+@pytest.mark.usefixtures("barua_home")
+def test_a_worker_without_settings_says_so_in_the_users_language() -> None:
+    proc = barua("worker", "--once")
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [
+        "error: no email settings are saved yet",
+        "hint: Run `barua settings set --help`, or give the BARUA_* environment variables.",
+    ]
+    proc = barua("--lang", "sw", "worker", "--once")
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines()[1] == (
+        "ushauri: Endesha `barua settings set --help`, au weka vigezo vya mazingira vya BARUA_*."
+    )
+
+
 def test_send_input_errors(barua_home: Path, tmp_path: Path) -> None:
     proc = barua("send", "--to", "a@example.com", "--subject", "x", "--body", "x")
     assert_user_error(proc, 2, "error: no email settings are saved yet")

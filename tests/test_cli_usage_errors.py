@@ -94,7 +94,10 @@ def test_an_unknown_option_is_named_with_the_likely_ones() -> None:
 def test_an_option_without_its_value_is_one_line() -> None:
     proc = barua("send", "--to", "a@example.com", "--subject")
     assert proc.returncode == 2
-    assert proc.stderr.splitlines() == ["error: option '--subject' requires an argument"]
+    assert proc.stderr.splitlines() == [
+        "error: option '--subject' requires an argument",
+        "Try 'barua --help'.",
+    ]
 
 
 def test_usage_errors_speak_the_chosen_language() -> None:

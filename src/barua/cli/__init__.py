@@ -112,9 +112,10 @@ def usage_error_lines(error: ClickException) -> list[str]:
         message = error.format_message().rstrip(".")
         problem = message[:1].lower() + message[1:]
     lines = [_(N_("error: {message}")).format(message=problem)]
+    # Some parsing errors come without the command they happened in: then the top's help.
     context = getattr(error, "ctx", None)
-    if context is not None:
-        lines.append(_(N_("Try '{command} --help'.")).format(command=context.command_path))
+    command = context.command_path if context is not None else "barua"
+    lines.append(_(N_("Try '{command} --help'.")).format(command=command))
     return lines
 
 

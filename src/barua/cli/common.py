@@ -24,7 +24,14 @@ err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 def _(text: str) -> str:
+    """``text`` in the user's language; the command modules import it under this name, which
+    is also the keyword that marks texts for the catalog."""
     return translator().gettext(text)
+
+
+def nothing_saved(hint: str) -> typer.Exit:
+    """The error of a command that needs saved settings when there are none."""
+    return bad_input(_(N_("no email settings are saved yet")), hint=hint)
 
 
 def fail(error: BaruaError, settings: Settings | None = None) -> typer.Exit:
@@ -74,8 +81,7 @@ def settings_in_effect(store: SettingsStore, changes: dict[str, Any] | None = No
     changes = changes or {}
     current = store.load_effective()
     if current is None and not changes:
-        raise bad_input(
-            _(N_("no email settings are saved yet")),
+        raise nothing_saved(
             hint=_(
                 N_(
                     "Run `barua settings set --host smtp.example.com --port 587 --username "

@@ -14,7 +14,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 import barua.outbox as outbox_api  # its names load on first use: `barua --help` stays fast
-from barua.cli.common import EXIT_DELIVERY_FAILED, bad_input, err, out, user_errors
+from barua.cli.common import (
+    EXIT_DELIVERY_FAILED,
+    _,
+    bad_input,
+    err,
+    nothing_saved,
+    out,
+    user_errors,
+)
+from barua.i18n import N_
 from barua.outbox.status import MessageStatus
 from barua.store import SettingsStore
 
@@ -226,9 +235,10 @@ def _make_worker(connections: int, *, settings: Settings, config: WorkerConfig) 
 def _settings() -> Settings:
     settings = SettingsStore().load_effective()
     if settings is None:
-        raise bad_input(
-            "no email settings are saved yet",
-            hint="Run `barua settings set --help`, or give the BARUA_* environment variables.",
+        raise nothing_saved(
+            hint=_(
+                N_("Run `barua settings set --help`, or give the BARUA_* environment variables.")
+            )
         )
     return settings
 

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from barua.certificates import describe_certificate, normalise_fingerprint
-from barua.cli.common import bad_input, out, user_errors
+from barua.cli.common import _, bad_input, nothing_saved, out, user_errors
 from barua.cli.flags import (
     ApiKeyStdinOpt,
     BccOpt,
@@ -35,13 +35,6 @@ from barua.cli.flags import (
 from barua.i18n import N_, translator
 from barua.settings import Protocol, update_settings
 from barua.store import ENV_OVERRIDES, SettingsStore
-
-
-def _(text: str) -> str:
-    return translator().gettext(text)
-
-
-_NOTHING_SAVED = N_("no email settings are saved yet")
 
 settings_app = typer.Typer(
     help="Show and change how email leaves: SMTP server or HTTP email service.",
@@ -98,7 +91,7 @@ def settings_show(
         store = SettingsStore()
         settings = store.load_effective()
         if settings is None:
-            raise bad_input(_(_NOTHING_SAVED), hint=_(N_("Run `barua settings set --help`.")))
+            raise nothing_saved(hint=_(N_("Run `barua settings set --help`.")))
         data = settings.public_dict()
         if as_json:
             out.print_json(json.dumps(data))
@@ -140,7 +133,7 @@ def settings_trust_certificate(
         store = SettingsStore()
         saved = store.load()
         if saved is None:
-            raise bad_input(_(_NOTHING_SAVED), hint=_(N_("Run `barua settings set`.")))
+            raise nothing_saved(hint=_(N_("Run `barua settings set`.")))
         if remove:
             store.save(update_settings(saved, pinned_certificate=None))
             out.print(_(N_("No certificate is pinned any more.")), markup=False)

@@ -10,6 +10,7 @@ import typer
 from barua.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_DELIVERY_FAILED,
+    _,
     fail,
     out,
     settings_in_effect,
@@ -35,7 +36,7 @@ from barua.cli.flags import (
     changes_from_flags,
 )
 from barua.errors import Step, TransportError
-from barua.i18n import N_, translator
+from barua.i18n import N_
 from barua.store import SettingsStore
 
 if TYPE_CHECKING:
@@ -46,10 +47,6 @@ if TYPE_CHECKING:
 _CERTIFICATE = N_("{verdict}: {subject}, issued by {issuer}, valid until {expiry}")
 _RECIPIENT = N_("{recipient}: {reply}")
 _COPY = N_("{recipient} (the copy of every email): {reply}")
-
-
-def _(text: str) -> str:
-    return translator().gettext(text)
 
 
 def _detail(event: StepEvent, copy_to: str | None) -> str:
