@@ -5,11 +5,8 @@ colour only on a terminal. Real processes, real servers on loopback."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import select
 import socket
-import subprocess
 from collections.abc import Iterator
 
 import pytest
@@ -20,7 +17,8 @@ from barua.certificates import describe_certificate
 from tests.certs import CertFiles
 from tests.conftest import PASSWORD, USER
 from tests.smtpd import SmtpServer
-from tests.test_cli import BARUA, barua, server_flags
+from tests.terminal import run_on_a_terminal
+from tests.test_cli import barua, server_flags
 
 COPY = "archive@example.com"
 STEP_LINE = re.compile(r"^([✓✗]) (.{24}) +(\d+\.\d) ms  (.*)$")
@@ -199,10 +197,10 @@ def test_a_connection_that_times_out(full_listener: int) -> None:
 
 
 def test_a_refused_connection_shows_the_system_error() -> None:
-    with socket.socket() as closed:
+    with socket.socket() as closed:  # bound, never listening: refuses, and no one takes it
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
-    proc = barua("test", "--to", "me@example.com", *flags_for(port), stdin="x\n")
+        proc = barua("test", "--to", "me@example.com", *flags_for(port), stdin="x\n")
     assert proc.returncode == 1
     assert proc.stderr.splitlines()[0] == (
         f"error (connect): 127.0.0.1 refused the connection on port {port}"
@@ -215,43 +213,12 @@ def test_a_refused_connection_shows_the_system_error() -> None:
     assert as_json["steps"][-1]["system_error"] == "[Errno 111] Connection refused"
 
 
-def run_on_a_terminal(*args: str, stdin: str) -> str:
-    """Run barua with stdout on a pseudo-terminal; what it printed there."""
-    leader, follower = os.openpty()
-    environ = {k: v for k, v in os.environ.items() if k not in {"NO_COLOR", "FORCE_COLOR"}}
-    environ["TERM"] = "xterm-256color"
-    process = subprocess.Popen(
-        [BARUA, *args], stdin=subprocess.PIPE, stdout=follower, stderr=subprocess.PIPE,
-        env=environ,
-    )  # fmt: skip
-    os.close(follower)
-    assert process.stdin is not None
-    process.stdin.write(stdin.encode())
-    process.stdin.close()
-    chunks: list[bytes] = []
-    while True:
-        ready, _, _ = select.select([leader], [], [], 30)
-        if not ready:
-            break
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:  # the terminal closed with the process
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    process.wait(timeout=30)
-    assert process.stderr is not None
-    process.stderr.close()
-    os.close(leader)
-    return b"".join(chunks).decode()
-
-
 def test_colour_only_on_a_terminal(certs: CertFiles) -> None:
-    with socket.socket() as closed:
+    with socket.socket() as closed:  # bound, never listening: refuses, and no one takes it
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
-    shown = run_on_a_terminal("test", "--to", "me@example.com", *flags_for(port), stdin="x\n")
+        args = ("test", "--to", "me@example.com", *flags_for(port))
+        shown = run_on_a_terminal(*args, stream="stdout", stdin="x\n").shown
+        piped = barua(*args, stdin="x\n")
     assert "\x1b[" in shown and "✗" in shown
-    piped = barua("test", "--to", "me@example.com", *flags_for(port), stdin="x\n")
     assert "✗" in piped.stdout and "\x1b[" not in piped.stdout

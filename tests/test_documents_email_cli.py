@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import email
-import fcntl
 import json
 import os
-import pty
-import struct
 import subprocess
 import sys
-import termios
 from collections.abc import Iterator
 from email import policy
 from email.message import EmailMessage
@@ -24,6 +20,7 @@ from reportlab import rl_config  # type: ignore[import-untyped]
 
 from barua.documents import load_document, render_pdf
 from tests.smtpd import Received, SmtpServer
+from tests.terminal import run_on_a_terminal
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 BARUA = str(Path(sys.executable).with_name("barua"))
@@ -279,46 +276,13 @@ def test_wait_needs_one_document_and_settings_are_required(
     assert proc.stderr.splitlines()[0] == "error: no email settings are saved yet"
 
 
-def email_on_a_terminal(*args: str | Path, env: dict[str, str]) -> tuple[int, str, str]:
-    """Run `barua document email` with stderr on a pseudo-terminal 100 columns wide.
-
-    Returns the exit code, stdout (a pipe) and everything written to the terminal.
-    """
-    master, terminal = pty.openpty()
-    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
-    environ = {**env, "TERM": "xterm-256color", "COLUMNS": "100"}
-    for name in ("NO_COLOR", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
-        environ.pop(name, None)
-    with subprocess.Popen(
-        [BARUA, "document", "email", *map(str, args)],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=terminal,
-        env=environ,
-    ) as proc:
-        os.close(terminal)
-        shown = bytearray()
-        while True:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:  # EIO: every process holding the terminal has exited
-                break
-            if not chunk:
-                break
-            shown += chunk
-        assert proc.stdout is not None
-        stdout = proc.stdout.read().decode()
-        code = proc.wait(timeout=120)
-    os.close(master)
-    return code, stdout, shown.decode(errors="replace")
-
-
 def test_bulk_on_a_terminal_draws_a_progress_bar(env: dict[str, str], tmp_path: Path) -> None:
     folder = tmp_path / "invoices"
     folder.mkdir()
     for n in range(3):
         write_invoice(folder, f"INV-{n:04d}")
-    code, stdout, shown = email_on_a_terminal(folder, env=env)
+    ran = run_on_a_terminal("document", "email", folder, stream="stderr", env=env)
+    code, stdout, shown = ran.code, ran.piped, ran.shown
     assert code == 0, shown
     assert stdout == "3 documents: 3 queued, 0 skipped (already queued or sent), 0 invalid.\n"
     assert "Emailing" in shown

@@ -58,11 +58,12 @@ def peer_certificate(postfix: PostfixServer, port_name: str, context: ssl.SSLCon
     """The DER certificate the smtps or submission port presents, verified by ``context``."""
     smtp: smtplib.SMTP
     if port_name == "smtps":
-        smtp = smtplib.SMTP_SSL(postfix.host, postfix.smtps_port, context=context)
+        smtp = smtplib.SMTP_SSL(postfix.host, postfix.smtps_port, context=context, timeout=10)
     else:
-        smtp = smtplib.SMTP(postfix.host, postfix.submission_port)
-        smtp.starttls(context=context)
-    with smtp:
+        smtp = smtplib.SMTP(postfix.host, postfix.submission_port, timeout=10)
+    with smtp:  # closed also when the handshake refuses the certificate
+        if port_name != "smtps":
+            smtp.starttls(context=context)
         assert isinstance(smtp.sock, ssl.SSLSocket)
         der = smtp.sock.getpeercert(binary_form=True)
         assert der is not None

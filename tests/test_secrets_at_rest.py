@@ -35,9 +35,11 @@ def revealing_forms(secret: str, username: str) -> dict[str, bytes]:
 def leaks(folder: Path, forms: dict[str, bytes]) -> list[str]:
     found = []
     for path in sorted(folder.rglob("*")):
-        if path.is_file():
+        try:
             data = path.read_bytes()
-            found += [f"{path.name}: {name}" for name, form in forms.items() if form in data]
+        except (FileNotFoundError, IsADirectoryError):  # a folder, or a journal just deleted
+            continue
+        found += [f"{path.name}: {name}" for name, form in forms.items() if form in data]
     return found
 
 
