@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import builtins
 import errno
+import ipaddress
 import socket
 import threading
 import time
@@ -133,6 +134,13 @@ class StepRecorder:
             )
 
 
+# What to check when the system finds no route to the server's network (both transports).
+HINT_NO_ROUTE = (
+    "This computer has no route to that network: check the internet connection, a VPN, or a "
+    "firewall that blocks the way out."
+)
+
+
 def resolve(host: str, port: int, *, timeout: float) -> list[AddrInfo]:
     """``socket.getaddrinfo`` for a TCP connection to ``host``, given at most ``timeout``
     seconds: the system resolver itself has no timeout (a broken DNS server can hold it for
@@ -140,6 +148,8 @@ def resolve(host: str, port: int, *, timeout: float) -> list[AddrInfo]:
 
     Raises ``socket.gaierror`` as getaddrinfo does, and ``builtins.TimeoutError`` when late.
     """
+    if _is_address(host):  # nothing to look up, so nothing that could hang
+        return list(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
     outcome: list[list[AddrInfo] | BaseException] = []
 
     def lookup() -> None:
@@ -170,3 +180,11 @@ def connect_cause(exc: OSError) -> Cause:
     if exc.errno in _NO_ROUTE:
         return Cause.NO_ROUTE
     return Cause.CONNECTION_REFUSED
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True

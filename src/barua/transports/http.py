@@ -50,6 +50,7 @@ from barua.errors import (
 from barua.message import OutgoingMessage
 from barua.settings import Settings
 from barua.transports.base import (
+    HINT_NO_ROUTE,
     ClosesOnExit,
     SendResult,
     StepObserver,
@@ -415,13 +416,7 @@ class HttpTransport(ClosesOnExit):
                     hint="Check that this computer is online and its DNS server answers.",
                 ) from exc
             except (socket.gaierror, UnicodeError) as exc:
-                raise self._error(
-                    ConnectError,
-                    f'could not find the email service "{self.host}" (the name does not resolve)',
-                    step=Step.RESOLVE,
-                    hint="Check the spelling of the address in http_service_url, and that this "
-                    "computer is online.",
-                ) from exc
+                raise self._not_found() from exc
             self._steps.detail = ", ".join(sorted({a[4][0] for a in addresses}))
         self._resolve_first = False
 
@@ -496,6 +491,15 @@ class HttpTransport(ClosesOnExit):
     def _error(self, cls: type[TransportError], message: str, **kwargs: Any) -> TransportError:
         kwargs.setdefault("cause", _default_cause(cls, kwargs.get("step")))
         return cls(message, host=self.host, port=self.port, **kwargs)
+
+    def _not_found(self) -> TransportError:
+        return self._error(
+            ConnectError,
+            f'could not find the email service "{self.host}" (the name does not resolve)',
+            step=Step.RESOLVE,
+            hint="Check the spelling of the address in http_service_url, and that this "
+            "computer is online.",
+        )
 
     def _redact(self, text: str) -> str:
         """``text`` without the API key, in case a service or a library echoes it."""
@@ -599,13 +603,7 @@ class HttpTransport(ClosesOnExit):
                 "address and port in http_service_url.",
             )
         if _cause(exc, socket.gaierror) is not None:
-            return self._error(
-                ConnectError,
-                f'could not find the email service "{self.host}" (the name does not resolve)',
-                step=Step.RESOLVE,
-                hint="Check the spelling of the address in http_service_url, and that this "
-                "computer is online.",
-            )
+            return self._not_found()
         if _cause(exc, ConnectionRefusedError) is not None:
             return self._error(
                 ConnectError,
@@ -622,8 +620,7 @@ class HttpTransport(ClosesOnExit):
                 f"no route to {where}: {reason}",
                 step=Step.CONNECT,
                 cause=Cause.NO_ROUTE,
-                hint="This computer has no route to that network: check the internet "
-                "connection, a VPN, or a firewall that blocks the way out.",
+                hint=HINT_NO_ROUTE,
             )
         return self._error(
             ConnectError,

@@ -52,6 +52,7 @@ from barua.errors import (
 from barua.message import OutgoingMessage
 from barua.settings import Security, Settings, is_loopback
 from barua.transports.base import (
+    HINT_NO_ROUTE,
     AddrInfo,
     ClosesOnExit,
     SendResult,
@@ -64,10 +65,6 @@ from barua.transports.base import (
 _T = TypeVar("_T")
 # Postfix: "250 2.0.0 Ok: queued as 4F1x2"; Exim: "250 OK id=1abc-2def"; others vary.
 _QUEUE_ID = re.compile(r"(?:queued as|\bid=)\s*<?([A-Za-z0-9._@-]+)", re.I)
-_HINT_NO_ROUTE = (
-    "This computer has no route to that network: check the internet connection, a VPN, or a "
-    "firewall that blocks the way out."
-)
 _HINT_CONNECT = (
     "Check the server name and port. Most providers use port 587 (STARTTLS) or 465 (SSL/TLS); "
     "a firewall or antivirus may also block the connection."
@@ -371,7 +368,7 @@ class SmtpTransport(ClosesOnExit):
                 f"no route to {where}: {last.strerror or last}",
                 step=Step.CONNECT,
                 cause=Cause.NO_ROUTE,
-                hint=_HINT_NO_ROUTE,
+                hint=HINT_NO_ROUTE,
             ) from last
         if isinstance(last, ConnectionRefusedError):
             raise self._error(
