@@ -240,6 +240,10 @@ def test_self_signed_certificate_refused_by_default(postfix: PostfixServer, secu
     assert proc.stderr.splitlines() == SELF_SIGNED
     assert shows(after_steps(proc.stdout), cert_details(postfix)), proc.stdout
     assert "log in" not in proc.stdout
+    # The handshake got as far as the certificate: that step, not the encryption, failed.
+    steps = [m.groups() for m in re.finditer(r"^([✓✗]) (.+?)  ", proc.stdout, re.M)]
+    encrypt = "encrypt (SSL/TLS)" if security == "ssl" else "encrypt (STARTTLS)"
+    assert steps[-2:] == [("✓", encrypt), ("✗", "check the certificate")], proc.stdout
 
 
 def test_trust_certificate_on_the_test_pins_it(postfix: PostfixServer, barua_home: Path) -> None:

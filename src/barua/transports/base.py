@@ -115,6 +115,13 @@ class StepRecorder:
         try:
             yield
         except TransportError as exc:
+            if exc.step is Step.CERTIFICATE and step is not Step.CERTIFICATE:
+                # The handshake itself refused the certificate: it got as far as the
+                # certificate, and the certificate step is what failed.
+                self._emit(step, started, None)
+                started = time.perf_counter()
+                self.detail, self.certificate = "", getattr(exc, "certificate", None)
+                step = Step.CERTIFICATE
             self._emit(step, started, exc)
             raise
         self._emit(step, started, self.refusal)
