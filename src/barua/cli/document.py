@@ -55,11 +55,13 @@ def schema_command() -> None:
 def check_command(
     files: Annotated[list[Path], typer.Argument(help="Document JSON files.", show_default=False)],
 ) -> None:
-    """Validate documents without rendering them; exit 2 if any has a problem."""
+    """Validate documents (and that the PDF fonts can print them) without rendering them;
+    exit 2 if any has a problem."""
     failed: DocumentError | None = None
     for file in files:
         try:
             document = documents.load_document(file)
+            documents.check_printable(document, source=str(file))
         except documents.DocumentError as exc:
             for line in exc.lines():
                 err.print(f"error: {line}", markup=False)

@@ -63,6 +63,7 @@ if TYPE_CHECKING:
         Transaction,
     )
     from barua.documents.paper import Paper
+    from barua.documents.printable import check_printable
     from barua.documents.render import count_pages, render_pdf
     from barua.documents.templates import FIELDS as TEMPLATE_FIELDS
     from barua.documents.templates import (
@@ -131,6 +132,7 @@ _LAZY: dict[str, str] = {
     "attachment_name": "barua.documents.templates",
     "build_document_email": "barua.documents.emailing",
     "canonical_json": "barua.documents.keys",
+    "check_printable": "barua.documents.printable",
     "compose_document_email": "barua.documents.templates",
     "compute_totals": "barua.documents.totals",
     "count_pages": "barua.documents.render",
@@ -200,6 +202,7 @@ __all__ = [
     "attachment_name",
     "build_document_email",
     "canonical_json",
+    "check_printable",
     "compose_document_email",
     "compute_totals",
     "count_pages",

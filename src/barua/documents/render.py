@@ -33,6 +33,7 @@ from barua.documents.letterhead import (
 from barua.documents.models import AnyDocument
 from barua.documents.paper import Paper
 from barua.documents.pdf import Metadata, PdfWriter, load_logo
+from barua.documents.printable import check_printable
 
 _SIZES = {Paper.A4: A4, Paper.LETTER: LETTER}
 
@@ -94,8 +95,9 @@ def render_pdf(
 
     ``paper`` is ``a4`` or ``letter``; ``created`` is the creation date written into the
     metadata (now when absent). Raises :class:`~barua.documents.errors.DocumentError` when
-    the fonts or the logo cannot be read.
+    the fonts or the logo cannot be read, or a field holds characters the fonts cannot draw.
     """
+    check_printable(document)
     ctx = _context(document, Paper(paper))
     pages = _pages(ctx)
     pdf = PdfWriter(pagesize=(ctx.frame.width, ctx.frame.height), metadata=_metadata(ctx, created))
