@@ -291,7 +291,7 @@ def test_list_show_and_counts(outbox: Outbox) -> None:
 
 def test_purge_deletes_old_sent_entries_and_unshared_blobs(outbox: Outbox) -> None:
     pdf_kept, pdf_gone = os.urandom(20_000), os.urandom(20_000)
-    outbox.enqueue(invoice(1, pdf=pdf_gone))
+    outbox.enqueue(invoice(1, pdf=pdf_gone), idempotency_key="invoice:1")
     outbox.enqueue(invoice(2, pdf=pdf_kept))
     old = outbox.claim(worker="w", limit=2, lease=60)
     for claimed in old:
@@ -314,6 +314,9 @@ def test_purge_deletes_old_sent_entries_and_unshared_blobs(outbox: Outbox) -> No
         assert len(big.all()) == 1  # the PDF still attached to the waiting invoice
     [claimed] = outbox.claim(worker="w", limit=1, lease=60)
     assert claimed.message.data.count(b"\r\n") > 300
+    # As documented: the key went with its entry, so the same key queues the message again.
+    again = outbox.enqueue(invoice(1, pdf=pdf_gone), idempotency_key="invoice:1")
+    assert again.status is MessageStatus.QUEUED and again.id > waiting.id
 
 
 # Migrations -------------------------------------------------------------------------------------

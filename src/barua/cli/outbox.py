@@ -200,7 +200,11 @@ def purge_command(
         ),
     ],
 ) -> None:
-    """Delete sent entries and their logs, to keep the outbox small."""
+    """Delete sent entries and their logs, to keep the outbox small.
+
+    What an entry's idempotency key remembered goes with it: a document emailed before that
+    date and emailed again afterwards is sent again, so choose a date older than anything that
+    may be emailed again (e.g. the start of last year)."""
     with user_errors():
         when = _date(sent_before)
         with outbox_api.Outbox.open() as outbox:

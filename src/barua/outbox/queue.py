@@ -483,7 +483,10 @@ class Outbox:
             return self._entry(conn, entry_id)
 
     def purge(self, *, sent_before: datetime) -> int:
-        """Delete the entries sent before ``sent_before``, their logs and unshared blobs."""
+        """Delete the entries sent before ``sent_before``, their logs and unshared blobs.
+
+        Their idempotency keys are deleted too: enqueuing the same key afterwards queues the
+        message again."""
         before = sent_before.timestamp()
         with self._transaction() as conn:
             conn.execute(schema.PURGE_ATTEMPTS, _p({"before": before}))
