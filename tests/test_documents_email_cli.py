@@ -141,6 +141,26 @@ def test_the_same_version_is_queued_once_unless_again(
     assert len(server.messages) == 2
 
 
+def test_the_same_document_exported_to_two_folders_is_queued_once(
+    server: SmtpServer, env: dict[str, str], tmp_path: Path
+) -> None:
+    text = (EXAMPLES / "invoice.json").read_text(encoding="utf-8")
+    copies = []
+    for night in ("2025-03-01", "2025-03-02"):
+        folder = tmp_path / night
+        folder.mkdir()
+        (folder / "logo.png").write_bytes((EXAMPLES / "logo.png").read_bytes())
+        (folder / "invoice.json").write_text(text, encoding="utf-8")
+        copies.append(folder / "invoice.json")
+    first = email_(copies[0], env=env)
+    assert first.stdout == f"Queued Invoice INV-0042 for {PARTY} as outbox entry 1.\n"
+    second = email_(copies[1], env=env)
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.startswith("Invoice INV-0042 is already in the outbox as entry 1 ")
+    assert barua("worker", "--once", env=env).returncode == 0
+    assert len(server.messages) == 1
+
+
 def test_to_cc_subject_and_message_then_wait_for_delivery(
     server: SmtpServer, env: dict[str, str]
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from pathlib import Path
@@ -44,3 +45,38 @@ def test_any_change_changes_the_key() -> None:
 def test_reports_without_a_number_have_a_key() -> None:
     key = idempotency_key(load_document(EXAMPLES / "report-aged-receivables.json"))
     assert re.fullmatch(r"report::[0-9a-f]{64}", key)
+
+
+def _copy_with_logo(folder: Path, logo: bytes) -> Path:
+    """The example invoice and a logo beside it in ``folder``, as an export writes them."""
+    folder.mkdir()
+    (folder / "logo.png").write_bytes(logo)
+    target = folder / "invoice.json"
+    target.write_text((EXAMPLES / "invoice.json").read_text(encoding="utf-8"), encoding="utf-8")
+    return target
+
+
+def test_the_same_document_in_two_folders_has_one_key(tmp_path: Path) -> None:
+    logo = (EXAMPLES / "logo.png").read_bytes()
+    monday = load_document(_copy_with_logo(tmp_path / "monday", logo))
+    tuesday = load_document(_copy_with_logo(tmp_path / "tuesday", logo))
+    assert monday.business.logo != tuesday.business.logo  # two files...
+    assert idempotency_key(monday) == idempotency_key(tuesday)  # ...one document
+    assert str(tmp_path) not in canonical_json(monday)
+
+
+def test_another_logo_is_another_version(tmp_path: Path) -> None:
+    logo = (EXAMPLES / "logo.png").read_bytes()
+    before = load_document(_copy_with_logo(tmp_path / "before", logo))
+    after = load_document(_copy_with_logo(tmp_path / "after", logo + b"\0"))
+    assert idempotency_key(before) != idempotency_key(after)
+
+
+def test_a_logo_inline_or_in_a_file_is_one_logo(tmp_path: Path) -> None:
+    logo = (EXAMPLES / "logo.png").read_bytes()
+    in_file = load_document(_copy_with_logo(tmp_path / "file", logo))
+    uri = "data:image/png;base64," + base64.b64encode(logo).decode("ascii")
+    inline = in_file.model_copy(
+        update={"business": in_file.business.model_copy(update={"logo": uri})}
+    )
+    assert idempotency_key(inline) == idempotency_key(in_file)
