@@ -1,7 +1,8 @@
 """Characters the PDF fonts cannot draw are an error naming the field, not a blank on the PDF.
 
 The fonts barua embeds (DejaVu Sans) cover Latin, Greek and Cyrillic; ReportLab would print a
-Thai or Chinese name as nothing at all, without a warning.
+Thai or Chinese name as nothing at all, without a warning. Hebrew and Arabic, which the fonts
+have, are refused too: the layout would print them reversed and unjoined.
 """
 
 from __future__ import annotations
@@ -26,6 +27,12 @@ HINT = (
     "DejaVuSans.ttf and DejaVuSans-Bold.ttf)."
 )
 THAI, CHINESE = "กรุงเทพ", "上海"
+HEBREW, ARABIC = 'שלום בע"מ', "مرحبا بكم"
+RTL = "is written right to left, which the PDF layout does not support yet"
+RTL_HINT = (
+    "hint: Documents print left to right only: write these fields in a left-to-right script, "
+    "e.g. the name in Latin letters."
+)
 
 
 def invoice(**changes: object) -> SalesInvoice:
@@ -107,3 +114,67 @@ def test_bulk_emailing_reports_it_as_invalid_and_queues_the_rest(
         f"error: {thai}: notes: cannot be printed: the PDF fonts have no {THAI!r}",
         HINT,
     ]
+
+
+def test_the_fonts_have_these_letters_but_the_layout_would_reverse_them() -> None:
+    assert missing_glyphs(HEBREW + ARABIC) == ""  # so only the direction can refuse them
+
+
+def test_right_to_left_fields_are_named() -> None:
+    plain = invoice()
+    party = plain.party.model_copy(update={"name": HEBREW})
+    lines = list(plain.lines)
+    lines[1] = lines[1].model_copy(update={"description": f"Welcome sign: {ARABIC}"})
+    with pytest.raises(DocumentError) as caught:
+        render_pdf(invoice(party=party, lines=lines, reference="PO \u0661\u0662"))
+    assert caught.value.problems == {
+        "party.name": RTL,
+        "lines[1].description": RTL,
+        "reference": RTL,  # Arabic-Indic digits
+    }
+    assert caught.value.hint == RTL_HINT.removeprefix("hint: ")
+
+
+def test_both_hints_when_fonts_and_direction_refuse_fields() -> None:
+    party = invoice().party.model_copy(update={"name": HEBREW})
+    with pytest.raises(DocumentError) as caught:
+        check_printable(invoice(party=party, notes=THAI))
+    assert caught.value.problems["party.name"] == RTL
+    assert caught.value.problems["notes"].startswith("cannot be printed")
+    assert caught.value.hint == HINT.removeprefix("hint: ") + " " + RTL_HINT.removeprefix("hint: ")
+
+
+def test_render_and_check_refuse_right_to_left_text(tmp_path: Path) -> None:
+    data = json.loads((EXAMPLES / "invoice.json").read_text(encoding="utf-8"))
+    data["party"]["name"] = HEBREW
+    data["business"]["logo"] = str(EXAMPLES / "logo.png")
+    source = tmp_path / "hebrew.json"
+    source.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+    rendered = subprocess.run(
+        [BARUA, "document", "render", str(source)], capture_output=True, text=True, check=False
+    )
+    assert rendered.returncode == 2
+    assert rendered.stderr.splitlines() == [f"error: party.name: {RTL}", RTL_HINT]
+    assert not source.with_suffix(".pdf").exists()
+
+    checked = subprocess.run(
+        [BARUA, "document", "check", str(source)], capture_output=True, text=True, check=False
+    )
+    assert checked.returncode == 2
+    assert checked.stderr.splitlines() == [f"error: {source}: party.name: {RTL}", RTL_HINT]
+    assert checked.stdout == ""
+
+
+def test_bulk_emailing_reports_right_to_left_text_as_invalid(
+    env: dict[str, str],  # noqa: F811 - the fixture
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "invoices"
+    folder.mkdir()
+    write_invoice(folder, "INV-0001")
+    arabic = write_invoice(folder, "INV-0002", notes=ARABIC)
+    proc = email_(folder, env=env)
+    assert proc.returncode == 2
+    assert proc.stdout == "2 documents: 1 queued, 0 skipped (already queued or sent), 1 invalid.\n"
+    assert proc.stderr.splitlines() == [f"error: {arabic}: notes: {RTL}", RTL_HINT]

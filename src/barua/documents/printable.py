@@ -4,6 +4,10 @@ ReportLab prints a character its font lacks as nothing at all, without a warning
 named in Thai would get an invoice with a blank where their name belongs. Formatted values
 (amounts, dates) already avoid such characters (``formatting``); what the user wrote is checked
 here, field by field, so the error names the field to change.
+
+Text written right to left (Hebrew, Arabic, and the digits Arabic script uses) is refused too:
+the fonts have its letters, but the layout draws every string left to right, without the
+bidirectional reordering and Arabic joining it needs, so ``שלום`` would print as ``םולש``.
 """
 
 from __future__ import annotations
@@ -16,6 +20,15 @@ from pydantic import BaseModel
 from barua.documents.errors import DocumentError
 from barua.documents.fonts import FONT_DIR_ENV, missing_glyphs
 
+RIGHT_TO_LEFT = frozenset({"R", "AL", "AN"})
+"""The bidirectional classes of right-to-left letters (Hebrew, Arabic) and Arabic digits."""
+
+RTL_PROBLEM = "is written right to left, which the PDF layout does not support yet"
+RTL_HINT = (
+    "Documents print left to right only: write these fields in a left-to-right script, "
+    "e.g. the name in Latin letters."
+)
+
 HINT = (
     "The PDF fonts cover Latin, Greek and Cyrillic letters: write these fields in such letters, "
     f"or set {FONT_DIR_ENV} to a folder of fonts that have the characters (saved as "
@@ -24,10 +37,16 @@ HINT = (
 
 
 def unprintable(document: BaseModel) -> dict[str, str]:
-    """Each text field of ``document`` with characters the fonts lack: path -> problem."""
+    """Each text field of ``document`` the PDF cannot print as written: path -> problem.
+
+    A field cannot be printed when it holds characters the fonts lack, or right-to-left text.
+    """
     problems: dict[str, str] = {}
     for path, text in _texts(document, ""):
-        if text.isascii():  # every font barua can use has ASCII
+        if text.isascii():  # every font barua can use has ASCII, all of it left to right
+            continue
+        if any(unicodedata.bidirectional(char) in RIGHT_TO_LEFT for char in text):
+            problems[path] = RTL_PROBLEM
             continue
         missing = "".join(char for char in missing_glyphs(text) if _drawn(char))
         if missing:
@@ -36,10 +55,17 @@ def unprintable(document: BaseModel) -> dict[str, str]:
 
 
 def check_printable(document: BaseModel, *, source: str | None = None) -> None:
-    """Raise :class:`DocumentError` naming every field the fonts cannot print."""
+    """Raise :class:`DocumentError` naming every field the PDF cannot print as written."""
     problems = unprintable(document)
     if problems:
-        raise DocumentError(problems, hint=HINT, source=source)
+        raise DocumentError(problems, hint=_hint(problems), source=source)
+
+
+def _hint(problems: dict[str, str]) -> str:
+    right_to_left = sum(1 for problem in problems.values() if problem == RTL_PROBLEM)
+    if right_to_left == len(problems):
+        return RTL_HINT
+    return f"{HINT} {RTL_HINT}" if right_to_left else HINT
 
 
 def _drawn(char: str) -> bool:
