@@ -134,7 +134,7 @@ def invoice_data(number: str) -> dict[str, Any]:
             "invoice-sw.json",
             "Ankara INV-2025-0117.pdf",
             "Ankara INV-2025-0117 kutoka Baobab Studio Ltd",
-            "Ndugu Bi. Neema Mushi,\n",
+            "Mpendwa Bi. Neema Mushi,\n",
         ),
     ],
 )

@@ -125,7 +125,7 @@ FILS_LINES = [
                 "Kodi 10% KWD 2.469",
                 "Jumla KWD 30.131",
                 "Kiasi kilicholipwa -KWD 10.000",
-                "Salio KWD 20.131",
+                "Salio linalodaiwa KWD 20.131",
                 "2 12.3456 10% 24.691",
             ],
         ),

@@ -184,9 +184,9 @@ def test_priced_totals_are_printed_with_their_labels(name: str, language: Langua
         (
             Language.SW,
             [
-                "Jumla ya punguzo TSh 220,837.00",
+                "Jumla ya marejesho TSh 220,837.00",
                 "Kiasi kilichorejeshwa -TSh 100,000.00",
-                "Salio la punguzo TSh 120,837.00",
+                "Marejesho yaliyobaki TSh 120,837.00",
             ],
         ),
     ],

@@ -137,7 +137,7 @@ def test_kiswahili_invoice_with_shillings() -> None:
         "VAT 18% TSh 376,852.50",
         "Jumla TSh 8,215,477.50",
         "Kiasi kilicholipwa -TSh 1,000,000.00",
-        "Salio TSh 7,215,477.50",
+        "Salio linalodaiwa TSh 7,215,477.50",
         "40 mfuko 72,000.00 0% 2,880,000.00",
         "Ukurasa 1 kati ya 1",
         "TAARIFA ZA BENKI",

@@ -57,7 +57,7 @@ def test_english_invoice_email() -> None:
 def test_kiswahili_invoice_email() -> None:
     subject, body, attachment = compose_document_email(example("invoice-sw.json"))
     assert subject == "Ankara INV-2025-0117 kutoka Baobab Studio Ltd"
-    assert body.startswith("Ndugu Bi. Neema Mushi,\n\n")
+    assert body.startswith("Mpendwa Bi. Neema Mushi,\n\n")
     assert "Tafadhali pokea ankara INV-2025-0117 ya TSh 8,215,477.50 iliyoambatishwa." in body
     assert "Salio la TSh 7,215,477.50 linapaswa kulipwa kufikia 24 Machi 2025." in body
     assert body.endswith("Kwa heshima,\nBaobab Studio Ltd\n")
@@ -179,3 +179,26 @@ def test_the_email_builds_with_the_pdf_attached() -> None:
     parts = list(parsed.iter_attachments())
     assert [p.get_filename() for p in parts] == ["Ankara INV-2025-0117.pdf"]
     assert parts[0].get_content() == attachment.content
+
+
+def test_a_kiswahili_credit_note_is_a_refund_not_a_discount() -> None:
+    # "Punguzo" is the discount column: the note and its totals are "marejesho" (refund).
+    note = example("credit-note-sw.json")
+    subject, body, attachment = compose_document_email(note)
+    assert attachment.filename == "Hati ya Marejesho CN-0019.pdf"
+    assert subject == "Hati ya marejesho CN-0019 kutoka Baobab Studio Ltd"
+    # The note is attached; the invoice is only what it refers to.
+    assert (
+        "Tafadhali pokea hati ya marejesho CN-0019 ya TSh 220,837.00 iliyoambatishwa, "
+        "inayohusu ankara INV-2025-0117." in body
+    )
+    assert "punguzo" not in (subject + body).lower()
+
+
+def test_kiswahili_greetings_and_thanks_read_naturally() -> None:
+    _, invoice_body, _ = compose_document_email(example("invoice-sw.json"))
+    assert invoice_body.startswith("Mpendwa Bi. Neema Mushi,\n")  # one honorific, not two
+    quote = example("quote.json").model_copy(update={"language": Language.SW, "locale": None})
+    _, quote_body, _ = compose_document_email(quote)
+    assert "Asante kwa kutuuliza." in quote_body
+    assert "ulizo" not in quote_body

@@ -66,6 +66,7 @@ if TYPE_CHECKING:
     from barua.documents.printable import check_printable
     from barua.documents.render import count_pages, render_pdf
     from barua.documents.templates import FIELDS as TEMPLATE_FIELDS
+    from barua.documents.templates import FLAGS as TEMPLATE_FLAGS
     from barua.documents.templates import (
         EmailTemplate,
         attachment_name,
@@ -126,6 +127,7 @@ _LAZY: dict[str, str] = {
     "StatementTotals": "barua.documents.totals",
     "SummaryLine": "barua.documents.models",
     "TEMPLATE_FIELDS": "barua.documents.templates:FIELDS",
+    "TEMPLATE_FLAGS": "barua.documents.templates:FLAGS",
     "TaxAmount": "barua.documents.totals",
     "Totals": "barua.documents.totals",
     "Transaction": "barua.documents.models",
@@ -164,6 +166,7 @@ _LAZY: dict[str, str] = {
 __all__ = [
     "FONT_DIR_ENV",
     "TEMPLATE_FIELDS",
+    "TEMPLATE_FLAGS",
     "Ageing",
     "AnyDocument",
     "BankAccount",

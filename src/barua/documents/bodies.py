@@ -105,8 +105,13 @@ def priced_body(ctx: RenderContext, document: PricedDocument) -> Body:
         paid_label = words["amount_refunded"] if credit else words["amount_paid"]
         summary.append(SummaryRow(paid_label, fmt.money(-totals.amount_paid)))
     if show_balance:
-        balance_label = words["credit_remaining"] if credit else words["balance_due"]
-        summary.append(SummaryRow(balance_label, fmt.money(totals.balance_due), "due"))
+        balance, balance_label = totals.balance_due, words["balance_due"]
+        if credit:
+            balance_label = words["credit_remaining"]
+        elif balance < 0:
+            # Overpaid: what the party has in credit, not a negative amount "due".
+            balance, balance_label = -balance, words["credit_balance"]
+        summary.append(SummaryRow(balance_label, fmt.money(balance), "due"))
     highlight = Highlight(summary[-1].label, summary[-1].amount)
     blocks = [*_table(ctx, columns, rows, space_before=20), *closing_blocks(ctx, summary)]
     return highlight, blocks
@@ -205,7 +210,12 @@ def statement_body(ctx: RenderContext, document: Statement) -> Body:
         Block(heading + band, draw_ageing, space_before=18),
         *closing_blocks(ctx, []),
     ]
-    highlight = Highlight(words["amount_due"], fmt.money(totals.closing_balance))
+    closing_balance = totals.closing_balance
+    highlight = (
+        Highlight(words["credit_balance"], fmt.money(-closing_balance))
+        if closing_balance < 0
+        else Highlight(words["amount_due"], fmt.money(closing_balance))
+    )
     return highlight, blocks
 
 

@@ -3,8 +3,9 @@
 Each document type has a subject and a body template per language, written in Jinja2 and
 rendered in a sandbox: a template can print fields and use ``{% if %}``, but cannot reach
 Python objects (``{{ ''.__class__ }}`` is refused), so a shop owner editing a template in the
-web app cannot run code on the server. Templates only ever see the text fields of
-:data:`FIELDS`, already formatted in the document's language and locale.
+web app cannot run code on the server. Templates only ever see the fields of :data:`FIELDS`:
+text already formatted in the document's language and locale, and a few yes/no flags
+(:data:`FLAGS`) for ``{% if %}``, such as ``paid_in_full``.
 
 The defaults ship with barua (``email_templates/sales_invoice.sw.subject.txt``…). A file of
 the same name in ``$BARUA_HOME/templates/`` replaces one, and :func:`save_template` writes
@@ -75,11 +76,24 @@ FIELDS: Final[dict[str, str]] = {
     "total": "The total, with the currency",
     "amount_paid": "What was paid already",
     "balance_due": "What is left to pay",
+    "credit_balance": "What was paid beyond the total, or a statement's credit, as a positive "
+    "amount; empty unless in_credit",
+    "paid_in_full": "Yes/no: an invoice paid to the last cent, or a statement that owes nothing",
+    "in_credit": "Yes/no: more was paid than is owed (a negative balance)",
     "payment_terms": "The payment terms",
 }
-"""Every field a template can use, with what it holds; all are text, empty when absent."""
+"""Every field a template can use, with what it holds: text, empty when absent, except the
+yes/no flags of :data:`FLAGS`."""
 
-_SAMPLE = {name: f"<{name}>" for name in FIELDS}
+FLAGS: Final[frozenset[str]] = frozenset({"paid_in_full", "in_credit"})
+"""The fields that are ``True`` or ``False`` rather than text: ``{% if paid_in_full %}``."""
+
+TemplateValue = str | bool
+"""What a template field holds: text, or a flag of :data:`FLAGS`."""
+
+_SAMPLE: dict[str, TemplateValue] = {
+    name: True if name in FLAGS else f"<{name}>" for name in FIELDS
+}
 
 
 class Part(StrEnum):
@@ -226,7 +240,7 @@ def _compile(text: str, part: Part) -> Template:
         ) from None
 
 
-def _render(text: str, fields: dict[str, str], part: Part) -> str:
+def _render(text: str, fields: dict[str, TemplateValue], part: Part) -> str:
     template = _compile(text, part)
     try:
         result = template.render(fields)
@@ -249,11 +263,19 @@ def _render(text: str, fields: dict[str, str], part: Part) -> str:
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip("\n") + "\n"
 
 
-def template_fields(document: AnyDocument) -> dict[str, str]:
-    """The values of :data:`FIELDS` for ``document``, formatted for its locale."""
+def template_fields(document: AnyDocument) -> dict[str, TemplateValue]:
+    """The values of :data:`FIELDS` for ``document``, formatted for its locale.
+
+    ``paid_in_full`` and ``in_credit`` tell the balance's three cases apart, so that a
+    template need not print "a balance of $0.00 is due" or "-$552.24 is due": an invoice is
+    paid in full when something was paid and nothing is left; it is in credit when more
+    was paid than its total (``credit_balance`` is then the surplus, positive). A statement
+    is paid in full when its closing balance is zero, in credit when it is negative. Credit
+    notes, quotes and orders have neither.
+    """
     fmt = formatter(document.effective_locale, document.currency)
     party = document.party
-    fields = dict.fromkeys(FIELDS, "")
+    fields: dict[str, TemplateValue] = {name: False if name in FLAGS else "" for name in FIELDS}
 
     def date(value: object) -> str:
         return fmt.long_date(value) if value is not None else ""  # type: ignore[arg-type]
@@ -285,11 +307,19 @@ def template_fields(document: AnyDocument) -> dict[str, str]:
     if isinstance(document, Statement):
         balance = statement_totals(document).closing_balance
         fields["total"] = fields["balance_due"] = fmt.money(balance)
+        fields["paid_in_full"] = balance == 0
+        fields["in_credit"] = balance < 0
     elif not isinstance(document, DeliveryNote | Report):
         totals = document_totals(document)
+        balance = totals.balance_due
         fields["total"] = fmt.money(totals.total)
         fields["amount_paid"] = fmt.money(totals.amount_paid)
-        fields["balance_due"] = fmt.money(totals.balance_due)
+        fields["balance_due"] = fmt.money(balance)
+        if not isinstance(document, CreditNote):  # its balance is the credit it gives
+            fields["paid_in_full"] = bool(totals.amount_paid) and balance == 0
+            fields["in_credit"] = balance < 0
+    if fields["in_credit"]:
+        fields["credit_balance"] = fmt.money(-balance)
     if not isinstance(document, Report):
         fields["payment_terms"] = getattr(document, "payment_terms", None) or ""
     return fields
