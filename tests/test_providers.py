@@ -20,11 +20,15 @@ from barua.providers import (
 )
 from barua.settings import Security, make_settings
 
+# Their login is neither the address nor a fixed word: the user enters it.
+LOGIN_LEFT_TO_THE_USER = {"icloud", "amazon_ses", "postmark", "brevo"}
+
 
 @pytest.mark.parametrize("preset", PRESETS, ids=lambda p: p.id)
 def test_every_preset_gives_valid_settings(preset: Preset) -> None:
     values = preset_settings(preset, "shop@example.com")
-    settings = make_settings(**values, password="x")
+    assert ("username" not in values) == (preset.id in LOGIN_LEFT_TO_THE_USER)
+    settings = make_settings(**{"username": "login", **values}, password="x")
     assert settings.host == preset.host
     assert settings.port == preset.port
     assert settings.effective_security is preset.security
@@ -45,6 +49,8 @@ def test_every_preset_is_complete(preset: Preset) -> None:
     if preset.password_kind is PasswordKind.OAUTH_REQUIRED:
         assert preset.oauth_note
     assert (preset.username_format is UsernameFormat.FIXED) == (preset.fixed_username is not None)
+    if preset.username_format is UsernameFormat.PROVIDER_ADDRESS:
+        assert preset.domains
     assert "{" not in preset.password_steps + preset.notes + (preset.oauth_note or "")
     assert preset_for_host(preset.host, preset.port) is not None
 
@@ -100,6 +106,12 @@ def test_username_per_format() -> None:
     mailgun = preset_settings(get_preset("mailgun"), "shop@duka.co.tz")
     assert mailgun["username"] == "postmaster@duka.co.tz"
     assert mailgun["email_address"] == "shop@duka.co.tz"
+    # Without the login the provider issued, none is proposed: the address would look right
+    # and be refused.
+    for login_issued in ("amazon_ses", "postmark", "brevo"):
+        values = preset_settings(get_preset(login_issued), "shop@duka.co.tz")
+        assert "username" not in values
+        assert values["email_address"] == "shop@duka.co.tz"
     ses = preset_settings(get_preset("amazon_ses"), "shop@duka.co.tz", account="AKIAEXAMPLE")
     assert ses["username"] == "AKIAEXAMPLE"
     assert ses["email_address"] == "shop@duka.co.tz"
@@ -184,5 +196,21 @@ def test_suggest_host_leaves_real_names_alone(host: str) -> None:
 def test_suggest_domain() -> None:
     assert suggest_domain("gmial.com") == "gmail.com"
     assert suggest_domain("duka@hotmial.com") == "hotmail.com"
+    assert suggest_domain("gmail.co") == "gmail.com"
     assert suggest_domain("gmail.com") is None
     assert suggest_domain("duka.co.tz") is None
+
+
+@pytest.mark.parametrize(
+    "domain",
+    [
+        "mail.com",  # 1&1's, one letter from gmail.com
+        "email.com",
+        "yahoo.co.jp",  # Yahoo! JAPAN, a company of its own
+        "yahoo.ie",  # Yahoo's own country domains
+        "yahoo.com.ar",
+        "yahoo.in",
+    ],
+)
+def test_real_domains_close_to_a_provider_are_no_typos(domain: str) -> None:
+    assert suggest_domain(domain) is None

@@ -37,6 +37,9 @@ class UsernameFormat(StrEnum):
     """The same literal for everyone (SendGrid's ``apikey``); the secret is the password."""
     ACCOUNT = "account"
     """A login the provider issues that is not the address (Amazon SES SMTP credentials)."""
+    PROVIDER_ADDRESS = "provider_address"
+    """The address at one of the provider's own domains, also when sending from a custom
+    domain: iCloud Mail logs in ``duka@icloud.com`` for mail from ``duka@duka.co.tz``."""
 
 
 class PasswordKind(StrEnum):
@@ -72,7 +75,8 @@ class Preset:
     username_format: UsernameFormat = UsernameFormat.FULL_ADDRESS
     fixed_username: str | None = None
     username_template: str | None = None
-    """For ``ACCOUNT``: the usual login, from ``{local}`` and ``{domain}`` of the address."""
+    """For ``ACCOUNT``: the usual login, from ``{local}`` and ``{domain}`` of the address.
+    Without it the login is left for the user to enter (``password_steps`` says where)."""
     password_kind: PasswordKind = PasswordKind.PASSWORD
     password_steps: str = ""
     """Where to get the app password or key, as complete sentences (``N_``-marked)."""
@@ -175,14 +179,29 @@ PRESETS: tuple[Preset, ...] = (
             "yahoo.com.au",
             "yahoo.co.in",
             "yahoo.com.br",
+            "yahoo.com.ar",
+            "yahoo.com.mx",
+            "yahoo.com.sg",
+            "yahoo.com.ph",
+            "yahoo.com.hk",
+            "yahoo.com.tw",
+            "yahoo.com.vn",
+            "yahoo.co.id",
+            "yahoo.co.nz",
+            "yahoo.co.za",
+            "yahoo.in",
+            "yahoo.ie",
+            "yahoo.se",
+            "yahoo.gr",
         ),
         host="smtp.mail.yahoo.com",
         port=465,
         security=Security.SSL,
         password_kind=PasswordKind.APP_PASSWORD,
         password_steps=N_(
-            "Open Yahoo Account Info → Account Security → Generate app password, choose "
-            '"Other app", give it a name such as barua and use the password it shows.'
+            "Open Yahoo Account Info → Account Security → Generate app password (or Create "
+            "app password), type a name such as barua, generate the password and use the "
+            "password it shows."
         ),
         spf_includes=("_spf.mail.yahoo.com",),
         notes=N_(
@@ -231,9 +250,10 @@ PRESETS: tuple[Preset, ...] = (
         daily_limit=10000,
         per_minute_limit=30,
         max_connections=3,
+        # Authenticated SMTP is in the OAuth note, which is shown with these notes.
         notes=N_(
             "Exchange Online accepts 30 messages a minute and 10,000 recipients a day from one "
-            "mailbox. An administrator must turn on Authenticated SMTP for the mailbox."
+            "mailbox."
         ),
         other_hosts=("smtp-legacy.office365.com",),
     ),
@@ -245,6 +265,7 @@ PRESETS: tuple[Preset, ...] = (
         host="smtp.mail.me.com",
         port=587,
         security=Security.STARTTLS,
+        username_format=UsernameFormat.PROVIDER_ADDRESS,
         password_kind=PasswordKind.APP_PASSWORD,
         password_steps=N_(
             "Sign in at account.apple.com, open Sign-In and Security → App-Specific Passwords, "
@@ -268,7 +289,8 @@ PRESETS: tuple[Preset, ...] = (
         password_steps=_ZOHO_STEPS,
         spf_includes=("zohomail.com",),
         notes=N_(
-            "Accounts in the European or Indian data centre use smtp.zoho.eu or smtp.zoho.in."
+            "Accounts in Zoho's European, Indian, Australian or Japanese data centre send "
+            "through smtp.zoho.eu, smtp.zoho.in, smtp.zoho.com.au or smtp.zoho.jp."
         ),
         other_hosts=("smtp.zoho.eu", "smtp.zoho.in", "smtp.zoho.com.au", "smtp.zoho.jp"),
     ),
@@ -283,7 +305,6 @@ PRESETS: tuple[Preset, ...] = (
         password_steps=_ZOHO_STEPS,
         spf_includes=("zohomail.com",),
         notes=N_("Addresses at your own domain hosted by Zoho send through smtppro.zoho.com."),
-        other_hosts=("smtppro.zoho.in", "smtppro.zoho.com.au", "smtppro.zoho.jp"),
     ),
     Preset(
         id="zoho_workplace_eu",
@@ -296,6 +317,44 @@ PRESETS: tuple[Preset, ...] = (
         password_steps=_ZOHO_STEPS,
         spf_includes=("zohomail.eu",),
         notes=N_("Addresses hosted in Zoho's European data centre send through smtppro.zoho.eu."),
+    ),
+    Preset(
+        id="zoho_workplace_in",
+        name="Zoho Mail (own domain, India)",
+        mx_suffixes=("zoho.in",),
+        host="smtppro.zoho.in",
+        port=465,
+        security=Security.SSL,
+        password_kind=PasswordKind.APP_PASSWORD_IF_2FA,
+        password_steps=_ZOHO_STEPS,
+        spf_includes=("zoho.in",),
+        notes=N_("Addresses hosted in Zoho's Indian data centre send through smtppro.zoho.in."),
+    ),
+    Preset(
+        id="zoho_workplace_au",
+        name="Zoho Mail (own domain, Australia)",
+        mx_suffixes=("zoho.com.au",),
+        host="smtppro.zoho.com.au",
+        port=465,
+        security=Security.SSL,
+        password_kind=PasswordKind.APP_PASSWORD_IF_2FA,
+        password_steps=_ZOHO_STEPS,
+        spf_includes=("zoho.com.au",),
+        notes=N_(
+            "Addresses hosted in Zoho's Australian data centre send through smtppro.zoho.com.au."
+        ),
+    ),
+    Preset(
+        id="zoho_workplace_jp",
+        name="Zoho Mail (own domain, Japan)",
+        mx_suffixes=("zoho.jp",),
+        host="smtppro.zoho.jp",
+        port=465,
+        security=Security.SSL,
+        password_kind=PasswordKind.APP_PASSWORD_IF_2FA,
+        password_steps=_ZOHO_STEPS,
+        spf_includes=("zoho.jp",),
+        notes=N_("Addresses hosted in Zoho's Japanese data centre send through smtppro.zoho.jp."),
     ),
     Preset(
         id="fastmail",
@@ -353,8 +412,9 @@ PRESETS: tuple[Preset, ...] = (
         security=Security.SSL,
         password_kind=PasswordKind.APP_PASSWORD,
         password_steps=N_(
-            "Open AOL Account Info → Account Security → Generate app password, choose "
-            '"Other app", give it a name such as barua and use the password it shows.'
+            "Open AOL Account Info → Account Security → Generate app password (or Create "
+            "app password), type a name such as barua, generate the password and use the "
+            "password it shows."
         ),
         spf_includes=("_spf.mail.yahoo.com",),
     ),
@@ -434,7 +494,8 @@ PRESETS: tuple[Preset, ...] = (
         spf_includes=("sendgrid.net",),
         notes=N_(
             "Authenticate your domain in SendGrid (Settings → Sender Authentication) so that "
-            "your email is not marked as spam. The free plan sends 100 emails a day."
+            "your email is not marked as spam. SendGrid no longer has a free plan: a new account "
+            "gets a trial, then needs a paid plan."
         ),
     ),
     Preset(
@@ -490,6 +551,10 @@ PRESETS: tuple[Preset, ...] = (
 
 _BY_ID = {preset.id: preset for preset in PRESETS}
 _BY_DOMAIN = {domain: preset for preset in PRESETS for domain in preset.domains}
+# Real address domains close to a preset's: they are no typos, and detection treats them like
+# any other domain (its MX records tell the provider). mail.com and email.com belong to 1&1,
+# yahoo.co.jp to Yahoo! JAPAN, a company of its own.
+_NOT_LOOKALIKES = frozenset({"mail.com", "email.com", "yahoo.co.jp", "yandex.ua"})
 # Typos are measured against every real server name, so that a real regional name
 # (smtp.zoho.eu) is never "corrected" to a close one (smtp.zoho.com).
 _KNOWN_HOSTS = tuple(
@@ -547,9 +612,13 @@ def preset_for_mx(mx_hosts: Iterable[str]) -> Preset | None:
 
 
 def suggest_domain(domain: str) -> str | None:
-    """A provider domain close to ``domain`` (``gmial.com`` → ``gmail.com``), if it is a typo."""
+    """A provider domain close to ``domain`` (``gmial.com`` → ``gmail.com``), if it is a typo.
+
+    Such a domain may also be registered by someone else: :func:`barua.detect.detect` proposes
+    nothing for it until the user confirms it.
+    """
     name = _clean(domain.rpartition("@")[2])
-    if not name or name in _BY_DOMAIN:
+    if not name or name in _BY_DOMAIN or name in _NOT_LOOKALIKES:
         return None
     close = difflib.get_close_matches(name, list(_BY_DOMAIN), n=1, cutoff=_DOMAIN_CUTOFF)
     return close[0] if close else None
@@ -587,9 +656,14 @@ def suggest_host(host: str, *, addresses: Iterable[str] = ()) -> str | None:
 def preset_settings(preset: Preset, address: str, *, account: str | None = None) -> dict[str, Any]:
     """Values for :func:`~barua.settings.make_settings` that send as ``address`` via ``preset``.
 
-    The password is not included. For an ``ACCOUNT`` login, ``account`` is the login the
-    provider issued; without it the preset's usual login (Mailgun's ``postmaster@domain``) or
-    else the address stands in until the user enters theirs (``password_steps`` says where).
+    The password is not included. ``account`` is the login when it is not the address: the
+    one the provider issued (``ACCOUNT``), or the address at the provider's own domain
+    (``PROVIDER_ADDRESS``). Without it the preset's usual login (Mailgun's
+    ``postmaster@domain``) is proposed, or no username at all, for the user to enter theirs
+    (``password_steps`` and ``notes`` say which): a wrong login that looks right is worse.
+
+    >>> preset_settings(get_preset("icloud"), "duka@duka.co.tz")["email_address"]
+    'duka@duka.co.tz'
     """
     mailbox = validate_address(address, field="email_address")
     values: dict[str, Any] = {
@@ -597,16 +671,23 @@ def preset_settings(preset: Preset, address: str, *, account: str | None = None)
         "port": preset.port,
         "security": preset.security,
     }
-    if preset.username_format is UsernameFormat.FULL_ADDRESS:
-        values["username"] = mailbox.address
-        return values
-    if preset.username_format is UsernameFormat.FIXED:
-        values["username"] = preset.fixed_username
-    else:
-        local, _, domain = mailbox.address.rpartition("@")
-        template = preset.username_template
-        values["username"] = account or (
-            template.format(local=local, domain=domain) if template else mailbox.address
-        )
-    values["email_address"] = mailbox.address
+    local, _, domain = mailbox.address.rpartition("@")
+    username: str | None
+    match preset.username_format:
+        case UsernameFormat.FULL_ADDRESS:
+            username = mailbox.address
+        case UsernameFormat.FIXED:
+            username = preset.fixed_username
+        case UsernameFormat.PROVIDER_ADDRESS:
+            own = _clean(domain) in preset.domains
+            username = account or (mailbox.address if own else None)
+        case UsernameFormat.ACCOUNT:
+            template = preset.username_template
+            username = account or (
+                template.format(local=local, domain=domain) if template else None
+            )
+    if username is not None:
+        values["username"] = username
+    if username != mailbox.address:
+        values["email_address"] = mailbox.address
     return values
