@@ -142,7 +142,7 @@ def test_preset_from_the_address_domain_needs_no_network(dns_server: DnsServer) 
         "username": "Duka@gmail.com",
     }
     assert proposal.explain() == (
-        "Duka@gmail.com is a Gmail address. Send through smtp.gmail.com port 587 with STARTTLS."
+        "Duka@gmail.com is an address at Gmail. Send through smtp.gmail.com port 587 with STARTTLS."
     )
     assert proposal.tried == ["preset for gmail.com: gmail"]
     assert dns_server.queries == []
@@ -204,8 +204,12 @@ def test_domain_that_does_not_exist_suggests_the_provider(dns_server: DnsServer)
     )
     assert proposal.tried == [
         "preset for gmial.com: none",
+        "gmial.com looks like gmail.com: not confirmed, only its MX is looked up",
         "MX of gmial.com: the domain does not exist",
     ]
+    assert proposal.lookalike_of == "gmail.com"
+    assert not proposal.needs_confirmation, "a domain that does not exist has nothing to confirm"
+    assert proposal.advice_lines() == []
 
 
 def test_dns_timeout_is_not_fatal(dns_server: DnsServer, http: httpx.Client) -> None:
@@ -519,6 +523,15 @@ def _closed_port() -> int:
 
 def test_proposal_to_dict(dns_server: DnsServer) -> None:
     proposal = run(dns_server, "duka@yahoo.com")
+    password = (
+        "Yahoo Mail needs an app password, not your normal password. Open Yahoo Account Info → "
+        "Account Security → Generate app password (or Create app password), type a name such "
+        "as barua, generate the password and use the password it shows."
+    )
+    note = (
+        "Yahoo limits how many emails one account sends a day and blocks the account for a "
+        "while when the limit is passed."
+    )
     assert proposal.to_dict() == {
         "source": "preset",
         "values": {
@@ -527,8 +540,16 @@ def test_proposal_to_dict(dns_server: DnsServer) -> None:
             "security": "ssl",
             "username": "duka@yahoo.com",
         },
-        "explanation": "duka@yahoo.com is a Yahoo Mail address. Send through "
+        "explanation": "duka@yahoo.com is an address at Yahoo Mail. Send through "
         "smtp.mail.yahoo.com port 465 with SSL/TLS.",
         "preset": "yahoo",
+        "password_advice": password,
+        "notes": [note],
+        "sending_limit": None,
+        "accepts_password": True,
+        "advice": [password, note],
+        "lookalike_of": None,
+        "needs_confirmation": False,
+        "confirm_question": None,
         "tried": ["preset for yahoo.com: yahoo"],
     }

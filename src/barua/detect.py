@@ -2,6 +2,8 @@
 
 The sources are tried from the most to the least certain, and the first that answers wins:
 
+0. a domain one typo away from a known provider's (``gmial.com``) may belong to anyone: the
+   search stops there and proposes nothing until the caller confirms (``confirm_lookalike``);
 1. the address's domain belongs to a known provider (``gmail.com`` → Gmail);
 2. the domain's MX records point at a hosted provider (a shop's domain on Google Workspace);
 3. the domain publishes Thunderbird autoconfig XML (``outgoingServer type="smtp"``);
@@ -30,9 +32,16 @@ import dns.resolver
 import httpx
 
 from barua.addresses import validate_address
+from barua.advice import password_advice
 from barua.errors import SettingsError
 from barua.i18n import N_
-from barua.providers import Preset, preset_for_domain, preset_for_mx, preset_settings
+from barua.providers import (
+    PasswordKind,
+    Preset,
+    preset_for_domain,
+    preset_for_mx,
+    preset_settings,
+)
 from barua.providers import suggest_domain as _suggest_domain
 from barua.resolver import make_resolver
 from barua.settings import Security, make_settings
@@ -59,9 +68,13 @@ class Source(StrEnum):
     """A server answered at smtp.DOMAIN or mail.DOMAIN."""
     NONE = "none"
     """Nothing was found: the user must ask their provider."""
+    LOOKALIKE = "lookalike"
+    """The domain looks like a known provider's: nothing is proposed until the user confirms."""
 
 
-_PRESET = N_("{address} is a {provider} address. Send through {host} port {port} with {security}.")
+_PRESET = N_(
+    "{address} is an address at {provider}. Send through {host} port {port} with {security}."
+)
 _MX = N_(
     "Email for {domain} is hosted by {provider} (its MX record is {mx}). Send through {host} "
     "port {port} with {security}."
@@ -86,6 +99,17 @@ _NOTHING = N_(
 _NO_DOMAIN = N_(
     'The domain {domain} does not exist. Did you mean {suggestion}? Check the address "{address}".'
 )
+_LOOKALIKE = N_(
+    "Did you mean {suggestion}? {domain} is another domain that only looks like it, and a "
+    "password sent to its servers goes to whoever owns it. barua proposes nothing for {domain} "
+    'until you confirm that "{address}" is right.'
+)
+_LOOKALIKE_QUESTION = N_('Is "{address}" right, not an address at {suggestion}?')
+_NO_OAUTH_YET = N_(
+    "barua cannot sign in with OAuth yet, so it cannot send through {provider}. Send from an "
+    "address at your own domain through another provider or an email service (such as Brevo, "
+    "Mailgun or Amazon SES), and detect the settings for that address."
+)
 
 _SECURITY_LABELS = {Security.SSL: "SSL/TLS", Security.STARTTLS: "STARTTLS"}
 _SOCKET_TYPES = {"ssl": Security.SSL, "starttls": Security.STARTTLS, "plain": Security.NONE}
@@ -103,6 +127,10 @@ class Proposal:
     English marked with ``N_`` and filled from ``explanation_args`` after translation::
 
         print(gettext(proposal.explanation).format(**proposal.explanation_args))
+
+    After the values a front end shows :meth:`advice_lines`; it offers to save a password
+    only when :attr:`accepts_password`, and asks :meth:`confirm_question` before searching
+    a look-alike domain (:attr:`needs_confirmation`).
     """
 
     values: dict[str, Any]
@@ -112,10 +140,67 @@ class Proposal:
     preset: Preset | None = None
     tried: list[str] = field(default_factory=list)
     """Each source looked at and its outcome, in order: a technical trace, not translated."""
+    lookalike_of: str | None = None
+    """The provider domain the address's domain looks like (``gmail.com`` for ``gmial.com``);
+    set even after the user confirmed, so that a form can keep the warning in sight."""
+
+    @property
+    def needs_confirmation(self) -> bool:
+        """True when nothing is proposed until the user confirms a look-alike domain: ask
+        :meth:`confirm_question`, then call :func:`detect` with ``confirm_lookalike=True``."""
+        return self.source is Source.LOOKALIKE
+
+    @property
+    def accepts_password(self) -> bool:
+        """False when the provider refuses passwords for SMTP (Outlook.com): there is no
+        password to save, and :meth:`advice_lines` says what to do instead."""
+        return self.preset is None or self.preset.password_kind is not PasswordKind.OAUTH_REQUIRED
 
     def explain(self, gettext: Callable[[str], str] = _identity) -> str:
         """The explanation in the language of ``gettext``."""
         return gettext(self.explanation).format(**self.explanation_args)
+
+    def confirm_question(self, gettext: Callable[[str], str] = _identity) -> str | None:
+        """The yes/no question that confirms a look-alike domain, or None when none is needed."""
+        if not self.needs_confirmation:
+            return None
+        return gettext(_LOOKALIKE_QUESTION).format(**self.explanation_args)
+
+    def password_advice(self, gettext: Callable[[str], str] = _identity) -> str | None:
+        """What goes in the password field (an app password and where to create it, an API
+        key, why OAuth is needed), or None when it is the mailbox's normal password."""
+        if self.preset is None or not self.values:
+            return None
+        return password_advice(self.preset, gettext)
+
+    def notes(self, gettext: Callable[[str], str] = _identity) -> list[str]:
+        """The provider's notes: sending limits, regional servers, settings to turn on."""
+        if self.preset is None or not self.values or not self.preset.notes:
+            return []
+        return [gettext(self.preset.notes)]
+
+    def sending_limit(self) -> dict[str, int] | None:
+        """The provider's documented limits for one account, or None when none is known:
+        ``per_day`` (recipients), ``per_minute`` (messages), ``connections`` (at once)."""
+        if self.preset is None or not self.values:
+            return None
+        limits = {
+            "per_day": self.preset.daily_limit,
+            "per_minute": self.preset.per_minute_limit,
+            "connections": self.preset.max_connections,
+        }
+        found = {name: value for name, value in limits.items() if value is not None}
+        return found or None
+
+    def advice_lines(self, gettext: Callable[[str], str] = _identity) -> list[str]:
+        """What a front end shows after the proposed values, in order: the password advice,
+        the provider's notes, and what to do instead when the provider refuses passwords."""
+        advice = self.password_advice(gettext)
+        lines = [advice, *self.notes(gettext)] if advice else self.notes(gettext)
+        if self.values and not self.accepts_password:
+            assert self.preset is not None
+            lines.append(gettext(_NO_OAUTH_YET).format(provider=self.preset.name))
+        return lines
 
     def to_dict(self, gettext: Callable[[str], str] = _identity) -> dict[str, Any]:
         """A JSON-ready form for the web app and scripts."""
@@ -124,6 +209,14 @@ class Proposal:
             "values": {k: str(v) if isinstance(v, Security) else v for k, v in self.values.items()},
             "explanation": self.explain(gettext),
             "preset": self.preset.id if self.preset is not None else None,
+            "password_advice": self.password_advice(gettext),
+            "notes": self.notes(gettext),
+            "sending_limit": self.sending_limit(),
+            "accepts_password": self.accepts_password,
+            "advice": self.advice_lines(gettext),
+            "lookalike_of": self.lookalike_of,
+            "needs_confirmation": self.needs_confirmation,
+            "confirm_question": self.confirm_question(gettext),
             "tried": list(self.tried),
         }
 
@@ -137,12 +230,18 @@ def detect(
     probe_ports: Sequence[int] | Mapping[int, Security] = (465, 587),
     timeout: float = 3.0,
     autoconfig_urls: Sequence[str] | None = None,
+    confirm_lookalike: bool = False,
 ) -> Proposal:
     """Propose SMTP settings for ``address``; raises only for an invalid address.
 
     ``probe_ports`` maps each port to its security; a plain port number means SSL/TLS for 465
     and STARTTLS for any other. ``probe_hosts`` replaces DNS for the probed names. A domain
     that does not exist (NXDOMAIN) ends the search after the MX lookup.
+
+    A domain one typo away from a provider's (``gmial.com``) is looked up in DNS only, to
+    tell whether it exists: its MX, autoconfig and servers are not proposed, nor its web
+    server and servers contacted, until the caller passes ``confirm_lookalike=True`` (the
+    proposal's :attr:`~Proposal.needs_confirmation`).
 
     >>> detect("duka@gmail.com").values["host"]
     'smtp.gmail.com'
@@ -157,7 +256,16 @@ def detect(
         return search.from_preset(preset, Source.PRESET, _PRESET, {"address": search.email})
 
     resolver = resolver or make_resolver(timeout=timeout)
+    suggestion = _suggest_domain(domain)
+    search.lookalike_of = suggestion
+    if suggestion is not None:
+        state = "confirmed" if confirm_lookalike else "not confirmed, only its MX is looked up"
+        search.note(f"{domain} looks like {suggestion}: {state}")
     mx_hosts, missing = _mx_hosts(resolver, search)
+    if suggestion is not None and not confirm_lookalike and not missing:
+        # Whoever registered a look-alike gets the password: not even its web server is asked.
+        args = {"domain": domain, "suggestion": suggestion, "address": search.email}
+        return search.proposal({}, Source.LOOKALIKE, _LOOKALIKE, args)
     for mx in mx_hosts:
         preset = preset_for_mx([mx])
         if preset is not None:
@@ -168,7 +276,6 @@ def detect(
 
     if missing:
         # The domain does not exist: no autoconfig or server can be found under it.
-        suggestion = _suggest_domain(domain)
         if suggestion is not None:
             args = {"domain": domain, "suggestion": suggestion, "address": search.email}
             return search.nothing(_NO_DOMAIN, args)
@@ -236,18 +343,31 @@ class _Search:
     tried: list[str] = field(default_factory=list)
     found: _Found | None = None
     untrusted: _Found | None = None
+    lookalike_of: str | None = None
 
     def note(self, line: str) -> None:
         self.tried.append(line)
 
-    def nothing(self, template: str, args: dict[str, Any]) -> Proposal:
+    def proposal(
+        self,
+        values: dict[str, Any],
+        source: Source,
+        template: str,
+        args: dict[str, Any],
+        preset: Preset | None = None,
+    ) -> Proposal:
         return Proposal(
-            values={},
-            source=Source.NONE,
+            values=values,
+            source=source,
             explanation=template,
             explanation_args=args,
+            preset=preset,
             tried=self.tried,
+            lookalike_of=self.lookalike_of,
         )
+
+    def nothing(self, template: str, args: dict[str, Any]) -> Proposal:
+        return self.proposal({}, Source.NONE, template, args)
 
     def from_preset(
         self, preset: Preset, source: Source, template: str, args: dict[str, Any]
@@ -259,14 +379,7 @@ class _Search:
             "port": preset.port,
             "security": _security_label(preset.security),
         }
-        return Proposal(
-            values=preset_settings(preset, self.email),
-            source=source,
-            explanation=template,
-            explanation_args=args,
-            preset=preset,
-            tried=self.tried,
-        )
+        return self.proposal(preset_settings(preset, self.email), source, template, args, preset)
 
     def probe(self, name: str, ip: str, port: int, security: Security) -> bool:
         """Probe one server; True when it answered with a trusted certificate."""
@@ -294,18 +407,14 @@ class _Search:
         }
         if found.reason is not None:
             args["reason"] = found.reason
-        return Proposal(
-            values={
-                "host": found.host,
-                "port": found.port,
-                "security": found.security,
-                "username": self.email,
-            },
-            source=Source.PROBE,
-            explanation=_PROBE if found.reason is None else _PROBE_UNTRUSTED,
-            explanation_args=args,
-            tried=self.tried,
-        )
+        values = {
+            "host": found.host,
+            "port": found.port,
+            "security": found.security,
+            "username": self.email,
+        }
+        template = _PROBE if found.reason is None else _PROBE_UNTRUSTED
+        return self.proposal(values, Source.PROBE, template, args)
 
 
 # MX ------------------------------------------------------------------------------------------
@@ -504,13 +613,7 @@ def _from_autoconfig(client: httpx.Client, url: str, search: _Search) -> Proposa
             "port": values["port"],
             "security": _security_label(values["security"]),
         }
-        return Proposal(
-            values=values,
-            source=Source.AUTOCONFIG,
-            explanation=_AUTOCONFIG,
-            explanation_args=args,
-            tried=tried,
-        )
+        return search.proposal(values, Source.AUTOCONFIG, _AUTOCONFIG, args)
     if not servers:
         tried.append(f"autoconfig {url}: no SMTP server in the document")
     return None
