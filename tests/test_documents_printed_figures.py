@@ -67,7 +67,8 @@ class Worked:
     """Totals worked out by hand from the example's lines."""
 
     subtotal: str
-    taxes: dict[str, str]
+    taxes: dict[str, tuple[str, str]]
+    """Per rate, its base and its tax; zero-rated bases are listed when anything is taxed."""
     total: str
     paid: str = "0"
     balance: str | None = None
@@ -75,27 +76,39 @@ class Worked:
 
 
 WORKED = {
-    # 6,335.00 at 18 % (two lines zero-rated); 2,000 paid.
-    "invoice.json": Worked("6335.00", {"18": "1112.76"}, "7447.76", "2000.00", "5447.76"),
+    # 6,182.00 at 18 %, 153.00 zero-rated (two lines); 2,000 paid.
+    "invoice.json": Worked(
+        "6335.00",
+        {"0": ("153.00", "0.00"), "18": ("6182.00", "1112.76")},
+        "7447.76",
+        "2000.00",
+        "5447.76",
+    ),
     "invoice-sw.json": Worked(
-        "7838625.00", {"18": "376852.50"}, "8215477.50", "1000000.00", "7215477.50"
+        "7838625.00",
+        {"0": ("5745000.00", "0.00"), "18": ("2093625.00", "376852.50")},
+        "8215477.50",
+        "1000000.00",
+        "7215477.50",
     ),
     # 3,400 + 120 x 14.50 less 10 % (1,566) + 48 x 6 (288) + 480; no tax.
     "quote.json": Worked("5734.00", {}, "5734.00"),
     # 5,000 x 18.50 + 2,000 x 31 + 7,000 x 2.20 less 5 % = 92,500 + 62,000 + 14,630.
     "sales-order.json": Worked(
-        "169130.00", {"16": "27060.80"}, "196190.80", "50000.00", "146190.80"
+        "169130.00", {"16": ("169130.00", "27060.80")}, "196190.80", "50000.00", "146190.80"
     ),
     # 2 x 98,500 less 5 % = 187,150; VAT 33,687.
-    "credit-note-sw.json": Worked("187150.00", {"18": "33687.00"}, "220837.00"),
+    "credit-note-sw.json": Worked("187150.00", {"18": ("187150.00", "33687.00")}, "220837.00"),
     # 40 x 68 + 60 x 31.50 + 500 x 0.96 = 2,720 + 1,890 + 480; no tax.
     "purchase-order.json": Worked("5090.00", {}, "5090.00"),
     # 2 x 4 x 185,000 + 50 x 12,500 = 1,480,000 + 625,000; VAT 378,900.
     "purchase-invoice.json": Worked(
-        "2105000.00", {"18": "378900.00"}, "2483900.00", balance="2483900.00"
+        "2105000.00", {"18": ("2105000.00", "378900.00")}, "2483900.00", balance="2483900.00"
     ),
     # 6 x 12,500; VAT 13,500.
-    "debit-note.json": Worked("75000.00", {"18": "13500.00"}, "88500.00", balance="88500.00"),
+    "debit-note.json": Worked(
+        "75000.00", {"18": ("75000.00", "13500.00")}, "88500.00", balance="88500.00"
+    ),
 }
 
 
@@ -118,9 +131,11 @@ def totals_phrases(document: PricedDocument, worked: Worked) -> list[str]:
     credit = isinstance(document, CreditNote)
     tax_name = document.tax_name or words["tax"]
     phrases = [f"{words['subtotal']} {fmt.money(Decimal(worked.subtotal))}"] if worked.taxes else []
+    on = words["tax_on"]
     phrases += [
-        f"{tax_name} {fmt.percent(Decimal(rate))} {fmt.money(Decimal(tax))}"
-        for rate, tax in worked.taxes.items()
+        on.format(tax=tax_name, rate=fmt.percent(Decimal(rate)), base=fmt.amount(Decimal(base)))
+        + f" {fmt.money(Decimal(tax))}"
+        for rate, (base, tax) in worked.taxes.items()
     ]
     phrases.append(
         f"{words['total_credit' if credit else 'total']} {fmt.money(Decimal(worked.total))}"
@@ -146,8 +161,8 @@ def test_priced_totals_are_printed_with_their_labels(name: str, language: Langua
         Decimal(worked.total),
         Decimal(worked.paid),
     )
-    assert {str(t.rate): t.tax for t in totals.taxes} == {
-        rate: Decimal(tax) for rate, tax in worked.taxes.items()
+    assert {str(t.rate): (t.base, t.tax) for t in totals.taxes} == {
+        rate: (Decimal(base), Decimal(tax)) for rate, (base, tax) in worked.taxes.items()
     }
     text = printed(document)
     assert_printed(text, totals_phrases(document, worked))
@@ -200,7 +215,9 @@ def test_a_credit_note_partly_refunded_says_what_credit_remains(
     assert isinstance(note, CreditNote)
     text = printed(note)
     assert_printed(text, phrases)
-    worked = Worked("187150.00", {"18": "33687.00"}, "220837.00", "100000.00", "120837.00")
+    worked = Worked(
+        "187150.00", {"18": ("187150.00", "33687.00")}, "220837.00", "100000.00", "120837.00"
+    )
     assert_printed(text, totals_phrases(note, worked))
     assert "Amount paid" not in text and "Balance due" not in text
 

@@ -64,7 +64,7 @@ def test_yen_has_no_decimals() -> None:
 def test_tanzanian_shillings_keep_two_decimals() -> None:
     totals = compute_totals([line("72000", "40"), line("98500", "15", tax="18")], currency="TZS")
     assert totals.subtotal == D("4357500.00")
-    assert totals.taxes[0].tax == D("265950.00")
+    assert totals.taxes[-1].tax == D("265950.00")
     assert totals.total == D("4623450.00")
 
 
@@ -75,17 +75,24 @@ def test_tax_is_computed_once_per_rate_on_the_sum() -> None:
     assert [(t.rate, t.base, t.tax) for t in totals.taxes] == [(D("5"), D("0.30"), D("0.02"))]
 
 
-def test_taxes_are_listed_per_rate_lowest_first_without_zero_rates() -> None:
+def test_taxes_are_listed_per_rate_lowest_first_with_the_zero_rated_base() -> None:
     totals = compute_totals(
         [line("100", tax="18"), line("50", tax="0"), line("10", tax="8"), line("20", tax="18.0")],
         currency="USD",
     )
     assert [(t.rate, t.base, t.tax) for t in totals.taxes] == [
+        (D("0"), D("50.00"), D("0.00")),
         (D("8"), D("10.00"), D("0.80")),
         (D("18"), D("120.00"), D("21.60")),
     ]
     assert totals.tax == D("22.40")
     assert totals.total == D("202.40")
+
+
+def test_a_document_without_tax_has_no_tax_breakdown() -> None:
+    totals = compute_totals([line("100"), line("50", tax="0")], currency="USD")
+    assert totals.taxes == ()
+    assert totals.total == D("150.00")
 
 
 def test_discount_is_taken_per_line_and_rounded() -> None:

@@ -91,8 +91,14 @@ def priced_body(ctx: RenderContext, document: PricedDocument) -> Body:
     tax_name = document.tax_name or words["tax"]
     # Without tax the subtotal is the total: print it once.
     summary = [SummaryRow(words["subtotal"], fmt.money(totals.subtotal))] if totals.taxes else []
+    # Each rate with its base, as an accountant checks it: "VAT 18% on 6,182.00".
     summary += [
-        SummaryRow(f"{tax_name} {fmt.percent(tax.rate)}", fmt.money(tax.tax))
+        SummaryRow(
+            words["tax_on"].format(
+                tax=tax_name, rate=fmt.percent(tax.rate), base=fmt.amount(tax.base)
+            ),
+            fmt.money(tax.tax),
+        )
         for tax in totals.taxes
     ]
     bills = isinstance(document, SalesInvoice | PurchaseInvoice | DebitNote)

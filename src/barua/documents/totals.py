@@ -5,8 +5,9 @@ The rules, which are the ones accountants expect:
 * A line's amount is ``quantity x unit_price - discount``, rounded to the currency's minor
   unit (2 decimals for TZS, USD and EUR, none for JPY and UGX, 3 for BHD, from Babel's CLDR
   data) with ROUND_HALF_UP, the commercial rule.
-* Tax is computed once per rate on the sum of the rounded line amounts at that rate, then
-  rounded. Taxing each line and adding the results can be a cent off; this cannot.
+* Tax is computed once per rate on the sum of the rounded line amounts at that rate (its
+  base), then rounded. Taxing each line and adding the results can be a cent off; this
+  cannot. Zero-rated lines are listed with their base and no tax, when any line is taxed.
 * ``total = subtotal + tax``; ``balance_due = total - amount_paid``.
 * Statements: the running balance starts at the opening balance, adds debits and subtracts
   credits in the order given. Ageing applies the credits to the oldest charges first (FIFO)
@@ -91,7 +92,8 @@ class Totals:
     discount: Decimal
     """The sum of the line discounts (already taken off the subtotal)."""
     taxes: tuple[TaxAmount, ...]
-    """One entry per non-zero rate, lowest rate first."""
+    """One entry per rate, lowest rate first, zero-rated lines' base included (its tax 0);
+    empty when no line is taxed at all."""
     tax: Decimal
     total: Decimal
     amount_paid: Decimal
@@ -118,10 +120,15 @@ def compute_totals(lines: Sequence[Line], *, currency: str, amount_paid: Decimal
         bases[line.tax_rate] = bases.get(line.tax_rate, _ZERO) + amount.net
     with localcontext() as ctx:
         ctx.prec = 60
-        taxes = tuple(
-            TaxAmount(rate=rate, base=base, tax=round_money(base * rate / _HUNDRED, currency))
-            for rate, base in sorted(bases.items())
-            if rate
+        # An accountant wants the zero-rated base beside the taxed ones; a document without
+        # any tax has no breakdown at all.
+        taxes = (
+            tuple(
+                TaxAmount(rate=rate, base=base, tax=round_money(base * rate / _HUNDRED, currency))
+                for rate, base in sorted(bases.items())
+            )
+            if any(bases)
+            else ()
         )
         subtotal = sum((a.net for a in amounts), _ZERO)
         discount = sum((a.discount for a in amounts), _ZERO)
