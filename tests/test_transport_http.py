@@ -23,6 +23,7 @@ import httpx
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from pydantic import SecretStr
 
 from barua.errors import (
     AuthenticationError,
@@ -860,9 +861,16 @@ def test_a_key_echoed_in_a_redirect_is_redacted(service: Service) -> None:
 
 
 def test_a_key_that_cannot_travel_in_a_header_is_refused_without_quoting_it() -> None:
-    settings = settings_for("http://127.0.0.1:9", http_api_key="brk live ü")
     with pytest.raises(SettingsError) as caught:
-        HttpTransport(settings)
+        settings_for("http://127.0.0.1:9", http_api_key="brk live ü")
+    assert caught.value.field == "http_api_key"
+    assert "brk live" not in str(caught.value)
+    # Settings that skipped validation meet the same check in the transport.
+    unchecked = settings_for("http://127.0.0.1:9").model_copy(
+        update={"http_api_key": SecretStr("brk live ü")}
+    )
+    with pytest.raises(SettingsError) as caught:
+        HttpTransport(unchecked)
     assert caught.value.field == "http_api_key"
     assert "brk live" not in str(caught.value)
 

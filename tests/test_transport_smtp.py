@@ -13,6 +13,7 @@ import pytest
 
 from barua.errors import (
     AuthenticationError,
+    Cause,
     ConnectError,
     InsecureError,
     MessageTooLarge,
@@ -27,6 +28,7 @@ from barua.errors import (
 )
 from barua.message import Attachment, OutgoingMessage, build_message
 from barua.settings import Settings, make_settings
+from barua.transports import smtp as smtp_module
 from barua.transports.base import StepEvent
 from barua.transports.smtp import (
     SmtpTransport,
@@ -274,11 +276,75 @@ def test_server_replies_map_to_errors(
 def test_size_limit_is_checked_before_sending(certs: CertFiles) -> None:
     with SmtpServer(mode="ssl", certs=certs, users={USER: PASSWORD}, size_limit=20_000) as server:
         settings = settings_for(server)
+        message = invoice(settings)
         with pytest.raises(MessageTooLarge) as caught:
+            send(settings, message)
+        assert server.messages == []
+    error = caught.value
+    assert error.step is Step.MAIL_FROM
+    size = message.size
+    assert (error.size, error.limit) == (size, 20_000)
+    assert str(error) == f"the message is {size / 1000:.1f} KB; localhost accepts at most 20 KB"
+
+
+@pytest.mark.usefixtures("trust_ca")
+def test_a_refusal_for_size_at_data_names_both_sizes(certs: CertFiles) -> None:
+    faults = {"DATA": "552 5.3.4 Message size exceeds fixed maximum message size"}
+    with SmtpServer(mode="ssl", certs=certs, users={USER: PASSWORD}, faults=faults) as server:
+        settings = settings_for(server)
+        message = invoice(settings)
+        with pytest.raises(MessageTooLarge) as caught:
+            send(settings, message)
+    error = caught.value
+    size = message.size
+    assert (error.step, error.size, error.limit) == (Step.DATA, size, 33_554_432)
+    assert str(error) == (
+        f"the message is {size / 1000:.1f} KB; localhost accepts at most 33.6 MB (server "
+        "replied: 552 5.3.4 Message size exceeds fixed maximum message size)"
+    )
+
+
+@pytest.mark.usefixtures("trust_ca")
+@pytest.mark.parametrize("pipelining", [False, True])
+@pytest.mark.parametrize(
+    ("faults", "step"),
+    [
+        ({"RCPT": "553 5.7.1 <shop@example.com>: Sender address rejected: not owned by user "
+                  "shop@example.com"}, Step.RCPT_TO),
+        ({"DATA": "554 5.2.252 SendAsDenied; shop@example.com not allowed to send as "
+                  "boss@example.com"}, Step.DATA),
+        ({"RCPT": "550 5.7.60 SMTP; Client does not have permissions to send as this sender"},
+         Step.RCPT_TO),
+        ({"DATA": "550 5.1.8 Sender address domain does not exist"}, Step.DATA),
+    ],
+)  # fmt: skip
+def test_a_sender_refused_after_mail_from_is_a_sender_refusal(
+    certs: CertFiles, faults: dict[str, str], step: Step, pipelining: bool
+) -> None:
+    with SmtpServer(
+        mode="ssl", certs=certs, users={USER: PASSWORD}, faults=faults, pipelining=pipelining
+    ) as server:
+        settings = settings_for(server)
+        with pytest.raises(SenderRefused) as caught:
             send(settings, invoice(settings))
         assert server.messages == []
-    assert caught.value.step is Step.MAIL_FROM
-    assert str(caught.value).startswith("the message is 0.1 MB, larger than the 0.0 MB")
+    error = caught.value
+    code, reply = next(iter(faults.values())).split(" ", 1)
+    assert (error.step, error.code, error.reply) == (step, int(code), reply)
+    assert error.cause is Cause.SENDER_REFUSED
+    assert error.message == "the server does not accept mail from the sending address"
+
+
+@pytest.mark.usefixtures("trust_ca")
+def test_a_starttls_demand_is_not_taken_for_a_login_demand(plain_server: SmtpServer) -> None:
+    plain_server.recorder.faults["MAIL"] = "530 5.7.0 Must issue a STARTTLS command first"
+    settings = settings_for(plain_server, username=None, password=None,
+                            email_address="shop@example.com")  # fmt: skip
+    with pytest.raises(TLSError) as caught:
+        send(settings, invoice(settings))
+    error = caught.value
+    assert (error.step, error.code, error.cause) == (Step.MAIL_FROM, 530, Cause.NO_STARTTLS)
+    assert error.message == "the server requires encryption (STARTTLS) before it accepts mail"
 
 
 @pytest.mark.usefixtures("trust_ca")
@@ -384,14 +450,42 @@ def silent_server() -> Iterator[int]:
     listener.close()
 
 
-def test_silent_server_times_out_with_advice(silent_server: int) -> None:
+def test_a_silent_port_is_not_taken_for_implicit_tls(silent_server: int) -> None:
     settings = make_settings(
         host="127.0.0.1", port=silent_server, security="starttls", username=USER, timeout=0.5
     )
     with pytest.raises(TimeoutError) as caught:
         send(settings, invoice(settings))
-    assert caught.value.step is Step.GREETING
-    assert caught.value.hint is not None and "expects SSL/TLS from the start" in caught.value.hint
+    error = caught.value
+    assert (error.step, error.cause) == (Step.GREETING, Cause.CONNECTION_TIMEOUT)
+    assert str(error) == (
+        f"127.0.0.1 port {silent_server} accepted the connection but sent no greeting within "
+        "0.5 seconds, and does not answer a TLS handshake either"
+    )
+
+
+def test_an_implicit_tls_port_is_confirmed_by_a_handshake(ssl_server: SmtpServer) -> None:
+    settings = settings_for(ssl_server, security="starttls", timeout=0.5)
+    with pytest.raises(TimeoutError) as caught:
+        send(settings, invoice(settings))
+    error = caught.value
+    assert (error.step, error.cause) == (Step.GREETING, Cause.EXPECTS_IMPLICIT_TLS)
+    assert str(error) == (
+        f"localhost port {ssl_server.port} sent no greeting within 0.5 seconds, but answers a "
+        "TLS handshake"
+    )
+    assert ssl_server.recorder.logins == [] and ssl_server.messages == []
+
+
+def test_the_test_email_waits_for_a_greeting_less_than_the_timeout(
+    silent_server: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(smtp_module, "GREETING_WAIT", 0.2)
+    settings = make_settings(
+        host="127.0.0.1", port=silent_server, security="starttls", username=USER, timeout=30
+    )
+    with pytest.raises(TimeoutError, match=r"no greeting within 0\.2 seconds"):
+        send(settings, invoice(settings))
 
 
 def test_implicit_tls_spoken_to_a_starttls_port(starttls_server: SmtpServer) -> None:

@@ -278,4 +278,11 @@ def all_temporary(refused: dict[str, tuple[int, str]]) -> bool:
 
 
 class MessageTooLarge(PermanentError):
-    """The message is larger than the server accepts."""
+    """The message is larger than the server accepts.
+
+    ``size`` is the message's size in bytes and ``limit`` the largest the server announced
+    (SMTP ``SIZE``, the HTTP service's ``max_size``), each when known.
+    """
+
+    size: int | None = None
+    limit: int | None = None

@@ -141,6 +141,25 @@ class StepRecorder:
             )
 
 
+def format_size(size: int, *, unlike: int | None = None) -> str:
+    """``size`` in bytes as a person reads it: ``31.2 MB``, ``25 MB``, ``20 KB``.
+
+    With ``unlike``, enough decimals that the two sizes never read the same (a message of
+    25.04 MB is not "25 MB" beside a 25 MB limit).
+    """
+    for decimals in (1, 2, 3):
+        text = _size_text(size, decimals)
+        if unlike is None or text != _size_text(unlike, decimals):
+            return text
+    return f"{size} bytes"
+
+
+def _size_text(size: int, decimals: int) -> str:
+    value, unit = (size / 1_000_000, "MB") if size >= 1_000_000 else (size / 1000, "KB")
+    number = f"{value:.{decimals}f}".rstrip("0").rstrip(".")
+    return f"{number} {unit}"
+
+
 # What to check when the system finds no route to the server's network (both transports).
 HINT_NO_ROUTE = (
     "This computer has no route to that network: check the internet connection, a VPN, or a "

@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from barua.certificates import CertificateInfo, describe_certificate
 from barua.errors import (
     AuthenticationError,
     Cause,
@@ -576,15 +577,23 @@ class HttpTransport(ClosesOnExit):
         where = self._where
         untrusted = _cause(exc, ssl.SSLCertVerificationError)
         if untrusted is not None:
-            return self._error(
+            # The test email shows what the service presents, as for an SMTP server.
+            certificate = self._peek_certificate() if self._observed else None
+            cause = certificate_cause(untrusted.verify_code)
+            if cause is Cause.CERT_UNTRUSTED and certificate and certificate.self_signed:
+                cause = Cause.CERT_SELF_SIGNED
+            error = self._error(
                 TLSError,
                 f"the certificate of {where} is not trusted: {untrusted.verify_message}",
                 step=Step.CERTIFICATE,
-                cause=certificate_cause(untrusted.verify_code),
-                hint="If this is your own service with a self-signed certificate, trust that "
-                'certificate or tick "do not verify TLS certificate"; otherwise check the '
-                "address in http_service_url.",
+                cause=cause,
+                hint="If this is your own service with a self-signed or private certificate, "
+                "add it (or its authority's) with SSL_CERT_FILE, or tick \"do not verify TLS "
+                'certificate"; otherwise check the address in http_service_url.',
             )
+            assert isinstance(error, TLSError)
+            error.certificate = certificate
+            return error
         tls = _cause(exc, ssl.SSLError)
         if tls is not None:
             return self._error(
@@ -630,6 +639,19 @@ class HttpTransport(ClosesOnExit):
             "firewall or proxy may also block the connection.",
         )
 
+    def _peek_certificate(self) -> CertificateInfo | None:
+        """What the service presents, read over a second, unverified TLS connection that
+        sends nothing; None when it cannot be read."""
+        timeout = self.settings.timeout
+        try:
+            with socket.create_connection((self.host, self.port), timeout=timeout) as raw:
+                context = make_tls_context(verify=False)
+                with context.wrap_socket(raw, server_hostname=self.host) as tls:
+                    der = tls.getpeercert(binary_form=True)
+            return describe_certificate(der) if der else None
+        except (OSError, ValueError):
+            return None
+
     def _refusal(self, message: OutgoingMessage, response: httpx.Response) -> TransportError:
         """The one place where the service's answers other than ``202`` become barua's errors."""
         status, reason = response.status_code, response.reason_phrase
@@ -662,6 +684,8 @@ class HttpTransport(ClosesOnExit):
             code=status,
             reply=self._redact(answer.reply),
         )
+        if isinstance(error, MessageTooLarge):
+            error.size, error.limit = message.size, limit if isinstance(limit, int) else None
         if error.temporary:
             # Until TransportError has a field for it, the wait travels as an attribute.
             error.retry_after = retry_after  # type: ignore[attr-defined]

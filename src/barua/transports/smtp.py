@@ -42,6 +42,7 @@ from barua.errors import (
     PermanentError,
     RecipientRefused,
     SenderRefused,
+    SettingsError,
     Step,
     TemporaryError,
     TimeoutError,
@@ -49,8 +50,9 @@ from barua.errors import (
     TransportError,
     all_temporary,
 )
+from barua.i18n import N_
 from barua.message import OutgoingMessage
-from barua.settings import Security, Settings, is_loopback
+from barua.settings import Protocol, Security, Settings, is_loopback
 from barua.transports.base import (
     HINT_NO_ROUTE,
     AddrInfo,
@@ -59,12 +61,26 @@ from barua.transports.base import (
     StepObserver,
     StepRecorder,
     connect_cause,
+    format_size,
     resolve,
 )
 
 _T = TypeVar("_T")
 # Postfix: "250 2.0.0 Ok: queued as 4F1x2"; Exim: "250 OK id=1abc-2def"; others vary.
 _QUEUE_ID = re.compile(r"(?:queued as|\bid=)\s*<?([A-Za-z0-9._@-]+)", re.I)
+# How long the test email waits for a greeting before it checks whether the port expects TLS
+# from the start: a server that is up greets within a second or two.
+GREETING_WAIT = 10.0
+# Replies that refuse the sender, whatever command they answer: Postfix's
+# reject_sender_login_mismatch answers RCPT TO ("Sender address rejected: not owned by user"),
+# Microsoft 365 answers DATA ("5.2.252 SendAsDenied"); RFC 3463's 5.1.7 (bad sender mailbox
+# syntax) and 5.1.8 (bad sender system address), and Exchange's 5.7.60 (no permission to send
+# as this sender).
+_SENDER_REFUSAL = re.compile(
+    r"sender address rejected|sendasdenied|not owned by user|\b5\.1\.[78]\b|\b5\.7\.60\b"
+    r"|not (?:allowed|authori[sz]ed|permitted) to send (?:mail |email )?(?:as|on behalf)",
+    re.I,
+)
 _HINT_CONNECT = (
     "Check the server name and port. Most providers use port 587 (STARTTLS) or 465 (SSL/TLS); "
     "a firewall or antivirus may also block the connection."
@@ -244,8 +260,14 @@ class SmtpTransport(ClosesOnExit):
         tls_context: ssl.SSLContext | None = None,
         max_messages_per_connection: int | None = None,
     ) -> None:
-        if settings.host is None:
-            raise ValueError("SmtpTransport needs settings with a host")
+        if settings.protocol is not Protocol.SMTP or settings.host is None:
+            raise SettingsError(
+                {"host": N_("the settings name no SMTP server (host)")},
+                hint=N_(
+                    "Set the SMTP server's host, port and security, or use an HTTP email "
+                    "service with its own transport."
+                ),
+            )
         self.settings = settings
         self.host: str = settings.host
         self.port = settings.port
@@ -262,6 +284,8 @@ class SmtpTransport(ClosesOnExit):
         self._max_per_connection = max_messages_per_connection
         self._ahead: OutgoingMessage | None = None
         """The message whose envelope already went out behind the previous message's data."""
+        self._size_limit: int | None = None
+        """The largest message the server takes (its EHLO SIZE), when it says."""
         self.encrypted = False
         self.tls_version: str | None = None
         self.peer_certificate: bytes | None = None
@@ -297,9 +321,13 @@ class SmtpTransport(ClosesOnExit):
             local_name = _address_literal(sock.getsockname()[0])
             client = _Client(sock, host=self.host, timeout=timeout, local_name=local_name)
             with steps.step(Step.GREETING):
+                if self._observed and self.security is not Security.SSL:
+                    # The test email asks soon whether this port waits for TLS instead.
+                    sock.settimeout(min(timeout, GREETING_WAIT))
                 code, banner = self._call(
                     Step.GREETING, lambda: client.connect(self.host, self.port)
                 )
+                sock.settimeout(timeout)
                 steps.detail = f"{code} {_text(banner)}"
                 if code != 220:
                     raise self._reply_error(Step.GREETING, code, banner)
@@ -519,6 +547,8 @@ class SmtpTransport(ClosesOnExit):
             code, reply = self._call(Step.EHLO, client.helo)
             if code != 250:
                 raise self._reply_error(Step.EHLO, code, reply)
+        size = client.esmtp_features.get("size", "")
+        self._size_limit = int(size) if size.isdigit() and int(size) else None
         self._steps.detail = " ".join(sorted(client.esmtp_features)) or _text(reply)
 
     def _starttls(self, client: _Client, where: str) -> None:
@@ -658,10 +688,31 @@ class SmtpTransport(ClosesOnExit):
                 ) from None
             self.open()
             return self._send(message, meanwhile, then)
+        except MessageTooLarge as exc:
+            self._sized(exc, message.size)
+            if self._client is None:
+                self.close()
+            raise
         except TransportError as exc:
             if exc.code == 421 or self._client is None:
                 self.close()
             raise
+
+    def _sized(self, error: MessageTooLarge, size: int) -> MessageTooLarge:
+        """``error`` with the message's size and the server's limit, in its words too."""
+        if error.size is not None:
+            return error
+        error.size, error.limit = size, self._size_limit
+        if error.limit is not None:
+            text = (
+                f"the message is {format_size(size, unlike=error.limit)}; {self.host} accepts "
+                f"at most {format_size(error.limit, unlike=size)}"
+            )
+        else:
+            text = f"the message ({format_size(size)}) is larger than {self.host} accepts"
+        error.message = text
+        error.args = (text,)
+        return error
 
     def _send(
         self,
@@ -834,6 +885,11 @@ class SmtpTransport(ClosesOnExit):
                     )
         if not accepted:
             end_transaction()
+            for recipient, (code, text) in refused.items():
+                if code >= 500 and _SENDER_REFUSAL.search(text):
+                    # The server refuses the sender, not the address: it says so in reply to
+                    # RCPT TO (Postfix checks the sender's owner there).
+                    raise self._reply_error(Step.RCPT_TO, code, text, recipient=recipient)
             names = ", ".join(f"{r} ({c} {t})" for r, (c, t) in refused.items())
             raise RecipientRefused(
                 f"the server refused every recipient: {names}",
@@ -870,14 +926,15 @@ class SmtpTransport(ClosesOnExit):
         if client.has_extn("size"):
             limit = int(client.esmtp_features.get("size", "0") or 0)
             if limit and message.size > limit:
-                raise self._error(
+                error = self._error(
                     MessageTooLarge,
-                    f"the message is {_mb(message.size)}, larger than the {_mb(limit)} "
-                    f"{self.host} accepts",
+                    "",
                     step=Step.MAIL_FROM,
                     cause=Cause.MESSAGE_TOO_LARGE,
                     hint="Send smaller attachments, or a link to the file instead.",
                 )
+                assert isinstance(error, MessageTooLarge)
+                raise self._sized(error, message.size)
             options.append(f"SIZE={message.size}")
         if message.smtputf8:
             if not client.has_extn("smtputf8"):
@@ -916,14 +973,7 @@ class SmtpTransport(ClosesOnExit):
         timed_out = isinstance(exc, socket.timeout) or isinstance(exc.__context__, socket.timeout)
         if timed_out:
             if step is Step.GREETING and self.security is not Security.SSL:
-                return self._error(
-                    TimeoutError,
-                    f"{where} sent no greeting within {self.settings.timeout:g} seconds",
-                    step=step,
-                    cause=Cause.EXPECTS_IMPLICIT_TLS,
-                    hint="This port probably expects SSL/TLS from the start: use security "
-                    "SSL/TLS (usually port 465).",
-                )
+                return self._no_greeting(where)
             return self._error(
                 TimeoutError,
                 f"{where} did not answer within {self.settings.timeout:g} seconds ({step})",
@@ -939,6 +989,47 @@ class SmtpTransport(ClosesOnExit):
             hint="The server may be overloaded or limiting connections; try again later. "
             + _HINT_CONNECT,
         )
+
+    def _no_greeting(self, where: str) -> TransportError:
+        """The port took the connection and said nothing. An implicit-TLS port does that to a
+        client waiting for a greeting; the test email checks with a TLS handshake of its own
+        before it says so (sending nothing), other sends keep the likely guess."""
+        timeout = self.settings.timeout
+        waited = min(timeout, GREETING_WAIT) if self._observed else timeout
+        if self._observed and not self._peeking and not self._speaks_tls(waited):
+            return self._error(
+                TimeoutError,
+                f"{where} accepted the connection but sent no greeting within {waited:g} "
+                "seconds, and does not answer a TLS handshake either",
+                step=Step.GREETING,
+                cause=Cause.CONNECTION_TIMEOUT,
+                hint="The port may belong to another service, or the server is overloaded. "
+                + _HINT_CONNECT,
+            )
+        return self._error(
+            TimeoutError,
+            f"{where} sent no greeting within {waited:g} seconds"
+            + (", but answers a TLS handshake" if self._observed else ""),
+            step=Step.GREETING,
+            cause=Cause.EXPECTS_IMPLICIT_TLS,
+            hint="This port expects SSL/TLS from the start: use security SSL/TLS (usually "
+            "port 465).",
+        )
+
+    def _speaks_tls(self, timeout: float) -> bool:
+        """Whether the port completes a TLS handshake (certificate unchecked: only the kind of
+        port is in question); nothing is sent after it."""
+        try:
+            addresses = resolve(self.host, self.port, timeout=timeout)
+            family, kind, proto, _, address = addresses[0]
+            with socket.socket(family, kind, proto) as raw:
+                raw.settimeout(timeout)
+                raw.connect(address)
+                context = make_tls_context(verify=False)
+                with context.wrap_socket(raw, server_hostname=self.host):
+                    return True
+        except (OSError, ValueError):
+            return False
 
     def _reply_error(
         self, step: Step, code: int, reply: bytes | str, *, recipient: str | None = None
@@ -986,6 +1077,21 @@ def _classify_reply(step: Step, code: int, text: str) -> _Classified:
             "Check the username and password. Many providers (Gmail, Yahoo, iCloud…) need an "
             "app password instead of your normal password.",
         )
+    if code >= 500 and _SENDER_REFUSAL.search(text):
+        return (
+            SenderRefused,
+            Cause.SENDER_REFUSED,
+            "the server does not accept mail from the sending address",
+            "Use the address of the mailbox you log in with, or one the provider allows you "
+            "to send as.",
+        )
+    if code == 530 and "starttls" in text.lower():
+        return (
+            TLSError,
+            Cause.NO_STARTTLS,
+            "the server requires encryption (STARTTLS) before it accepts mail",
+            "Use security STARTTLS (port 587) or SSL/TLS (port 465).",
+        )
     if code == 530:
         return (
             AuthenticationError,
@@ -1030,6 +1136,20 @@ def fetch_certificate(settings: Settings, *, tls_context: ssl.SSLContext | None 
     Used to show a refused certificate to the user and to pin it on request; with
     ``tls_context``, to try a handshake barua would not accept for sending.
     """
+    if settings.protocol is not Protocol.SMTP:
+        raise SettingsError(
+            {
+                "protocol": N_(
+                    "trust-certificate applies to an SMTP server; these settings send through "
+                    "an HTTP email service"
+                )
+            },
+            hint=N_(
+                "For an HTTP email service with a self-signed or private certificate, add that "
+                "certificate (or its authority's) to SSL_CERT_FILE, or turn certificate "
+                "verification off (--skip-tls-verify) on a network you trust."
+            ),
+        )
     anonymous = settings.model_copy(update={"username": None, "password": None})
     probe = SmtpTransport(anonymous, tls_context=tls_context or make_tls_context(verify=False))
     probe._peeking = True
@@ -1086,10 +1206,6 @@ _NOTHING = nullcontext()
 
 class _StaleConnection(Exception):
     """A reused connection had been closed by the server before this message."""
-
-
-def _mb(size: int) -> str:
-    return f"{size / 1_000_000:.1f} MB"
 
 
 def _address_literal(ip: str) -> str:
