@@ -47,8 +47,12 @@ def test_gmail_needs_an_app_password() -> None:
         "en",
     )
     assert advice.summary == "the server refused the username or password"
-    assert advice.fix.startswith("Gmail needs an app password, not your normal password.")
-    assert "2-Step Verification" in advice.fix and "App passwords" in advice.fix
+    assert advice.fix == (
+        "Gmail needs an app password, not your normal password. Turn on 2-Step Verification "
+        "for your Google Account, then open Google Account → Security → App passwords "
+        "(myaccount.google.com/apppasswords), create an app password named barua and paste "
+        "the 16 letters it shows as the password."
+    )
     assert advice.details == ["server replied: 535 5.7.8 BadCred"]
 
 
@@ -58,16 +62,89 @@ def test_yahoo_app_password_steps() -> None:
         smtp("smtp.mail.yahoo.com", 465),
         "en",
     )
-    assert "Generate app password" in advice.fix and "Other app" in advice.fix
+    assert advice.summary == "the server refused the username or password"
+    assert advice.fix == (
+        "Yahoo Mail needs an app password, not your normal password. Open Yahoo Account Info → "
+        "Account Security → Generate app password (or Create app password), type a name such "
+        "as barua, generate the password and use the password it shows."
+    )
 
 
-def test_microsoft_365_explains_oauth() -> None:
+_M365_WRONG_PASSWORD = (
+    "Check the username (the full email address) and the password. If multi-factor "
+    "authentication is on, create an app password at mysignins.microsoft.com → Security info → "
+    "Add sign-in method → App password, and use it instead. Microsoft is retiring basic "
+    "authentication (username and password) for SMTP: sending through Microsoft 365 will need "
+    "sign-in with OAuth."
+)
+_OUTLOOK_WRONG_PASSWORD = (
+    "Check the username (the full email address) and the password. If 2-step verification is "
+    "on for your Outlook.com account, create an app password at account.microsoft.com → "
+    "Security → Advanced security options → App passwords, and use it instead. Microsoft is "
+    "retiring basic authentication (username and password) for SMTP: sending through "
+    "Outlook.com will need sign-in with OAuth."
+)
+_M365_BASIC_AUTH_OFF = (
+    "An administrator must turn on Authenticated SMTP for the mailbox (Microsoft 365 admin "
+    "center → Users → Active users → the user → Mail → Manage email apps) and allow it for the "
+    "organisation (security defaults turn it off). Microsoft is retiring this basic "
+    "authentication for SMTP: sending through Microsoft 365 will need sign-in with OAuth."
+)
+_OUTLOOK_OAUTH = (
+    "Outlook.com no longer accepts a username and password for SMTP (basic authentication): "
+    "sending through Outlook.com needs sign-in with OAuth. Use an address at your own domain "
+    "with another service if OAuth is not available."
+)
+_REFUSED = "the server refused the username or password"
+
+
+@pytest.mark.parametrize(
+    ("host", "reply", "summary", "fix"),
+    [
+        ("smtp.office365.com", "5.7.3 Authentication unsuccessful [BN0PR04CA0001]",
+         _REFUSED, _M365_WRONG_PASSWORD),
+        ("smtp.office365.com",
+         "5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the "
+         "Mailbox.", "Microsoft 365 does not allow SMTP login with a password for this mailbox",
+         _M365_BASIC_AUTH_OFF),
+        ("smtp.office365.com",
+         "5.7.30 Basic authentication is not supported for Client Submission.",
+         "Microsoft 365 does not allow SMTP login with a password for this mailbox",
+         _M365_BASIC_AUTH_OFF),
+        ("smtp-mail.outlook.com", "5.7.3 Authentication unsuccessful", _REFUSED,
+         _OUTLOOK_WRONG_PASSWORD),
+        ("smtp-mail.outlook.com",
+         "5.7.139 Authentication unsuccessful, basic authentication is disabled.",
+         "Outlook.com does not allow SMTP login with a password for this account",
+         _OUTLOOK_OAUTH),
+    ],
+)  # fmt: skip
+def test_microsoft_tells_a_wrong_password_from_password_login_turned_off(
+    host: str, reply: str, summary: str, fix: str
+) -> None:
+    advice = advise(
+        error(AuthenticationError, Cause.AUTH_REFUSED, Step.AUTH, code=535, reply=reply),
+        smtp(host),
+        "en",
+    )
+    assert (advice.summary, advice.fix) == (summary, fix)
+    assert advice.details == [f"server replied: 535 {reply}"]
+
+
+def test_microsoft_365_without_a_known_reason_gets_both_checks() -> None:
     advice = advise(
         error(AuthenticationError, Cause.AUTH_REFUSED, Step.AUTH, code=535, reply="x"),
         smtp("smtp.office365.com"),
         "en",
     )
-    assert "OAuth" in advice.fix
+    assert advice.summary == _REFUSED
+    assert advice.fix == (
+        "Check the username and password. Many providers need an app password instead of your "
+        "normal password. Microsoft is retiring basic authentication (username and password) "
+        "for SMTP in Microsoft 365. Until it is switched off for your organisation, an "
+        "administrator must turn on Authenticated SMTP for the mailbox; after that, sending "
+        "needs sign-in with OAuth."
+    )
 
 
 def test_unknown_provider_gets_the_general_password_advice() -> None:
@@ -311,8 +388,8 @@ _IF_2FA = "If 2-step verification is on for your {} account, it needs an app pas
          "named barua and use the password it shows."),
         ("smtp.aol.com",
          "AOL Mail needs an app password, not your normal password. Open AOL Account Info → "
-         'Account Security → Generate app password, choose "Other app", give it a name such as '
-         "barua and use the password it shows."),
+         "Account Security → Generate app password (or Create app password), type a name such "
+         "as barua, generate the password and use the password it shows."),
         ("smtp.zoho.com",
          _IF_2FA.format("Zoho Mail") + "To create one, open Zoho Accounts → Security → App "
          "Passwords, generate a password named barua and use the password it shows."),
@@ -325,9 +402,8 @@ _IF_2FA = "If 2-step verification is on for your {} account, it needs an app pas
          'account. Also allow "Send and receive email via external program" under Settings → '
          "POP3 & IMAP: GMX refuses SMTP until it is on."),
         ("smtp-mail.outlook.com",
-         "Outlook.com no longer accepts a username and password for SMTP (basic "
-         "authentication): sending through Outlook.com needs sign-in with OAuth. Use an address "
-         "at your own domain with another service if OAuth is not available."),
+         "Check the username and password. Many providers need an app password instead of "
+         "your normal password. " + _OUTLOOK_OAUTH),
     ],
 )  # fmt: skip
 def test_app_password_steps_of_each_provider(host: str, fix: str) -> None:
@@ -381,3 +457,79 @@ def test_unknown_cause_in_kiswahili_keeps_the_technical_words_as_evidence() -> N
         "ikishindwa huko pia, muulize mtoa huduma wako wa barua pepe."
     )
     assert advice.details == ["maelezo ya kiufundi: technical message"]
+
+
+_CREDENTIALS = "{} logs in with the SMTP credentials it issues, not your account password. "
+
+
+@pytest.mark.parametrize(
+    ("host", "fix"),
+    [
+        ("email-smtp.eu-west-1.amazonaws.com",
+         _CREDENTIALS.format("Amazon SES") + "In the Amazon SES console, open SMTP settings → "
+         "Create SMTP credentials, and use the SMTP user name and SMTP password it shows (not "
+         "your AWS access keys)."),
+        ("smtp.sendgrid.net",
+         _CREDENTIALS.format("SendGrid") + "In SendGrid, open Settings → API Keys → Create API "
+         'Key with Mail Send access. The username is the word "apikey" and the password is the '
+         "key it shows once."),
+        ("smtp.mailgun.org",
+         _CREDENTIALS.format("Mailgun") + "In Mailgun, open Sending → Domain settings → SMTP "
+         "credentials, create or reset the credentials and use the login and password it "
+         "shows."),
+        ("smtp.postmarkapp.com",
+         _CREDENTIALS.format("Postmark") + "In Postmark, open your server → API Tokens and copy "
+         "the Server API token: it is both the username and the password."),
+        ("smtp-relay.brevo.com",
+         _CREDENTIALS.format("Brevo") + "In Brevo, open SMTP & API → SMTP, generate a new SMTP "
+         "key and use the SMTP login shown there as the username and the key as the password."),
+    ],
+)  # fmt: skip
+def test_sending_services_name_the_smtp_credentials_they_issue(host: str, fix: str) -> None:
+    advice = advise(
+        error(AuthenticationError, Cause.AUTH_REFUSED, Step.AUTH, code=535, reply="5.7.8 no"),
+        smtp(host),
+        "en",
+    )
+    assert advice.summary == "the server refused the username or password"
+    assert advice.fix == fix
+
+
+def test_proton_bridge_is_known_by_host_and_port_with_a_custom_domain() -> None:
+    refused = error(AuthenticationError, Cause.AUTH_REFUSED, Step.AUTH, code=535, reply="no")
+    bridge = make_settings(host="127.0.0.1", port=1025, username="mauzo@duka.co.tz")
+    assert advise(refused, bridge, "en").fix == (
+        "Proton Mail Bridge: use the password that the Bridge app shows, not your account password."
+    )
+    # Any other relay on this computer is not the Bridge.
+    relay = make_settings(host="127.0.0.1", port=2525, username="mauzo@duka.co.tz")
+    assert advise(refused, relay, "en").fix == (
+        "Check the username and password. Many providers need an app password instead of "
+        "your normal password."
+    )
+
+
+def test_port_25_refused_suggests_submission_ports() -> None:
+    advice = advise(
+        error(ConnectError, Cause.CONNECTION_REFUSED, Step.CONNECT, port=25), smtp(port=25), "en"
+    )
+    assert advice.summary == "smtp.example.com refused the connection on port 25"
+    assert advice.fix == "Port 25 is blocked by many internet providers: use 587 or 465."
+
+
+def test_an_http_service_on_port_25_gets_no_smtp_port_advice() -> None:
+    service = make_settings(
+        protocol="http", http_service_url="https://relay.example.com:25", reply_to="o@example.com"
+    )
+    advice = advise(
+        error(ConnectError, Cause.CONNECTION_REFUSED, Step.CONNECT, host="relay.example.com",
+              port=25),
+        service,
+        "en",
+    )  # fmt: skip
+    assert (
+        advice.summary == "the email service at relay.example.com refused the connection on port 25"
+    )
+    assert advice.fix == (
+        "Check the address and port in http_service_url, and that the email service is running."
+    )

@@ -7,14 +7,16 @@ expert with swaks and openssl would explain it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from barua.errors import BaruaError, Cause, Step, TLSError, TransportError
+from barua.errors import BaruaError, Cause, MessageTooLarge, Step, TLSError, TransportError
 from barua.i18n import N_, resolve_language, translator
 from barua.providers import PasswordKind, Preset, preset_for_domain, preset_for_host, suggest_host
 from barua.settings import Protocol, Settings
+from barua.transports.base import format_size
 
 STEP_LABELS: dict[Step, str] = {
     Step.RESOLVE: N_("find the server"),
@@ -206,10 +208,111 @@ _APP_PASSWORD_IF_2FA = N_(
     "If 2-step verification is on for your {provider} account, it needs an app password, "
     "not your normal password. {steps}"
 )
-_API_KEY = N_("{provider} logs in with an API key, not a password. {steps}")
+_SMTP_CREDENTIALS = N_(
+    "{provider} logs in with the SMTP credentials it issues, not your account password. {steps}"
+)
 _BRIDGE = N_("{provider}: use the password that the Bridge app shows, not your account password.")
 _DID_YOU_MEAN = N_('Did you mean "{suggestion}"?')
 _PORT_25 = N_("Port 25 is blocked by many internet providers: use 587 or 465.")
+_STARTTLS_REQUIRED = (
+    N_("the server requires encryption (STARTTLS) before it accepts mail"),
+    N_("Set security to STARTTLS (port 587) or SSL/TLS (port 465)."),
+)
+_NO_GREETING = (
+    N_("{host} accepted the connection on port {port} but did not answer"),
+    N_(
+        "The port may belong to another service, or the server is overloaded. Check the "
+        "port: most providers use 587 (STARTTLS) or 465 (SSL/TLS)."
+    ),
+)
+_TOO_LARGE_LIMIT = N_("the message is {size}; the server accepts at most {limit}")
+_TOO_LARGE_SIZE = N_("the message ({size}) is larger than the server accepts")
+
+# Microsoft's replies to AUTH: 5.7.139 and 5.7.30 say that SMTP login with a password (basic
+# authentication) is off for the mailbox or the whole organisation; 5.7.3 is a wrong password.
+_BASIC_AUTH_OFF = re.compile(r"\b5\.7\.(?:139|30)\b")
+_WRONG_PASSWORD = re.compile(r"\b5\.7\.3\b")
+_MICROSOFT = frozenset({"microsoft_365", "outlook_com"})
+_MICROSOFT_365_BASIC_AUTH_OFF = (
+    N_("Microsoft 365 does not allow SMTP login with a password for this mailbox"),
+    N_(
+        "An administrator must turn on Authenticated SMTP for the mailbox (Microsoft 365 admin "
+        "center → Users → Active users → the user → Mail → Manage email apps) and allow it for "
+        "the organisation (security defaults turn it off). Microsoft is retiring this basic "
+        "authentication for SMTP: sending through Microsoft 365 will need sign-in with OAuth."
+    ),
+)
+_OUTLOOK_BASIC_AUTH_OFF = N_(
+    "Outlook.com does not allow SMTP login with a password for this account"
+)
+_MICROSOFT_365_WRONG_PASSWORD = N_(
+    "Check the username (the full email address) and the password. If multi-factor "
+    "authentication is on, create an app password at mysignins.microsoft.com → Security info → "
+    "Add sign-in method → App password, and use it instead."
+)
+_OUTLOOK_WRONG_PASSWORD = N_(
+    "Check the username (the full email address) and the password. If 2-step verification "
+    "is on for your Outlook.com account, create an app password at account.microsoft.com → "
+    "Security → Advanced security options → App passwords, and use it instead."
+)
+_RETIRING = N_(
+    "Microsoft is retiring basic authentication (username and password) for SMTP: sending "
+    "through {provider} will need sign-in with OAuth."
+)
+
+# An HTTP email service is reached at the address in http_service_url: the SMTP advice about
+# ports 587 and 465, port 25 and `barua settings trust-certificate` does not apply to it.
+_HTTP_TEXTS: dict[Cause, tuple[str, str]] = {
+    Cause.HOST_NOT_FOUND: (
+        N_('the email service\'s name "{host}" could not be found'),
+        N_("Check the address in http_service_url and that this computer is online."),
+    ),
+    Cause.CONNECTION_REFUSED: (
+        N_("the email service at {host} refused the connection on port {port}"),
+        N_(
+            "Check the address and port in http_service_url, and that the email service is running."
+        ),
+    ),
+    Cause.CONNECTION_TIMEOUT: (
+        N_("no answer from the email service at {host} on port {port}"),
+        N_(
+            "A firewall, antivirus program or proxy may be blocking the connection: check the "
+            "address and port in http_service_url, and this computer's proxy settings "
+            "(HTTPS_PROXY)."
+        ),
+    ),
+    Cause.CERT_SELF_SIGNED: (
+        N_("the email service's certificate is self-signed, so this computer cannot check it"),
+        N_(
+            "If this is your own email service, add its certificate to the trusted ones with "
+            'SSL_CERT_FILE, or tick "do not verify TLS certificate" (--skip-tls-verify) only on '
+            "a network you trust."
+        ),
+    ),
+    Cause.CERT_UNTRUSTED: (
+        N_("this computer does not trust the email service's certificate"),
+        N_(
+            "If this is your own or your company's email service, add your authority's "
+            'certificate with SSL_CERT_FILE, or tick "do not verify TLS certificate" '
+            "(--skip-tls-verify) only on a network you trust."
+        ),
+    ),
+    Cause.CERT_WRONG_HOST: (
+        N_("the email service's certificate is for {names}, not for {host}"),
+        N_("Use the address the certificate was issued for in http_service_url."),
+    ),
+    Cause.TLS_FAILED: (
+        N_("the encrypted connection to the email service could not be set up"),
+        N_(
+            "The service may not speak HTTPS on that port: check the address and port in "
+            "http_service_url (https:// only when the service uses TLS)."
+        ),
+    ),
+    Cause.RECIPIENT_REFUSED: (
+        N_("the email service refused the recipient {recipient}"),
+        N_("Check the address; the service's reply gives the reason."),
+    ),
+}
 _CERT_LINES = (
     N_("certificate subject: {subject}"),
     N_("issued by: {issuer}"),
@@ -247,7 +350,7 @@ def _preset(settings: Settings | None) -> Preset | None:
     if settings is None or settings.protocol is Protocol.HTTP:
         return None
     if settings.host:
-        found = preset_for_host(settings.host)
+        found = preset_for_host(settings.host, settings.port)
         if found is not None:
             return found
     try:
@@ -273,12 +376,51 @@ def password_advice(preset: Preset, gettext: Callable[[str], str]) -> str | None
     template = {
         PasswordKind.APP_PASSWORD: _APP_PASSWORD,
         PasswordKind.APP_PASSWORD_IF_2FA: _APP_PASSWORD_IF_2FA,
-        PasswordKind.API_KEY: _API_KEY,
+        PasswordKind.API_KEY: _SMTP_CREDENTIALS,
         PasswordKind.BRIDGE_PASSWORD: _BRIDGE,
     }.get(preset.password_kind)
     if template is None:
         return None
     return gettext(template).format(provider=preset.name, steps=steps).strip()
+
+
+def _templates(error: TransportError, http: bool) -> tuple[str, str]:
+    """The (what went wrong, what to do) templates for ``error``."""
+    cause = error.cause
+    if http and cause in _HTTP_TEXTS:
+        return _HTTP_TEXTS[cause]
+    if cause is Cause.NO_STARTTLS and error.code is not None:
+        # The server answered a command with "530 Must issue a STARTTLS command first": it
+        # offers STARTTLS, the settings did not use it.
+        return _STARTTLS_REQUIRED
+    if cause is Cause.CONNECTION_TIMEOUT and error.step is Step.GREETING:
+        return _NO_GREETING
+    return _TEXTS[cause]
+
+
+def _microsoft_login(
+    preset: Preset, error: TransportError, gettext: Callable[[str], str]
+) -> tuple[str | None, str] | None:
+    """For Microsoft 365 and Outlook.com, a refused login by the reason the reply gives:
+    password login switched off (5.7.139, 5.7.30) or a wrong password (5.7.3). The new
+    summary (None: keep it) and the fix; None for other providers."""
+    if preset.id not in _MICROSOFT:
+        return None
+    reply = error.reply or ""
+    if _BASIC_AUTH_OFF.search(reply):
+        if preset.id == "microsoft_365":
+            summary, fix = _MICROSOFT_365_BASIC_AUTH_OFF
+            return gettext(summary), gettext(fix)
+        return gettext(_OUTLOOK_BASIC_AUTH_OFF), gettext(preset.oauth_note or "")
+    if _WRONG_PASSWORD.search(reply):
+        check = _MICROSOFT_365_WRONG_PASSWORD
+        if preset.id == "outlook_com":
+            check = _OUTLOOK_WRONG_PASSWORD
+        retiring = gettext(_RETIRING).format(provider=preset.name)
+        return None, f"{gettext(check)} {retiring}"
+    # No known reason: the password may be wrong, or password login may be off.
+    general = gettext(_TEXTS[Cause.AUTH_REFUSED][1])
+    return None, f"{general} {gettext(preset.oauth_note or '')}".strip()
 
 
 def step_label(step: Step, lang: str | None = None) -> str:
@@ -302,8 +444,17 @@ def advise(error: BaruaError, settings: Settings | None = None, lang: str | None
         "expiry": certificate.not_after.date().isoformat() if certificate else "?",
         "names": ", ".join(certificate.names) if certificate and certificate.names else "?",
     }
-    summary_text, fix_text = _TEXTS[cause]
+    http = settings is not None and settings.protocol is Protocol.HTTP
+    summary_text, fix_text = _templates(error, http)
     summary = gettext(summary_text).format(**values)
+    if isinstance(error, MessageTooLarge) and error.size is not None:
+        if error.limit is not None:
+            summary = gettext(_TOO_LARGE_LIMIT).format(
+                size=format_size(error.size, unlike=error.limit),
+                limit=format_size(error.limit, unlike=error.size),
+            )
+        else:
+            summary = gettext(_TOO_LARGE_SIZE).format(size=format_size(error.size))
     fixes = [gettext(fix_text).format(**values)]
     details: list[str] = []
     if cause is Cause.UNKNOWN:
@@ -319,9 +470,14 @@ def advise(error: BaruaError, settings: Settings | None = None, lang: str | None
         suggestion = suggest_host(error.host, addresses=_addresses(settings))
         if suggestion:
             fixes.append(gettext(_DID_YOU_MEAN).format(suggestion=suggestion))
-    if cause is Cause.CONNECTION_TIMEOUT and error.port == 25:
+    unreachable = (Cause.CONNECTION_TIMEOUT, Cause.CONNECTION_REFUSED)
+    if cause in unreachable and error.step is Step.CONNECT and error.port == 25 and not http:
         fixes = [gettext(_PORT_25)]
-    if cause is Cause.AUTH_REFUSED and preset is not None:
+    microsoft = _microsoft_login(preset, error, gettext) if preset is not None else None
+    if cause is Cause.AUTH_REFUSED and microsoft is not None:
+        summary = microsoft[0] or summary
+        fixes = [microsoft[1]]
+    elif cause is Cause.AUTH_REFUSED and preset is not None:
         specific = password_advice(preset, gettext)
         if specific:
             fixes = [specific]

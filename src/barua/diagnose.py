@@ -196,6 +196,7 @@ def run_test(
     error = report.error
     if (
         trust_certificate
+        and settings.protocol is Protocol.SMTP  # an HTTP service's certificate is not pinned
         and isinstance(error, TLSError)
         and error.cause in _PINNABLE
         and error.certificate is not None
@@ -220,6 +221,6 @@ def _deliverability(
         settings.from_address,
         smtp_host=settings.host,
         smtp_ips=ips,
-        preset=preset_for_host(settings.host) if settings.host else None,
+        preset=preset_for_host(settings.host, settings.port) if settings.host else None,
         resolver=resolver or make_resolver(),
     )
