@@ -10,6 +10,10 @@ Three listeners on 127.0.0.1, on free ports picked here:
 - ``submission_port``: STARTTLS required before anything else, then AUTH required;
 - ``plain_port``: no TLS and no AUTH offered; accepts mail from loopback.
 
+On both TLS listeners, ``OWNED_BY_ANOTHER`` belongs to another login (Postfix's
+``reject_known_sender_login_mismatch``): the test user sending as that address is refused at
+RCPT TO with ``553 5.7.1 ... Sender address rejected: not owned by user ...``.
+
 Both TLS listeners present ``certificate``, a self-signed certificate (subject = issuer, no CA
 behind it): a client trusts it only by having that very certificate as a trust anchor
 (``ssl_context()``, or ``SSL_CERT_FILE``) or by pinning its fingerprint.
@@ -39,6 +43,7 @@ from tests.certs import SelfSignedFiles
 SCRIPT = Path(__file__).resolve().parent / "postfix" / "start-postfix"
 USER = "shop@example.com"
 PASSWORD = "Pässwörd-ß€"
+OWNED_BY_ANOTHER = "owner@example.com"
 START_TIMEOUT = 20.0
 
 

@@ -23,7 +23,7 @@ from cryptography import x509
 from barua import build_message, make_settings, send_now
 from barua.certificates import fingerprint
 from barua.diagnose import build_test_email
-from tests.postfix_server import PostfixServer
+from tests.postfix_server import OWNED_BY_ANOTHER, PostfixServer
 from tests.test_cli import barua
 
 TO = "kunde@example.org"
@@ -303,3 +303,39 @@ def test_skip_tls_verify_accepts_the_self_signed_certificate(
     queue_id, advice = accepted(proc)
     assert advice == DELIVERABILITY_ADVICE
     assert_test_email_arrived(postfix, queue_id, port=port, security=security, service=service)
+
+
+@pytest.mark.parametrize("security", ["ssl", "starttls"])
+def test_sending_as_an_address_another_login_owns(postfix: PostfixServer, security: str) -> None:
+    port, _ = listener(postfix, security)
+    proc = run_test(
+        postfix, port, security, "--email-address", OWNED_BY_ANOTHER, env=trusting(postfix)
+    )
+    assert proc.returncode == 1
+    reply = (
+        f"553 5.7.1 <{OWNED_BY_ANOTHER}>: Sender address rejected: not owned by user {postfix.user}"
+    )
+    assert proc.stderr.splitlines() == [
+        f"error (recipient): the server does not allow sending as {OWNED_BY_ANOTHER} "
+        f"(server replied: {reply})",
+        "hint: Send from the address of the mailbox you log in with, or add "
+        f'{OWNED_BY_ANOTHER} as an allowed "send mail as" address at your provider.',
+    ]
+    assert f"server replied: {reply}" in after_steps(proc.stdout)
+    # Postfix refused it at RCPT TO: the login went through, the message never did.
+    steps = [m.groups() for m in re.finditer(r"^([✓✗]) (.+?)  ", proc.stdout, re.M)]
+    assert ("✓", "log in") in steps and steps[-1] == ("✗", "recipient"), proc.stdout
+    assert "send the message" not in proc.stdout
+
+
+def test_no_encryption_where_the_server_demands_starttls(postfix: PostfixServer) -> None:
+    proc = barua(
+        "test", "--to", TO, "--host", "localhost", "--port", str(postfix.submission_port),
+        "--security", "none", "--email-address", postfix.user, "--timeout", "3",
+    )  # fmt: skip
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == [
+        "error (sender): the server requires encryption (STARTTLS) before it accepts mail "
+        "(server replied: 530 5.7.0 Must issue a STARTTLS command first)",
+        "hint: Set security to STARTTLS (port 587) or SSL/TLS (port 465).",
+    ]
