@@ -201,3 +201,21 @@ def test_emoji_codes_in_what_is_printed_stay_text(capsys: pytest.CaptureFixture[
     captured = capsys.readouterr()
     assert fingerprint_text in captured.out
     assert fingerprint_text in captured.err
+
+
+def test_trust_certificate_on_http_settings_explains_instead_of_crashing() -> None:
+    saved = barua(
+        "settings", "set", "--protocol", "http", "--http-service-url", "https://relay.example.com",
+        "--reply-to", "ofisi@duka.example", "--http-api-key-stdin", stdin="key-123456\n",
+    )  # fmt: skip
+    assert saved.returncode == 0, saved.stderr
+    proc = barua("settings", "trust-certificate", "--yes")
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.splitlines() == [
+        "error: trust-certificate applies to an SMTP server; these settings send through an "
+        "HTTP email service",
+        "hint: For an HTTP email service with a self-signed or private certificate, add that "
+        "certificate (or its authority's) to SSL_CERT_FILE, or turn certificate verification "
+        "off (--skip-tls-verify) on a network you trust.",
+    ]

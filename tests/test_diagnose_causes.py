@@ -127,6 +127,8 @@ def test_too_large_names_the_message_size_and_the_servers_limit(certs: CertFiles
     size, limit = error.size, error.limit
     assert isinstance(size, int) and 300 < size < 1000  # a short test email, in bytes
     assert limit == 300
+    shown = report.to_dict()["error"]
+    assert (shown["size"], shown["limit"]) == (size, 300)
     assert advice.cause is Cause.MESSAGE_TOO_LARGE
     kb = f"{size / 1000:.1f}".rstrip("0").rstrip(".")
     assert advice.summary == f"the message is {kb} KB; the server accepts at most 0.3 KB"

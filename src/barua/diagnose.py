@@ -17,7 +17,15 @@ from barua.advice import Advice, advise, step_label
 from barua.certificates import CertificateInfo
 from barua.deliverability import DeliverabilityReport, check_sender_domain
 from barua.delivery import send_now
-from barua.errors import BaruaError, Cause, RecipientRefused, Step, TLSError, TransportError
+from barua.errors import (
+    BaruaError,
+    Cause,
+    MessageTooLarge,
+    RecipientRefused,
+    Step,
+    TLSError,
+    TransportError,
+)
 from barua.message import OutgoingMessage, build_message
 from barua.providers import preset_for_host
 from barua.resolver import make_resolver
@@ -129,6 +137,8 @@ def error_dict(error: BaruaError) -> dict[str, Any]:
             temporary=error.temporary,
             system_error=error.system_error,
         )
+    if isinstance(error, MessageTooLarge):
+        data.update(size=error.size, limit=error.limit)
     if isinstance(error, TLSError) and error.certificate is not None:
         data["certificate"] = error.certificate.to_dict()
     if isinstance(error, TLSError) and error.pinned is not None:
