@@ -44,6 +44,7 @@ def _table(
     columns: list[Column],
     rows: list[Row],
     *,
+    path: str,
     space_before: float,
     title: str | None = None,
 ) -> list[Block]:
@@ -54,6 +55,7 @@ def _table(
         ctx.style,
         x=frame.left,
         width=frame.content_width,
+        path=path,
         space_before=space_before,
         title=title,
     )
@@ -119,7 +121,10 @@ def priced_body(ctx: RenderContext, document: PricedDocument) -> Body:
             balance, balance_label = -balance, words["credit_balance"]
         summary.append(SummaryRow(balance_label, fmt.money(balance), "due"))
     highlight = Highlight(summary[-1].label, summary[-1].amount)
-    blocks = [*_table(ctx, columns, rows, space_before=20), *closing_blocks(ctx, summary)]
+    blocks = [
+        *_table(ctx, columns, rows, path="lines", space_before=20),
+        *closing_blocks(ctx, summary),
+    ]
     return highlight, blocks
 
 
@@ -140,7 +145,10 @@ def delivery_body(ctx: RenderContext, document: DeliveryNote) -> Body:
             cells.append(fmt.number(wanted) + unit if wanted is not None else "")
         cells.append(fmt.number(line.quantity) + unit)
         rows.append(Row(cells, notes={1: line.code} if line.code else {}))
-    blocks = [*_table(ctx, columns, rows, space_before=20), *closing_blocks(ctx, [])]
+    blocks = [
+        *_table(ctx, columns, rows, path="lines", space_before=20),
+        *closing_blocks(ctx, []),
+    ]
     blocks.append(signature_block(ctx))
     return None, blocks
 
@@ -204,15 +212,19 @@ def statement_body(ctx: RenderContext, document: Statement) -> Body:
         for index, key in enumerate(keys):
             right = frame.left + (index + 1) * cell - 8
             pdf.text_right(right, band_top - 11, words[key], label_ink)
-        amount_ink = Ink(ctx.bold, style.body, style.ink)
-        total_ink = Ink(ctx.bold, style.body + 0.8, style.accent)
-        for index, amount in enumerate(amounts):
+        # Every amount whole: long ones print the row in smaller type, all alike.
+        texts = [fmt.amount(amount) for amount in amounts]
+        widest = max(ctx.bold.width(text, style.body + 0.8) for text in texts)
+        scale = min(1.0, (cell - 12) / widest)
+        amount_ink = Ink(ctx.bold, style.body * scale, style.ink)
+        total_ink = Ink(ctx.bold, (style.body + 0.8) * scale, style.accent)
+        for index, text in enumerate(texts):
             right = frame.left + (index + 1) * cell - 8
-            ink = total_ink if index == len(amounts) - 1 else amount_ink
-            pdf.text_right(right, band_top - 24.5, fmt.amount(amount), ink)
+            ink = total_ink if index == len(texts) - 1 else amount_ink
+            pdf.text_right(right, band_top - 24.5, text, ink)
 
     blocks = [
-        *_table(ctx, columns, rows, space_before=20),
+        *_table(ctx, columns, rows, path="transactions", space_before=20),
         Block(heading + band, draw_ageing, space_before=18),
         *closing_blocks(ctx, []),
     ]
@@ -274,7 +286,14 @@ def report_body(ctx: RenderContext, document: Report) -> Body:
             if label_at is not None:
                 cells[label_at] = words["total"]
             rows.append(Row(cells, kind="total"))
-        blocks += _table(ctx, columns, rows, space_before=24 if number else 20, title=table.title)
+        blocks += _table(
+            ctx,
+            columns,
+            rows,
+            path=f"tables[{number}]",
+            space_before=24 if number else 20,
+            title=table.title,
+        )
     summary = [
         SummaryRow(
             line.label,

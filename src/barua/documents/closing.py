@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from barua.documents.context import GAP, WHITE, RenderContext
-from barua.documents.layout import Block, fit, wrap
+from barua.documents.fonts import Font
+from barua.documents.layout import MIN_SIZE, Block, fit, wrap
 from barua.documents.pdf import Ink, PdfWriter
 
 SummaryKind = Literal["normal", "total", "due"]
@@ -120,6 +121,24 @@ def _totals_height(ctx: RenderContext, rows: list[SummaryRow]) -> float:
     return sum(step + (3 if row.kind == "due" else 0) for row in rows) + 6
 
 
+_ROW_ROOM = _TOTALS_WIDTH - 14 - 8
+"""Label and amount of a totals row side by side: the box less its padding and a gap."""
+
+
+def _fitted(row: SummaryRow, font: Font, size: float) -> tuple[str, float]:
+    """The label and type size that print the whole amount beside its label.
+
+    The type shrinks (down to the tables' smallest) until both fit; a label still too long
+    is shortened then, never the amount.
+    """
+    label_width, amount_width = font.width(row.label, size), font.width(row.amount, size)
+    if label_width + amount_width <= _ROW_ROOM:
+        return row.label, size
+    size = max(size * _ROW_ROOM / (label_width + amount_width), MIN_SIZE)
+    size = min(size, _ROW_ROOM / font.width(row.amount, 1.0))  # the amount whole, always
+    return fit(row.label, font, size, _ROW_ROOM - font.width(row.amount, size)), size
+
+
 def _draw_totals(pdf: PdfWriter, ctx: RenderContext, rows: list[SummaryRow], top: float) -> None:
     style, frame = ctx.style, ctx.frame
     body = style.body
@@ -128,9 +147,9 @@ def _draw_totals(pdf: PdfWriter, ctx: RenderContext, rows: list[SummaryRow], top
     y = top - step + 5
     for row in rows:
         if row.kind == "due":
-            size = body + 1.4
+            label, size = _fitted(row, ctx.bold, body + 1.4)
             pdf.rect(x, y - 6.5, _TOTALS_WIDTH, step + 3, style.accent)
-            pdf.text(x + 7, y - 1, row.label, Ink(ctx.bold, size, WHITE))
+            pdf.text(x + 7, y - 1, label, Ink(ctx.bold, size, WHITE))
             pdf.text_right(frame.x_end - 7, y - 1, row.amount, Ink(ctx.bold, size, WHITE))
             y -= step + 3
             continue
@@ -139,7 +158,8 @@ def _draw_totals(pdf: PdfWriter, ctx: RenderContext, rows: list[SummaryRow], top
             font, size, color = ctx.bold, body + 0.6, style.ink
         else:
             font, size, color = ctx.regular, body, style.muted
-        pdf.text(x + 7, y, row.label, Ink(font, size, color))
+        label, size = _fitted(row, font, size)
+        pdf.text(x + 7, y, label, Ink(font, size, color))
         pdf.text_right(frame.x_end - 7, y, row.amount, Ink(font, size, style.ink))
         y -= step
 

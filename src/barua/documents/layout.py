@@ -236,36 +236,55 @@ _PAD_Y = 3.5
 _MAX_ROW_LINES = 40
 _HEADER_EXTRA = 0.4
 _MIN_FLEX = 80.0
-_MIN_SIZE = 5.5
+"""The room a wrapping column keeps while the type of the others can still shrink."""
+_NARROW_FLEX = 40.0
+"""The least a wrapping column gets (a word or two a line) before a table is refused."""
+MIN_SIZE = 6.0
+"""The smallest type a table is printed in, in points: still readable on paper."""
+
+
+class TableTooWide(Exception):
+    """The fixed columns of a table (numbers, dates) do not fit the width in the smallest type.
+
+    Numbers are never shortened, so the caller lays the page out wider (landscape) or
+    refuses the document, naming the table by ``path``.
+    """
+
+    def __init__(self, path: str, *, need: float, width: float) -> None:
+        self.path = path
+        self.need = need
+        self.width = width
+        super().__init__(f"{path}: needs {need:.0f} pt, the page has {width:.0f} pt")
 
 
 def _fonts_for(style: Style, kind: RowKind) -> Font:
     return style.fonts.bold if kind != "normal" else style.fonts.regular
 
 
+def _widest(index: int, column: Column, rows: Sequence[Row], style: Style) -> float:
+    """The widest text of a column: its header, or a cell (each line of a wrapping one)."""
+    widest = style.fonts.bold.width(column.header, style.label + _HEADER_EXTRA)
+    for row in rows:
+        font = _fonts_for(style, row.kind)
+        if column.flex:
+            for part in row.cells[index].split("\n"):
+                widest = max(widest, font.width(part, style.body))
+        else:
+            widest = max(widest, font.width(row.cells[index], style.body))
+    return widest
+
+
 def size_columns(columns: list[Column], rows: Sequence[Row], style: Style, width: float) -> None:
-    """Give fixed columns their widest content and share the rest among flex columns."""
-    natural: list[float] = []
-    head_font = style.fonts.bold
-    for index, column in enumerate(columns):
-        widest = head_font.width(column.header, style.label + _HEADER_EXTRA)
-        for row in rows:
-            font = _fonts_for(style, row.kind)
-            if column.flex:
-                for part in row.cells[index].split("\n"):
-                    widest = max(widest, font.width(part, style.body))
-            else:
-                widest = max(widest, font.width(row.cells[index], style.body))
-        natural.append(widest + 2 * _PAD_X)
+    """Give fixed columns their widest content and share the rest among flex columns.
+
+    A fixed column is never narrower than its content (:func:`table_blocks` has chosen a
+    type size that lets them all fit); the flexible ones wrap in what is left.
+    """
+    natural = [
+        _widest(index, column, rows, style) + 2 * _PAD_X for index, column in enumerate(columns)
+    ]
     flex_natural = [w for w, c in zip(natural, columns, strict=True) if c.flex]
     fixed = sum(w for w, c in zip(natural, columns, strict=True) if not c.flex)
-    reserve = min(_MIN_FLEX * len(flex_natural), sum(flex_natural))
-    if fixed > width - reserve:
-        # Too many wide columns: narrow the fixed ones alike (their text gets an ellipsis)
-        # so that the table stays on the paper and the flexible ones keep some room.
-        scale = max(width - reserve, 0.0) / fixed
-        natural = [w * scale if not c.flex else w for w, c in zip(natural, columns, strict=True)]
-        fixed = width - reserve
     if not flex_natural:
         # No flexible column: spread the spare room evenly so the table spans the page.
         extra = max(width - fixed, 0.0) / len(columns)
@@ -283,29 +302,55 @@ def size_columns(columns: list[Column], rows: Sequence[Row], style: Style, width
             column.width = w
     spare = width - sum(c.width for c in columns)
     if spare > 0:
-        next(c for c in columns if c.flex).width += spare
+        # The spare room goes where the text is: the description, not a short reference.
+        max((c for c in columns if c.flex), key=lambda c: c.width).width += spare
 
 
-def _fitting_style(columns: list[Column], rows: Sequence[Row], style: Style, width: float) -> Style:
-    fixed = [column for column in columns if not column.flex]
-    if not fixed:
-        return style
-    need = sum(
-        max(
-            [style.fonts.bold.width(column.header, style.label + _HEADER_EXTRA)]
-            + [_fonts_for(style, row.kind).width(row.cells[index], style.body) for row in rows]
-        )
-        + 2 * _PAD_X
-        for index, column in enumerate(columns)
-        if not column.flex
-    )
-    room = width - _MIN_FLEX * (len(columns) - len(fixed))
-    if need <= room:
-        return style
-    scale = max(room / need, _MIN_SIZE / style.body)
+def _scaled(style: Style, scale: float) -> Style:
     return replace(
         style, body=style.body * scale, label=style.label * scale, small=style.small * scale
     )
+
+
+def _fixed_need(columns: list[Column], rows: Sequence[Row], style: Style) -> float:
+    return sum(
+        _widest(index, column, rows, style) + 2 * _PAD_X
+        for index, column in enumerate(columns)
+        if not column.flex
+    )
+
+
+def _fitting_style(
+    columns: list[Column], rows: Sequence[Row], style: Style, width: float, path: str
+) -> Style:
+    """The style whose type lets every fixed column print whole within ``width``.
+
+    The type shrinks (down to :data:`MIN_SIZE`) while the wrapping columns keep
+    :data:`_MIN_FLEX`; at the smallest type they may narrow to :data:`_NARROW_FLEX`. Beyond
+    that the table is too wide: :class:`TableTooWide`.
+    """
+    fixed = [column for column in columns if not column.flex]
+    if not fixed:
+        return style
+    flexible = len(columns) - len(fixed)
+    pads = 2 * _PAD_X * len(fixed)
+    need = _fixed_need(columns, rows, style)
+    room = width - _MIN_FLEX * flexible
+    if need <= room:
+        return style
+    smallest = MIN_SIZE / style.body
+    # Text widths grow with the type size, the padding does not; a header's small extra
+    # size makes it a hair off, which the second pass corrects.
+    scale = 1.0
+    for _ in range(3):
+        scale = max(min(scale * (room - pads) / max(need - pads, 1e-9), 1.0), smallest)
+        fitted = _scaled(style, scale)
+        need = _fixed_need(columns, rows, fitted)
+        if need <= room or scale == smallest:
+            break
+    if need <= width - _NARROW_FLEX * flexible:
+        return fitted
+    raise TableTooWide(path, need=need + _NARROW_FLEX * flexible, width=width)
 
 
 def table_blocks(
@@ -315,15 +360,17 @@ def table_blocks(
     *,
     x: float,
     width: float,
+    path: str,
     space_before: float = 10.0,
     title: str | None = None,
 ) -> list[Block]:
     """The blocks of a table: an optional title, the header row, then one block per row.
 
-    A table too wide for the paper is printed in smaller type (down to 5.5 pt) before any
-    cell is shortened with an ellipsis.
+    Numbers, dates and other unwrapped cells are never shortened: a table too wide for the
+    paper is printed in smaller type (down to :data:`MIN_SIZE`), its wrapping columns
+    narrower; when even that does not fit, :class:`TableTooWide` names it by ``path``.
     """
-    style = _fitting_style(columns, rows, style, width)
+    style = _fitting_style(columns, rows, style, width, path)
     size_columns(columns, rows, style, width)
     grid = _Grid(columns, style, x=x, width=width)
     header = grid.header()
@@ -402,9 +449,8 @@ class _Grid:
         note_ink = Ink(style.fonts.regular, style.small, style.muted)
         line, note_line = style.line_height(ink.size), style.line_height(note_ink.size)
         wrapped = [
-            wrap(text, ink.font, ink.size, column.width - 2 * _PAD_X)
-            if column.flex
-            else [fit(text, ink.font, ink.size, column.width - 2 * _PAD_X)]
+            # Unwrapped cells are as wide as their column, never shortened.
+            wrap(text, ink.font, ink.size, column.width - 2 * _PAD_X) if column.flex else [text]
             for column, text in zip(self.columns, row.cells, strict=True)
         ]
         notes = {

@@ -32,6 +32,8 @@ from barua.documents.pdf import Ink, PdfWriter
 EN_DASH = "\N{EN DASH}"
 _LOGO_BOX = (190.0, 54.0)
 _TITLE_SIZE = 21.0
+_AMOUNT_SIZE = 14.0
+"""The highlighted amount's type size, when it fits its box."""
 
 
 @dataclass(frozen=True)
@@ -227,8 +229,10 @@ def addresses(ctx: RenderContext, highlight: Highlight | None) -> Block:
             box_top = top - panel_height
             pdf.rect(x, box_top - box_height, meta_width, box_height, style.accent)
             pdf.text(x + 7, box_top - 11.5, highlight.label, Ink(ctx.regular, style.small, WHITE))
-            amount = fit(highlight.amount, ctx.bold, 14, meta_width - 14)
-            pdf.text_right(frame.x_end - 7, box_top - 28.5, amount, Ink(ctx.bold, 14, WHITE))
+            # The whole amount, in smaller type when it is long: never "1,180,000,00…".
+            amount = highlight.amount
+            size = min(_AMOUNT_SIZE, (meta_width - 14) / ctx.bold.width(amount, 1.0))
+            pdf.text_right(frame.x_end - 7, box_top - 28.5, amount, Ink(ctx.bold, size, WHITE))
 
     return Block(height, draw, space_before=20)
 

@@ -9,6 +9,11 @@ body of the document (:mod:`~barua.documents.bodies`) and its closing: totals, t
 and bank details (:mod:`~barua.documents.closing`). Every page has a footer with "Page 2 of
 3"; tables repeat their header row on each page they continue on. The layout is computed
 first (:mod:`~barua.documents.layout`), which gives the page count, then drawn in one pass.
+
+Numbers are never shortened. A table whose numbers do not fit across the page even in
+small type (a monthly profit and loss: twelve columns of millions) turns the whole document
+to landscape; if they do not fit that way either, the document is refused with an error
+naming the table.
 """
 
 from __future__ import annotations
@@ -19,10 +24,11 @@ from reportlab.lib.pagesizes import A4, LETTER  # type: ignore[import-untyped]
 
 from barua.documents.bodies import body
 from barua.documents.context import RenderContext, document_label
+from barua.documents.errors import DocumentError
 from barua.documents.fonts import document_fonts
 from barua.documents.formatting import formatter
 from barua.documents.labels import labels
-from barua.documents.layout import Frame, Page, Style, paginate, parse_color
+from barua.documents.layout import MIN_SIZE, Frame, Page, Style, TableTooWide, paginate, parse_color
 from barua.documents.letterhead import (
     CONTINUATION_HEIGHT,
     addresses,
@@ -38,11 +44,19 @@ from barua.documents.printable import check_printable
 _SIZES = {Paper.A4: A4, Paper.LETTER: LETTER}
 
 
-def _context(document: AnyDocument, paper: Paper) -> RenderContext:
+_TOO_WIDE_HINT = (
+    "Split the table into narrower ones (fewer columns each, e.g. one per quarter), or "
+    "shorten its column headings."
+)
+
+
+def _context(document: AnyDocument, paper: Paper, *, landscape: bool = False) -> RenderContext:
     fonts = document_fonts()
     accent = document.business.accent_color
     style = Style(fonts=fonts, accent=parse_color(accent)) if accent else Style(fonts=fonts)
     width, height = _SIZES[paper]
+    if landscape:
+        width, height = height, width
     logo = load_logo(document.business.logo) if document.business.logo else None
     return RenderContext(
         document=document,
@@ -65,9 +79,27 @@ def _pages(ctx: RenderContext) -> list[Page]:
     )
 
 
+def _layout(document: AnyDocument, paper: Paper) -> tuple[RenderContext, list[Page]]:
+    """The context and pages of ``document``: portrait, or landscape when a table needs it."""
+    ctx = _context(document, paper)
+    try:
+        return ctx, _pages(ctx)
+    except TableTooWide:
+        pass
+    ctx = _context(document, paper, landscape=True)
+    try:
+        return ctx, _pages(ctx)
+    except TableTooWide as exc:
+        problem = (
+            f"has too many wide columns to print without shortening numbers: they need "
+            f"{exc.need:.0f} pt at {MIN_SIZE:g} pt type, a landscape page has {exc.width:.0f} pt"
+        )
+        raise DocumentError({exc.path: problem}, hint=_TOO_WIDE_HINT) from None
+
+
 def count_pages(document: AnyDocument, *, paper: Paper | str = Paper.A4) -> int:
     """How many pages ``document`` prints on, without drawing it."""
-    return len(_pages(_context(document, Paper(paper))))
+    return len(_layout(document, Paper(paper))[1])
 
 
 def _metadata(ctx: RenderContext, created: datetime | None) -> Metadata:
@@ -93,13 +125,14 @@ def render_pdf(
 ) -> bytes:
     """``document`` as a PDF file.
 
-    ``paper`` is ``a4`` or ``letter``; ``created`` is the creation date written into the
-    metadata (now when absent). Raises :class:`~barua.documents.errors.DocumentError` when
-    the fonts or the logo cannot be read, or a field holds characters the fonts cannot draw.
+    ``paper`` is ``a4`` or ``letter``, turned to landscape when a table's numbers need the
+    width; ``created`` is the creation date written into the metadata (now when absent).
+    Raises :class:`~barua.documents.errors.DocumentError` when the fonts or the logo cannot
+    be read, a field holds characters the fonts cannot draw, or a table is too wide even in
+    landscape.
     """
     check_printable(document)
-    ctx = _context(document, Paper(paper))
-    pages = _pages(ctx)
+    ctx, pages = _layout(document, Paper(paper))
     pdf = PdfWriter(pagesize=(ctx.frame.width, ctx.frame.height), metadata=_metadata(ctx, created))
     top = ctx.frame.height - ctx.frame.top
     for number, page in enumerate(pages, start=1):
