@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from barua.documents.context import GAP, WHITE, RenderContext, document_label, document_title
+from barua.documents.fonts import Font
 from barua.documents.labels import PARTY_ROLES
 from barua.documents.layout import Block, fit, wrap
 from barua.documents.models import (
@@ -87,17 +88,50 @@ class _Line:
     text: str
     bold: bool = False
     muted: bool = False
+    value: str = ""
+    """The end of ``text`` that stays on one line (``VRN 40-012345-K`` after its label)."""
+
+
+_MIN_TOKEN_SIZE = 6.5
+"""How small an email address or website may print to stay on one line."""
+
+
+def _line_parts(line: _Line, font: Font, size: float, width: float) -> tuple[list[str], float]:
+    """How a line of an address column prints: its parts and their type size.
+
+    A value never breaks away from itself: it goes under its label instead. An address or
+    website (one word) prints in smaller type rather than break; only if it still does not
+    fit does it break, after its ``@`` or a dot.
+    """
+    text = line.text
+    if font.width(text, size) <= width:
+        return [text], size
+    if line.value and font.width(line.value, size) <= width:
+        label = text.removesuffix(line.value).rstrip()
+        return [*wrap(label, font, size, width), line.value], size
+    if " " not in text:
+        smaller = max(width / font.width(text, 1.0), _MIN_TOKEN_SIZE)
+        if font.width(text, smaller) <= width + 1e-6:  # exactly as wide, but for rounding
+            return [text], smaller
+        local, at, domain = text.partition("@")
+        halves = [local + at, domain]
+        if at and all(font.width(half, smaller) <= width for half in halves):
+            return halves, smaller  # the domain stays whole
+        return wrap(text, font, smaller, width), smaller
+    return wrap(text, font, size, width), size
+
+
+def _labelled(label: str, value: str) -> _Line:
+    return _Line(f"{label} {value}", muted=True, value=value)
 
 
 def _business_lines(ctx: RenderContext, business: Business) -> list[_Line]:
     words = ctx.words
     lines = [_Line(business.name, bold=True), *(_Line(line) for line in business.address)]
     if business.tax_number:
-        lines.append(_Line(f"{words['tax_number']} {business.tax_number}", muted=True))
+        lines.append(_labelled(words["tax_number"], business.tax_number))
     if business.registration_number:
-        lines.append(
-            _Line(f"{words['registration_number']} {business.registration_number}", muted=True)
-        )
+        lines.append(_labelled(words["registration_number"], business.registration_number))
     lines += [_Line(email, muted=True) for email in business.emails[:1]]
     if business.phone:
         lines.append(_Line(business.phone, muted=True))
@@ -111,7 +145,7 @@ def _party_lines(ctx: RenderContext, party: Party) -> list[_Line]:
         lines.append(_Line(f"{words['attention']} {party.contact}"))
     lines += [_Line(line) for line in party.address]
     if party.tax_number:
-        lines.append(_Line(f"{words['tax_number']} {party.tax_number}", muted=True))
+        lines.append(_labelled(words["tax_number"], party.tax_number))
     lines += [_Line(email, muted=True) for email in party.emails[:1]]
     if party.phone:
         lines.append(_Line(party.phone, muted=True))
@@ -163,6 +197,19 @@ def meta_pairs(ctx: RenderContext) -> list[tuple[str, str]]:
     return pairs
 
 
+def _meta_value(ctx: RenderContext, label: str, value: str, width: float) -> list[str]:
+    """A value's lines in the meta panel: beside its label when it fits there, else under it.
+
+    A date or a number is never broken ("11 Mac / 2025"): it moves to its own line, right
+    aligned under its label; only a value wider than the panel (a long reference) wraps.
+    """
+    body = ctx.style.body
+    if ctx.bold.width(value, body) <= width - ctx.regular.width(label, body) - 24:
+        return [value]
+    # The empty first line is the label's own: the value starts on the next one.
+    return ["", *wrap(value, ctx.bold, body, width - 14)]
+
+
 def addresses(ctx: RenderContext, highlight: Highlight | None) -> Block:
     """From, to (with a delivery address) and the meta data with the highlight, side by side."""
     style, frame, document, words = ctx.style, ctx.frame, ctx.document, ctx.words
@@ -182,23 +229,19 @@ def addresses(ctx: RenderContext, highlight: Highlight | None) -> Block:
         columns.append((PARTY_ROLES[document.language][document.type], lines))
     wrapped = [
         [
-            wrap(line.text, ctx.bold if line.bold else ctx.regular, body, widths[index] - 6)
+            _line_parts(line, ctx.bold if line.bold else ctx.regular, body, widths[index] - 6)
             for line in lines
         ]
         for index, (_, lines) in enumerate(columns)
     ]
-    # The meta data: labels on the left, values right-aligned, long values on two lines.
+    # The meta data: labels on the left, values right-aligned.
     meta_width = widths[2]
     pairs = meta_pairs(ctx)
-    # Each value may use the room its own label leaves, so a long number stays on one line.
-    values = [
-        wrap(value, ctx.bold, body, meta_width - ctx.regular.width(label, body) - 24)[:2]
-        for label, value in pairs
-    ]
+    values = [_meta_value(ctx, label, value, meta_width) for label, value in pairs]
     pair_gap = 1.0
     panel_height = sum(len(v) * line_height + pair_gap for v in values) + 8
     box_height = 36.0 if highlight else 0.0
-    heights = [heading_height + sum(len(parts) for parts in w) * line_height for w in wrapped]
+    heights = [heading_height + sum(len(parts) for parts, _ in w) * line_height for w in wrapped]
     heights.append(panel_height + box_height)
     height = max(heights)
 
@@ -209,11 +252,11 @@ def addresses(ctx: RenderContext, highlight: Highlight | None) -> Block:
                 x, top - style.label, heading.upper(), Ink(ctx.bold, style.label, style.accent)
             )
             y = top - heading_height - body * 0.93
-            for line, parts in zip(lines, parts_of_lines, strict=True):
+            for line, (parts, size) in zip(lines, parts_of_lines, strict=True):
                 font = ctx.bold if line.bold else ctx.regular
                 color = style.muted if line.muted else style.ink
                 for part in parts:
-                    pdf.text(x, y, part, Ink(font, body, color))
+                    pdf.text(x, y, part, Ink(font, size, color))
                     y -= line_height
             x += width + GAP
         x = frame.x_end - meta_width
