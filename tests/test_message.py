@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import email
+import os
 from email import policy
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
 
@@ -141,3 +143,33 @@ def test_attachment_types_are_guessed_and_read_from_disk(tmp_path: object) -> No
     assert Attachment("blob", b"x").content_type == "application/octet-stream"
     with pytest.raises(MessageError, match="cannot read attachment"):
         Attachment.from_path(folder / "missing.pdf")
+
+
+def test_a_file_whose_name_is_not_utf8_is_attached_with_a_readable_name(tmp_path: Path) -> None:
+    path = Path(os.fsdecode(bytes(tmp_path) + b"/Rechnung_M\xfcller.pdf"))
+    path.write_bytes(PDF)
+    attachment = Attachment.from_path(path)
+    assert attachment.filename == "Rechnung_M\ufffdller.pdf"
+    assert attachment.content_type == "application/pdf"
+    msg = build_message(
+        SETTINGS, to=["jane@example.com"], subject="x", text="x", attachments=[attachment]
+    )
+    [part] = list(parse(msg.data).iter_attachments())
+    assert part.get_filename() == "Rechnung_M\ufffdller.pdf"
+    assert part.get_content() == PDF
+
+
+@pytest.mark.parametrize("field", ["subject", "text"])
+def test_text_that_was_not_utf8_is_refused_by_name(field: str) -> None:
+    values = {"subject": "Rechnung", "text": "Hallo"}
+    values[field] = "M\udcfcller"
+    with pytest.raises(MessageError, match=f"^{field} is not valid UTF-8 text$"):
+        build_message(SETTINGS, to=["jane@example.com"], **values)  # type: ignore[arg-type]
+
+
+def test_a_list_of_addresses_in_one_value_is_named_as_such() -> None:
+    with pytest.raises(MessageError) as caught:
+        build_message(SETTINGS, to=["a@example.com, b@example.com"], subject="x", text="x")
+    assert str(caught.value) == (
+        'to: "a@example.com, b@example.com" holds several addresses: give them one at a time'
+    )

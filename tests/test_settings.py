@@ -131,3 +131,34 @@ def test_update_changes_one_field_and_keeps_the_others() -> None:
     assert (t.port, t.host, t.password) == (465, "smtp.example.com", s.password)
     with pytest.raises(SettingsError):
         update_settings(s, port=0)
+
+
+HTTP = {
+    "protocol": "http",
+    "http_service_url": "https://relay.example.com",
+    "reply_to": "office@example.com",
+}
+
+
+@pytest.mark.parametrize("key", ["my key with spaces", "kéy", "a\tb"])
+def test_an_api_key_that_cannot_travel_in_a_header_is_refused_without_quoting_it(
+    key: str,
+) -> None:
+    assert problems(**HTTP, http_api_key=key) == {
+        "http_api_key": "http_api_key may contain only ASCII letters, digits and punctuation, "
+        "without spaces"
+    }
+
+
+def test_spaces_and_line_breaks_around_an_api_key_are_dropped() -> None:
+    settings = make_settings(**HTTP, http_api_key=" bk_live_1\r\n")
+    assert settings.http_api_key is not None
+    assert settings.http_api_key.get_secret_value() == "bk_live_1"
+    assert make_settings(**HTTP, http_api_key=" \n").http_api_key is None
+
+
+@pytest.mark.parametrize("field", ["sender_name", "username", "host", "password"])
+def test_text_that_was_not_utf8_is_refused_by_name(field: str) -> None:
+    values: dict[str, object] = {"host": "smtp.example.com", "username": "a@example.com"}
+    values[field] = "M\udcfcller"  # b"M\xfcller" (Latin-1) as Python reads it from argv
+    assert problems(**values) == {field: f"{field} is not valid UTF-8 text"}

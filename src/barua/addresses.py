@@ -3,6 +3,10 @@
 barua never relies on ``email.utils.parseaddr`` (CVE-2023-27043 misreads malformed addresses)
 nor on the email package to refuse line breaks in headers (CVE-2024-6923): every value that
 reaches a header passes through :func:`check_no_line_breaks` first.
+
+Text that came from bytes which are not UTF-8 (a Latin-1 terminal, a file name from an old
+system) reaches Python holding lone surrogates; no email can carry them, so
+:func:`check_utf8` refuses them by name before anything tries to encode them.
 """
 
 from __future__ import annotations
@@ -15,11 +19,34 @@ from email_validator import EmailNotValidError, validate_email
 from barua.errors import MessageError
 
 _LINE_BREAKS = re.compile(r"[\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029\x00]")
+_SURROGATES = re.compile(r"[\ud800-\udfff]")
+_LIST_SEPARATORS = re.compile(r"[,;\s]+")
 _NAMED = re.compile(r'^\s*(?:"(?P<quoted>[^"]*)"|(?P<plain>[^"<>]*?))\s*<(?P<addr>[^<>]+)>\s*$')
 
 
+def check_utf8(value: str, *, field: str) -> str:
+    """Return ``value``, or refuse it when it holds bytes that were not UTF-8 text."""
+    if _SURROGATES.search(value):
+        raise MessageError(
+            f"{field} is not valid UTF-8 text",
+            field=field,
+            hint="It holds characters of another encoding (such as Latin-1): "
+            "type or save it as UTF-8.",
+        )
+    return value
+
+
+def readable(value: str) -> str:
+    """``value`` fit to print: each byte that was not UTF-8 becomes U+FFFD."""
+    if not _SURROGATES.search(value):
+        return value
+    return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def check_no_line_breaks(value: str, *, field: str) -> str:
-    """Return ``value``, or refuse it when it holds a line break that could inject a header."""
+    """Return ``value``, or refuse it when it holds a line break that could inject a header
+    (or bytes that were not UTF-8, which no header can carry)."""
+    check_utf8(value, field=field)
     if _LINE_BREAKS.search(value):
         raise MessageError(
             f"{field} must not contain line breaks",
@@ -49,9 +76,52 @@ class Mailbox:
         return self.address.rsplit("@", 1)[1]
 
 
+def several_addresses(value: str) -> list[str] | None:
+    """The addresses in ``value`` when it is a list of two or more (``a@x.com, b@y.com``,
+    separated by commas, semicolons or spaces), else None."""
+    parts = [part for part in _LIST_SEPARATORS.split(value) if part]
+    if len(parts) < 2:
+        return None
+    for part in parts:
+        try:
+            validate_email(part, check_deliverability=False, allow_smtputf8=True)
+        except EmailNotValidError:
+            return None
+    return parts
+
+
+def display_address(address: str) -> str:
+    """``address`` as a person writes it: an internationalised domain in Unicode.
+
+    >>> display_address("duka@xn--exmple-cua.com")
+    'duka@exämple.com'
+    """
+    local, at, domain = address.rpartition("@")
+    if not at:
+        return address
+    labels = []
+    for label in domain.split("."):
+        try:
+            shown = (
+                label[4:].encode("ascii").decode("punycode")
+                if label.lower().startswith("xn--")
+                else label
+            )
+        except UnicodeError:
+            return address
+        labels.append(shown)
+    return f"{local}@{'.'.join(labels)}"
+
+
 def validate_address(value: str, *, field: str) -> Mailbox:
     """Check one bare address such as ``jane@example.com`` (syntax only, no DNS)."""
     check_no_line_breaks(value, field=field)
+    if several_addresses(value) is not None:
+        raise MessageError(
+            f'{field}: "{value}" holds several addresses: give them one at a time',
+            field=field,
+            hint="Give each address as a value of its own.",
+        )
     try:
         result = validate_email(value.strip(), check_deliverability=False, allow_smtputf8=True)
     except EmailNotValidError as exc:

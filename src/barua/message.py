@@ -19,7 +19,14 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
-from barua.addresses import Mailbox, check_no_line_breaks, parse_mailbox, validate_address
+from barua.addresses import (
+    Mailbox,
+    check_no_line_breaks,
+    check_utf8,
+    parse_mailbox,
+    readable,
+    validate_address,
+)
 from barua.errors import MessageError
 from barua.settings import Settings
 
@@ -51,15 +58,19 @@ class Attachment:
 
     @classmethod
     def from_path(cls, path: str | Path, *, filename: str | None = None) -> Attachment:
-        """Read a file from disk; the recipient sees only its base name."""
+        """Read a file from disk; the recipient sees only its base name.
+
+        A name that is not UTF-8 (a file from an older system) still sends the file: the
+        recipient sees the name with each undecodable byte shown as U+FFFD."""
         source = Path(path)
         try:
             content = source.read_bytes()
         except OSError as exc:
             raise MessageError(
-                f"cannot read attachment {source}: {exc.strerror}", field="attachment"
+                f"cannot read attachment {readable(str(source))}: {exc.strerror}",
+                field="attachment",
             ) from exc
-        return cls(filename=filename or source.name, content=content)
+        return cls(filename=filename or readable(source.name), content=content)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +135,9 @@ def compose(
         raise MessageError("at least one recipient is required", field="to")
     reply_box = parse_mailbox(reply_to, field="reply_to") if reply_to else None
     check_no_line_breaks(subject, field="subject")
+    check_utf8(text, field="text")
+    if html is not None:
+        check_utf8(html, field="html")
     if sender.name:
         check_no_line_breaks(sender.name, field="sender_name")
 

@@ -55,6 +55,8 @@ class Security(StrEnum):
 
 SECRET_FIELDS = ("password", "http_api_key")
 
+# What an Authorization header can carry: printable ASCII, no spaces.
+_API_KEY = re.compile(r"[\x21-\x7e]+")
 _HOSTNAME = re.compile(
     r"^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*\.?$"
 )
@@ -103,6 +105,11 @@ class Settings(BaseModel):
     @classmethod
     def _no_line_breaks(cls, data: Any) -> Any:
         if isinstance(data, dict):
+            key = data.get("http_api_key")
+            if isinstance(key, str | SecretStr):
+                # A key copied from a web page often brings a space or line break along.
+                raw = key.get_secret_value() if isinstance(key, SecretStr) else key
+                data = {**data, "http_api_key": raw.strip()}
             for name, value in data.items():
                 raw = value.get_secret_value() if isinstance(value, SecretStr) else value
                 if isinstance(raw, str):
@@ -134,6 +141,17 @@ class Settings(BaseModel):
     def _empty_secret_is_none(cls, value: Any) -> Any:
         if value == "" or (isinstance(value, SecretStr) and not value.get_secret_value()):
             return None
+        return value
+
+    @field_validator("http_api_key")
+    @classmethod
+    def _check_api_key(cls, value: SecretStr | None) -> SecretStr | None:
+        # Never quote the key: it is a secret even when it is wrong.
+        if value is not None and not _API_KEY.fullmatch(value.get_secret_value()):
+            raise _problem(
+                "http_api_key may contain only ASCII letters, digits and punctuation, "
+                "without spaces"
+            )
         return value
 
     @field_validator("host")
