@@ -23,7 +23,7 @@ from barua.store import ENV_OVERRIDES, SETTINGS_FILE, SettingsStore, env_values
 from barua.store import barua_home as home_folder
 from tests.conftest import PASSWORD, USER
 
-API_KEY = "bk_live_Ω-7f3a9c2e5d1b4a60"
+API_KEY = "bk_live_7f3a9c2e5d1b4a60-Zq~"
 SECRETS = (PASSWORD, API_KEY)
 
 
@@ -236,6 +236,49 @@ def test_a_lost_key_file_is_reported_not_recreated(barua_home: Path) -> None:
         "and BARUA_SECRET_KEY is not set."
     )
     assert not (barua_home / KEY_FILE).exists()
+
+
+def test_secrets_the_key_cannot_read_are_named(
+    barua_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = SettingsStore()
+    store.save(every_field())
+    assert store.unreadable_secrets() == ()
+    (barua_home / KEY_FILE).unlink()
+    assert store.unreadable_secrets() == ("password", "http_api_key")
+    monkeypatch.setenv("BARUA_SECRET_KEY", Fernet.generate_key().decode())
+    assert store.unreadable_secrets() == ("password", "http_api_key")
+
+
+def test_skipped_secrets_are_not_decrypted_so_a_lost_key_does_not_stop_a_load(
+    barua_home: Path,
+) -> None:
+    store = SettingsStore()
+    store.save(every_field())
+    (barua_home / KEY_FILE).unlink()
+    loaded = store.load(skip_secrets=["password", "http_api_key"])
+    effective = store.load_effective(environ={}, skip_secrets=["password", "http_api_key"])
+    assert loaded is not None and effective is not None
+    assert loaded.password is None and loaded.http_api_key is None
+    assert loaded.host == "smtp.example.com" and effective == loaded
+    assert not (barua_home / KEY_FILE).exists()
+
+
+def test_a_save_keeps_an_unreadable_secret_as_it_was_saved(barua_home: Path) -> None:
+    store = SettingsStore()
+    store.save(every_field())
+    old_key = (barua_home / KEY_FILE).read_bytes()
+    (barua_home / KEY_FILE).unlink()
+    loaded = store.load(skip_secrets=["password", "http_api_key"])
+    assert loaded is not None
+    # The API key is given again (with a new key); the password is kept, still unreadable.
+    store.save(loaded.model_copy(update={"http_api_key": "bk_new"}), keep_unreadable=["password"])
+    assert store.unreadable_secrets() == ("password",)
+    (barua_home / KEY_FILE).write_bytes(old_key)  # the old key found again
+    assert store.unreadable_secrets() == ("http_api_key",)
+    restored = store.load(skip_secrets=["http_api_key"])
+    assert restored is not None and restored.password is not None
+    assert restored.password.get_secret_value() == PASSWORD
 
 
 def test_invalid_secret_key_in_environment_is_refused_on_save(

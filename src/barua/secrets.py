@@ -39,6 +39,22 @@ def load_key(home: Path, *, create: bool) -> bytes:
     With ``create``, a missing key file is made (a save needs a key); without it, a missing
     key is a :class:`StoreError` (a load cannot invent the key the data was saved with).
     """
+    key = find_key(home)
+    if key is not None:
+        return key
+    if not create:
+        raise StoreError(
+            f"The secret key is missing: {home / KEY_FILE} does not exist and {ENV_KEY} is "
+            "not set.",
+            hint=f"Restore the key file or {ENV_KEY} the settings were saved with, "
+            "or set the passwords again.",
+        )
+    return _create_key_file(home / KEY_FILE)
+
+
+def find_key(home: Path) -> bytes | None:
+    """The key at hand (``BARUA_SECRET_KEY``, else ``home/secret.key``), or None when there
+    is neither; a key that is there but unusable is a :class:`StoreError`."""
     value = os.environ.get(ENV_KEY)
     if value is not None:
         key = value.strip().encode("ascii", "replace")
@@ -50,17 +66,10 @@ def load_key(home: Path, *, create: bool) -> bytes:
                 "one key cannot be read with another.",
             )
         return key
-    path = home / KEY_FILE
     try:
-        return _read_key_file(path)
+        return _read_key_file(home / KEY_FILE)
     except FileNotFoundError:
-        if not create:
-            raise StoreError(
-                f"The secret key is missing: {path} does not exist and {ENV_KEY} is not set.",
-                hint=f"Restore the key file or {ENV_KEY} the settings were saved with, "
-                "or set the passwords again.",
-            ) from None
-    return _create_key_file(path)
+        return None
 
 
 def encrypt(key: bytes, plaintext: str) -> str:

@@ -10,6 +10,11 @@ Only the secret fields (:data:`~barua.settings.SECRET_FIELDS`) are encrypted, wi
 writes a complete temporary file and renames it over the old one, so a crash, a full disk or
 invalid settings never leave half a file behind.
 
+A secret saved with a key that is no longer at hand (a lost ``secret.key``, another
+``BARUA_SECRET_KEY``) cannot be read, but it must not lock the user out: a load can be told
+which secrets not to decrypt (:meth:`SettingsStore.unreadable_secrets` names them), and a save
+keeps such a secret exactly as it was saved, so restoring the key brings it back.
+
 On servers and in containers the ``BARUA_*`` variables of :data:`ENV_OVERRIDES` override the
 saved values, or stand in for a saved file altogether (:meth:`SettingsStore.load_effective`).
 """
@@ -26,7 +31,7 @@ from typing import Any
 from platformdirs import user_data_dir
 
 from barua.errors import SettingsError, StoreError
-from barua.secrets import decrypt, encrypt, load_key, write_private_file
+from barua.secrets import decrypt, encrypt, find_key, load_key, write_private_file
 from barua.settings import SECRET_FIELDS, Settings, make_settings, update_settings
 
 FORMAT = 1
@@ -123,27 +128,56 @@ class SettingsStore:
         """The settings file."""
         return self._home / SETTINGS_FILE
 
-    def load(self) -> Settings | None:
-        """The saved settings, or None when nothing has been saved yet."""
-        values = self._read()
+    def load(self, *, skip_secrets: Collection[str] = ()) -> Settings | None:
+        """The saved settings, or None when nothing has been saved yet.
+
+        The secrets named in ``skip_secrets`` are not decrypted but left unset: those the
+        caller is about to replace, and those :meth:`unreadable_secrets` names.
+        """
+        values = self._read(skip=skip_secrets)
         return None if values is None else self._validate(values, saved=True)
 
-    def load_effective(self, *, environ: Mapping[str, str] | None = None) -> Settings | None:
+    def load_effective(
+        self, *, environ: Mapping[str, str] | None = None, skip_secrets: Collection[str] = ()
+    ) -> Settings | None:
         """The saved settings with the environment's overrides applied, validated as a whole.
 
         The environment alone may be enough; None when there is neither a saved file nor any
         override. A secret the environment overrides is not decrypted, so a container can
-        give the password even when the key it was saved with is not there.
+        give the password even when the key it was saved with is not there; nor are those
+        in ``skip_secrets``.
         """
         overrides = env_values(os.environ if environ is None else environ)
-        saved = self._read(skip=overrides.keys())
+        saved = self._read(skip={*overrides.keys(), *skip_secrets})
         if saved is None and not overrides:
             return None
         values = {**(saved or {}), **overrides}
         return self._validate(values, saved=saved is not None, overrides=overrides)
 
-    def save(self, settings: Settings) -> None:
-        """Save ``settings``, secrets encrypted; the previous file stays whole on any failure."""
+    def unreadable_secrets(self) -> tuple[str, ...]:
+        """The saved secret fields the key at hand cannot decrypt: saved with a key that was
+        lost or is not the one given (or damaged). They must be set again, or the key
+        restored."""
+        stored = self._stored_secrets()
+        if not stored:
+            return ()
+        key = find_key(self._home)
+        if key is None:
+            return tuple(stored)
+        unreadable: list[str] = []
+        for name, token in stored.items():
+            try:
+                decrypt(key, token, field=name)
+            except StoreError:
+                unreadable.append(name)
+        return tuple(unreadable)
+
+    def save(self, settings: Settings, *, keep_unreadable: Collection[str] = ()) -> None:
+        """Save ``settings``, secrets encrypted; the previous file stays whole on any failure.
+
+        A secret named in ``keep_unreadable`` that ``settings`` leaves unset keeps its saved,
+        encrypted value as it is (see :meth:`unreadable_secrets`).
+        """
         settings = update_settings(settings)  # revalidate: model_construct() bypasses checks
         values = settings.model_dump(mode="json", exclude=set(SECRET_FIELDS))
         secrets = {
@@ -155,6 +189,12 @@ class SettingsStore:
             key = load_key(self._home, create=True)
             for name, plaintext in secrets.items():
                 values[name] = {"fernet": encrypt(key, plaintext)}
+        kept = [name for name in keep_unreadable if name in SECRET_FIELDS and name not in secrets]
+        if kept:
+            stored = self._stored_secrets()
+            for name in kept:
+                if name in stored:
+                    values[name] = {"fernet": stored[name]}
         document = {"format": FORMAT, "settings": values}
         data = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
         try:
@@ -170,6 +210,26 @@ class SettingsStore:
 
     def _read(self, *, skip: Collection[str] = ()) -> dict[str, Any] | None:
         """The saved values as plain data, secrets decrypted except those in ``skip``."""
+        values = self._read_file()
+        if values is None:
+            return None
+        tokens = {
+            name: token for name, token in self._secret_tokens(values).items() if name not in skip
+        }
+        for name in SECRET_FIELDS:
+            values.pop(name, None)
+        if tokens:
+            key = load_key(self._home, create=False)
+            for name, token in tokens.items():
+                values[name] = decrypt(key, token, field=name)
+        return values
+
+    def _stored_secrets(self) -> dict[str, str]:
+        """The encrypted secrets in the file, by field, not decrypted."""
+        values = self._read_file()
+        return {} if values is None else self._secret_tokens(values)
+
+    def _read_file(self) -> dict[str, Any] | None:
         try:
             data = self.path.read_bytes()
         except FileNotFoundError:
@@ -179,10 +239,12 @@ class SettingsStore:
                 f"The saved settings file {self.path} cannot be read: {exc.strerror}.",
                 hint="Check that the file belongs to the user running barua.",
             ) from exc
-        values = self._parse(data)
+        return self._parse(data)
+
+    def _secret_tokens(self, values: Mapping[str, Any]) -> dict[str, str]:
         tokens: dict[str, str] = {}
         for name in SECRET_FIELDS:
-            stored = values.pop(name, None)
+            stored = values.get(name)
             if stored is None:
                 continue
             if not (isinstance(stored, dict) and isinstance(stored.get("fernet"), str)):
@@ -191,13 +253,8 @@ class SettingsStore:
                     hint=f"Remove {name} from the file and set it again with barua, "
                     "which encrypts it.",
                 )
-            if name not in skip:
-                tokens[name] = stored["fernet"]
-        if tokens:
-            key = load_key(self._home, create=False)
-            for name, token in tokens.items():
-                values[name] = decrypt(key, token, field=name)
-        return values
+            tokens[name] = stored["fernet"]
+        return tokens
 
     def _parse(self, data: bytes) -> dict[str, Any]:
         try:
