@@ -20,7 +20,7 @@ from typer._click.exceptions import (
     NoSuchOption,
 )
 
-from barua.cli.common import err, out
+from barua.cli.common import EXIT_BAD_INPUT, err, not_utf8_hint, out
 from barua.cli.document import document_app
 from barua.cli.outbox import outbox_app, worker_command
 from barua.cli.send import send_command
@@ -53,7 +53,9 @@ def _main(
     lang: Annotated[
         str | None,
         typer.Option(
-            "--lang", help="Language of messages: en or sw (default: BARUA_LANG or the system's)."
+            "--lang",
+            metavar="LANGUAGE",
+            help="Language of messages: en or sw (default: BARUA_LANG or the system's).",
         ),
     ] = None,
 ) -> None:
@@ -136,4 +138,12 @@ def main() -> None:
     except typer.Abort:
         err.print("aborted", markup=False)
         sys.exit(1)
+    except UnicodeError:
+        # Each command names the option whose text is not UTF-8; this catches what slips
+        # past them (a file name, a variable), still without a traceback.
+        _ = translator().gettext
+        problem = _(N_("some of the text given to barua is not valid UTF-8"))
+        err.print(_(N_("error: {message}")).format(message=problem), markup=False)
+        err.print(_(N_("hint: {hint}")).format(hint=not_utf8_hint()), markup=False)
+        sys.exit(EXIT_BAD_INPUT)
     sys.exit(code if isinstance(code, int) else 0)

@@ -10,9 +10,10 @@ from typing import Any
 import typer
 from rich.console import Console
 
+from barua.addresses import readable
 from barua.errors import BaruaError, TransportError
 from barua.i18n import N_, translator
-from barua.settings import Settings, update_settings
+from barua.settings import SECRET_FIELDS, Settings, update_settings
 from barua.store import SettingsStore
 
 EXIT_DELIVERY_FAILED = 1
@@ -76,17 +77,44 @@ def bad_input(message: str, hint: str | None = None) -> typer.Exit:
     return fail(BaruaError(message, hint=hint))
 
 
+def not_utf8_hint() -> str:
+    return _(N_("Set the terminal to UTF-8 (for example LANG=C.UTF-8) and give it again."))
+
+
+def utf8_text(value: str, *, option: str) -> str:
+    """``value`` as given to ``option``, or one clear error when its bytes were not UTF-8
+    (Python keeps such bytes as lone surrogates, which no file or email can hold)."""
+    if readable(value) == value:
+        return value
+    raise bad_input(
+        _(N_("{option} is not valid UTF-8 text: {text}")).format(
+            option=option, text=readable(value)
+        ),
+        hint=not_utf8_hint(),
+    )
+
+
 def settings_in_effect(store: SettingsStore, changes: dict[str, Any] | None = None) -> Settings:
-    """The saved settings (with environment overrides) and ``changes``, validated."""
-    changes = changes or {}
-    current = store.load_effective()
+    """The saved settings (with environment overrides) and ``changes``, validated.
+
+    Commands that take the settings flags pass ``changes`` (even when empty): with nothing
+    saved, the hint then points to those flags; for the others it points to `barua settings
+    set` and the BARUA_* variables.
+    """
+    # A secret given here replaces the saved one: a lost key must not stand in the way.
+    replaced = [name for name in SECRET_FIELDS if name in (changes or {})]
+    current = store.load_effective(skip_secrets=replaced)
     if current is None and not changes:
-        raise nothing_saved(
-            hint=_(
+        if changes is None:
+            hint = _(
+                N_("Run `barua settings set --help`, or give the BARUA_* environment variables.")
+            )
+        else:
+            hint = _(
                 N_(
                     "Run `barua settings set --host smtp.example.com --port 587 --username "
                     "you@example.com --password-stdin`, or give the settings on this command."
                 )
-            ),
-        )
-    return update_settings(current, **changes)
+            )
+        raise nothing_saved(hint=hint)
+    return update_settings(current, **(changes or {}))

@@ -2,40 +2,65 @@
 
 from __future__ import annotations
 
+import getpass
 import sys
 from typing import Annotated, Any
 
 import typer
 
-from barua.cli.common import bad_input
+from barua.cli.common import _, bad_input, not_utf8_hint, utf8_text
+from barua.i18n import N_
 from barua.settings import Protocol, Security
 
 ProtocolOpt = Annotated[
     Protocol | None, typer.Option("--protocol", help="smtp or http.", case_sensitive=False)
 ]
-HostOpt = Annotated[str | None, typer.Option("--host", help="SMTP server, e.g. smtp.gmail.com.")]
-PortOpt = Annotated[int | None, typer.Option("--port", help="SMTP port: 465, 587 or 25.")]
+HostOpt = Annotated[
+    str | None,
+    typer.Option("--host", metavar="SERVER", help="SMTP server, e.g. smtp.gmail.com."),
+]
+PortOpt = Annotated[
+    int | None,
+    typer.Option("--port", metavar="PORT", help="SMTP port, usually 465, 587 or 25."),
+]
 SecurityOpt = Annotated[
     Security | None,
-    typer.Option("--security", help="auto (from the port), ssl, starttls or none."),
+    typer.Option(
+        "--security",
+        help="auto (from the port), ssl, starttls, starttls_if_offered (STARTTLS when the "
+        "server offers it) or none.",
+    ),
 ]
-UsernameOpt = Annotated[str | None, typer.Option("--username", help="Login name.")]
+UsernameOpt = Annotated[str | None, typer.Option("--username", metavar="NAME", help="Login name.")]
 EmailOpt = Annotated[
     str | None,
-    typer.Option("--email-address", help="Sending address, when the username is not one."),
+    typer.Option(
+        "--email-address",
+        metavar="ADDRESS",
+        help="Sending address, when the username is not one.",
+    ),
 ]
 PasswordStdinOpt = Annotated[
-    bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    bool,
+    typer.Option(
+        "--password-stdin",
+        help="Read the password from standard input (asked for, unseen, on a terminal).",
+    ),
 ]
+NoPasswordOpt = Annotated[bool, typer.Option("--no-password", help="Remove the saved password.")]
 SenderNameOpt = Annotated[
-    str | None, typer.Option("--sender-name", help="Name shown as the sender.")
+    str | None, typer.Option("--sender-name", metavar="NAME", help="Name shown as the sender.")
 ]
 BccOpt = Annotated[
-    str | None, typer.Option("--bcc-copy", help="Send a copy of every email to this address.")
+    str | None,
+    typer.Option(
+        "--bcc-copy", metavar="ADDRESS", help="Send a copy of every email to this address."
+    ),
 ]
 NoBccOpt = Annotated[bool, typer.Option("--no-bcc-copy", help="Stop sending copies.")]
 ReplyToOpt = Annotated[
-    str | None, typer.Option("--reply-to", help="Receive replies at this address.")
+    str | None,
+    typer.Option("--reply-to", metavar="ADDRESS", help="Receive replies at this address."),
 ]
 NoReplyToOpt = Annotated[bool, typer.Option("--no-reply-to", help="Replies go to the sender.")]
 # A list, so that both flags given at once are seen (and refused) rather than the last winning.
@@ -47,19 +72,48 @@ VerifyOpt = Annotated[
     ),
 ]
 UrlOpt = Annotated[
-    str | None, typer.Option("--http-service-url", help="URL of the HTTP email service.")
+    str | None,
+    typer.Option("--http-service-url", metavar="URL", help="URL of the HTTP email service."),
 ]
 ApiKeyStdinOpt = Annotated[
-    bool, typer.Option("--http-api-key-stdin", help="Read the service's API key from stdin.")
+    bool,
+    typer.Option(
+        "--http-api-key-stdin",
+        help="Read the service's API key from standard input (asked for, unseen, on a terminal).",
+    ),
 ]
+NoApiKeyOpt = Annotated[bool, typer.Option("--no-http-api-key", help="Remove the saved API key.")]
 TimeoutOpt = Annotated[
-    float | None, typer.Option("--timeout", help="Seconds to wait for the server.")
+    float | None,
+    typer.Option("--timeout", metavar="SECONDS", help="Seconds to wait for the server."),
 ]
 
 
-def _read_secret() -> str:
-    value = sys.stdin.readline()
-    return value.removesuffix("\n").removesuffix("\r")
+def _read_secret(option: str, *, prompt: str, empty: str, clear_with: str) -> str:
+    """One line of standard input, or what is typed unseen at a prompt on a terminal."""
+    try:
+        if sys.stdin.isatty():
+            try:
+                value = getpass.getpass(prompt)
+            except EOFError:  # Ctrl-D at the prompt
+                value = ""
+        else:
+            value = sys.stdin.buffer.readline().decode("utf-8")
+    except UnicodeDecodeError:
+        raise bad_input(
+            _(N_("the text read by {option} is not valid UTF-8")).format(option=option),
+            hint=not_utf8_hint(),
+        ) from None
+    value = value.removesuffix("\n").removesuffix("\r")
+    if not value:
+        # An empty line must not silently remove a saved secret: that has its own flag.
+        raise bad_input(
+            empty.format(option=option),
+            hint=_(N_("To remove the saved one, run `barua settings set {flag}`.")).format(
+                flag=clear_with
+            ),
+        )
+    return value
 
 
 def changes_from_flags(
@@ -80,12 +134,18 @@ def changes_from_flags(
     http_service_url: str | None,
     http_api_key_stdin: bool,
     timeout: float | None,
+    no_password: bool = False,
+    no_http_api_key: bool = False,
 ) -> dict[str, Any]:
     """Only the flags that were given: the others keep their saved values."""
     if bcc_copy is not None and no_bcc_copy:
         raise bad_input("--bcc-copy and --no-bcc-copy cannot be used together")
     if reply_to is not None and no_reply_to:
         raise bad_input("--reply-to and --no-reply-to cannot be used together")
+    if password_stdin and no_password:
+        raise bad_input("--password-stdin and --no-password cannot be used together")
+    if http_api_key_stdin and no_http_api_key:
+        raise bad_input("--http-api-key-stdin and --no-http-api-key cannot be used together")
     if isinstance(skip_tls_verify, list):
         if len(set(skip_tls_verify)) > 1:
             raise bad_input("--skip-tls-verify and --verify-tls cannot be used together")
@@ -95,27 +155,48 @@ def changes_from_flags(
             "--password-stdin and --http-api-key-stdin cannot both read standard input",
             hint="Set them with two commands.",
         )
-    given = {
+    texts = {
+        "host": (host, "--host"),
+        "username": (username, "--username"),
+        "email_address": (email_address, "--email-address"),
+        "sender_name": (sender_name, "--sender-name"),
+        "bcc_copy": (bcc_copy, "--bcc-copy"),
+        "reply_to": (reply_to, "--reply-to"),
+        "http_service_url": (http_service_url, "--http-service-url"),
+    }
+    changes: dict[str, Any] = {
+        name: utf8_text(value, option=option)
+        for name, (value, option) in texts.items()
+        if value is not None
+    }
+    others = {
         "protocol": protocol,
-        "host": host,
         "port": port,
         "security": security,
-        "username": username,
-        "email_address": email_address,
-        "sender_name": sender_name,
-        "bcc_copy": bcc_copy,
-        "reply_to": reply_to,
         "skip_tls_verify": skip_tls_verify,
-        "http_service_url": http_service_url,
         "timeout": timeout,
     }
-    changes: dict[str, Any] = {name: value for name, value in given.items() if value is not None}
+    changes.update({name: value for name, value in others.items() if value is not None})
     if no_bcc_copy:
         changes["bcc_copy"] = None
     if no_reply_to:
         changes["reply_to"] = None
+    if no_password:
+        changes["password"] = None
+    if no_http_api_key:
+        changes["http_api_key"] = None
     if password_stdin:
-        changes["password"] = _read_secret()
+        changes["password"] = _read_secret(
+            "--password-stdin",
+            prompt=_(N_("Password: ")),
+            empty=_(N_("{option} read no password")),
+            clear_with="--no-password",
+        )
     if http_api_key_stdin:
-        changes["http_api_key"] = _read_secret()
+        changes["http_api_key"] = _read_secret(
+            "--http-api-key-stdin",
+            prompt=_(N_("API key: ")),
+            empty=_(N_("{option} read no API key")),
+            clear_with="--no-http-api-key",
+        )
     return changes

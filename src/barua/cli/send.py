@@ -7,8 +7,19 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from barua.cli.common import bad_input, err, fail, out, settings_in_effect, user_errors
+from barua.addresses import readable, several_addresses
+from barua.cli.common import (
+    _,
+    bad_input,
+    err,
+    fail,
+    out,
+    settings_in_effect,
+    user_errors,
+    utf8_text,
+)
 from barua.errors import BaruaError, TransportError
+from barua.i18n import N_
 from barua.message import Attachment, build_message
 from barua.settings import Settings
 from barua.store import SettingsStore
@@ -23,25 +34,56 @@ def _read_text(path: Path, what: str) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise bad_input(f"cannot read the {what} file {path}: {exc.strerror}") from None
+        raise bad_input(
+            f"cannot read the {what} file {readable(str(path))}: {exc.strerror}"
+        ) from None
     except UnicodeDecodeError:
-        raise bad_input(f"the {what} file {path} is not UTF-8 text") from None
+        raise bad_input(f"the {what} file {readable(str(path))} is not UTF-8 text") from None
+
+
+def _addresses(values: list[str], option: str) -> list[str]:
+    """The addresses given to ``option``, each one address in UTF-8."""
+    for value in values:
+        utf8_text(value, option=option)
+        if several_addresses(value) is not None:
+            raise bad_input(
+                _(N_('{option} "{value}" holds several addresses')).format(
+                    option=option, value=value
+                ),
+                hint=_(N_("Give one address per {option} (repeat {option} for several).")).format(
+                    option=option
+                ),
+            )
+    return values
 
 
 def send_command(
-    to: Annotated[list[str], typer.Option("--to", help="Recipient; repeat for several.")],
-    subject: Annotated[str, typer.Option("--subject", help="Subject line.")],
-    cc: Annotated[list[str] | None, typer.Option("--cc", help="Copy to; repeatable.")] = None,
-    bcc: Annotated[list[str] | None, typer.Option("--bcc", help="Blind copy; repeatable.")] = None,
-    body: Annotated[str | None, typer.Option("--body", help="The message text.")] = None,
+    to: Annotated[
+        list[str],
+        typer.Option("--to", metavar="ADDRESS", help="Recipient; repeat for several."),
+    ],
+    subject: Annotated[str, typer.Option("--subject", metavar="TEXT", help="Subject line.")],
+    cc: Annotated[
+        list[str] | None, typer.Option("--cc", metavar="ADDRESS", help="Copy to; repeatable.")
+    ] = None,
+    bcc: Annotated[
+        list[str] | None,
+        typer.Option("--bcc", metavar="ADDRESS", help="Blind copy; repeatable."),
+    ] = None,
+    body: Annotated[
+        str | None, typer.Option("--body", metavar="TEXT", help="The message text.")
+    ] = None,
     body_file: Annotated[
-        Path | None, typer.Option("--body-file", help="Read the message text from a file.")
+        Path | None,
+        typer.Option("--body-file", metavar="FILE", help="Read the message text from a file."),
     ] = None,
     html_file: Annotated[
-        Path | None, typer.Option("--html-file", help="An HTML version of the message.")
+        Path | None,
+        typer.Option("--html-file", metavar="FILE", help="An HTML version of the message."),
     ] = None,
     attach: Annotated[
-        list[Path] | None, typer.Option("--attach", help="Attach a file; repeatable.")
+        list[Path] | None,
+        typer.Option("--attach", metavar="FILE", help="Attach a file; repeatable."),
     ] = None,
     queue: Annotated[
         bool,
@@ -49,7 +91,11 @@ def send_command(
     ] = False,
     key: Annotated[
         str | None,
-        typer.Option("--key", help="Idempotency key: the same key again sends nothing new."),
+        typer.Option(
+            "--key",
+            metavar="KEY",
+            help="Idempotency key: the same key again sends nothing new.",
+        ),
     ] = None,
 ) -> None:
     """Send an email with the saved settings; exit 0 when the server accepted it.
@@ -59,6 +105,14 @@ def send_command(
     with user_errors():
         if (body is None) == (body_file is None):
             raise bad_input("give the message text with exactly one of --body or --body-file")
+        to = _addresses(to, "--to")
+        cc = _addresses(cc or [], "--cc")
+        bcc = _addresses(bcc or [], "--bcc")
+        subject = utf8_text(subject, option="--subject")
+        if body is not None:
+            body = utf8_text(body, option="--body")
+        if key is not None:
+            key = utf8_text(key, option="--key")
         text = body if body is not None else _read_text(body_file, "body")  # type: ignore[arg-type]
         html = _read_text(html_file, "HTML") if html_file is not None else None
         attachments = [Attachment.from_path(path) for path in attach or []]
@@ -66,8 +120,8 @@ def send_command(
         message = build_message(
             settings,
             to=to,
-            cc=cc or [],
-            bcc=bcc or [],
+            cc=cc,
+            bcc=bcc,
             subject=subject,
             text=text,
             html=html,

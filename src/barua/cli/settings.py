@@ -11,14 +11,17 @@ from typing import Annotated
 
 import typer
 
+from barua.addresses import display_address
 from barua.certificates import describe_certificate, normalise_fingerprint
-from barua.cli.common import _, bad_input, nothing_saved, out, user_errors
+from barua.cli.common import _, bad_input, err, nothing_saved, out, user_errors
 from barua.cli.flags import (
     ApiKeyStdinOpt,
     BccOpt,
     EmailOpt,
     HostOpt,
+    NoApiKeyOpt,
     NoBccOpt,
+    NoPasswordOpt,
     NoReplyToOpt,
     PasswordStdinOpt,
     PortOpt,
@@ -34,7 +37,20 @@ from barua.cli.flags import (
 )
 from barua.i18n import N_, translator
 from barua.settings import Protocol, update_settings
-from barua.store import ENV_OVERRIDES, SettingsStore
+from barua.store import ENV_OVERRIDES, SettingsStore, env_values
+
+# Shown by `settings show` in the user's form, though sent in the form servers read.
+_ADDRESS_FIELDS = ("email_address", "bcc_copy", "reply_to")
+_UNREADABLE = {
+    "password": N_(
+        "warning: the saved password cannot be read with this key: set it again with "
+        "`barua settings set --password-stdin`, or restore the key it was saved with."
+    ),
+    "http_api_key": N_(
+        "warning: the saved http_api_key cannot be read with this key: set it again with "
+        "`barua settings set --http-api-key-stdin`, or restore the key it was saved with."
+    ),
+}
 
 settings_app = typer.Typer(
     help="Show and change how email leaves: SMTP server or HTTP email service.",
@@ -52,6 +68,7 @@ def settings_set(
     username: UsernameOpt = None,
     email_address: EmailOpt = None,
     password_stdin: PasswordStdinOpt = False,
+    no_password: NoPasswordOpt = False,
     sender_name: SenderNameOpt = None,
     bcc_copy: BccOpt = None,
     no_bcc_copy: NoBccOpt = False,
@@ -60,26 +77,34 @@ def settings_set(
     skip_tls_verify: VerifyOpt = None,
     http_service_url: UrlOpt = None,
     http_api_key_stdin: ApiKeyStdinOpt = False,
+    no_http_api_key: NoApiKeyOpt = False,
     timeout: TimeoutOpt = None,
 ) -> None:
     """Validate and save settings. Flags not given keep their saved values."""
     with user_errors():
         changes = changes_from_flags(**locals())
         store = SettingsStore()
-        saved = store.load()
+        # Secrets saved with a lost or different key are not decrypted: those given here
+        # replace them, the others are kept as they are, still unreadable, and named below.
+        unreadable = [name for name in store.unreadable_secrets() if name not in changes]
+        saved = store.load(skip_secrets=[*unreadable, *changes])
         settings = update_settings(saved, **changes)
         if (
             settings.protocol is Protocol.SMTP
             and settings.username is not None
             and settings.password is None
+            and not no_password
             and sys.stdin.isatty()
         ):
             password = getpass.getpass(
                 _(N_("Password for {username}: ")).format(username=settings.username)
             )
             settings = update_settings(settings, password=password)
-        store.save(settings)
+        kept = [name for name in unreadable if getattr(settings, name) is None]
+        store.save(settings, keep_unreadable=kept)
         out.print(_(N_("Saved the email settings to {path}")).format(path=store.path), markup=False)
+        for name in kept:
+            err.print(_(_UNREADABLE[name]), markup=False)
 
 
 @settings_app.command("show")
@@ -89,17 +114,26 @@ def settings_show(
     """Show the settings in effect. Passwords and keys are shown as set or not set, never."""
     with user_errors():
         store = SettingsStore()
-        settings = store.load_effective()
+        overridden = env_values(os.environ).keys()
+        unreadable = [name for name in store.unreadable_secrets() if name not in overridden]
+        settings = store.load_effective(skip_secrets=unreadable)
         if settings is None:
             raise nothing_saved(hint=_(N_("Run `barua settings set --help`.")))
         data = settings.public_dict()
+        for name in _ADDRESS_FIELDS:
+            if data[name] is not None:
+                data[name] = display_address(data[name])
+        for name in unreadable:
+            data[f"{name}_set"] = True
         if as_json:
-            out.print_json(json.dumps(data))
+            out.print_json(json.dumps({**data, "unreadable_secrets": unreadable}))
             return
         for name, value in data.items():
             label, shown = name, "" if value is None else value
             if name.endswith("_set"):
                 label, shown = name.removesuffix("_set"), _(N_("set") if value else N_("not set"))
+                if label in unreadable:
+                    shown = _(N_("set, but cannot be read with this key: set it again"))
             out.print(f"{label:18} {shown}", markup=False)
         overrides = [var for var in ENV_OVERRIDES if var in os.environ]
         if overrides:
@@ -117,6 +151,7 @@ def settings_trust_certificate(
         str | None,
         typer.Option(
             "--fingerprint",
+            metavar="FINGERPRINT",
             help="The SHA-256 fingerprint you expect (from the server's administrator); "
             "barua trusts the certificate only if the server presents this one.",
         ),
@@ -197,10 +232,12 @@ _FLAGS = {
 
 @settings_app.command("detect")
 def settings_detect(
-    address: Annotated[str, typer.Argument(help="The email address to send from.")],
+    # Described in the docstring: typer would list it with its Python type ("<str>").
+    address: Annotated[str, typer.Argument(metavar="ADDRESS", hidden=True)],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Propose settings for an address: provider presets, MX, autoconfig, probing. Saves nothing."""
+    """Propose settings for ADDRESS, the email address to send from: provider presets, MX,
+    autoconfig, probing. Saves nothing."""
     with user_errors():
         from barua.advice import password_advice
         from barua.detect import detect

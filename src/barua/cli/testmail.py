@@ -109,7 +109,9 @@ def _print_outcome(report: TestReport, to: str) -> None:
 
 
 def test_command(
-    to: Annotated[str, typer.Option("--to", help="Where to send the test email.")],
+    to: Annotated[
+        str, typer.Option("--to", metavar="ADDRESS", help="Where to send the test email.")
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     save: Annotated[
         bool, typer.Option("--save", help="Save the settings given here if the test passes.")
