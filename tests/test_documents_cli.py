@@ -104,3 +104,51 @@ def test_render_refuses_an_unknown_paper_size() -> None:
     result = barua("render", EXAMPLES / "invoice.json", "--paper", "a3")
     assert result.returncode == 2
     assert "a3" in result.stderr
+
+
+def test_check_accepts_a_folder_as_email_does(tmp_path: Path) -> None:
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    for name in ("quote.json", "statement.json"):
+        data = json.loads((EXAMPLES / name).read_text(encoding="utf-8"))
+        data["business"]["logo"] = None
+        (folder / name).write_text(json.dumps(data), encoding="utf-8")
+    (folder / "notes.txt").write_text("not a document", encoding="utf-8")
+    result = barua("check", folder)
+    assert result.returncode == 0, result.stderr
+    assert [line.split(": ok (")[0] for line in result.stdout.splitlines()] == [
+        str(folder / "quote.json"),
+        str(folder / "statement.json"),
+    ]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    refused = barua("check", empty)
+    assert refused.returncode == 2
+    assert f"the folder {empty} holds no .json documents" in refused.stderr
+
+
+def test_help_names_what_to_give_not_python_types() -> None:
+    for command in ("email", "check", "render"):
+        result = subprocess.run(
+            [str(BARUA), "document", command, "--help"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={"COLUMNS": "100", "PATH": ""},
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        assert "<list[" not in result.stdout and "<str>" not in result.stdout
+        assert "<path>" not in result.stdout and "{files}" not in result.stdout
+        assert "[OPTIONS] {FILE}" in result.stdout
+        assert "FILE" in result.stdout.split("Options:")[0].split("Usage:")[1]
+    email = subprocess.run(
+        [str(BARUA), "document", "email", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"COLUMNS": "100", "PATH": ""},
+        check=False,
+    ).stdout
+    for option in ("--to ADDRESS", "--cc ADDRESS", "--subject TEXT", "--message TEXT"):
+        assert option in email

@@ -209,6 +209,25 @@ def test_a_party_without_an_address_and_no_to_is_refused(outbox: Outbox, tmp_pat
     assert outcome.status is EmailStatus.QUEUED
 
 
+def test_a_report_without_a_party_asks_for_recipients_not_a_customer(
+    outbox: Outbox, tmp_path: Path
+) -> None:
+    report = load_document(EXAMPLES / "report-aged-receivables.json")
+    assert report.party is None
+    settings = make_settings(host="127.0.0.1", port=2525, security="none", email_address=USER)
+    with pytest.raises(DocumentError) as caught:
+        email_document(report, outbox, settings, source="report.json")
+    assert caught.value.lines() == [
+        "report.json: party: is not given, so the report has no address to email it to"
+    ]
+    assert caught.value.hint == (
+        "Give the recipients with --to (e.g. --to accountant@example.com), or add a party "
+        "with emails to the report."
+    )
+    outcome = email_document(report, outbox, settings, to=["accountant@example.com"])
+    assert outcome.status is EmailStatus.QUEUED
+
+
 def test_a_wrong_to_address_is_refused_before_anything_is_rendered(outbox: Outbox) -> None:
     settings = make_settings(host="127.0.0.1", port=2525, security="none", email_address=USER)
     document = load_document(EXAMPLES / "invoice.json")

@@ -45,6 +45,18 @@ def _report(error: DocumentError) -> NoReturn:
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
+PaperOpt = Annotated[
+    Paper | None,
+    typer.Option(
+        "--paper",
+        help="a4 or letter; by default the paper of the country of the document's locale "
+        "(letter for en_US, en_CA, es_MX…, a4 elsewhere).",
+        case_sensitive=False,
+        show_default=False,
+    ),
+]
+
+
 @document_app.command("schema")
 def schema_command() -> None:
     """Print the JSON Schema of documents (for editors and other programs)."""
@@ -53,12 +65,20 @@ def schema_command() -> None:
 
 @document_app.command("check")
 def check_command(
-    files: Annotated[list[Path], typer.Argument(help="Document JSON files.", show_default=False)],
+    files: Annotated[
+        list[Path],
+        # Described in the docstring: the help would show the argument's Python type.
+        typer.Argument(metavar="FILE", hidden=True, show_default=False),
+    ],
 ) -> None:
     """Validate documents (and that the PDF fonts can print them) without rendering them;
-    exit 2 if any has a problem."""
+    exit 2 if any has a problem.
+
+    Each FILE is a document JSON file, or a folder whose .json files are checked."""
     failed: DocumentError | None = None
-    for file in files:
+    with user_errors():
+        paths = _document_files(files)
+    for file in paths:
         try:
             document = documents.load_document(file)
             documents.check_printable(document, source=str(file))
@@ -80,16 +100,16 @@ def check_command(
 
 @document_app.command("render")
 def render_command(
-    file: Annotated[Path, typer.Argument(help="A document JSON file.", show_default=False)],
+    file: Annotated[Path, typer.Argument(metavar="FILE", hidden=True, show_default=False)],
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="The PDF to write; FILE with .pdf by default."),
+        typer.Option(
+            "--output", "-o", metavar="PDF", help="The PDF to write; FILE with .pdf by default."
+        ),
     ] = None,
-    paper: Annotated[
-        Paper, typer.Option("--paper", help="a4 or letter.", case_sensitive=False)
-    ] = Paper.A4,
+    paper: PaperOpt = None,
 ) -> None:
-    """Render a document as PDF."""
+    """Render a document (FILE, its JSON file) as PDF."""
     with user_errors():
         try:
             document = documents.load_document(file)
@@ -109,19 +129,30 @@ def render_command(
 
 ToOpt = Annotated[
     list[str] | None,
-    typer.Option("--to", help="Send to this address instead of the party's; repeatable."),
+    typer.Option(
+        "--to",
+        metavar="ADDRESS",
+        help="Send to this address instead of the party's; repeatable.",
+    ),
 ]
-CcOpt = Annotated[list[str] | None, typer.Option("--cc", help="Copy to; repeatable.")]
+CcOpt = Annotated[
+    list[str] | None, typer.Option("--cc", metavar="ADDRESS", help="Copy to; repeatable.")
+]
 SubjectOpt = Annotated[
     str | None,
     typer.Option(
         "--subject",
+        metavar="TEXT",
         help="Subject instead of the template's; may use its fields: {{ document_number }}.",
     ),
 ]
 MessageOpt = Annotated[
     str | None,
-    typer.Option("--message", help="Message text instead of the template's; may use its fields."),
+    typer.Option(
+        "--message",
+        metavar="TEXT",
+        help="Message text instead of the template's; may use its fields.",
+    ),
 ]
 AgainOpt = Annotated[
     bool,
@@ -142,6 +173,7 @@ ProcessesOpt = Annotated[
     int | None,
     typer.Option(
         "--processes",
+        metavar="N",
         min=1,
         help="Documents rendered at once (default: one per core from 200 documents on).",
     ),
@@ -168,7 +200,7 @@ def _document_files(arguments: list[Path]) -> list[Path]:
 def email_command(
     files: Annotated[
         list[Path],
-        typer.Argument(help="Document JSON files, or folders of them.", show_default=False),
+        typer.Argument(metavar="FILE", hidden=True, show_default=False),
     ],
     to: ToOpt = None,
     cc: CcOpt = None,
@@ -176,14 +208,13 @@ def email_command(
     message: MessageOpt = None,
     again: AgainOpt = False,
     wait: WaitOpt = False,
-    paper: Annotated[
-        Paper, typer.Option("--paper", help="a4 or letter.", case_sensitive=False)
-    ] = Paper.A4,
+    paper: PaperOpt = None,
     processes: ProcessesOpt = None,
 ) -> None:
     """Email documents as PDF: render each, write its email from the template, queue it.
 
-    Each document goes to the addresses in its party.emails, unless --to is given. The email
+    Each FILE is a document JSON file, or a folder whose .json files are emailed. Each
+    document goes to the addresses in its party.emails, unless --to is given. The email
     waits in the outbox, where `barua worker` delivers it, and the command prints its outbox
     id; with --wait (one document) it is delivered now and the server's answer is printed, as
     `barua send` does. A version of a document is emailed once: emailing it again prints the
@@ -278,7 +309,7 @@ def _email_many(
     subject: str | None,
     message: str | None,
     again: bool,
-    paper: Paper,
+    paper: Paper | None,
     processes: int | None,
 ) -> None:
     """Email every file with a progress bar, then the invalid ones' problems and a summary."""

@@ -62,7 +62,7 @@ if TYPE_CHECKING:
         SummaryLine,
         Transaction,
     )
-    from barua.documents.paper import Paper
+    from barua.documents.paper import Paper, paper_for
     from barua.documents.printable import check_printable
     from barua.documents.render import count_pages, render_pdf
     from barua.documents.templates import FIELDS as TEMPLATE_FIELDS
@@ -150,6 +150,7 @@ _LAZY: dict[str, str] = {
     "idempotency_key": "barua.documents.keys",
     "load_document": "barua.documents.loading",
     "load_template": "barua.documents.templates",
+    "paper_for": "barua.documents.paper",
     "parse_document": "barua.documents.loading",
     "parse_json": "barua.documents.loading",
     "render_email": "barua.documents.templates",
@@ -221,6 +222,7 @@ __all__ = [
     "idempotency_key",
     "load_document",
     "load_template",
+    "paper_for",
     "parse_document",
     "parse_json",
     "render_email",

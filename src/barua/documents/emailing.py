@@ -36,7 +36,7 @@ from barua.documents.context import document_label
 from barua.documents.errors import DocumentError
 from barua.documents.keys import idempotency_key
 from barua.documents.loading import load_document
-from barua.documents.models import AnyDocument
+from barua.documents.models import AnyDocument, Report
 from barua.documents.paper import Paper
 from barua.documents.processes import ProcessDied, in_order
 from barua.documents.templates import compose_document_email
@@ -60,6 +60,10 @@ pays back only from ~250 documents on."""
 
 _NO_RECIPIENT_HINT = (
     "Add the customer's address to party.emails in the document, or give recipients with --to."
+)
+_NO_RECIPIENT_HINT_REPORT = (
+    "Give the recipients with --to (e.g. --to accountant@example.com), or add a party with "
+    "emails to the report."
 )
 
 
@@ -100,7 +104,7 @@ def build_document_email(
     cc: Sequence[str] = (),
     subject: str | None = None,
     message: str | None = None,
-    paper: Paper | str = Paper.A4,
+    paper: Paper | str | None = None,
     created: datetime | None = None,
     source: str | None = None,
 ) -> OutgoingMessage:
@@ -113,6 +117,14 @@ def build_document_email(
     """
     recipients = list(to) if to else _party_emails(document)
     if not recipients:
+        if isinstance(document, Report):
+            # A report is often for the owner or the accountant, not for a customer.
+            problem = (
+                {"party": "is not given, so the report has no address to email it to"}
+                if document.party is None
+                else {"party.emails": "has no address to email the report to"}
+            )
+            raise DocumentError(problem, hint=_NO_RECIPIENT_HINT_REPORT, source=source)
         raise DocumentError(
             {"party.emails": "has no address to email the document to"},
             hint=_NO_RECIPIENT_HINT,
@@ -163,7 +175,7 @@ def email_document(
     subject: str | None = None,
     message: str | None = None,
     again: bool = False,
-    paper: Paper | str = Paper.A4,
+    paper: Paper | str | None = None,
     created: datetime | None = None,
     source: str | None = None,
 ) -> EmailOutcome:
@@ -202,7 +214,7 @@ class _Options:
     cc: tuple[str, ...]
     subject: str | None
     message: str | None
-    paper: Paper
+    paper: Paper | None
     created: datetime | None
 
 
@@ -301,7 +313,7 @@ def email_documents(
     subject: str | None = None,
     message: str | None = None,
     again: bool = False,
-    paper: Paper | str = Paper.A4,
+    paper: Paper | str | None = None,
     created: datetime | None = None,
     processes: int | None = None,
 ) -> Generator[EmailOutcome, None, None]:
@@ -320,7 +332,7 @@ def email_documents(
         cc=tuple(cc),
         subject=subject,
         message=message,
-        paper=Paper(paper),
+        paper=Paper(paper) if paper is not None else None,
         created=created,
     )
     suffix = again_suffix() if again else ""

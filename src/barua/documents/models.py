@@ -43,6 +43,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from barua.addresses import validate_address
+from barua.documents.paper import Paper, paper_for
 from barua.errors import MessageError
 
 PROBLEMS = "barua_problems"
@@ -315,6 +316,10 @@ class _Common(_Model):
     reference: Text | None = None
     """The other side's reference: a purchase order number, a project."""
     notes: LongText | None = None
+    paper: Paper | None = None
+    """``a4`` or ``letter``; when absent, the paper of the locale's country: Letter for
+    ``en_US``, ``en_CA``, ``es_MX``, ``fr_CA``…, A4 elsewhere and for a locale without a
+    country. A paper given when rendering (``--paper``) overrides both."""
 
     @field_validator("currency")
     @classmethod
@@ -342,6 +347,11 @@ class _Common(_Model):
     def effective_locale(self) -> str:
         """The locale that formats numbers and dates."""
         return self.locale or DEFAULT_LOCALES[self.language]
+
+    @property
+    def effective_paper(self) -> Paper:
+        """The paper the document prints on unless told otherwise: its own, else its locale's."""
+        return self.paper or paper_for(self.effective_locale)
 
 
 class _Addressed(_Common):

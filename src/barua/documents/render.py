@@ -1,6 +1,6 @@
 """Documents as print-ready PDF: A4 or US Letter, in the document's language and locale.
 
->>> pdf = render_pdf(invoice, paper=Paper.A4)          # doctest: +SKIP
+>>> pdf = render_pdf(invoice)          # A4, or Letter for en_US  # doctest: +SKIP
 >>> pdf[:5]                                             # doctest: +SKIP
 b'%PDF-'
 
@@ -79,6 +79,11 @@ def _pages(ctx: RenderContext) -> list[Page]:
     )
 
 
+def _paper(document: AnyDocument, paper: Paper | str | None) -> Paper:
+    """The paper asked for, else the document's own, else its locale's country's."""
+    return Paper(paper) if paper is not None else document.effective_paper
+
+
 def _layout(document: AnyDocument, paper: Paper) -> tuple[RenderContext, list[Page]]:
     """The context and pages of ``document``: portrait, or landscape when a table needs it."""
     ctx = _context(document, paper)
@@ -97,9 +102,9 @@ def _layout(document: AnyDocument, paper: Paper) -> tuple[RenderContext, list[Pa
         raise DocumentError({exc.path: problem}, hint=_TOO_WIDE_HINT) from None
 
 
-def count_pages(document: AnyDocument, *, paper: Paper | str = Paper.A4) -> int:
+def count_pages(document: AnyDocument, *, paper: Paper | str | None = None) -> int:
     """How many pages ``document`` prints on, without drawing it."""
-    return len(_layout(document, Paper(paper))[1])
+    return len(_layout(document, _paper(document, paper))[1])
 
 
 def _metadata(ctx: RenderContext, created: datetime | None) -> Metadata:
@@ -120,19 +125,22 @@ def _metadata(ctx: RenderContext, created: datetime | None) -> Metadata:
 def render_pdf(
     document: AnyDocument,
     *,
-    paper: Paper | str = Paper.A4,
+    paper: Paper | str | None = None,
     created: datetime | None = None,
 ) -> bytes:
     """``document`` as a PDF file.
 
-    ``paper`` is ``a4`` or ``letter``, turned to landscape when a table's numbers need the
-    width; ``created`` is the creation date written into the metadata (now when absent).
+    ``paper`` is ``a4`` or ``letter``; when absent, the document's own ``paper``, else the
+    paper of its locale's country (:func:`~barua.documents.paper.paper_for`: Letter for
+    ``en_US``, ``es_MX``, ``fr_CA``…, A4 elsewhere). It turns to landscape when a table's
+    numbers need the width; ``created`` is the creation date written into the metadata (now
+    when absent).
     Raises :class:`~barua.documents.errors.DocumentError` when the fonts or the logo cannot
     be read, a field holds characters the fonts cannot draw, or a table is too wide even in
     landscape.
     """
     check_printable(document)
-    ctx, pages = _layout(document, Paper(paper))
+    ctx, pages = _layout(document, _paper(document, paper))
     pdf = PdfWriter(pagesize=(ctx.frame.width, ctx.frame.height), metadata=_metadata(ctx, created))
     top = ctx.frame.height - ctx.frame.top
     for number, page in enumerate(pages, start=1):

@@ -367,7 +367,7 @@ def compose_document_email(
     *,
     subject: str | None = None,
     message: str | None = None,
-    paper: Paper | str = Paper.A4,
+    paper: Paper | str | None = None,
     created: datetime | None = None,
 ) -> tuple[str, str, Attachment]:
     """Subject, body text and the PDF attachment of the email that sends ``document``.
