@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from decimal import Decimal as D
 from typing import Any
 
 import pytest
+from pypdf import PdfReader
 
 from barua.documents import (
     Line,
@@ -14,6 +16,7 @@ from barua.documents import (
     Statement,
     compute_totals,
     currency_digits,
+    render_pdf,
     round_money,
     statement_totals,
     table_totals,
@@ -204,3 +207,26 @@ def test_report_table_totals_sum_money_as_printed() -> None:
         }
     )
     assert table_totals(table, "USD") == [None, D("30.01"), None, None]
+
+
+def test_an_opening_balance_without_a_period_start_is_aged_before_the_first_entry() -> None:
+    # Statement of 30 April; the first entry is on 1 February, so the opening balance was
+    # owed by 31 January at the latest: 89 days late, not "Current".
+    entries = [{"date": "2025-02-01", "description": "Payment", "credit": "10"}]
+    totals = statement_totals(statement(opening_balance="100", transactions=entries))
+    assert totals.ageing.buckets() == (D("0"), D("0"), D("0"), D("90.00"), D("0"))
+    # With a period start, that is its date; with no entries at all, the statement date.
+    dated = statement(opening_balance="100", transactions=entries, period_start="2025-04-01")
+    assert statement_totals(dated).ageing.days_1_30 == D("90.00")
+    alone = statement_totals(statement(opening_balance="100"))
+    assert alone.ageing.current == D("100.00")
+
+
+def test_the_printed_ageing_of_an_undated_opening_balance() -> None:
+    entries = [{"date": "2025-02-01", "description": "Payment", "credit": "10"}]
+    document = statement(opening_balance="100", transactions=entries)
+    text = " ".join(
+        page.extract_text() for page in PdfReader(io.BytesIO(render_pdf(document))).pages
+    )
+    # Current, 1-30, 31-60, 61-90, over 90, total due.
+    assert "0.00 0.00 0.00 90.00 0.00 90.00" in " ".join(text.split())

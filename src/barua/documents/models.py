@@ -457,6 +457,9 @@ class Statement(_Addressed):
 
     type: Literal[DocumentType.STATEMENT]
     period_start: dt.date | None = None
+    """The first day covered; the ageing counts the opening balance as due on it. When
+    absent, the opening balance is aged from the day before the first transaction (or from
+    the statement date when there is none)."""
     period_end: dt.date | None = None
     """The statement date (``issue_date``) when absent."""
     opening_balance: Amount = Decimal(0)

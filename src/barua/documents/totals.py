@@ -236,6 +236,20 @@ def age_balances(
     return Ageing(*buckets)
 
 
+def opening_balance_date(statement: Statement) -> dt.date:
+    """The date the opening balance is aged from: the statement's first day, when given.
+
+    Without ``period_start`` it is the day before the first transaction, the latest day the
+    balance certainly existed; without transactions either, the statement date. The balance
+    then shows as at least that late, never as "Current" for want of a date.
+    """
+    if statement.period_start is not None:
+        return statement.period_start
+    if statement.transactions:
+        return min(entry.date for entry in statement.transactions) - dt.timedelta(days=1)
+    return statement.issue_date
+
+
 def statement_totals(statement: Statement) -> StatementTotals:
     """The running balance, closing balance and ageing of ``statement``."""
     currency = statement.currency
@@ -244,7 +258,7 @@ def statement_totals(statement: Statement) -> StatementTotals:
     rows: list[StatementRow] = []
     charges: list[tuple[dt.date, Decimal]] = []
     total_debit = total_credit = _ZERO
-    opening_date = statement.period_start or statement.issue_date
+    opening_date = opening_balance_date(statement)
     if opening > 0:
         charges.append((opening_date, opening))
     for transaction in statement.transactions:
