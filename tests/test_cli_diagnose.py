@@ -145,6 +145,33 @@ def test_detect_by_preset_and_by_mx(loopback_dns: DnsServer) -> None:
     assert barua("settings", "show").returncode == 2, "detect never saves"
 
 
+def test_detect_shows_the_providers_advice_and_no_password_command_where_none_works() -> None:
+    gmail = barua("settings", "detect", "duka@gmail.com").stdout.splitlines()
+    assert gmail[5].startswith("Gmail needs an app password, not your normal password.")
+    assert gmail[6].startswith("Gmail sends at most about 500 emails a day")
+    assert gmail[-1].endswith("--username duka@gmail.com --password-stdin")
+    outlook = barua("settings", "detect", "duka@outlook.com")
+    assert outlook.returncode == 0
+    assert outlook.stdout.splitlines()[-1] == (
+        "barua cannot sign in with OAuth yet, so it cannot send through Outlook.com. Send from "
+        "an address at your own domain through another provider or an email service (such as "
+        "Brevo, Mailgun or Amazon SES), and detect the settings for that address."
+    )
+    assert "--password-stdin" not in outlook.stdout
+
+
+def test_detect_asks_before_looking_up_a_lookalike_domain(loopback_dns: DnsServer) -> None:
+    loopback_dns.add("gmial.com", "MX", "10 mx.gmial.com.")
+    proc = barua("settings", "detect", "duka@gmial.com")  # no terminal to ask on
+    assert proc.returncode == 1
+    assert proc.stdout.startswith("Did you mean gmail.com? gmial.com is another domain")
+    assert proc.stderr.splitlines() == [
+        "hint: if the address is right, run this again with --confirm-lookalike."
+    ]
+    data = json.loads(barua("settings", "detect", "duka@gmial.com", "--json").stdout)
+    assert (data["needs_confirmation"], data["values"]) == (True, {})
+
+
 def test_successful_test_warns_about_spf_and_dmarc(
     certs: CertFiles, loopback_dns: DnsServer
 ) -> None:

@@ -235,31 +235,51 @@ def settings_detect(
     # Described in the docstring: typer would list it with its Python type ("<str>").
     address: Annotated[str, typer.Argument(metavar="ADDRESS", hidden=True)],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    confirm_lookalike: Annotated[
+        bool,
+        typer.Option(
+            "--confirm-lookalike",
+            help="Look the domain up even though it is one typo away from a provider's.",
+        ),
+    ] = False,
 ) -> None:
     """Propose settings for ADDRESS, the email address to send from: provider presets, MX,
     autoconfig, probing. Saves nothing."""
     with user_errors():
-        from barua.advice import password_advice
         from barua.detect import detect
         from barua.resolver import make_resolver
 
         gettext = translator().gettext
-        proposal = detect(address, resolver=make_resolver())
+        proposal = detect(address, resolver=make_resolver(), confirm_lookalike=confirm_lookalike)
+        question = proposal.confirm_question(gettext)
+        if question is not None and not as_json and sys.stdin.isatty():
+            # A look-alike of a provider's domain: its servers would get the password.
+            out.print(proposal.explain(gettext), markup=False)
+            if not typer.confirm(question, default=False):
+                raise typer.Exit(1)
+            proposal = detect(address, resolver=make_resolver(), confirm_lookalike=True)
         if as_json:
             out.print_json(json.dumps(proposal.to_dict(gettext)))
             return
         out.print(proposal.explain(gettext), markup=False)
+        if proposal.needs_confirmation:
+            err.print(
+                _(N_("hint: if the address is right, run this again with --confirm-lookalike.")),
+                markup=False,
+            )
+            raise typer.Exit(1)
         if not proposal.values:
             raise typer.Exit(1)
         for name, value in proposal.values.items():
             out.print(f"  {name:14} {value}", markup=False)
-        preset = proposal.preset
-        advice = password_advice(preset, gettext) if preset is not None else None
-        if advice:
-            out.print(advice, markup=False)
-        flags = " ".join(
-            f"{_FLAGS[name]} {shlex.quote(str(value))}"
-            for name, value in proposal.values.items()
-            if name in _FLAGS
-        )
-        out.print(f"barua settings set {flags} --password-stdin", markup=False)
+        for line in proposal.advice_lines(gettext):
+            out.print(line, markup=False)
+        if proposal.accepts_password:
+            flags = " ".join(
+                f"{_FLAGS[name]} {shlex.quote(str(value))}"
+                for name, value in proposal.values.items()
+                if name in _FLAGS
+            )
+            if "username" not in proposal.values:
+                flags += " --username USERNAME"
+            out.print(f"barua settings set {flags} --password-stdin", markup=False)
