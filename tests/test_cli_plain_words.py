@@ -26,27 +26,8 @@ EXAMPLES = Path(__file__).parents[1] / "examples"
 # <int range>... Choices such as <smtp|http> name the values themselves and may stay.
 PYTHON_TYPE = re.compile(r"<(?:str|int|float|bool|path|Path|list\[[^\]]*\]|[a-z]+ range)>")
 
-# Commands whose options are declared by other parts of barua, still to be given metavars.
-NOT_YET = {
-    ("worker",),
-    *(("document", name) for name in ("check", "render", "email")),
-    *(("outbox", name) for name in ("list", "show", "retry", "cancel", "purge")),
-}
 
-
-@pytest.mark.parametrize(
-    "command",
-    [
-        pytest.param(
-            command,
-            marks=pytest.mark.xfail(reason="metavars still to be given in that module")
-            if command in NOT_YET
-            else (),
-        )
-        for command in COMMANDS
-    ],
-    ids=lambda path: " ".join(path) or "barua",
-)
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda path: " ".join(path) or "barua")
 def test_help_names_values_in_plain_words(command: tuple[str, ...]) -> None:
     proc = CliRunner().invoke(app, [*command, "--help"], prog_name="barua")
     assert proc.exit_code == 0, proc.output

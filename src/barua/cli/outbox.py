@@ -38,7 +38,8 @@ outbox_app = typer.Typer(
 )
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-IdArg = Annotated[int, typer.Argument(help="The outbox id, as `barua outbox list` shows it.")]
+# Described in each command's text: typer would list the argument with its Python type.
+IdArg = Annotated[int, typer.Argument(metavar="ID", hidden=True, show_default=False)]
 
 
 def _when(value: datetime | None) -> str:
@@ -81,7 +82,9 @@ def list_command(
         MessageStatus | None,
         typer.Option("--status", help="Only entries in this state.", case_sensitive=False),
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", help="At most this many, newest first.")] = 50,
+    limit: Annotated[
+        int, typer.Option("--limit", metavar="N", help="At most this many, newest first.")
+    ] = 50,
     as_json: JsonOpt = False,
 ) -> None:
     """List the outbox, newest first."""
@@ -138,7 +141,8 @@ def _show(entry: OutboxEntry) -> None:
 
 @outbox_app.command("show")
 def show_command(entry_id: IdArg, as_json: JsonOpt = False) -> None:
-    """Show one entry, its recipients and its delivery log."""
+    """Show outbox entry ID (as `barua outbox list` shows it), its recipients and its
+    delivery log."""
     with user_errors(), outbox_api.Outbox.open() as outbox:
         entry = outbox.get(entry_id)
         attempts = outbox.attempts(entry_id)
@@ -165,7 +169,7 @@ def show_command(entry_id: IdArg, as_json: JsonOpt = False) -> None:
 
 @outbox_app.command("retry")
 def retry_command(entry_id: IdArg) -> None:
-    """Try a deferred or failed entry again now."""
+    """Try the deferred or failed outbox entry ID again now."""
     with user_errors(), outbox_api.Outbox.open() as outbox:
         entry = outbox.retry(entry_id)
         _print(f"Outbox entry {entry.id} is queued again; a worker sends it next.")
@@ -173,7 +177,7 @@ def retry_command(entry_id: IdArg) -> None:
 
 @outbox_app.command("cancel")
 def cancel_command(entry_id: IdArg) -> None:
-    """Cancel a queued or deferred entry."""
+    """Cancel the queued or deferred outbox entry ID."""
     with user_errors(), outbox_api.Outbox.open() as outbox:
         entry = outbox.cancel(entry_id)
         _print(f"Outbox entry {entry.id} is cancelled.")
@@ -196,7 +200,9 @@ def purge_command(
     sent_before: Annotated[
         str,
         typer.Option(
-            "--sent-before", help="Delete entries sent before this date (YYYY-MM-DD, UTC)."
+            "--sent-before",
+            metavar="DATE",
+            help="Delete entries sent before this date (YYYY-MM-DD, UTC).",
         ),
     ],
 ) -> None:
@@ -257,12 +263,15 @@ def worker_command(
     ] = False,
     connections: Annotated[
         int | None,
-        typer.Option("--connections", min=1, help="Connections at once (default: by provider)."),
+        typer.Option(
+            "--connections", metavar="N", min=1, help="Connections at once (default: by provider)."
+        ),
     ] = None,
     processes: Annotated[
         int | None,
         typer.Option(
             "--processes",
+            metavar="N",
             min=1,
             help="Worker processes sharing the connections (default: one per CPU core, at "
             "most one per connection).",
@@ -270,24 +279,42 @@ def worker_command(
     ] = None,
     lease: Annotated[
         float,
-        typer.Option("--lease", min=0.1, help="Seconds a claimed message stays this worker's."),
+        typer.Option(
+            "--lease",
+            metavar="SECONDS",
+            min=0.1,
+            help="Seconds a claimed message stays this worker's.",
+        ),
     ] = 300.0,
     poll_interval: Annotated[
-        float, typer.Option("--poll-interval", min=0.01, help="Longest idle sleep, seconds.")
+        float,
+        typer.Option(
+            "--poll-interval", metavar="SECONDS", min=0.01, help="Longest idle sleep, seconds."
+        ),
     ] = 1.0,
     retry_first_delay: Annotated[
-        float, typer.Option("--retry-first-delay", min=0.0, help="Seconds before a 1st retry.")
+        float,
+        typer.Option(
+            "--retry-first-delay", metavar="SECONDS", min=0.0, help="Seconds before a 1st retry."
+        ),
     ] = 60.0,
     retry_max_delay: Annotated[
-        float, typer.Option("--retry-max-delay", min=0.0, help="Longest wait between retries.")
+        float,
+        typer.Option(
+            "--retry-max-delay", metavar="SECONDS", min=0.0, help="Longest wait between retries."
+        ),
     ] = 3600.0,
     max_age: Annotated[
-        float, typer.Option("--max-age", min=0.0, help="Seconds after which a message fails.")
+        float,
+        typer.Option(
+            "--max-age", metavar="SECONDS", min=0.0, help="Seconds after which a message fails."
+        ),
     ] = 5 * 86400.0,
     database_patience: Annotated[
         float,
         typer.Option(
             "--database-patience",
+            metavar="SECONDS",
             min=0.0,
             help="With --once: seconds to keep asking a failing outbox database before giving up.",
         ),
