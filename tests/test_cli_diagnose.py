@@ -153,9 +153,10 @@ def test_detect_shows_the_providers_advice_and_no_password_command_where_none_wo
     outlook = barua("settings", "detect", "duka@outlook.com")
     assert outlook.returncode == 0
     assert outlook.stdout.splitlines()[-1] == (
-        "barua cannot sign in with OAuth yet, so it cannot send through Outlook.com. Send from "
-        "an address at your own domain through another provider or an email service (such as "
-        "Brevo, Mailgun or Amazon SES), and detect the settings for that address."
+        "Outlook.com accepts no password for SMTP, only sign-in with OAuth, which barua cannot "
+        "do yet. Send from an address at your own domain through another provider or an email "
+        "service (such as Brevo, Mailgun or Amazon SES), and detect the settings for that "
+        "address."
     )
     assert "--password-stdin" not in outlook.stdout
 
@@ -168,7 +169,9 @@ def test_detect_asks_before_looking_up_a_lookalike_domain(loopback_dns: DnsServe
     assert proc.stderr.splitlines() == [
         "hint: if the address is right, run this again with --confirm-lookalike."
     ]
-    data = json.loads(barua("settings", "detect", "duka@gmial.com", "--json").stdout)
+    as_json = barua("settings", "detect", "duka@gmial.com", "--json")
+    assert as_json.returncode == 1  # as without --json: nothing to use yet
+    data = json.loads(as_json.stdout)
     assert (data["needs_confirmation"], data["values"]) == (True, {})
 
 
@@ -246,3 +249,9 @@ def test_trust_certificate_on_http_settings_explains_instead_of_crashing() -> No
         "certificate (or its authority's) to SSL_CERT_FILE, or turn certificate verification "
         "off (--skip-tls-verify) on a network you trust.",
     ]
+    swahili = barua("--lang", "sw", "settings", "trust-certificate", "--yes")
+    assert swahili.stderr.splitlines()[0] == (
+        "hitilafu: trust-certificate inahusu seva ya SMTP; mipangilio hii inatuma kupitia "
+        "huduma ya barua pepe ya HTTP"
+    )
+    assert swahili.stderr.splitlines()[1].startswith("ushauri: Kwa huduma ya barua pepe ya HTTP")

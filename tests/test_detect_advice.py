@@ -94,15 +94,12 @@ def test_outlook_com_says_what_to_do_instead_of_a_password(dns: DnsServer) -> No
     )
     assert not proposal.accepts_password
     instead = (
-        "barua cannot sign in with OAuth yet, so it cannot send through Outlook.com. Send from "
-        "an address at your own domain through another provider or an email service (such as "
-        "Brevo, Mailgun or Amazon SES), and detect the settings for that address."
+        "Outlook.com accepts no password for SMTP, only sign-in with OAuth, which barua cannot "
+        "do yet. Send from an address at your own domain through another provider or an email "
+        "service (such as Brevo, Mailgun or Amazon SES), and detect the settings for that "
+        "address."
     )
-    assert proposal.advice_lines() == [
-        get_preset("outlook_com").oauth_note,
-        get_preset("outlook_com").notes,
-        instead,
-    ]
+    assert proposal.advice_lines() == [get_preset("outlook_com").notes, instead]
     data = proposal.to_dict()
     assert data["accepts_password"] is False
     assert data["advice"][-1] == instead
@@ -186,6 +183,6 @@ def test_advice_lines_are_translated(dns: DnsServer) -> None:
         return "[sw] " + text
 
     lines = run(dns, "duka@outlook.com").advice_lines(gettext)
-    assert len(lines) == 3
+    assert len(lines) == 2
     assert all(line.startswith("[sw] ") for line in lines)
     assert get_preset("outlook_com").notes in asked

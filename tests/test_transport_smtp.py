@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import email
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from email import policy
 from typing import Any
@@ -477,15 +479,54 @@ def test_an_implicit_tls_port_is_confirmed_by_a_handshake(ssl_server: SmtpServer
     assert ssl_server.recorder.logins == [] and ssl_server.messages == []
 
 
-def test_the_test_email_waits_for_a_greeting_less_than_the_timeout(
-    silent_server: int, monkeypatch: pytest.MonkeyPatch
+def test_the_test_email_asks_an_implicit_tls_port_before_the_timeout(
+    ssl_server: SmtpServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(smtp_module, "GREETING_WAIT", 0.2)
-    settings = make_settings(
-        host="127.0.0.1", port=silent_server, security="starttls", username=USER, timeout=30
-    )
-    with pytest.raises(TimeoutError, match=r"no greeting within 0\.2 seconds"):
+    settings = settings_for(ssl_server, security="starttls", timeout=30)
+    with pytest.raises(TimeoutError, match=r"no greeting within 0\.2 seconds, but answers a TLS"):
         send(settings, invoice(settings))
+
+
+@pytest.fixture
+def slow_greeter() -> Iterator[int]:
+    """Greets 0.6 s after accepting, like a server that pauses on purpose (postscreen)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            conn, _ = listener.accept()
+            with conn:
+                time.sleep(0.6)
+                conn.sendall(b"220 slow.test ESMTP\r\n")
+                while conn.recv(1024):  # EHLO, then HELO: refused, to end the test quickly
+                    conn.sendall(b"554 5.7.1 not today\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    listener.close()
+    thread.join(5)
+
+
+def test_the_test_email_goes_on_waiting_for_a_server_that_greets_late(
+    slow_greeter: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # It gave up at GREETING_WAIT once: a server that pauses on purpose failed the test email.
+    monkeypatch.setattr(smtp_module, "GREETING_WAIT", 0.2)
+    settings = make_settings(
+        host="127.0.0.1",
+        port=slow_greeter,
+        security="starttls_if_offered",
+        email_address=USER,
+        timeout=30,
+    )
+    with pytest.raises(PermanentError) as caught:
+        send(settings, invoice(settings))
+    assert caught.value.step is Step.EHLO  # past the greeting: the server's own refusal
+    assert caught.value.code == 554
 
 
 def test_implicit_tls_spoken_to_a_starttls_port(starttls_server: SmtpServer) -> None:

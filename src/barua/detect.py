@@ -106,9 +106,9 @@ _LOOKALIKE = N_(
 )
 _LOOKALIKE_QUESTION = N_('Is "{address}" right, not an address at {suggestion}?')
 _NO_OAUTH_YET = N_(
-    "barua cannot sign in with OAuth yet, so it cannot send through {provider}. Send from an "
-    "address at your own domain through another provider or an email service (such as Brevo, "
-    "Mailgun or Amazon SES), and detect the settings for that address."
+    "{provider} accepts no password for SMTP, only sign-in with OAuth, which barua cannot do "
+    "yet. Send from an address at your own domain through another provider or an email service "
+    "(such as Brevo, Mailgun or Amazon SES), and detect the settings for that address."
 )
 
 _SECURITY_LABELS = {Security.SSL: "SSL/TLS", Security.STARTTLS: "STARTTLS"}
@@ -193,14 +193,16 @@ class Proposal:
         return found or None
 
     def advice_lines(self, gettext: Callable[[str], str] = _identity) -> list[str]:
-        """What a front end shows after the proposed values, in order: the password advice,
-        the provider's notes, and what to do instead when the provider refuses passwords."""
-        advice = self.password_advice(gettext)
-        lines = [advice, *self.notes(gettext)] if advice else self.notes(gettext)
+        """What a front end shows after the proposed values, in order: the password advice and
+        the provider's notes; for a provider that refuses passwords, its notes and what to do
+        instead."""
         if self.values and not self.accepts_password:
+            # Instead of the password advice, which would say the same about OAuth.
             assert self.preset is not None
-            lines.append(gettext(_NO_OAUTH_YET).format(provider=self.preset.name))
-        return lines
+            instead = gettext(_NO_OAUTH_YET).format(provider=self.preset.name)
+            return [*self.notes(gettext), instead]
+        advice = self.password_advice(gettext)
+        return [advice, *self.notes(gettext)] if advice else self.notes(gettext)
 
     def to_dict(self, gettext: Callable[[str], str] = _identity) -> dict[str, Any]:
         """A JSON-ready form for the web app and scripts."""

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from barua.addresses import readable
-from barua.errors import BaruaError, TransportError
+from barua.errors import BaruaError, SettingsError, TransportError
 from barua.i18n import N_, translator
 from barua.settings import SECRET_FIELDS, Settings, update_settings
 from barua.store import SettingsStore
@@ -55,9 +55,15 @@ def fail(error: BaruaError, settings: Settings | None = None) -> typer.Exit:
         )
         err.print(_(N_("hint: {hint}")).format(hint=advice.fix), markup=False)
         return typer.Exit(EXIT_DELIVERY_FAILED)
-    err.print(_(N_("error: {message}")).format(message=error), markup=False)
+    # Texts the library marked for the catalog come out in the user's language; others (with
+    # values in them) as they are.
+    if isinstance(error, SettingsError):
+        message = "; ".join(_(problem) for problem in error.problems.values() if problem)
+    else:
+        message = _(str(error)) if str(error) else ""
+    err.print(_(N_("error: {message}")).format(message=message), markup=False)
     if error.hint:
-        err.print(_(N_("hint: {hint}")).format(hint=error.hint), markup=False)
+        err.print(_(N_("hint: {hint}")).format(hint=_(error.hint)), markup=False)
     return typer.Exit(EXIT_BAD_INPUT)
 
 

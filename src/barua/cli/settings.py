@@ -260,6 +260,8 @@ def settings_detect(
             proposal = detect(address, resolver=make_resolver(), confirm_lookalike=True)
         if as_json:
             out.print_json(json.dumps(proposal.to_dict(gettext)))
+            if proposal.needs_confirmation or not proposal.values:
+                raise typer.Exit(1)
             return
         out.print(proposal.explain(gettext), markup=False)
         if proposal.needs_confirmation:

@@ -97,6 +97,21 @@ def make_tls_context(*, verify: bool = True) -> ssl.SSLContext:
     return context
 
 
+def _greeting_arrives(sock: socket.socket, wait: float, *, then: float) -> bool:
+    """Whether the server starts to speak within ``wait`` seconds, read without taking the
+    bytes (smtplib reads the greeting itself); the socket's timeout is ``then`` afterwards."""
+    sock.settimeout(wait)
+    try:
+        sock.recv(1, socket.MSG_PEEK)  # b"" when the server hung up: smtplib says so next
+    except builtins.TimeoutError:  # the socket module's timeout, not barua's error
+        return False
+    except OSError:
+        return True  # a reset: the greeting step reports it
+    finally:
+        sock.settimeout(then)
+    return True
+
+
 def _describe(der: bytes) -> CertificateInfo | None:
     """The certificate in words, or None when it cannot be parsed: OpenSSL may accept what
     the cryptography package finds malformed, and describing it must not fail a delivery."""
@@ -321,13 +336,11 @@ class SmtpTransport(ClosesOnExit):
             local_name = _address_literal(sock.getsockname()[0])
             client = _Client(sock, host=self.host, timeout=timeout, local_name=local_name)
             with steps.step(Step.GREETING):
-                if self._observed and self.security is not Security.SSL:
-                    # The test email asks soon whether this port waits for TLS instead.
-                    sock.settimeout(min(timeout, GREETING_WAIT))
+                if self._observed and not self._peeking and self.security is not Security.SSL:
+                    self._await_greeting(sock, where)
                 code, banner = self._call(
                     Step.GREETING, lambda: client.connect(self.host, self.port)
                 )
-                sock.settimeout(timeout)
                 steps.detail = f"{code} {_text(banner)}"
                 if code != 220:
                     raise self._reply_error(Step.GREETING, code, banner)
@@ -990,30 +1003,51 @@ class SmtpTransport(ClosesOnExit):
             + _HINT_CONNECT,
         )
 
-    def _no_greeting(self, where: str) -> TransportError:
-        """The port took the connection and said nothing. An implicit-TLS port does that to a
-        client waiting for a greeting; the test email checks with a TLS handshake of its own
-        before it says so (sending nothing), other sends keep the likely guess."""
+    def _await_greeting(self, sock: socket.socket, where: str) -> None:
+        """The test email's wait for the greeting, which does not spend the whole timeout on a
+        port that stays silent: an implicit-TLS port does that to a client waiting for a
+        greeting. After ``GREETING_WAIT`` it asks with a TLS handshake of its own (sending
+        nothing over it); when that fails too, it goes on waiting, since some servers pause
+        before greeting on purpose (Postfix's postscreen, sendmail's greet_pause)."""
         timeout = self.settings.timeout
-        waited = min(timeout, GREETING_WAIT) if self._observed else timeout
-        if self._observed and not self._peeking and not self._speaks_tls(waited):
-            return self._error(
+        first = min(timeout, GREETING_WAIT)
+        if _greeting_arrives(sock, first, then=timeout):
+            return
+        if self._speaks_tls(first):
+            self.close()
+            sock.close()
+            raise self._error(
                 TimeoutError,
-                f"{where} accepted the connection but sent no greeting within {waited:g} "
-                "seconds, and does not answer a TLS handshake either",
+                f"{where} sent no greeting within {first:g} seconds, but answers a TLS handshake",
                 step=Step.GREETING,
-                cause=Cause.CONNECTION_TIMEOUT,
-                hint="The port may belong to another service, or the server is overloaded. "
-                + _HINT_CONNECT,
+                cause=Cause.EXPECTS_IMPLICIT_TLS,
+                hint="This port expects SSL/TLS from the start: use security SSL/TLS (usually "
+                "port 465).",
             )
+        if timeout > first and _greeting_arrives(sock, timeout - first, then=timeout):
+            return
+        self.close()
+        sock.close()
+        raise self._error(
+            TimeoutError,
+            f"{where} accepted the connection but sent no greeting within {timeout:g} "
+            "seconds, and does not answer a TLS handshake either",
+            step=Step.GREETING,
+            cause=Cause.CONNECTION_TIMEOUT,
+            hint="The port may belong to another service, or the server is overloaded. "
+            + _HINT_CONNECT,
+        )
+
+    def _no_greeting(self, where: str) -> TransportError:
+        """The port took the connection and said nothing for the whole timeout: most likely an
+        implicit-TLS port waiting for a handshake (the test email checks before it says so)."""
         return self._error(
             TimeoutError,
-            f"{where} sent no greeting within {waited:g} seconds"
-            + (", but answers a TLS handshake" if self._observed else ""),
+            f"{where} sent no greeting within {self.settings.timeout:g} seconds",
             step=Step.GREETING,
             cause=Cause.EXPECTS_IMPLICIT_TLS,
-            hint="This port expects SSL/TLS from the start: use security SSL/TLS (usually "
-            "port 465).",
+            hint="This port probably expects SSL/TLS from the start: use security SSL/TLS "
+            "(usually port 465).",
         )
 
     def _speaks_tls(self, timeout: float) -> bool:
