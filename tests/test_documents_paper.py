@@ -11,7 +11,14 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from barua.documents import AnyDocument, Paper, load_document, paper_for, render_pdf
+from barua.documents import (
+    AnyDocument,
+    Paper,
+    document_schema,
+    load_document,
+    paper_for,
+    render_pdf,
+)
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 BARUA = Path(sys.executable).with_name("barua")
@@ -64,6 +71,8 @@ def test_the_documents_paper_and_then_the_callers_win() -> None:
 def test_the_paper_field_is_in_the_schema_and_the_example() -> None:
     invoice = load_document(EXAMPLES / "invoice.json")
     assert (invoice.locale, invoice.paper) == ("en_US", Paper.A4)  # a Tanzanian business
+    schema = document_schema()
+    assert any("paper" in (d.get("properties") or {}) for d in schema["$defs"].values())
 
 
 def run(*args: str | Path) -> subprocess.CompletedProcess[str]:

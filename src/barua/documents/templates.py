@@ -270,8 +270,9 @@ def template_fields(document: AnyDocument) -> dict[str, TemplateValue]:
     template need not print "a balance of $0.00 is due" or "-$552.24 is due": an invoice is
     paid in full when something was paid and nothing is left; it is in credit when more
     was paid than its total (``credit_balance`` is then the surplus, positive). A statement
-    is paid in full when its closing balance is zero, in credit when it is negative. Credit
-    notes, quotes and orders have neither.
+    is paid in full when its closing balance is zero, in credit when it is negative. Quotes
+    and orders follow the invoice's rule (a deposit paid can settle or exceed them); credit
+    notes, delivery notes and reports have neither.
     """
     fmt = formatter(document.effective_locale, document.currency)
     party = document.party
