@@ -7,6 +7,7 @@ from __future__ import annotations
 import email
 import os
 import subprocess
+from collections.abc import Callable
 from email import policy
 from pathlib import Path
 
@@ -140,3 +141,36 @@ def test_any_stray_text_that_is_not_utf8_ends_as_one_clear_error(
         HINT,
     ]
     assert captured.out == ""
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        lambda: ("a" * 64 + ".example.com").encode("idna"),  # label too long
+        lambda: "Müller".encode("ascii"),
+        lambda: b"M\xfcller".decode("utf-8"),
+    ],
+    ids=["idna", "encoding", "decoding"],
+)
+def test_other_unicode_errors_are_not_reported_as_text_that_is_not_utf8(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    fault: Callable[[], object],
+) -> None:
+    # A fault of barua itself: blaming the user's text would send them the wrong way.
+    import barua.cli
+
+    def command(**_: object) -> None:
+        fault()
+
+    monkeypatch.setattr(barua.cli, "app", command)
+    with pytest.raises(UnicodeError):
+        barua.cli.main()
+    assert "UTF-8" not in capsys.readouterr().err
+
+
+def test_a_host_with_a_label_too_long_is_named_as_such(saved: Path) -> None:
+    host = "a" * 64 + ".example.com"
+    proc = barua_bytes("settings", "set", "--host", host)
+    assert proc.returncode == 2
+    assert error_lines(proc)[0] == f'error: host "{host}" is not a valid server name'

@@ -57,6 +57,16 @@ def test_several_addresses_in_one_to_say_to_repeat_to(barua_home: Path) -> None:
     assert_user_error(proc, 2, 'error: --cc "a@b.com c@d.com" holds several addresses')
 
 
+def test_several_addresses_behind_one_name_are_named_by_the_option_too(barua_home: Path) -> None:
+    barua("settings", "set", "--host", "smtp.example.com", "--email-address", USER)
+    proc = barua("send", "--bcc", "Jane <a@b.com, c@d.com>", "--to", "jane@example.com",
+                 "--subject", "x", "--body", "x")  # fmt: skip
+    assert_user_error(proc, 2, 'error: --bcc "a@b.com, c@d.com" holds several addresses')
+    assert proc.stderr.splitlines()[1] == (
+        "hint: Give one address per --bcc (repeat --bcc for several)."
+    )
+
+
 def test_a_display_name_with_a_comma_is_still_one_address(
     certs: CertFiles, barua_home: Path
 ) -> None:

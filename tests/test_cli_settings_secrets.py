@@ -1,5 +1,6 @@
 """The password and the API key on the command line: read unseen on a terminal, never emptied
-by accident, checked when saved, and settable again after the key that encrypted them is lost."""
+by accident, checked when saved, and settable again after the key that encrypted them is lost,
+without ever leaving secrets that no single key reads."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import json
 import os
 import pty
 import select
+import signal
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +30,11 @@ UNREADABLE_LINE = "password           set, but cannot be read with this key: set
 WARNING = (
     "warning: the saved password cannot be read with this key: set it again with "
     "`barua settings set --password-stdin`, or restore the key it was saved with."
+)
+API_KEY_REMOVED = (
+    "warning: the saved http_api_key was removed: it was encrypted with a key that is not at "
+    "hand and could never be read together with what was just saved. Set it again with "
+    "`barua settings set --http-api-key-stdin`."
 )
 
 
@@ -109,6 +117,34 @@ def test_a_change_keeps_an_unreadable_password_and_says_which_to_set_again(
     assert show()["unreadable_secrets"] == []
 
 
+@pytest.mark.parametrize("how", ["deleted key file", "another BARUA_SECRET_KEY"])
+def test_setting_the_password_after_the_key_is_lost_removes_the_api_key_it_cannot_read(
+    saved: Path, barua_home: Path, how: str
+) -> None:
+    added = barua("settings", "set", "--http-api-key-stdin", stdin="bk_live_1\n")
+    assert added.returncode == 0, added.stderr
+    old_key = (barua_home / "secret.key").read_bytes()
+    env = lose_the_key(how, barua_home)
+    proc = barua("settings", "set", "--password-stdin", stdin="new\n", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines() == [API_KEY_REMOVED]
+    now = json.loads(barua("settings", "show", "--json", env=env).stdout)
+    assert (now["password_set"], now["http_api_key_set"], now["unreadable_secrets"]) == (
+        True,
+        False,
+        [],
+    )
+    # The old key found again reads neither: the API key is gone, the new password is not its.
+    (barua_home / "secret.key").write_bytes(old_key)
+    shown = barua("settings", "show")
+    assert shown.returncode == 0, shown.stderr
+    assert UNREADABLE_LINE in shown.stdout.splitlines()
+    assert "http_api_key       not set" in shown.stdout.splitlines()
+    again = barua("settings", "set", "--port", "465")
+    assert again.returncode == 0, again.stderr
+    assert again.stderr.splitlines() == [WARNING]
+
+
 def test_a_test_email_with_the_password_given_again_works_after_the_key_is_lost(
     certs: CertFiles, barua_home: Path
 ) -> None:
@@ -138,6 +174,26 @@ def test_an_empty_password_on_stdin_is_refused_and_keeps_the_saved_one(saved: Pa
             "hint: To remove the saved one, run `barua settings set --no-password`."
         )
     assert saved.read_bytes() == before
+    assert show()["password_set"] is True
+
+
+@pytest.mark.parametrize(
+    ("flag", "error"),
+    [
+        ("--password-stdin", "error: --password-stdin read no password"),
+        ("--http-api-key-stdin", "error: --http-api-key-stdin read no API key"),
+    ],
+    ids=["password", "API key"],
+)
+def test_an_empty_secret_for_a_test_email_asks_for_it_not_to_remove_the_saved_one(
+    saved: Path, flag: str, error: str
+) -> None:
+    # `barua test` has no --no-password: removing the saved secret is not what was meant.
+    proc = barua("test", "--to", "me@example.com", flag, stdin="\n")
+    assert_user_error(proc, 2, error)
+    assert proc.stderr.splitlines()[1] == (
+        f"hint: Give it on standard input, or leave out {flag} to use the saved one."
+    )
     assert show()["password_set"] is True
 
 
@@ -186,31 +242,59 @@ def test_spaces_around_an_api_key_are_dropped(barua_home: Path) -> None:
 # On a terminal ---------------------------------------------------------------------------
 
 
-def on_a_terminal(args: list[str], typed: str) -> bytes:
-    """Run barua on a pseudo-terminal; type ``typed`` at its first prompt; all it showed."""
+def on_a_terminal(
+    args: list[str], typed: str, *, program: str = BARUA, timeout: float = 30
+) -> bytes:
+    """Run ``program`` (barua) on a pseudo-terminal; type ``typed`` at its first prompt; all it
+    showed. Fails the test when the terminal stays silent ``timeout`` seconds, the program
+    killed rather than left waiting at a prompt."""
     pid, terminal = pty.fork()
     if pid == 0:  # the child: barua on a real terminal
-        os.execv(BARUA, [BARUA, *args])
+        try:
+            os.execv(program, [program, *args])
+        finally:
+            os._exit(127)  # never go on running the tests in the child
+
+    def read() -> bytes:
+        ready, _, _ = select.select([terminal], [], [], timeout)
+        assert ready, f"the terminal stayed silent; it showed {seen!r}"
+        try:
+            return os.read(terminal, 1024)
+        except OSError:  # EIO: the child closed the terminal
+            return b""
+
     seen = b""
+    status = None
     try:
         while not seen.rstrip().endswith(b":"):
-            ready, _, _ = select.select([terminal], [], [], 30)
-            assert ready, f"no prompt; the terminal showed {seen!r}"
-            seen += os.read(terminal, 1024)
-        os.write(terminal, (typed + "\n").encode())
-        while True:
-            ready, _, _ = select.select([terminal], [], [], 30)
-            try:
-                chunk = os.read(terminal, 1024) if ready else b""
-            except OSError:  # the child closed the terminal
-                break
-            if not chunk:
-                break
+            chunk = read()
+            assert chunk, f"no prompt; the terminal showed {seen!r}"
             seen += chunk
-    finally:
+        os.write(terminal, (typed + "\n").encode())
+        while chunk := read():
+            seen += chunk
         _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0, seen
+    finally:
+        if status is None:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        os.close(terminal)
+    code = os.waitstatus_to_exitcode(status)
+    assert code == 0, (code, seen)
     return seen
+
+
+def test_a_program_that_never_prompts_fails_the_test_instead_of_hanging() -> None:
+    waits = ["-c", "import sys; sys.stdin.read()"]  # silent, waiting for input that never comes
+    with pytest.raises(AssertionError, match="the terminal stayed silent"):
+        on_a_terminal(waits, "x", program=sys.executable, timeout=0.5)
+
+
+def test_a_program_that_cannot_start_fails_the_test_in_the_test_process_only(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(AssertionError, match=r"^no prompt; the terminal showed b''"):
+        on_a_terminal([], "x", program=str(tmp_path / "no-such-barua"))
 
 
 def test_password_stdin_on_a_terminal_asks_without_echo(saved: Path) -> None:

@@ -264,21 +264,71 @@ def test_skipped_secrets_are_not_decrypted_so_a_lost_key_does_not_stop_a_load(
     assert not (barua_home / KEY_FILE).exists()
 
 
-def test_a_save_keeps_an_unreadable_secret_as_it_was_saved(barua_home: Path) -> None:
+def lose_the_key(how: str, barua_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if how == "deleted key file":
+        (barua_home / KEY_FILE).unlink()
+    else:
+        monkeypatch.setenv("BARUA_SECRET_KEY", Fernet.generate_key().decode())
+
+
+@pytest.mark.parametrize("how", ["deleted key file", "another BARUA_SECRET_KEY"])
+def test_a_save_without_secrets_keeps_the_unreadable_ones_as_they_were_saved(
+    barua_home: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
     store = SettingsStore()
     store.save(every_field())
     old_key = (barua_home / KEY_FILE).read_bytes()
+    lose_the_key(how, barua_home, monkeypatch)
+    loaded = store.load(skip_secrets=["password", "http_api_key"])
+    assert loaded is not None
+    removed = store.save(
+        loaded.model_copy(update={"host": "mail.example.com"}),
+        keep_unreadable=["password", "http_api_key"],
+    )
+    assert removed == ()
+    assert store.unreadable_secrets() == ("password", "http_api_key")
+    if how == "deleted key file":
+        assert not (barua_home / KEY_FILE).exists(), "no key is made when nothing is encrypted"
+    # The key found again reads every secret, with the change kept.
+    monkeypatch.delenv("BARUA_SECRET_KEY", raising=False)
+    (barua_home / KEY_FILE).write_bytes(old_key)
+    assert store.load() == every_field().model_copy(update={"host": "mail.example.com"})
+
+
+@pytest.mark.parametrize("how", ["deleted key file", "another BARUA_SECRET_KEY"])
+def test_a_save_that_encrypts_a_secret_removes_those_the_key_cannot_read(
+    barua_home: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    store = SettingsStore()
+    store.save(every_field())
+    old_key = (barua_home / KEY_FILE).read_bytes()
+    lose_the_key(how, barua_home, monkeypatch)
+    loaded = store.load(skip_secrets=["password", "http_api_key"])
+    assert loaded is not None
+    # The API key is given again; the password, saved with the old key, cannot stay beside it.
+    removed = store.save(
+        loaded.model_copy(update={"http_api_key": "bk_new"}), keep_unreadable=["password"]
+    )
+    assert removed == ("password",)
+    assert store.unreadable_secrets() == ()
+    now = store.load()
+    assert now is not None and now.password is None and now.http_api_key is not None
+    assert now.http_api_key.get_secret_value() == "bk_new"
+    assert PASSWORD.encode() not in store.path.read_bytes()
+    # The old key found again reads nothing: the file never holds secrets of two keys.
+    monkeypatch.delenv("BARUA_SECRET_KEY", raising=False)
+    (barua_home / KEY_FILE).write_bytes(old_key)
+    assert store.unreadable_secrets() == ("http_api_key",)
+
+
+def test_a_save_removes_nothing_it_was_not_asked_to_keep(barua_home: Path) -> None:
+    store = SettingsStore()
+    store.save(every_field())
     (barua_home / KEY_FILE).unlink()
     loaded = store.load(skip_secrets=["password", "http_api_key"])
     assert loaded is not None
-    # The API key is given again (with a new key); the password is kept, still unreadable.
-    store.save(loaded.model_copy(update={"http_api_key": "bk_new"}), keep_unreadable=["password"])
-    assert store.unreadable_secrets() == ("password",)
-    (barua_home / KEY_FILE).write_bytes(old_key)  # the old key found again
-    assert store.unreadable_secrets() == ("http_api_key",)
-    restored = store.load(skip_secrets=["http_api_key"])
-    assert restored is not None and restored.password is not None
-    assert restored.password.get_secret_value() == PASSWORD
+    assert store.save(loaded.model_copy(update={"password": "new"})) == ()
+    assert store.unreadable_secrets() == ()
 
 
 def test_invalid_secret_key_in_environment_is_refused_on_save(

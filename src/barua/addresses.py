@@ -76,6 +76,20 @@ class Mailbox:
         return self.address.rsplit("@", 1)[1]
 
 
+class SeveralAddressesError(MessageError):
+    """One value holds a list of addresses (``a@x.com, b@y.com``) where one is expected;
+    ``value`` is that value and ``addresses`` the addresses in it."""
+
+    def __init__(self, value: str, addresses: list[str], *, field: str) -> None:
+        super().__init__(
+            f'{field}: "{value}" holds several addresses: give them one at a time',
+            field=field,
+            hint="Give each address as a value of its own.",
+        )
+        self.value = value
+        self.addresses = addresses
+
+
 def several_addresses(value: str) -> list[str] | None:
     """The addresses in ``value`` when it is a list of two or more (``a@x.com, b@y.com``,
     separated by commas, semicolons or spaces), else None."""
@@ -116,12 +130,9 @@ def display_address(address: str) -> str:
 def validate_address(value: str, *, field: str) -> Mailbox:
     """Check one bare address such as ``jane@example.com`` (syntax only, no DNS)."""
     check_no_line_breaks(value, field=field)
-    if several_addresses(value) is not None:
-        raise MessageError(
-            f'{field}: "{value}" holds several addresses: give them one at a time',
-            field=field,
-            hint="Give each address as a value of its own.",
-        )
+    addresses = several_addresses(value)
+    if addresses is not None:
+        raise SeveralAddressesError(value, addresses, field=field)
     try:
         result = validate_email(value.strip(), check_deliverability=False, allow_smtputf8=True)
     except EmailNotValidError as exc:

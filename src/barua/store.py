@@ -12,8 +12,11 @@ invalid settings never leave half a file behind.
 
 A secret saved with a key that is no longer at hand (a lost ``secret.key``, another
 ``BARUA_SECRET_KEY``) cannot be read, but it must not lock the user out: a load can be told
-which secrets not to decrypt (:meth:`SettingsStore.unreadable_secrets` names them), and a save
-keeps such a secret exactly as it was saved, so restoring the key brings it back.
+which secrets not to decrypt (:meth:`SettingsStore.unreadable_secrets` names them). One key
+always reads every secret of the file: a save that encrypts nothing keeps such a secret exactly
+as it was saved, so restoring its key brings it back; a save that encrypts a secret does so
+with the key at hand (creating ``secret.key`` if there is none) and removes the secrets that
+key cannot read, since no key could ever read both.
 
 On servers and in containers the ``BARUA_*`` variables of :data:`ENV_OVERRIDES` override the
 saved values, or stand in for a saved file altogether (:meth:`SettingsStore.load_effective`).
@@ -172,11 +175,14 @@ class SettingsStore:
                 unreadable.append(name)
         return tuple(unreadable)
 
-    def save(self, settings: Settings, *, keep_unreadable: Collection[str] = ()) -> None:
+    def save(self, settings: Settings, *, keep_unreadable: Collection[str] = ()) -> tuple[str, ...]:
         """Save ``settings``, secrets encrypted; the previous file stays whole on any failure.
 
-        A secret named in ``keep_unreadable`` that ``settings`` leaves unset keeps its saved,
-        encrypted value as it is (see :meth:`unreadable_secrets`).
+        The secrets named in ``keep_unreadable`` (see :meth:`unreadable_secrets`) that
+        ``settings`` leaves unset are kept as saved when ``settings`` holds no secret to
+        encrypt. When it does, they are removed instead: the key at hand cannot read them and
+        the key that can would not read the new ones. Returns the names of the secrets removed
+        that way, which must be set again.
         """
         settings = update_settings(settings)  # revalidate: model_construct() bypasses checks
         values = settings.model_dump(mode="json", exclude=set(SECRET_FIELDS))
@@ -185,16 +191,17 @@ class SettingsStore:
             for name in SECRET_FIELDS
             if (value := getattr(settings, name)) is not None
         }
+        wanted = [name for name in keep_unreadable if name in SECRET_FIELDS and name not in secrets]
+        stored = self._stored_secrets() if wanted else {}
+        kept = [name for name in wanted if name in stored]
+        removed: tuple[str, ...] = ()
         if secrets:
+            removed, kept = tuple(kept), []
             key = load_key(self._home, create=True)
             for name, plaintext in secrets.items():
                 values[name] = {"fernet": encrypt(key, plaintext)}
-        kept = [name for name in keep_unreadable if name in SECRET_FIELDS and name not in secrets]
-        if kept:
-            stored = self._stored_secrets()
-            for name in kept:
-                if name in stored:
-                    values[name] = {"fernet": stored[name]}
+        for name in kept:
+            values[name] = {"fernet": stored[name]}
         document = {"format": FORMAT, "settings": values}
         data = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
         try:
@@ -205,6 +212,7 @@ class SettingsStore:
                 hint="Check that the folder belongs to the user running barua and that the "
                 "disk is not full. The previously saved settings are unchanged.",
             ) from exc
+        return removed
 
     # Internals ------------------------------------------------------------------------------
 

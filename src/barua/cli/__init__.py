@@ -121,6 +121,13 @@ def usage_error_lines(error: ClickException) -> list[str]:
     return lines
 
 
+def _holds_bytes_that_were_not_utf8(error: UnicodeEncodeError) -> bool:
+    """True when what failed to encode are lone surrogates: Python's stand-ins for bytes of
+    the command line, the environment or a file name that were not UTF-8."""
+    failed = error.object[error.start : error.end]
+    return bool(failed) and all("\ud800" <= char <= "\udfff" for char in failed)
+
+
 def main() -> None:
     """Entry point of the ``barua`` console script.
 
@@ -138,7 +145,9 @@ def main() -> None:
     except typer.Abort:
         err.print("aborted", markup=False)
         sys.exit(1)
-    except UnicodeError:
+    except UnicodeEncodeError as exc:
+        if not _holds_bytes_that_were_not_utf8(exc):
+            raise  # a fault of barua, not of the text it was given
         # Each command names the option whose text is not UTF-8; this catches what slips
         # past them (a file name, a variable), still without a traceback.
         _ = translator().gettext

@@ -89,8 +89,12 @@ TimeoutOpt = Annotated[
 ]
 
 
-def _read_secret(option: str, *, prompt: str, empty: str, clear_with: str) -> str:
-    """One line of standard input, or what is typed unseen at a prompt on a terminal."""
+def _read_secret(option: str, *, prompt: str, empty: str, clear_with: str | None) -> str:
+    """One line of standard input, or what is typed unseen at a prompt on a terminal.
+
+    An empty one is refused; with ``clear_with``, the flag of this command that removes the
+    saved secret, the hint names it.
+    """
     try:
         if sys.stdin.isatty():
             try:
@@ -107,12 +111,15 @@ def _read_secret(option: str, *, prompt: str, empty: str, clear_with: str) -> st
     value = value.removesuffix("\n").removesuffix("\r")
     if not value:
         # An empty line must not silently remove a saved secret: that has its own flag.
-        raise bad_input(
-            empty.format(option=option),
-            hint=_(N_("To remove the saved one, run `barua settings set {flag}`.")).format(
+        if clear_with is not None:
+            hint = _(N_("To remove the saved one, run `barua settings set {flag}`.")).format(
                 flag=clear_with
-            ),
-        )
+            )
+        else:
+            hint = _(
+                N_("Give it on standard input, or leave out {option} to use the saved one.")
+            ).format(option=option)
+        raise bad_input(empty.format(option=option), hint=hint)
     return value
 
 
@@ -136,8 +143,13 @@ def changes_from_flags(
     timeout: float | None,
     no_password: bool = False,
     no_http_api_key: bool = False,
+    offers_removal: bool = False,
 ) -> dict[str, Any]:
-    """Only the flags that were given: the others keep their saved values."""
+    """Only the flags that were given: the others keep their saved values.
+
+    ``offers_removal`` is for the command that has --no-password and --no-http-api-key
+    (``barua settings set``): an empty secret read from standard input then points to them.
+    """
     if bcc_copy is not None and no_bcc_copy:
         raise bad_input("--bcc-copy and --no-bcc-copy cannot be used together")
     if reply_to is not None and no_reply_to:
@@ -190,13 +202,13 @@ def changes_from_flags(
             "--password-stdin",
             prompt=_(N_("Password: ")),
             empty=_(N_("{option} read no password")),
-            clear_with="--no-password",
+            clear_with="--no-password" if offers_removal else None,
         )
     if http_api_key_stdin:
         changes["http_api_key"] = _read_secret(
             "--http-api-key-stdin",
             prompt=_(N_("API key: ")),
             empty=_(N_("{option} read no API key")),
-            clear_with="--no-http-api-key",
+            clear_with="--no-http-api-key" if offers_removal else None,
         )
     return changes

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from barua.addresses import readable, several_addresses
+from barua.addresses import SeveralAddressesError, readable
 from barua.cli.common import (
     _,
     bad_input,
@@ -30,6 +30,10 @@ if TYPE_CHECKING:
 # barua send --------------------------------------------------------------------------------
 
 
+_OPTIONS = {"to": "--to", "cc": "--cc", "bcc": "--bcc"}
+"""The option of each recipient field of :func:`~barua.message.build_message`."""
+
+
 def _read_text(path: Path, what: str) -> str:
     try:
         return path.read_text(encoding="utf-8")
@@ -39,22 +43,6 @@ def _read_text(path: Path, what: str) -> str:
         ) from None
     except UnicodeDecodeError:
         raise bad_input(f"the {what} file {readable(str(path))} is not UTF-8 text") from None
-
-
-def _addresses(values: list[str], option: str) -> list[str]:
-    """The addresses given to ``option``, each one address in UTF-8."""
-    for value in values:
-        utf8_text(value, option=option)
-        if several_addresses(value) is not None:
-            raise bad_input(
-                _(N_('{option} "{value}" holds several addresses')).format(
-                    option=option, value=value
-                ),
-                hint=_(N_("Give one address per {option} (repeat {option} for several).")).format(
-                    option=option
-                ),
-            )
-    return values
 
 
 def send_command(
@@ -105,9 +93,9 @@ def send_command(
     with user_errors():
         if (body is None) == (body_file is None):
             raise bad_input("give the message text with exactly one of --body or --body-file")
-        to = _addresses(to, "--to")
-        cc = _addresses(cc or [], "--cc")
-        bcc = _addresses(bcc or [], "--bcc")
+        to = [utf8_text(value, option="--to") for value in to]
+        cc = [utf8_text(value, option="--cc") for value in cc or []]
+        bcc = [utf8_text(value, option="--bcc") for value in bcc or []]
         subject = utf8_text(subject, option="--subject")
         if body is not None:
             body = utf8_text(body, option="--body")
@@ -117,16 +105,29 @@ def send_command(
         html = _read_text(html_file, "HTML") if html_file is not None else None
         attachments = [Attachment.from_path(path) for path in attach or []]
         settings = settings_in_effect(SettingsStore())
-        message = build_message(
-            settings,
-            to=to,
-            cc=cc,
-            bcc=bcc,
-            subject=subject,
-            text=text,
-            html=html,
-            attachments=attachments,
-        )
+        try:
+            message = build_message(
+                settings,
+                to=to,
+                cc=cc,
+                bcc=bcc,
+                subject=subject,
+                text=text,
+                html=html,
+                attachments=attachments,
+            )
+        except SeveralAddressesError as exc:
+            option = _OPTIONS.get(exc.field)
+            if option is None:
+                raise
+            raise bad_input(
+                _(N_('{option} "{value}" holds several addresses')).format(
+                    option=option, value=exc.value
+                ),
+                hint=_(N_("Give one address per {option} (repeat {option} for several).")).format(
+                    option=option
+                ),
+            ) from None
         from barua.outbox import Outbox, Worker
 
         with Outbox.open() as outbox:

@@ -51,6 +51,20 @@ _UNREADABLE = {
         "`barua settings set --http-api-key-stdin`, or restore the key it was saved with."
     ),
 }
+# A secret saved with a lost or different key cannot stay beside one encrypted now: no single
+# key would read both (see barua.store).
+_REMOVED = {
+    "password": N_(
+        "warning: the saved password was removed: it was encrypted with a key that is not at "
+        "hand and could never be read together with what was just saved. Set it again with "
+        "`barua settings set --password-stdin`."
+    ),
+    "http_api_key": N_(
+        "warning: the saved http_api_key was removed: it was encrypted with a key that is not "
+        "at hand and could never be read together with what was just saved. Set it again with "
+        "`barua settings set --http-api-key-stdin`."
+    ),
+}
 
 settings_app = typer.Typer(
     help="Show and change how email leaves: SMTP server or HTTP email service.",
@@ -82,10 +96,11 @@ def settings_set(
 ) -> None:
     """Validate and save settings. Flags not given keep their saved values."""
     with user_errors():
-        changes = changes_from_flags(**locals())
+        changes = changes_from_flags(**locals(), offers_removal=True)
         store = SettingsStore()
         # Secrets saved with a lost or different key are not decrypted: those given here
-        # replace them, the others are kept as they are, still unreadable, and named below.
+        # replace them; the others are kept as they are, or removed when a secret is saved
+        # with the key at hand, and named below.
         unreadable = [name for name in store.unreadable_secrets() if name not in changes]
         saved = store.load(skip_secrets=[*unreadable, *changes])
         settings = update_settings(saved, **changes)
@@ -101,10 +116,10 @@ def settings_set(
             )
             settings = update_settings(settings, password=password)
         kept = [name for name in unreadable if getattr(settings, name) is None]
-        store.save(settings, keep_unreadable=kept)
+        removed = store.save(settings, keep_unreadable=kept)
         out.print(_(N_("Saved the email settings to {path}")).format(path=store.path), markup=False)
         for name in kept:
-            err.print(_(_UNREADABLE[name]), markup=False)
+            err.print(_(_REMOVED[name] if name in removed else _UNREADABLE[name]), markup=False)
 
 
 @settings_app.command("show")
