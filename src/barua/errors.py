@@ -7,6 +7,7 @@ and structured fields a program can act on::
      ├── SettingsError            a field of the settings is wrong (``problems`` lists each one)
      ├── StoreError               the saved settings cannot be read or written
      ├── MessageError             the message cannot be built (bad address, header injection)
+     │    └── SeveralAddressesError  (barua.addresses) several addresses where one is expected
      └── TransportError           delivery failed; ``step``, ``host``, ``port``, ``code``, ``reply``
           ├── ConnectError        (also builtins.ConnectionError) host unknown, refused, unreachable
           ├── TimeoutError        (also builtins.TimeoutError) no answer in time
