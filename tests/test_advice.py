@@ -77,13 +77,6 @@ _M365_WRONG_PASSWORD = (
     "authentication (username and password) for SMTP: sending through Microsoft 365 will need "
     "sign-in with OAuth."
 )
-_OUTLOOK_WRONG_PASSWORD = (
-    "Check the username (the full email address) and the password. If 2-step verification is "
-    "on for your Outlook.com account, create an app password at account.microsoft.com → "
-    "Security → Advanced security options → App passwords, and use it instead. Microsoft is "
-    "retiring basic authentication (username and password) for SMTP: sending through "
-    "Outlook.com will need sign-in with OAuth."
-)
 _M365_BASIC_AUTH_OFF = (
     "An administrator must turn on Authenticated SMTP for the mailbox (Microsoft 365 admin "
     "center → Users → Active users → the user → Mail → Manage email apps) and allow it for the "
@@ -111,8 +104,13 @@ _REFUSED = "the server refused the username or password"
          "5.7.30 Basic authentication is not supported for Client Submission.",
          "Microsoft 365 does not allow SMTP login with a password for this mailbox",
          _M365_BASIC_AUTH_OFF),
-        ("smtp-mail.outlook.com", "5.7.3 Authentication unsuccessful", _REFUSED,
-         _OUTLOOK_WRONG_PASSWORD),
+        # Outlook.com accepts no password at all since September 2024, whatever the reply.
+        ("smtp-mail.outlook.com", "5.7.3 Authentication unsuccessful",
+         "Outlook.com does not allow SMTP login with a password for this account",
+         _OUTLOOK_OAUTH),
+        ("smtp-mail.outlook.com", "5.7.8 Error: authentication failed",
+         "Outlook.com does not allow SMTP login with a password for this account",
+         _OUTLOOK_OAUTH),
         ("smtp-mail.outlook.com",
          "5.7.139 Authentication unsuccessful, basic authentication is disabled.",
          "Outlook.com does not allow SMTP login with a password for this account",
@@ -401,9 +399,6 @@ _IF_2FA = "If 2-step verification is on for your {} account, it needs an app pas
          _IF_2FA.format("GMX") + "To create one, open the security settings of your GMX "
          'account. Also allow "Send and receive email via external program" under Settings → '
          "POP3 & IMAP: GMX refuses SMTP until it is on."),
-        ("smtp-mail.outlook.com",
-         "Check the username and password. Many providers need an app password instead of "
-         "your normal password. " + _OUTLOOK_OAUTH),
     ],
 )  # fmt: skip
 def test_app_password_steps_of_each_provider(host: str, fix: str) -> None:

@@ -250,11 +250,6 @@ _MICROSOFT_365_WRONG_PASSWORD = N_(
     "authentication is on, create an app password at mysignins.microsoft.com → Security info → "
     "Add sign-in method → App password, and use it instead."
 )
-_OUTLOOK_WRONG_PASSWORD = N_(
-    "Check the username (the full email address) and the password. If 2-step verification "
-    "is on for your Outlook.com account, create an app password at account.microsoft.com → "
-    "Security → Advanced security options → App passwords, and use it instead."
-)
 _RETIRING = N_(
     "Microsoft is retiring basic authentication (username and password) for SMTP: sending "
     "through {provider} will need sign-in with OAuth."
@@ -406,16 +401,16 @@ def _microsoft_login(
     summary (None: keep it) and the fix; None for other providers."""
     if preset.id not in _MICROSOFT:
         return None
+    if preset.id == "outlook_com":
+        # Outlook.com turned basic authentication for SMTP off in September 2024: no password
+        # works there, an app password included, whatever the reply says.
+        return gettext(_OUTLOOK_BASIC_AUTH_OFF), gettext(preset.oauth_note or "")
     reply = error.reply or ""
     if _BASIC_AUTH_OFF.search(reply):
-        if preset.id == "microsoft_365":
-            summary, fix = _MICROSOFT_365_BASIC_AUTH_OFF
-            return gettext(summary), gettext(fix)
-        return gettext(_OUTLOOK_BASIC_AUTH_OFF), gettext(preset.oauth_note or "")
+        summary, fix = _MICROSOFT_365_BASIC_AUTH_OFF
+        return gettext(summary), gettext(fix)
     if _WRONG_PASSWORD.search(reply):
         check = _MICROSOFT_365_WRONG_PASSWORD
-        if preset.id == "outlook_com":
-            check = _OUTLOOK_WRONG_PASSWORD
         retiring = gettext(_RETIRING).format(provider=preset.name)
         return None, f"{gettext(check)} {retiring}"
     # No known reason: the password may be wrong, or password login may be off.
