@@ -175,6 +175,15 @@ def test_detect_asks_before_looking_up_a_lookalike_domain(loopback_dns: DnsServe
     assert (data["needs_confirmation"], data["values"]) == (True, {})
 
 
+def test_a_confirmed_lookalike_is_looked_up(loopback_dns: DnsServer) -> None:
+    # Its mail is at Google: found by MX, so nothing beyond the loopback DNS server is asked.
+    loopback_dns.add("gmial.com", "MX", "1 aspmx.l.google.com.")
+    proc = barua("settings", "detect", "duka@gmial.com", "--confirm-lookalike")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("Email for gmial.com is hosted by Google Workspace")
+    assert "  host           smtp.gmail.com" in proc.stdout.splitlines()
+
+
 def test_successful_test_warns_about_spf_and_dmarc(
     certs: CertFiles, loopback_dns: DnsServer
 ) -> None:

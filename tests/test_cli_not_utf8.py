@@ -174,3 +174,16 @@ def test_a_host_with_a_label_too_long_is_named_as_such(saved: Path) -> None:
     proc = barua_bytes("settings", "set", "--host", host)
     assert proc.returncode == 2
     assert error_lines(proc)[0] == f'error: host "{host}" is not a valid server name'
+
+
+def test_an_environment_variable_that_is_not_utf8_is_named(saved: Path) -> None:
+    environ = {key.encode(): value.encode() for key, value in os.environ.items()}
+    environ[b"BARUA_SENDER_NAME"] = b"M\xfcller GmbH"  # as a Latin-1 shell exports it
+    proc = subprocess.run(
+        [BARUA, "settings", "show"], capture_output=True, env=environ, timeout=60, check=False
+    )
+    assert proc.returncode == 2
+    assert error_lines(proc) == [
+        "error: BARUA_SENDER_NAME: sender_name is not valid UTF-8 text",
+        "hint: Correct the environment variable BARUA_SENDER_NAME.",
+    ]

@@ -97,6 +97,42 @@ def test_json_steps_carry_durations_recipients_and_the_certificate(certs: CertFi
     assert report["result"]["queue_id"] == "TEST00001"
 
 
+def certificate_line(stdout: str) -> str:
+    [line] = [line for line in stdout.splitlines() if "check the certificate" in line]
+    return line
+
+
+@pytest.mark.parametrize(
+    ("how", "verdict"),
+    [
+        ("trusted", "trusted by this computer"),
+        ("skip-verify", "not checked: verification is turned off"),
+        ("pinned", "the pinned fingerprint matches"),
+    ],
+)
+def test_the_certificate_step_says_how_the_certificate_was_accepted(
+    certs: CertFiles, how: str, verdict: str
+) -> None:
+    with SmtpServer(mode="ssl", certs=certs, users={USER: PASSWORD}) as server:
+        flags = server_flags(server, "ssl")
+        env = {"SSL_CERT_FILE": str(certs.ca)} if how == "trusted" else {}
+        if how == "skip-verify":
+            flags.append("--skip-tls-verify")
+        if how == "pinned":
+            pinned = barua(
+                "test", "--to", "me@example.com", *flags, "--trust-certificate",
+                "--save", stdin=PASSWORD + "\n",
+            )  # fmt: skip
+            assert pinned.returncode == 0, pinned.stderr
+            flags = []  # the saved settings, with the pinned fingerprint
+        proc = barua("test", "--to", "me@example.com", *flags, stdin=PASSWORD + "\n", env=env)
+    assert proc.returncode == 0, proc.stderr
+    line = certificate_line(proc.stdout)
+    assert line.startswith("✓ check the certificate")
+    assert f"{verdict}: localhost" in line
+    assert ", issued by barua test CA, valid until 20" in line
+
+
 def test_a_refused_copy_fails_the_test_and_says_which_address(certs: CertFiles) -> None:
     refusal = f"550 5.1.1 <{COPY}>: Recipient address rejected"
     with SmtpServer(mode="ssl", certs=certs, users={USER: PASSWORD}) as server:

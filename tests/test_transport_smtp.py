@@ -318,6 +318,7 @@ def test_a_refusal_for_size_at_data_names_both_sizes(certs: CertFiles) -> None:
         ({"RCPT": "550 5.7.60 SMTP; Client does not have permissions to send as this sender"},
          Step.RCPT_TO),
         ({"DATA": "550 5.1.8 Sender address domain does not exist"}, Step.DATA),
+        ({"RCPT": "553 5.1.7 The sender address is malformed"}, Step.RCPT_TO),
     ],
 )  # fmt: skip
 def test_a_sender_refused_after_mail_from_is_a_sender_refusal(
@@ -423,6 +424,27 @@ def test_unknown_host(monkeypatch: pytest.MonkeyPatch) -> None:
     assert str(caught.value) == (
         'could not find the mail server "smtp.gmial.com" (the name does not resolve)'
     )
+
+
+def test_a_dns_server_that_does_not_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    answer = threading.Event()
+
+    def silent_dns(*args: object, **kwargs: object) -> None:
+        answer.wait(10)  # the system resolver has no timeout of its own
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(socket, "getaddrinfo", silent_dns)
+    settings = make_settings(host="smtp.example.com", username="a@example.com", timeout=0.2)
+    try:
+        with pytest.raises(TimeoutError) as caught:
+            send(settings, invoice(settings))
+    finally:
+        answer.set()
+    assert (caught.value.step, caught.value.cause) == (Step.RESOLVE, Cause.HOST_NOT_FOUND)
+    assert str(caught.value) == (
+        'the name of the mail server "smtp.example.com" did not resolve within 0.2 seconds'
+    )
+    assert caught.value.hint == "Check that this computer is online and its DNS server answers."
 
 
 @pytest.fixture
