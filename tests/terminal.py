@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import fcntl
 import os
+import pty
 import select
+import signal
 import struct
 import subprocess
 import sys
@@ -73,3 +75,45 @@ def run_on_a_terminal(
         code = process.wait(timeout=timeout)
     os.close(leader)
     return OnATerminal(code, shown.decode(errors="replace"), other)
+
+
+def type_at_a_prompt(
+    args: list[str], typed: str, *, program: str = BARUA, timeout: float = 30
+) -> bytes:
+    """Run ``program`` (barua) on a pseudo-terminal; type ``typed`` at its first prompt; all it
+    showed. Fails the test when the terminal stays silent ``timeout`` seconds, the program
+    killed rather than left waiting at a prompt."""
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: barua on a real terminal
+        try:
+            os.execv(program, [program, *args])
+        finally:
+            os._exit(127)  # never go on running the tests in the child
+
+    def read() -> bytes:
+        ready, _, _ = select.select([terminal], [], [], timeout)
+        assert ready, f"the terminal stayed silent; it showed {seen!r}"
+        try:
+            return os.read(terminal, 1024)
+        except OSError:  # EIO: the child closed the terminal
+            return b""
+
+    seen = b""
+    status = None
+    try:
+        while not seen.rstrip().endswith(b":"):
+            chunk = read()
+            assert chunk, f"no prompt; the terminal showed {seen!r}"
+            seen += chunk
+        os.write(terminal, (typed + "\n").encode())
+        while chunk := read():
+            seen += chunk
+        _, status = os.waitpid(pid, 0)
+    finally:
+        if status is None:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        os.close(terminal)
+    code = os.waitstatus_to_exitcode(status)
+    assert code == 0, (code, seen)
+    return seen

@@ -13,6 +13,7 @@ from tests.certs import CertFiles, make_certificates
 from tests.conftest import PASSWORD, USER
 from tests.dns_server import DnsServer
 from tests.smtpd import SmtpServer
+from tests.terminal import type_at_a_prompt
 from tests.test_cli import barua, server_flags
 
 
@@ -173,6 +174,16 @@ def test_detect_asks_before_looking_up_a_lookalike_domain(loopback_dns: DnsServe
     assert as_json.returncode == 1  # as without --json: nothing to use yet
     data = json.loads(as_json.stdout)
     assert (data["needs_confirmation"], data["values"]) == (True, {})
+
+
+def test_detect_asks_on_a_terminal_before_looking_up_a_lookalike(
+    loopback_dns: DnsServer,
+) -> None:
+    loopback_dns.add("gmial.com", "MX", "1 aspmx.l.google.com.")
+    shown = type_at_a_prompt(["settings", "detect", "duka@gmial.com"], "y").decode()
+    warning, answer = shown.index("Did you mean gmail.com?"), shown.index("[y/N]:")
+    assert warning < answer < shown.index("Email for gmial.com is hosted by Google Workspace")
+    assert 'Is "duka@gmial.com" right, not an address at gmail.com? [y/N]:' in shown
 
 
 def test_a_confirmed_lookalike_is_looked_up(loopback_dns: DnsServer) -> None:

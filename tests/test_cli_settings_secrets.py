@@ -5,10 +5,6 @@ without ever leaving secrets that no single key reads."""
 from __future__ import annotations
 
 import json
-import os
-import pty
-import select
-import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,7 +16,8 @@ from barua.store import SettingsStore
 from tests.certs import CertFiles
 from tests.conftest import PASSWORD, USER
 from tests.smtpd import SmtpServer
-from tests.test_cli import BARUA, assert_user_error, barua
+from tests.terminal import type_at_a_prompt
+from tests.test_cli import assert_user_error, barua
 
 HTTP_FLAGS = [
     "--protocol", "http", "--http-service-url", "https://relay.example.com",
@@ -242,78 +239,36 @@ def test_spaces_around_an_api_key_are_dropped(barua_home: Path) -> None:
 # On a terminal ---------------------------------------------------------------------------
 
 
-def on_a_terminal(
-    args: list[str], typed: str, *, program: str = BARUA, timeout: float = 30
-) -> bytes:
-    """Run ``program`` (barua) on a pseudo-terminal; type ``typed`` at its first prompt; all it
-    showed. Fails the test when the terminal stays silent ``timeout`` seconds, the program
-    killed rather than left waiting at a prompt."""
-    pid, terminal = pty.fork()
-    if pid == 0:  # the child: barua on a real terminal
-        try:
-            os.execv(program, [program, *args])
-        finally:
-            os._exit(127)  # never go on running the tests in the child
-
-    def read() -> bytes:
-        ready, _, _ = select.select([terminal], [], [], timeout)
-        assert ready, f"the terminal stayed silent; it showed {seen!r}"
-        try:
-            return os.read(terminal, 1024)
-        except OSError:  # EIO: the child closed the terminal
-            return b""
-
-    seen = b""
-    status = None
-    try:
-        while not seen.rstrip().endswith(b":"):
-            chunk = read()
-            assert chunk, f"no prompt; the terminal showed {seen!r}"
-            seen += chunk
-        os.write(terminal, (typed + "\n").encode())
-        while chunk := read():
-            seen += chunk
-        _, status = os.waitpid(pid, 0)
-    finally:
-        if status is None:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-        os.close(terminal)
-    code = os.waitstatus_to_exitcode(status)
-    assert code == 0, (code, seen)
-    return seen
-
-
 def test_a_program_that_never_prompts_fails_the_test_instead_of_hanging() -> None:
     waits = ["-c", "import sys; sys.stdin.read()"]  # silent, waiting for input that never comes
     with pytest.raises(AssertionError, match="the terminal stayed silent"):
-        on_a_terminal(waits, "x", program=sys.executable, timeout=0.5)
+        type_at_a_prompt(waits, "x", program=sys.executable, timeout=0.5)
 
 
 def test_a_program_that_cannot_start_fails_the_test_in_the_test_process_only(
     tmp_path: Path,
 ) -> None:
     with pytest.raises(AssertionError, match=r"^no prompt; the terminal showed b''"):
-        on_a_terminal([], "x", program=str(tmp_path / "no-such-barua"))
+        type_at_a_prompt([], "x", program=str(tmp_path / "no-such-barua"))
 
 
 def test_password_stdin_on_a_terminal_asks_without_echo(saved: Path) -> None:
-    seen = on_a_terminal(["settings", "set", "--password-stdin"], "Terminal-Pässwort")
+    seen = type_at_a_prompt(["settings", "set", "--password-stdin"], "Terminal-Pässwort")
     assert seen.startswith(b"Password: ")
     assert "Terminal-Pässwort".encode() not in seen, "the password is not echoed"
     assert saved_secret("password") == "Terminal-Pässwort"
 
 
 def test_api_key_stdin_on_a_terminal_asks_without_echo(barua_home: Path) -> None:
-    seen = on_a_terminal([*("settings", "set", *HTTP_FLAGS), "--http-api-key-stdin"], "bk_tty_9")
+    seen = type_at_a_prompt([*("settings", "set", *HTTP_FLAGS), "--http-api-key-stdin"], "bk_tty_9")
     assert seen.startswith(b"API key: ")
     assert b"bk_tty_9" not in seen, "the key is not echoed"
     assert saved_secret("http_api_key") == "bk_tty_9"
 
 
-def test_a_lost_password_is_asked_for_again_on_a_terminal(saved: Path, barua_home: Path) -> None:
+def test_a_lost_password_is_asked_for_again_type_at_a_prompt(saved: Path, barua_home: Path) -> None:
     (barua_home / "secret.key").unlink()
-    seen = on_a_terminal(["settings", "set", "--port", "465"], "again")
+    seen = type_at_a_prompt(["settings", "set", "--port", "465"], "again")
     assert seen.startswith(f"Password for {USER}: ".encode())
     assert b"again" not in seen and b"warning" not in seen
     assert saved_secret("password") == "again"
