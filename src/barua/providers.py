@@ -127,6 +127,31 @@ _GMX_STEPS = N_(
     "it is on."
 )
 
+
+def _zoho_region(
+    tld: str,
+    region: str,
+    *,
+    notes: str,
+    mx_suffixes: tuple[str, ...] | None = None,
+    spf: str | None = None,
+) -> Preset:
+    """Zoho Mail for an own domain in one of Zoho's regional data centres: the same service
+    as ``zoho_workplace`` at ``smtppro.zoho.<tld>``, found by that region's MX."""
+    return Preset(
+        id=f"zoho_workplace_{tld.rsplit('.', maxsplit=1)[-1]}",
+        name=f"Zoho Mail (own domain, {region})",
+        mx_suffixes=mx_suffixes or (f"zoho.{tld}",),
+        host=f"smtppro.zoho.{tld}",
+        port=465,
+        security=Security.SSL,
+        password_kind=PasswordKind.APP_PASSWORD_IF_2FA,
+        password_steps=_ZOHO_STEPS,
+        spf_includes=(spf or f"zoho.{tld}",),
+        notes=notes,
+    )
+
+
 PRESETS: tuple[Preset, ...] = (
     Preset(
         id="gmail",
@@ -306,54 +331,28 @@ PRESETS: tuple[Preset, ...] = (
         spf_includes=("zohomail.com",),
         notes=N_("Addresses at your own domain hosted by Zoho send through smtppro.zoho.com."),
     ),
-    Preset(
-        id="zoho_workplace_eu",
-        name="Zoho Mail (own domain, EU)",
+    _zoho_region(
+        "eu",
+        "EU",
         mx_suffixes=("zoho.eu", "zohomail.eu"),
-        host="smtppro.zoho.eu",
-        port=465,
-        security=Security.SSL,
-        password_kind=PasswordKind.APP_PASSWORD_IF_2FA,
-        password_steps=_ZOHO_STEPS,
-        spf_includes=("zohomail.eu",),
+        spf="zohomail.eu",
         notes=N_("Addresses hosted in Zoho's European data centre send through smtppro.zoho.eu."),
     ),
-    Preset(
-        id="zoho_workplace_in",
-        name="Zoho Mail (own domain, India)",
-        mx_suffixes=("zoho.in",),
-        host="smtppro.zoho.in",
-        port=465,
-        security=Security.SSL,
-        password_kind=PasswordKind.APP_PASSWORD_IF_2FA,
-        password_steps=_ZOHO_STEPS,
-        spf_includes=("zoho.in",),
+    _zoho_region(
+        "in",
+        "India",
         notes=N_("Addresses hosted in Zoho's Indian data centre send through smtppro.zoho.in."),
     ),
-    Preset(
-        id="zoho_workplace_au",
-        name="Zoho Mail (own domain, Australia)",
-        mx_suffixes=("zoho.com.au",),
-        host="smtppro.zoho.com.au",
-        port=465,
-        security=Security.SSL,
-        password_kind=PasswordKind.APP_PASSWORD_IF_2FA,
-        password_steps=_ZOHO_STEPS,
-        spf_includes=("zoho.com.au",),
+    _zoho_region(
+        "com.au",
+        "Australia",
         notes=N_(
             "Addresses hosted in Zoho's Australian data centre send through smtppro.zoho.com.au."
         ),
     ),
-    Preset(
-        id="zoho_workplace_jp",
-        name="Zoho Mail (own domain, Japan)",
-        mx_suffixes=("zoho.jp",),
-        host="smtppro.zoho.jp",
-        port=465,
-        security=Security.SSL,
-        password_kind=PasswordKind.APP_PASSWORD_IF_2FA,
-        password_steps=_ZOHO_STEPS,
-        spf_includes=("zoho.jp",),
+    _zoho_region(
+        "jp",
+        "Japan",
         notes=N_("Addresses hosted in Zoho's Japanese data centre send through smtppro.zoho.jp."),
     ),
     Preset(
