@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -68,3 +70,32 @@ def starttls_server(certs: CertFiles) -> Iterator[SmtpServer]:
 def plain_server() -> Iterator[SmtpServer]:
     with SmtpServer(mode="plain", users={USER: PASSWORD}) as server:
         yield server
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A port that accepts connections and never says a word, not even to a TLS handshake:
+    what an implicit-TLS port looks like to a client waiting for a greeting, and a dead
+    service looks like to everyone."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    thread.join()
+    for conn in held:
+        conn.close()
+    listener.close()

@@ -4,8 +4,6 @@ really does, with the exact advice the user reads (summary, fix and evidence).""
 from __future__ import annotations
 
 import socket
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -136,33 +134,6 @@ def test_too_large_names_the_message_size_and_the_servers_limit(certs: CertFiles
 
 
 # A port that says nothing --------------------------------------------------------------------
-
-
-@pytest.fixture
-def silent_port() -> Iterator[int]:
-    """Accepts connections and never says a word, not even to a TLS handshake."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        listener.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                held.append(listener.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield listener.getsockname()[1]
-    stop.set()
-    thread.join()
-    for conn in held:
-        conn.close()
-    listener.close()
 
 
 def test_a_port_silent_also_to_tls_is_not_called_an_implicit_tls_port(silent_port: int) -> None:

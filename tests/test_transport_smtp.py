@@ -447,43 +447,16 @@ def test_a_dns_server_that_does_not_answer(monkeypatch: pytest.MonkeyPatch) -> N
     assert caught.value.hint == "Check that this computer is online and its DNS server answers."
 
 
-@pytest.fixture
-def silent_server() -> Iterator[int]:
-    """Accepts connections and never says a word, like an implicit-TLS port to a plain client."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-    accepted: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                accepted.append(listener.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield listener.getsockname()[1]
-    stop.set()
-    thread.join()
-    for conn in accepted:
-        conn.close()
-    listener.close()
-
-
-def test_a_silent_port_is_not_taken_for_implicit_tls(silent_server: int) -> None:
+def test_a_silent_port_is_not_taken_for_implicit_tls(silent_port: int) -> None:
     settings = make_settings(
-        host="127.0.0.1", port=silent_server, security="starttls", username=USER, timeout=0.5
+        host="127.0.0.1", port=silent_port, security="starttls", username=USER, timeout=0.5
     )
     with pytest.raises(TimeoutError) as caught:
         send(settings, invoice(settings))
     error = caught.value
     assert (error.step, error.cause) == (Step.GREETING, Cause.CONNECTION_TIMEOUT)
     assert str(error) == (
-        f"127.0.0.1 port {silent_server} accepted the connection but sent no greeting within "
+        f"127.0.0.1 port {silent_port} accepted the connection but sent no greeting within "
         "0.5 seconds, and does not answer a TLS handshake either"
     )
 
