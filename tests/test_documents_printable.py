@@ -41,6 +41,22 @@ def invoice(**changes: object) -> SalesInvoice:
     return document.model_copy(update=changes)
 
 
+def invoice_file(path: Path, *, party_name: str) -> Path:
+    """The example invoice as a JSON file at ``path``, its party named ``party_name``."""
+    data = json.loads((EXAMPLES / "invoice.json").read_text(encoding="utf-8"))
+    data["party"]["name"] = party_name
+    data["business"]["logo"] = str(EXAMPLES / "logo.png")
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def document(command: str, *files: Path) -> subprocess.CompletedProcess[str]:
+    """``barua document COMMAND FILES``, its output captured."""
+    return subprocess.run(
+        [BARUA, "document", command, *map(str, files)], capture_output=True, text=True, check=False
+    )
+
+
 def test_the_fonts_really_lack_these_letters() -> None:
     # Otherwise the tests below would prove nothing.
     assert missing_glyphs(THAI + CHINESE) == THAI + CHINESE
@@ -69,15 +85,8 @@ def test_line_breaks_tabs_and_invisible_joiners_are_not_letters() -> None:
 
 
 def test_render_and_check_name_the_field_and_write_nothing(tmp_path: Path) -> None:
-    data = json.loads((EXAMPLES / "invoice.json").read_text(encoding="utf-8"))
-    data["party"]["name"] = THAI
-    data["business"]["logo"] = str(EXAMPLES / "logo.png")
-    source = tmp_path / "thai.json"
-    source.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-
-    rendered = subprocess.run(
-        [BARUA, "document", "render", str(source)], capture_output=True, text=True, check=False
-    )
+    source = invoice_file(tmp_path / "thai.json", party_name=THAI)
+    rendered = document("render", source)
     assert rendered.returncode == 2
     assert rendered.stderr.splitlines() == [
         f"error: party.name: cannot be printed: the PDF fonts have no {THAI!r}",
@@ -85,12 +94,7 @@ def test_render_and_check_name_the_field_and_write_nothing(tmp_path: Path) -> No
     ]
     assert not source.with_suffix(".pdf").exists()
 
-    checked = subprocess.run(
-        [BARUA, "document", "check", str(source), str(EXAMPLES / "quote.json")],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    checked = document("check", source, EXAMPLES / "quote.json")
     assert checked.returncode == 2
     assert checked.stderr.splitlines() == [
         f"error: {source}: party.name: cannot be printed: the PDF fonts have no {THAI!r}",
@@ -145,22 +149,13 @@ def test_both_hints_when_fonts_and_direction_refuse_fields() -> None:
 
 
 def test_render_and_check_refuse_right_to_left_text(tmp_path: Path) -> None:
-    data = json.loads((EXAMPLES / "invoice.json").read_text(encoding="utf-8"))
-    data["party"]["name"] = HEBREW
-    data["business"]["logo"] = str(EXAMPLES / "logo.png")
-    source = tmp_path / "hebrew.json"
-    source.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-
-    rendered = subprocess.run(
-        [BARUA, "document", "render", str(source)], capture_output=True, text=True, check=False
-    )
+    source = invoice_file(tmp_path / "hebrew.json", party_name=HEBREW)
+    rendered = document("render", source)
     assert rendered.returncode == 2
     assert rendered.stderr.splitlines() == [f"error: party.name: {RTL}", RTL_HINT]
     assert not source.with_suffix(".pdf").exists()
 
-    checked = subprocess.run(
-        [BARUA, "document", "check", str(source)], capture_output=True, text=True, check=False
-    )
+    checked = document("check", source)
     assert checked.returncode == 2
     assert checked.stderr.splitlines() == [f"error: {source}: party.name: {RTL}", RTL_HINT]
     assert checked.stdout == ""
