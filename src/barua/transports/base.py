@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, Self
 
-from barua.errors import Cause, Step, TransportError
+from barua.errors import Cause, Step, TimeoutError, TransportError
 from barua.message import OutgoingMessage
 
 if TYPE_CHECKING:
@@ -165,6 +165,19 @@ HINT_NO_ROUTE = (
     "This computer has no route to that network: check the internet connection, a VPN, or a "
     "firewall that blocks the way out."
 )
+
+
+def lookup_timed_out(what: str, host: str, port: int, timeout: float) -> TimeoutError:
+    """The error of a name the DNS did not answer for in time; ``what`` names the server
+    ("mail server", "email service")."""
+    return TimeoutError(
+        f'the name of the {what} "{host}" did not resolve within {timeout:g} seconds',
+        step=Step.RESOLVE,
+        cause=Cause.HOST_NOT_FOUND,
+        hint="Check that this computer is online and its DNS server answers.",
+        host=host,
+        port=port,
+    )
 
 
 def resolve(host: str, port: int, *, timeout: float) -> list[AddrInfo]:

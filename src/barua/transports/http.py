@@ -57,6 +57,7 @@ from barua.transports.base import (
     StepObserver,
     StepRecorder,
     connect_cause,
+    lookup_timed_out,
     resolve,
 )
 from barua.transports.smtp import certificate_cause, make_tls_context
@@ -408,14 +409,8 @@ class HttpTransport(ClosesOnExit):
             try:
                 addresses = resolve(self.host, self.port, timeout=self.settings.timeout)
             except builtins.TimeoutError as exc:
-                raise self._error(
-                    TimeoutError,
-                    f'the name of the email service "{self.host}" did not resolve within '
-                    f"{self.settings.timeout:g} seconds",
-                    step=Step.RESOLVE,
-                    cause=Cause.HOST_NOT_FOUND,
-                    hint="Check that this computer is online and its DNS server answers.",
-                ) from exc
+                timeout = self.settings.timeout
+                raise lookup_timed_out("email service", self.host, self.port, timeout) from exc
             except (socket.gaierror, UnicodeError) as exc:
                 raise self._not_found() from exc
             self._steps.detail = ", ".join(sorted({a[4][0] for a in addresses}))

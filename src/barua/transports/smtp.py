@@ -62,6 +62,7 @@ from barua.transports.base import (
     StepRecorder,
     connect_cause,
     format_size,
+    lookup_timed_out,
     resolve,
 )
 
@@ -361,14 +362,8 @@ class SmtpTransport(ClosesOnExit):
         try:
             return resolve(self.host, self.port, timeout=self.settings.timeout)
         except builtins.TimeoutError as exc:
-            raise self._error(
-                TimeoutError,
-                f'the name of the mail server "{self.host}" did not resolve within '
-                f"{self.settings.timeout:g} seconds",
-                step=Step.RESOLVE,
-                cause=Cause.HOST_NOT_FOUND,
-                hint="Check that this computer is online and its DNS server answers.",
-            ) from exc
+            timeout = self.settings.timeout
+            raise lookup_timed_out("mail server", self.host, self.port, timeout) from exc
         except (socket.gaierror, UnicodeError) as exc:
             raise self._error(
                 ConnectError,
