@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from barua.advice import advise, step_label
+from barua.advice import Advice, advise, step_label
 from barua.certificates import CertificateInfo
 from barua.errors import (
     AuthenticationError,
@@ -377,6 +377,15 @@ def test_own_domain_falls_back_to_close_server_names() -> None:
 _IF_2FA = "If 2-step verification is on for your {} account, it needs an app password, not your normal password. "  # noqa: E501
 
 
+def refused_login(host: str) -> Advice:
+    """The advice for a login the server at ``host`` refused with a reply that says nothing."""
+    return advise(
+        error(AuthenticationError, Cause.AUTH_REFUSED, Step.AUTH, code=535, reply="5.7.8 no"),
+        smtp(host),
+        "en",
+    )
+
+
 @pytest.mark.parametrize(
     ("host", "fix"),
     [
@@ -402,11 +411,7 @@ _IF_2FA = "If 2-step verification is on for your {} account, it needs an app pas
     ],
 )  # fmt: skip
 def test_app_password_steps_of_each_provider(host: str, fix: str) -> None:
-    advice = advise(
-        error(AuthenticationError, Cause.AUTH_REFUSED, Step.AUTH, code=535, reply="5.7.8 no"),
-        smtp(host),
-        "en",
-    )
+    advice = refused_login(host)
     assert advice.summary == "the server refused the username or password"
     assert advice.fix == fix
     assert advice.details == ["server replied: 535 5.7.8 no"]
@@ -481,11 +486,7 @@ _CREDENTIALS = "{} logs in with the SMTP credentials it issues, not your account
     ],
 )  # fmt: skip
 def test_sending_services_name_the_smtp_credentials_they_issue(host: str, fix: str) -> None:
-    advice = advise(
-        error(AuthenticationError, Cause.AUTH_REFUSED, Step.AUTH, code=535, reply="5.7.8 no"),
-        smtp(host),
-        "en",
-    )
+    advice = refused_login(host)
     assert advice.summary == "the server refused the username or password"
     assert advice.fix == fix
 
