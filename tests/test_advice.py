@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from barua.advice import Advice, advise, step_label
 from barua.certificates import CertificateInfo
 from barua.errors import (
     AuthenticationError,
@@ -22,6 +21,7 @@ from barua.errors import (
     TransportError,
 )
 from barua.settings import Settings, make_settings
+from barua.setup.advice import Advice, advise, step_label
 from barua.transports.base import connect_cause
 
 

@@ -16,10 +16,10 @@ PACKAGE = Path(barua.__file__).parent
 
 LAYERS: list[tuple[str, ...]] = [
     ("errors", "version", "i18n", "certificates", "lazy"),
-    ("addresses", "settings", "secrets", "store", "providers", "resolver"),
+    ("addresses", "settings", "secrets", "store"),
     ("message",),
     ("transports", "delivery"),
-    ("outbox", "documents", "advice", "diagnose", "detect", "deliverability"),
+    ("setup", "outbox", "documents"),
     ("cli", "web", "relay", "__main__", "__init__"),
 ]
 

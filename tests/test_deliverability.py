@@ -7,16 +7,14 @@ from typing import Any
 
 import pytest
 
-from barua.deliverability import (
+from barua.setup.deliverability import (
     DeliverabilityReport,
     DomainWarning,
-    SpfProblem,
-    SpfResult,
     WarningCode,
     check_sender_domain,
-    evaluate_spf,
 )
-from barua.providers import get_preset
+from barua.setup.providers import get_preset
+from barua.setup.spf import SpfProblem, SpfResult, evaluate_spf
 from tests.dns_server import DnsServer
 
 ADDRESS = "duka@duka.example"

@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
-from barua.detect import MAX_AUTOCONFIG_BYTES, Proposal, Source, detect, parse_autoconfig
-from barua.providers import get_preset, preset_settings
 from barua.settings import Security, make_settings
+from barua.setup.detect import MAX_AUTOCONFIG_BYTES, Proposal, Source, detect, parse_autoconfig
+from barua.setup.providers import get_preset, preset_settings
 from tests.certs import CertFiles, make_certificates
 from tests.dns_server import DnsServer
 from tests.smtpd import SmtpServer

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from barua.detect import Proposal, Source, detect
-from barua.providers import PRESETS, Preset, get_preset
 from barua.settings import Security, make_settings
+from barua.setup.detect import Proposal, Source, detect
+from barua.setup.providers import PRESETS, Preset, get_preset
 from tests.dns_server import DnsServer
 from tests.test_detect import WebServer, config_xml
 

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from barua.detect import Proposal, Source, detect
+from barua.setup.detect import Proposal, Source, detect
 from tests.dns_server import DnsServer
 from tests.test_detect import WebServer, config_xml
 

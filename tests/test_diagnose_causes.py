@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from barua.advice import Advice
 from barua.certificates import describe_certificate, fingerprint
-from barua.diagnose import TestReport, _deliverability, run_test
 from barua.errors import Cause, MessageTooLarge, SettingsError, Step
 from barua.settings import Settings, make_settings
+from barua.setup.advice import Advice
+from barua.setup.diagnose import TestReport, _deliverability, run_test
 from barua.transports.base import StepEvent
 from barua.transports.smtp import fetch_certificate
 from tests.certs import CertFiles, make_certificates

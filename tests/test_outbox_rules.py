@@ -206,7 +206,7 @@ def test_a_bug_inside_barua_keeps_the_message() -> None:
 
 def test_sending_limits_come_from_the_provider_presets() -> None:
     from barua.outbox import limits_for
-    from barua.providers import preset_for_host
+    from barua.setup.providers import preset_for_host
 
     gmail = make_settings(host="smtp.gmail.com", port=587, username="duka@gmail.com")
     preset = preset_for_host("smtp.gmail.com", 587)

@@ -22,7 +22,7 @@ from cryptography import x509
 
 from barua import build_message, make_settings, send_now
 from barua.certificates import fingerprint
-from barua.diagnose import build_test_email
+from barua.setup.diagnose import build_test_email
 from tests.postfix_server import OWNED_BY_ANOTHER, PostfixServer
 from tests.test_cli import barua
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from barua.errors import SettingsError
-from barua.providers import (
+from barua.settings import Security, make_settings
+from barua.setup.providers import (
     PRESETS,
     PasswordKind,
     Preset,
@@ -18,7 +19,6 @@ from barua.providers import (
     suggest_domain,
     suggest_host,
 )
-from barua.settings import Security, make_settings
 
 # Their login is neither the address nor a fixed word: the user enters it.
 LOGIN_LEFT_TO_THE_USER = {"icloud", "amazon_ses", "postmark", "brevo"}

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from barua.providers import PRESETS, get_preset, preset_for_host, preset_settings
 from barua.settings import Security
+from barua.setup.providers import PRESETS, get_preset, preset_for_host, preset_settings
 
 SSL, STARTTLS = Security.SSL, Security.STARTTLS
 OWN = "shop@duka.co.tz"

@@ -20,10 +20,8 @@ from barua.version import __version__
 
 if TYPE_CHECKING:
     from barua.addresses import Mailbox, parse_mailbox, validate_address
-    from barua.advice import Advice, advise
     from barua.certificates import CertificateInfo, describe_certificate, fingerprint
     from barua.delivery import open_transport, send_now
-    from barua.diagnose import TestReport, run_test
     from barua.documents import (
         DocumentError,
         Paper,
@@ -66,6 +64,8 @@ if TYPE_CHECKING:
         WorkerConfig,
     )
     from barua.settings import Protocol, Security, Settings, make_settings, update_settings
+    from barua.setup.advice import Advice, advise
+    from barua.setup.diagnose import TestReport, run_test
     from barua.store import SettingsStore, barua_home
     from barua.transports.base import SendResult, StepEvent, Transport
     from barua.transports.http import HttpTransport
@@ -73,7 +73,7 @@ if TYPE_CHECKING:
     from barua.transports.smtp import SmtpTransport, fetch_certificate
 
 _LAZY: dict[str, str] = {
-    "Advice": "barua.advice",
+    "Advice": "barua.setup.advice",
     "Attachment": "barua.message",
     "AuthenticationError": "barua.errors",
     "BaruaError": "barua.errors",
@@ -110,13 +110,13 @@ _LAZY: dict[str, str] = {
     "StoreError": "barua.errors",
     "TLSError": "barua.errors",
     "TemporaryError": "barua.errors",
-    "TestReport": "barua.diagnose",
+    "TestReport": "barua.setup.diagnose",
     "TimeoutError": "barua.errors",
     "Transport": "barua.transports.base",
     "TransportError": "barua.errors",
     "Worker": "barua.outbox",
     "WorkerConfig": "barua.outbox",
-    "advise": "barua.advice",
+    "advise": "barua.setup.advice",
     "barua_home": "barua.store",
     "build_message": "barua.message",
     "compose": "barua.message",
@@ -133,7 +133,7 @@ _LAZY: dict[str, str] = {
     "parse_document": "barua.documents",
     "parse_mailbox": "barua.addresses",
     "render_pdf": "barua.documents",
-    "run_test": "barua.diagnose",
+    "run_test": "barua.setup.diagnose",
     "send_now": "barua.delivery",
     "update_settings": "barua.settings",
     "validate_address": "barua.addresses",

@@ -38,7 +38,7 @@ def nothing_saved(hint: str) -> typer.Exit:
 def fail(error: BaruaError, settings: Settings | None = None) -> typer.Exit:
     """Print ``error`` as one line of what went wrong and one of what to do; the exit code."""
     if isinstance(error, TransportError):
-        from barua.advice import advise, step_label
+        from barua.setup.advice import advise, step_label
 
         advice = advise(error, settings)
         reply = ""

@@ -261,8 +261,8 @@ def settings_detect(
     """Propose settings for ADDRESS, the email address to send from: provider presets, MX,
     autoconfig, probing. Saves nothing."""
     with user_errors():
-        from barua.detect import detect
-        from barua.resolver import make_resolver
+        from barua.setup.detect import detect
+        from barua.setup.resolver import make_resolver
 
         gettext = translator().gettext
         proposal = detect(address, resolver=make_resolver(), confirm_lookalike=confirm_lookalike)

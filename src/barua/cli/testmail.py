@@ -40,8 +40,8 @@ from barua.i18n import N_
 from barua.store import SettingsStore
 
 if TYPE_CHECKING:
-    from barua.diagnose import TestReport
     from barua.settings import Settings
+    from barua.setup.diagnose import TestReport
     from barua.transports.base import StepEvent, StepObserver
 
 _CERTIFICATE = N_("{verdict}: {subject}, issued by {issuer}, valid until {expiry}")
@@ -68,7 +68,7 @@ def _detail(event: StepEvent, copy_to: str | None) -> str:
 def step_printer(settings: Settings) -> StepObserver:
     """Prints each step as it ends: a mark (coloured on a terminal), its name, its duration
     and what it found."""
-    from barua.advice import step_label
+    from barua.setup.advice import step_label
 
     def print_step(event: StepEvent) -> None:
         mark, style = ("✓", "green") if event.ok else ("✗", "red")
@@ -149,7 +149,7 @@ def test_command(
             if k not in {"to", "as_json", "save", "trust_certificate"}
         }
         changes = changes_from_flags(**flags)
-        from barua.diagnose import run_test
+        from barua.setup.diagnose import run_test
 
         store = SettingsStore()
         settings = settings_in_effect(store, changes)

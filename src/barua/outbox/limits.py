@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from barua.providers import preset_for_host
 from barua.settings import Settings
+from barua.setup.providers import preset_for_host
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -613,7 +613,7 @@ def preset_for_mx(mx_hosts: Iterable[str]) -> Preset | None:
 def suggest_domain(domain: str) -> str | None:
     """A provider domain close to ``domain`` (``gmial.com`` → ``gmail.com``), if it is a typo.
 
-    Such a domain may also be registered by someone else: :func:`barua.detect.detect` proposes
+    Such a domain may also be registered by someone else: :func:`barua.setup.detect.detect` proposes
     nothing for it until the user confirms it.
     """
     name = _clean(domain.rpartition("@")[2])

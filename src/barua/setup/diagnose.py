@@ -13,9 +13,7 @@ from typing import Any
 
 import dns.resolver
 
-from barua.advice import Advice, advise, step_label
 from barua.certificates import CertificateInfo
-from barua.deliverability import DeliverabilityReport, check_sender_domain
 from barua.delivery import send_now
 from barua.errors import (
     BaruaError,
@@ -27,9 +25,11 @@ from barua.errors import (
     TransportError,
 )
 from barua.message import OutgoingMessage, build_message
-from barua.providers import preset_for_host
-from barua.resolver import make_resolver
 from barua.settings import Protocol, Settings, update_settings
+from barua.setup.advice import Advice, advise, step_label
+from barua.setup.deliverability import DeliverabilityReport, check_sender_domain
+from barua.setup.providers import preset_for_host
+from barua.setup.resolver import make_resolver
 from barua.transports.base import SendResult, StepEvent, StepObserver
 from barua.version import __version__
 

@@ -14,8 +14,14 @@ from typing import Any
 
 from barua.errors import BaruaError, Cause, MessageTooLarge, Step, TLSError, TransportError
 from barua.i18n import N_, resolve_language, translator
-from barua.providers import PasswordKind, Preset, preset_for_domain, preset_for_host, suggest_host
 from barua.settings import Protocol, Settings
+from barua.setup.providers import (
+    PasswordKind,
+    Preset,
+    preset_for_domain,
+    preset_for_host,
+    suggest_host,
+)
 from barua.transports.base import format_size
 
 STEP_LABELS: dict[Step, str] = {

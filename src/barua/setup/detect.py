@@ -32,19 +32,19 @@ import dns.resolver
 import httpx
 
 from barua.addresses import validate_address
-from barua.advice import password_advice
 from barua.errors import SettingsError
 from barua.i18n import N_
-from barua.providers import (
+from barua.settings import Security, make_settings
+from barua.setup.advice import password_advice
+from barua.setup.providers import (
     PasswordKind,
     Preset,
     preset_for_domain,
     preset_for_mx,
     preset_settings,
 )
-from barua.providers import suggest_domain as _suggest_domain
-from barua.resolver import make_resolver
-from barua.settings import Security, make_settings
+from barua.setup.providers import suggest_domain as _suggest_domain
+from barua.setup.resolver import make_resolver
 from barua.transports.smtp import make_tls_context
 
 MAX_AUTOCONFIG_BYTES = 1_000_000
