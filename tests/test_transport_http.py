@@ -360,6 +360,44 @@ def test_a_stale_keep_alive_connection_is_replaced_once(service: Service) -> Non
     assert all(e.ok for e in events)
 
 
+def test_meanwhile_runs_once_before_the_request(service: Service) -> None:
+    settings = settings_for(service.url)
+    first, second = invoice(settings), invoice(settings)
+    service.script = [None, "drop"]  # the second send is retried on a new connection
+    seen: list[int] = []
+    with HttpTransport(settings) as transport:
+        for message in (first, second):
+            transport.send(
+                message, meanwhile=lambda: seen.append(len(service.received)), then=second
+            )
+    assert seen == [0, 1], "once per send, before the request: not again for the retry"
+    assert len(service.received) == 3
+
+
+def test_meanwhile_has_run_when_the_request_fails(service: Service) -> None:
+    service.script = ["drop", Answer(503, {"error": {"code": "unavailable", "message": "x"}})]
+    settings = settings_for(service.url)
+    seen: list[str] = []
+    with HttpTransport(settings) as transport:
+        for _ in range(2):
+            with pytest.raises(TransportError):
+                transport.send(invoice(settings), meanwhile=lambda: seen.append("ran"))
+    assert seen == ["ran", "ran"]
+
+
+def test_nothing_is_sent_when_meanwhile_raises(service: Service) -> None:
+    settings = settings_for(service.url)
+
+    def broken() -> None:
+        raise RuntimeError("database down")
+
+    with HttpTransport(settings) as transport:
+        with pytest.raises(RuntimeError, match="database down"):
+            transport.send(invoice(settings), meanwhile=broken)
+        transport.send(invoice(settings))
+    assert len(service.received) == 1
+
+
 def test_closing_twice_and_sending_after_close(service: Service) -> None:
     settings = settings_for(service.url)
     transport = HttpTransport(settings)

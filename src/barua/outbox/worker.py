@@ -517,12 +517,8 @@ class Worker:
         result: SendResult | None = None
         error: BaseException | None = None
         try:
-            if isinstance(transport, SmtpTransport):
-                meanwhile = partial(self._meanwhile, held, session, refill)
-                result = transport.send(claimed.message, meanwhile=meanwhile, then=following)
-            else:
-                self._meanwhile(held, session, refill)
-                result = transport.send(claimed.message)
+            meanwhile = partial(self._meanwhile, held, session, refill)
+            result = transport.send(claimed.message, meanwhile=meanwhile, then=following)
         except TransportError as exc:
             error = exc
         except Exception as exc:  # logged with its class; the message is kept

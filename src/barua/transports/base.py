@@ -1,7 +1,9 @@
 """What every transport offers, and what a delivery reports back.
 
 A transport is one method, :meth:`Transport.send`, plus :meth:`Transport.close`. It may keep a
-connection open between sends; callers use it as a context manager.
+connection open between sends; callers use it as a context manager. Every transport takes the
+same options to ``send`` (work to overlap with the server's, the next message), so its callers
+never ask which transport they hold.
 """
 
 from __future__ import annotations
@@ -62,7 +64,27 @@ class SendResult:
 class Transport(Protocol):
     """Delivers :class:`OutgoingMessage` objects; raises :class:`TransportError` on failure."""
 
-    def send(self, message: OutgoingMessage) -> SendResult: ...
+    def send(
+        self,
+        message: OutgoingMessage,
+        *,
+        meanwhile: Callable[[], None] | None = None,
+        then: OutgoingMessage | None = None,
+    ) -> SendResult:
+        """Deliver ``message``, or raise the :class:`TransportError` that says why not.
+
+        ``meanwhile`` is the caller's work to do while the server takes the message in (the
+        outbox commits the previous message's result there). A transport calls it at most
+        once per send, always before it reads the server's answer to this message, and
+        always when the message may have reached the server; a send that fails before that
+        point may not call it, and the caller then does that work itself. An exception it
+        raises comes out of :meth:`send` (the message's fate may then be unknown).
+
+        ``then`` names the message the caller sends next on this transport. A transport may
+        prepare it (SMTP with PIPELINING sends its envelope ahead) or ignore it; sending
+        another message next is allowed, and may cost a new connection.
+        """
+        ...
 
     def close(self) -> None: ...
 

@@ -24,6 +24,7 @@ import re
 import socket
 import ssl
 import urllib.request
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -393,9 +394,26 @@ class HttpTransport(ClosesOnExit):
 
     # Sending ------------------------------------------------------------------------------
 
-    def send(self, message: OutgoingMessage) -> SendResult:
-        """Deliver ``message`` to the service; retries once if a reused connection was stale."""
+    def send(
+        self,
+        message: OutgoingMessage,
+        *,
+        meanwhile: Callable[[], None] | None = None,
+        then: OutgoingMessage | None = None,
+    ) -> SendResult:
+        """Deliver ``message`` to the service; retries once if a reused connection was stale.
+
+        ``meanwhile`` runs once per send, just before the request goes out, and not while it
+        is in flight: httpx offers no dependable moment between the body's last byte and the
+        answer's first (a client that does not trace, such as a mock, reports none), and the
+        caller needs it done before the answer is read. So it has run whenever the request
+        fails, before or after reaching the service, and the retry on a new connection does
+        not run it again. When it raises, nothing is sent. ``then`` is ignored: an HTTP
+        request has nothing to send ahead.
+        """
         body = encode_request(message)
+        if meanwhile is not None:
+            meanwhile()
         if self._resolve_first:
             self._resolve()
         try:

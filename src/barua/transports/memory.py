@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from barua.message import OutgoingMessage
 from barua.transports.base import ClosesOnExit, SendResult
 
@@ -13,8 +15,18 @@ class MemoryTransport(ClosesOnExit):
         self.outbox: list[OutgoingMessage] = []
         self.closed = False
 
-    def send(self, message: OutgoingMessage) -> SendResult:
+    def send(
+        self,
+        message: OutgoingMessage,
+        *,
+        meanwhile: Callable[[], None] | None = None,
+        then: OutgoingMessage | None = None,
+    ) -> SendResult:
+        """Append ``message`` to ``outbox``, then call ``meanwhile`` once, as a server would
+        have the message by then; ``then`` is ignored, as there is nothing to prepare."""
         self.outbox.append(message)
+        if meanwhile is not None:
+            meanwhile()
         return SendResult(
             message_id=message.message_id,
             accepted=message.recipients,

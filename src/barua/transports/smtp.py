@@ -657,7 +657,7 @@ class SmtpTransport(ClosesOnExit):
         self,
         message: OutgoingMessage,
         *,
-        meanwhile: Callable[[], object] | None = None,
+        meanwhile: Callable[[], None] | None = None,
         then: OutgoingMessage | None = None,
     ) -> SendResult:
         """Deliver ``message`` to the server; reconnects once if a reused connection dropped.
@@ -725,7 +725,7 @@ class SmtpTransport(ClosesOnExit):
     def _send(
         self,
         message: OutgoingMessage,
-        meanwhile: Callable[[], object] | None,
+        meanwhile: Callable[[], None] | None,
         then: OutgoingMessage | None,
     ) -> SendResult:
         client = self._client
