@@ -17,7 +17,7 @@ PACKAGE = Path(barua.__file__).parent
 LAYERS: list[tuple[str, ...]] = [
     ("errors", "version", "i18n", "certificates", "lazy"),
     ("addresses", "settings", "secrets", "store"),
-    ("message",),
+    ("message", "wire"),
     ("transports", "delivery"),
     ("setup", "outbox", "documents"),
     ("cli", "web", "relay", "__main__", "__init__"),

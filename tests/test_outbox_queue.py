@@ -363,7 +363,7 @@ def test_the_sqlite_outbox_is_private(barua_home: Path) -> None:
 
 
 def test_bytes_checked_at_enqueue_go_into_data_as_they_are(outbox: Outbox) -> None:
-    from barua.transports.smtp import WireData
+    from barua.wire import WireData
 
     ready = outbox.enqueue(invoice(1, pdf=os.urandom(10_000)))
     dotted = build_message(
@@ -380,7 +380,7 @@ def test_bytes_checked_at_enqueue_go_into_data_as_they_are(outbox: Outbox) -> No
 def test_migration_2_adds_its_column_to_an_outbox_of_version_1(db_url: str) -> None:
     from sqlalchemy import delete, inspect, text
 
-    from barua.transports.smtp import WireData
+    from barua.wire import WireData
 
     with Outbox.open(db_url) as outbox:
         entry = outbox.enqueue(invoice())

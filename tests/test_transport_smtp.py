@@ -32,13 +32,8 @@ from barua.message import Attachment, OutgoingMessage, build_message
 from barua.settings import Settings, make_settings
 from barua.transports import smtp as smtp_module
 from barua.transports.base import StepEvent
-from barua.transports.smtp import (
-    SmtpTransport,
-    WireData,
-    data_parts,
-    dot_stuff,
-    is_wire_ready,
-)
+from barua.transports.smtp import SmtpTransport
+from barua.wire import WireData, data_parts, dot_stuff, is_wire_ready
 from tests.certs import CertFiles
 from tests.conftest import PASSWORD, USER
 from tests.smtpd import SmtpServer

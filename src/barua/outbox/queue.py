@@ -33,7 +33,7 @@ from barua.outbox.profile import DEFAULT_PROFILE, settings_fingerprint
 from barua.outbox.session import Claimed, Record, WorkerSession
 from barua.outbox.status import AttemptOutcome, MessageStatus, RecipientStatus
 from barua.settings import Settings
-from barua.transports.smtp import is_wire_ready
+from barua.wire import is_wire_ready
 
 _FAR_FUTURE = 2**62
 

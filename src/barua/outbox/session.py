@@ -35,7 +35,7 @@ from barua.outbox import content, schema
 from barua.outbox.database import SQLITE_BUSY_TIMEOUT_MS, OutboxError
 from barua.outbox.outcome import Decision
 from barua.outbox.status import MessageStatus, RecipientStatus
-from barua.transports.smtp import WireData
+from barua.wire import WireData
 
 if TYPE_CHECKING:
     from barua.outbox.queue import Outbox
