@@ -30,7 +30,7 @@ from barua.errors import (
 )
 from barua.message import Attachment, OutgoingMessage, build_message
 from barua.settings import Settings, make_settings
-from barua.transports import smtp as smtp_module
+from barua.transports import smtp_probes
 from barua.transports.base import StepEvent
 from barua.transports.smtp import SmtpTransport
 from barua.wire import WireData, data_parts, dot_stuff, is_wire_ready
@@ -472,7 +472,7 @@ def test_an_implicit_tls_port_is_confirmed_by_a_handshake(ssl_server: SmtpServer
 def test_the_test_email_asks_an_implicit_tls_port_before_the_timeout(
     ssl_server: SmtpServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(smtp_module, "GREETING_WAIT", 0.2)
+    monkeypatch.setattr(smtp_probes, "GREETING_WAIT", 0.2)
     settings = settings_for(ssl_server, security="starttls", timeout=30)
     with pytest.raises(TimeoutError, match=r"no greeting within 0\.2 seconds, but answers a TLS"):
         send(settings, invoice(settings))
@@ -505,7 +505,7 @@ def test_the_test_email_goes_on_waiting_for_a_server_that_greets_late(
     slow_greeter: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # It gave up at GREETING_WAIT once: a server that pauses on purpose failed the test email.
-    monkeypatch.setattr(smtp_module, "GREETING_WAIT", 0.2)
+    monkeypatch.setattr(smtp_probes, "GREETING_WAIT", 0.2)
     settings = make_settings(
         host="127.0.0.1",
         port=slow_greeter,

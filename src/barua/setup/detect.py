@@ -45,7 +45,7 @@ from barua.setup.providers import (
 )
 from barua.setup.providers import suggest_domain as _suggest_domain
 from barua.setup.resolver import make_resolver
-from barua.transports.smtp import make_tls_context
+from barua.transports.tls import make_tls_context
 
 MAX_AUTOCONFIG_BYTES = 1_000_000
 """Autoconfig documents are a few KB; anything larger is refused unread."""

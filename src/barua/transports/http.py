@@ -3,7 +3,7 @@
 httpx does the HTTP; barua adds what a business's mail needs on top of it:
 
 * TLS verified with the system CA store (``SSL_CERT_FILE`` honoured) by
-  :func:`~barua.transports.smtp.make_tls_context`, and redirects never followed, so the API key
+  :func:`~barua.transports.tls.make_tls_context`, and redirects never followed, so the API key
   only ever goes to the address in the settings;
 * each phase reported as a step (connect, TLS, request, accepted). httpx opens connections
   lazily inside a request, so the phases are followed through httpcore's documented ``trace``
@@ -61,7 +61,7 @@ from barua.transports.base import (
     lookup_timed_out,
     resolve,
 )
-from barua.transports.smtp import certificate_cause, make_tls_context
+from barua.transports.tls import certificate_cause, make_tls_context
 from barua.version import __version__
 
 PROTOCOL_VERSION = "v1"

@@ -8,17 +8,19 @@ previous message's final dot when the caller names the next message: one round t
 message instead of four), stored bytes sent as they are, without a copy, when they need no
 dot-stuffing, and one translation of every low-level failure into barua's errors
 (:func:`_translate`).
+
+Beside the client: what a reply means (:mod:`~barua.transports.smtp_replies`), the questions
+asked of a server only to explain a failure (:mod:`~barua.transports.smtp_probes`), and the
+TLS context every transport uses (:mod:`~barua.transports.tls`).
 """
 
 from __future__ import annotations
 
 import base64
 import builtins
-import re
 import smtplib
 import socket
 import ssl
-import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from functools import lru_cache, partial
@@ -29,7 +31,6 @@ from barua.certificates import (
     CERT_UNCHECKED,
     CERT_VERIFIED,
     CertificateInfo,
-    describe_certificate,
     fingerprint,
 )
 from barua.errors import (
@@ -41,7 +42,6 @@ from barua.errors import (
     OutcomeUnknown,
     PermanentError,
     RecipientRefused,
-    SenderRefused,
     SettingsError,
     Step,
     TemporaryError,
@@ -65,78 +65,21 @@ from barua.transports.base import (
     lookup_timed_out,
     resolve,
 )
+from barua.transports.smtp_probes import await_greeting, old_tls_context
+from barua.transports.smtp_replies import (
+    HINT_CONNECT,
+    classify_reply,
+    queue_id,
+    refuses_sender,
+    reply_text,
+)
+from barua.transports.tls import certificate_cause, certificate_info, make_tls_context
 from barua.wire import data_parts
 
+# make_tls_context is offered here too, where code that sends over SMTP has always found it.
+__all__ = ["SmtpTransport", "envelope_commands", "fetch_certificate", "make_tls_context"]
+
 _T = TypeVar("_T")
-# Postfix: "250 2.0.0 Ok: queued as 4F1x2"; Exim: "250 OK id=1abc-2def"; others vary.
-_QUEUE_ID = re.compile(r"(?:queued as|\bid=)\s*<?([A-Za-z0-9._@-]+)", re.I)
-# How long the test email waits for a greeting before it checks whether the port expects TLS
-# from the start: a server that is up greets within a second or two.
-GREETING_WAIT = 10.0
-# Replies that refuse the sender, whatever command they answer: Postfix's
-# reject_sender_login_mismatch answers RCPT TO ("Sender address rejected: not owned by user"),
-# Microsoft 365 answers DATA ("5.2.252 SendAsDenied"); RFC 3463's 5.1.7 (bad sender mailbox
-# syntax) and 5.1.8 (bad sender system address), and Exchange's 5.7.60 (no permission to send
-# as this sender).
-_SENDER_REFUSAL = re.compile(
-    r"sender address rejected|sendasdenied|not owned by user|\b5\.1\.[78]\b|\b5\.7\.60\b"
-    r"|not (?:allowed|authori[sz]ed|permitted) to send (?:mail |email )?(?:as|on behalf)",
-    re.I,
-)
-_HINT_CONNECT = (
-    "Check the server name and port. Most providers use port 587 (STARTTLS) or 465 (SSL/TLS); "
-    "a firewall or antivirus may also block the connection."
-)
-
-
-def make_tls_context(*, verify: bool = True) -> ssl.SSLContext:
-    """A client TLS context: system CA store (``SSL_CERT_FILE`` honoured), TLS 1.2 or newer."""
-    context = ssl.create_default_context()
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    if not verify:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
-
-
-def _greeting_arrives(sock: socket.socket, wait: float, *, then: float) -> bool:
-    """Whether the server starts to speak within ``wait`` seconds, read without taking the
-    bytes (smtplib reads the greeting itself); the socket's timeout is ``then`` afterwards."""
-    sock.settimeout(wait)
-    try:
-        sock.recv(1, socket.MSG_PEEK)  # b"" when the server hung up: smtplib says so next
-    except builtins.TimeoutError:  # the socket module's timeout, not barua's error
-        return False
-    except OSError:
-        return True  # a reset: the greeting step reports it
-    finally:
-        sock.settimeout(then)
-    return True
-
-
-def _describe(der: bytes) -> CertificateInfo | None:
-    """The certificate in words, or None when it cannot be parsed: OpenSSL may accept what
-    the cryptography package finds malformed, and describing it must not fail a delivery."""
-    try:
-        return describe_certificate(der)
-    except ValueError:
-        return None
-
-
-@lru_cache(maxsize=1)
-def _old_tls_context() -> ssl.SSLContext:
-    """A context that offers TLS 1.0 and 1.1 only, for diagnosis: never used to send. Made
-    once (a context is safe to share between threads), so the warnings filter, which is
-    process-wide, is touched once."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    with warnings.catch_warnings():  # the old versions are deprecated: that is the point
-        warnings.simplefilter("ignore", DeprecationWarning)
-        context.minimum_version = ssl.TLSVersion.TLSv1
-        context.maximum_version = ssl.TLSVersion.TLSv1_1
-    context.set_ciphers("DEFAULT:@SECLEVEL=0")  # TLS 1.1 signs with SHA-1
-    return context
 
 
 @lru_cache(maxsize=1024)
@@ -174,12 +117,6 @@ def _send_parts(sock: socket.socket, parts: Sequence[bytes]) -> None:
             views.pop(0)
         if views and sent:
             views[0] = views[0][sent:]
-
-
-def _text(reply: bytes | str) -> str:
-    if isinstance(reply, bytes):
-        reply = reply.decode("utf-8", "replace")
-    return " ".join(reply.split())
 
 
 def _sasl(*parts: str) -> str:
@@ -286,11 +223,11 @@ class SmtpTransport(ClosesOnExit):
             client = _Client(sock, host=self.host, timeout=timeout, local_name=local_name)
             with steps.step(Step.GREETING):
                 if self._observed and not self._peeking and self.security is not Security.SSL:
-                    self._await_greeting(sock, where)
+                    await_greeting(sock, host=self.host, port=self.port, timeout=timeout)
                 code, banner = self._call(
                     Step.GREETING, lambda: client.connect(self.host, self.port)
                 )
-                steps.detail = f"{code} {_text(banner)}"
+                steps.detail = f"{code} {reply_text(banner)}"
                 if code != 220:
                     raise self._reply_error(Step.GREETING, code, banner)
             self._client = client
@@ -360,14 +297,14 @@ class SmtpTransport(ClosesOnExit):
                 f"{where} refused the connection",
                 step=Step.CONNECT,
                 cause=Cause.CONNECTION_REFUSED,
-                hint="Nothing accepts mail on that port. " + _HINT_CONNECT,
+                hint="Nothing accepts mail on that port. " + HINT_CONNECT,
             ) from last
         raise self._error(
             ConnectError,
             f"could not connect to {where}: {getattr(last, 'strerror', None) or last}",
             step=Step.CONNECT,
             cause=Cause.CONNECTION_REFUSED,
-            hint=_HINT_CONNECT,
+            hint=HINT_CONNECT,
         ) from last
 
     def _wrap(self, sock: socket.socket, where: str) -> ssl.SSLSocket:
@@ -388,7 +325,7 @@ class SmtpTransport(ClosesOnExit):
         """The certificate step: a pinned certificate must be the one presented; otherwise
         the handshake has already verified it (or verification is off)."""
         der = self.peer_certificate or b""
-        info = _describe(der) if der and self._observed else None
+        info = certificate_info(der) if der and self._observed else None
         self._steps.certificate = info
         pinned = self.settings.pinned_certificate
         if pinned is None or self._peeking:
@@ -410,7 +347,7 @@ class SmtpTransport(ClosesOnExit):
             "intercepting the connection.",
         )
         assert isinstance(error, TLSError)
-        error.certificate = info or _describe(der)
+        error.certificate = info or certificate_info(der)
         error.pinned = pinned
         sock.close()
         raise error
@@ -482,7 +419,7 @@ class SmtpTransport(ClosesOnExit):
         if self._peeking:
             return False
         try:
-            fetch_certificate(self.settings, tls_context=_old_tls_context())
+            fetch_certificate(self.settings, tls_context=old_tls_context())
         except TransportError:
             return False
         return True
@@ -495,7 +432,7 @@ class SmtpTransport(ClosesOnExit):
             der = fetch_certificate(self.settings)
         except TransportError:
             return None
-        return _describe(der)
+        return certificate_info(der)
 
     def _ehlo(self, client: _Client) -> None:
         code, reply = self._call(Step.EHLO, client.ehlo)
@@ -505,7 +442,7 @@ class SmtpTransport(ClosesOnExit):
                 raise self._reply_error(Step.EHLO, code, reply)
         size = client.esmtp_features.get("size", "")
         self._size_limit = int(size) if size.isdigit() and int(size) else None
-        self._steps.detail = " ".join(sorted(client.esmtp_features)) or _text(reply)
+        self._steps.detail = " ".join(sorted(client.esmtp_features)) or reply_text(reply)
 
     def _starttls(self, client: _Client, where: str) -> None:
         with self._steps.step(Step.STARTTLS):
@@ -581,7 +518,7 @@ class SmtpTransport(ClosesOnExit):
             )
         if code != 235:
             raise self._reply_error(Step.AUTH, code, reply)
-        self._steps.detail = f"{code} {_text(reply)}"
+        self._steps.detail = f"{code} {reply_text(reply)}"
 
     def close(self) -> None:
         """Say QUIT when possible and close the connection."""
@@ -732,12 +669,11 @@ class SmtpTransport(ClosesOnExit):
                     hint="barua will try again with the same Message-ID, so the recipient can "
                     "recognise a duplicate.",
                 ) from exc
-            steps.detail = f"{code} {_text(reply)}"
+            steps.detail = f"{code} {reply_text(reply)}"
             if code != 250:
                 raise self._reply_error(Step.DATA, code, reply)
         self._sent_on_connection += 1
-        text = _text(reply)
-        match = _QUEUE_ID.search(text)
+        text = reply_text(reply)
         with steps.step(Step.ACCEPTED):
             steps.detail = text
         return SendResult(
@@ -746,7 +682,7 @@ class SmtpTransport(ClosesOnExit):
             refused=refused,
             code=code,
             reply=text,
-            queue_id=match.group(1) if match else None,
+            queue_id=queue_id(text),
             server=f"{self.host}:{self.port}",
         )
 
@@ -763,7 +699,7 @@ class SmtpTransport(ClosesOnExit):
                 raise _StaleConnection from exc
             except (smtplib.SMTPException, OSError) as exc:
                 raise self._translate(exc, Step.MAIL_FROM) from exc
-            steps.detail = f"{code} {_text(reply)}"
+            steps.detail = f"{code} {reply_text(reply)}"
             if code != 250:
                 self._reset(client)
                 raise self._reply_error(Step.MAIL_FROM, code, reply)
@@ -794,7 +730,7 @@ class SmtpTransport(ClosesOnExit):
                 raise _StaleConnection from exc
             except smtplib.SMTPException as exc:
                 raise self._translate(exc, Step.MAIL_FROM) from exc
-            steps.detail = f"{code} {_text(reply)}"
+            steps.detail = f"{code} {reply_text(reply)}"
             if code != 250:
                 if code != 421:  # after a 421 the server closes: nothing left to read
                     self._abandon(client, len(message.recipients))
@@ -829,20 +765,20 @@ class SmtpTransport(ClosesOnExit):
             with steps.step(Step.RCPT_TO):
                 steps.recipient = recipient
                 code, reply = self._call(Step.RCPT_TO, ask)
-                steps.detail = f"{code} {_text(reply)}"
+                steps.detail = f"{code} {reply_text(reply)}"
                 if code in (250, 251):
                     accepted.append(recipient)
                 elif code == 421:
                     raise self._reply_error(Step.RCPT_TO, code, reply, recipient=recipient)
                 else:
-                    refused[recipient] = (code, _text(reply))
+                    refused[recipient] = (code, reply_text(reply))
                     steps.refusal = self._reply_error(
                         Step.RCPT_TO, code, reply, recipient=recipient
                     )
         if not accepted:
             end_transaction()
             for recipient, (code, text) in refused.items():
-                if code >= 500 and _SENDER_REFUSAL.search(text):
+                if refuses_sender(code, text):
                     # The server refuses the sender, not the address: it says so in reply to
                     # RCPT TO (Postfix checks the sender's owner there).
                     raise self._reply_error(Step.RCPT_TO, code, text, recipient=recipient)
@@ -943,42 +879,7 @@ class SmtpTransport(ClosesOnExit):
             step=step,
             cause=Cause.CONNECTION_LOST,
             hint="The server may be overloaded or limiting connections; try again later. "
-            + _HINT_CONNECT,
-        )
-
-    def _await_greeting(self, sock: socket.socket, where: str) -> None:
-        """The test email's wait for the greeting, which does not spend the whole timeout on a
-        port that stays silent: an implicit-TLS port does that to a client waiting for a
-        greeting. After ``GREETING_WAIT`` it asks with a TLS handshake of its own (sending
-        nothing over it); when that fails too, it goes on waiting, since some servers pause
-        before greeting on purpose (Postfix's postscreen, sendmail's greet_pause)."""
-        timeout = self.settings.timeout
-        first = min(timeout, GREETING_WAIT)
-        if _greeting_arrives(sock, first, then=timeout):
-            return
-        if self._speaks_tls(first):
-            self.close()
-            sock.close()
-            raise self._error(
-                TimeoutError,
-                f"{where} sent no greeting within {first:g} seconds, but answers a TLS handshake",
-                step=Step.GREETING,
-                cause=Cause.EXPECTS_IMPLICIT_TLS,
-                hint="This port expects SSL/TLS from the start: use security SSL/TLS (usually "
-                "port 465).",
-            )
-        if timeout > first and _greeting_arrives(sock, timeout - first, then=timeout):
-            return
-        self.close()
-        sock.close()
-        raise self._error(
-            TimeoutError,
-            f"{where} accepted the connection but sent no greeting within {timeout:g} "
-            "seconds, and does not answer a TLS handshake either",
-            step=Step.GREETING,
-            cause=Cause.CONNECTION_TIMEOUT,
-            hint="The port may belong to another service, or the server is overloaded. "
-            + _HINT_CONNECT,
+            + HINT_CONNECT,
         )
 
     def _no_greeting(self, where: str) -> TransportError:
@@ -993,118 +894,22 @@ class SmtpTransport(ClosesOnExit):
             "(usually port 465).",
         )
 
-    def _speaks_tls(self, timeout: float) -> bool:
-        """Whether the port completes a TLS handshake (certificate unchecked: only the kind of
-        port is in question); nothing is sent after it."""
-        try:
-            addresses = resolve(self.host, self.port, timeout=timeout)
-            family, kind, proto, _, address = addresses[0]
-            with socket.socket(family, kind, proto) as raw:
-                raw.settimeout(timeout)
-                raw.connect(address)
-                context = make_tls_context(verify=False)
-                with context.wrap_socket(raw, server_hostname=self.host):
-                    return True
-        except (OSError, ValueError):
-            return False
-
     def _reply_error(
         self, step: Step, code: int, reply: bytes | str, *, recipient: str | None = None
     ) -> TransportError:
         """An SMTP reply that is not success, as the matching error of barua's tree."""
-        cls, cause, message, hint = _classify_reply(step, code, _text(reply))
+        cls, cause, message, hint = classify_reply(step, code, reply_text(reply))
         return cls(
             message.format(where=f"{self.host} port {self.port}", step=step),
             host=self.host,
             port=self.port,
             step=step,
             code=code,
-            reply=_text(reply),
+            reply=reply_text(reply),
             recipient=recipient,
             cause=cause,
             hint=hint,
         )
-
-
-_Classified = tuple[type[TransportError], Cause, str, str]
-
-
-def _classify_reply(step: Step, code: int, text: str) -> _Classified:
-    """Which error a reply means: by code first, then by the step it answered."""
-    if code == 421:
-        return (
-            TemporaryError,
-            Cause.TRY_LATER,
-            "{where} is not accepting mail right now",
-            "The server is busy or limits how many connections or messages it takes; barua "
-            "will try again later.",
-        )
-    if step is Step.AUTH:
-        if 400 <= code < 500:
-            return (
-                TemporaryError,
-                Cause.TRY_LATER,
-                "the server could not check the login right now",
-                "Try again in a few minutes.",
-            )
-        return (
-            AuthenticationError,
-            Cause.AUTH_REFUSED,
-            "the server refused the username or password",
-            "Check the username and password. Many providers (Gmail, Yahoo, iCloud…) need an "
-            "app password instead of your normal password.",
-        )
-    if code >= 500 and _SENDER_REFUSAL.search(text):
-        return (
-            SenderRefused,
-            Cause.SENDER_REFUSED,
-            "the server does not accept mail from the sending address",
-            "Use the address of the mailbox you log in with, or one the provider allows you "
-            "to send as.",
-        )
-    if code == 530 and "starttls" in text.lower():
-        return (
-            TLSError,
-            Cause.NO_STARTTLS,
-            "the server requires encryption (STARTTLS) before it accepts mail",
-            "Use security STARTTLS (port 587) or SSL/TLS (port 465).",
-        )
-    if code == 530:
-        return (
-            AuthenticationError,
-            Cause.AUTH_REQUIRED,
-            "the server requires a login before it accepts mail",
-            "Set the username and password of the mailbox.",
-        )
-    if code == 552 or (code == 554 and "size" in text.lower()):
-        return (
-            MessageTooLarge,
-            Cause.MESSAGE_TOO_LARGE,
-            "the message is larger than the server accepts",
-            "Send smaller attachments, or a link to the file instead.",
-        )
-    if 400 <= code < 500:
-        return (
-            TemporaryError,
-            Cause.TRY_LATER,
-            "the server asked to try again later ({step})",
-            "This is temporary (greylisting, a busy server or a sending limit); barua will "
-            "try again.",
-        )
-    if step is Step.MAIL_FROM:
-        return (
-            SenderRefused,
-            Cause.SENDER_REFUSED,
-            "the server does not accept mail from the sending address",
-            "Use the address of the mailbox you log in with, or one the provider allows you "
-            "to send as.",
-        )
-    return (
-        PermanentError,
-        Cause.RECIPIENT_REFUSED if step is Step.RCPT_TO else Cause.SERVICE_REFUSED,
-        "the server refused the message ({step})",
-        "Read the server's reply for the reason.",
-    )
 
 
 def fetch_certificate(settings: Settings, *, tls_context: ssl.SSLContext | None = None) -> bytes:
@@ -1146,23 +951,6 @@ def fetch_certificate(settings: Settings, *, tls_context: ssl.SSLContext | None 
         return probe.peer_certificate
     finally:
         probe.close()
-
-
-def certificate_cause(verify_code: int) -> Cause:
-    """Why OpenSSL refused a certificate, from its X509_V_ERR_* code."""
-    return _CERT_CAUSES.get(verify_code, Cause.CERT_UNTRUSTED)
-
-
-# OpenSSL's X509_V_ERR_* codes that have a precise explanation.
-_CERT_CAUSES = {
-    10: Cause.CERT_EXPIRED,  # CERT_HAS_EXPIRED
-    18: Cause.CERT_SELF_SIGNED,  # DEPTH_ZERO_SELF_SIGNED_CERT
-    19: Cause.CERT_SELF_SIGNED,  # SELF_SIGNED_CERT_IN_CHAIN
-    20: Cause.CERT_UNTRUSTED,  # UNABLE_TO_GET_ISSUER_CERT_LOCALLY
-    21: Cause.CERT_UNTRUSTED,  # UNABLE_TO_VERIFY_LEAF_SIGNATURE
-    62: Cause.CERT_WRONG_HOST,  # HOSTNAME_MISMATCH
-    64: Cause.CERT_WRONG_HOST,  # IP_ADDRESS_MISMATCH
-}
 
 
 class _Unobserved:

@@ -1,0 +1,154 @@
+"""What an SMTP server's replies mean: pure functions from a reply to barua's verdict.
+
+The client (:mod:`barua.transports.smtp`) reads the replies; this module says which error of
+barua's tree a reply stands for, with its cause and hint, and finds the queue id in a
+server's acceptance. Nothing here does I/O, so every rule is tested without a server.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+from barua.errors import (
+    AuthenticationError,
+    Cause,
+    MessageTooLarge,
+    PermanentError,
+    SenderRefused,
+    Step,
+    TemporaryError,
+    TLSError,
+    TransportError,
+)
+
+# Postfix: "250 2.0.0 Ok: queued as 4F1x2"; Exim: "250 OK id=1abc-2def"; others vary.
+_QUEUE_ID = re.compile(r"(?:queued as|\bid=)\s*<?([A-Za-z0-9._@-]+)", re.I)
+# Replies that refuse the sender, whatever command they answer: Postfix's
+# reject_sender_login_mismatch answers RCPT TO ("Sender address rejected: not owned by user"),
+# Microsoft 365 answers DATA ("5.2.252 SendAsDenied"); RFC 3463's 5.1.7 (bad sender mailbox
+# syntax) and 5.1.8 (bad sender system address), and Exchange's 5.7.60 (no permission to send
+# as this sender).
+_SENDER_REFUSAL = re.compile(
+    r"sender address rejected|sendasdenied|not owned by user|\b5\.1\.[78]\b|\b5\.7\.60\b"
+    r"|not (?:allowed|authori[sz]ed|permitted) to send (?:mail |email )?(?:as|on behalf)",
+    re.I,
+)
+
+HINT_CONNECT = (
+    "Check the server name and port. Most providers use port 587 (STARTTLS) or 465 (SSL/TLS); "
+    "a firewall or antivirus may also block the connection."
+)
+"""What to check when a connection to an SMTP server fails or says nothing."""
+
+
+class Verdict(NamedTuple):
+    """What a reply that is not success means. ``message`` may name ``{where}`` (the server
+    and port) and ``{step}``, filled in by the client, which knows them."""
+
+    kind: type[TransportError]
+    cause: Cause
+    message: str
+    hint: str
+
+
+def reply_text(reply: bytes | str) -> str:
+    """A server's reply as one line of text: decoded (invalid UTF-8 replaced), the line
+    breaks of a multi-line reply and runs of white space made single spaces."""
+    if isinstance(reply, bytes):
+        reply = reply.decode("utf-8", "replace")
+    return " ".join(reply.split())
+
+
+def queue_id(text: str) -> str | None:
+    """The server's id for an accepted message, when its reply names one.
+
+    >>> queue_id("2.0.0 Ok: queued as 4F1x2")
+    '4F1x2'
+    """
+    match = _QUEUE_ID.search(text)
+    return match.group(1) if match else None
+
+
+def refuses_sender(code: int, text: str) -> bool:
+    """Whether a permanent refusal is about the sender rather than the command it answers
+    (servers refuse a sender in reply to RCPT TO or DATA as well as to MAIL FROM)."""
+    return code >= 500 and _SENDER_REFUSAL.search(text) is not None
+
+
+def classify_reply(step: Step, code: int, text: str) -> Verdict:
+    """Which error a reply means: by code first, then by the step it answered."""
+    if code == 421:
+        return Verdict(
+            TemporaryError,
+            Cause.TRY_LATER,
+            "{where} is not accepting mail right now",
+            "The server is busy or limits how many connections or messages it takes; barua "
+            "will try again later.",
+        )
+    if step is Step.AUTH:
+        if 400 <= code < 500:
+            return Verdict(
+                TemporaryError,
+                Cause.TRY_LATER,
+                "the server could not check the login right now",
+                "Try again in a few minutes.",
+            )
+        return Verdict(
+            AuthenticationError,
+            Cause.AUTH_REFUSED,
+            "the server refused the username or password",
+            "Check the username and password. Many providers (Gmail, Yahoo, iCloud…) need an "
+            "app password instead of your normal password.",
+        )
+    if refuses_sender(code, text):
+        return Verdict(
+            SenderRefused,
+            Cause.SENDER_REFUSED,
+            "the server does not accept mail from the sending address",
+            "Use the address of the mailbox you log in with, or one the provider allows you "
+            "to send as.",
+        )
+    if code == 530 and "starttls" in text.lower():
+        return Verdict(
+            TLSError,
+            Cause.NO_STARTTLS,
+            "the server requires encryption (STARTTLS) before it accepts mail",
+            "Use security STARTTLS (port 587) or SSL/TLS (port 465).",
+        )
+    if code == 530:
+        return Verdict(
+            AuthenticationError,
+            Cause.AUTH_REQUIRED,
+            "the server requires a login before it accepts mail",
+            "Set the username and password of the mailbox.",
+        )
+    if code == 552 or (code == 554 and "size" in text.lower()):
+        return Verdict(
+            MessageTooLarge,
+            Cause.MESSAGE_TOO_LARGE,
+            "the message is larger than the server accepts",
+            "Send smaller attachments, or a link to the file instead.",
+        )
+    if 400 <= code < 500:
+        return Verdict(
+            TemporaryError,
+            Cause.TRY_LATER,
+            "the server asked to try again later ({step})",
+            "This is temporary (greylisting, a busy server or a sending limit); barua will "
+            "try again.",
+        )
+    if step is Step.MAIL_FROM:
+        return Verdict(
+            SenderRefused,
+            Cause.SENDER_REFUSED,
+            "the server does not accept mail from the sending address",
+            "Use the address of the mailbox you log in with, or one the provider allows you "
+            "to send as.",
+        )
+    return Verdict(
+        PermanentError,
+        Cause.RECIPIENT_REFUSED if step is Step.RCPT_TO else Cause.SERVICE_REFUSED,
+        "the server refused the message ({step})",
+        "Read the server's reply for the reason.",
+    )
