@@ -18,7 +18,23 @@ import pytest
 
 from barua.message import build_message
 from barua.settings import make_settings
-from barua.transports.http import MESSAGES_PATH, PROTOCOL_VERSION, HttpTransport
+from barua.transports.http import HttpTransport
+from barua.transports.http_protocol import (
+    BEARER_CHALLENGE,
+    HEALTH_PATH,
+    IDEMPOTENCY_WINDOW,
+    IDEMPOTENT_REPLAYED,
+    MAX_ADDRESS_LENGTH,
+    MAX_MESSAGE_ID_LENGTH,
+    MAX_MESSAGE_SIZE,
+    MAX_RECIPIENTS,
+    MESSAGES_PATH,
+    MIN_MAX_MESSAGE_SIZE,
+    MIN_MAX_RECIPIENTS,
+    PROTOCOL_VERSION,
+    RETRY_AFTER,
+    ErrorCode,
+)
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "http-protocol.md"
 KEY = "brk_test_0123456789abcdef"
@@ -116,3 +132,31 @@ def test_the_headers_and_body_members_are_the_documented_ones(doc: str) -> None:
     assert members(body) == fields
     assert base64.b64decode(body["mime"], validate=True) == data
     assert "archive@example.com" in body["envelope"]["recipients"]
+
+
+def test_the_error_codes_and_their_statuses_are_the_documented_ones(doc: str) -> None:
+    table = doc[doc.index("\n## 8. Errors\n") : doc.index("\n## 9.")]
+    documented: dict[str, int] = {}
+    for row in re.findall(r"^\| `\d.*$", table, flags=re.M):
+        statuses_cell, _meaning, codes_cell = row.split("|")[1:4]
+        statuses = [int(s) for s in re.findall(r"`(\d{3})`", statuses_cell)]
+        codes = re.findall(r"`([a-z][a-z0-9_]*)`", codes_cell)
+        if len(statuses) == 1:
+            documented.update(dict.fromkeys(codes, statuses[0]))
+        elif codes:  # "`404`, `405`" with one code each, in the same order
+            assert len(codes) == len(statuses), row
+            documented.update(zip(codes, statuses, strict=True))
+    assert documented == {code.value: code.status for code in ErrorCode}
+
+
+def test_the_paths_headers_and_limits_are_the_documented_ones(doc: str) -> None:
+    assert f"| `GET {HEALTH_PATH}`" in doc and f"## 10. `GET {HEALTH_PATH}`" in doc
+    assert f"`WWW-Authenticate: {BEARER_CHALLENGE}`" in doc
+    assert f"`{IDEMPOTENT_REPLAYED}: true`" in doc
+    assert f"`{RETRY_AFTER}`" in doc
+    limits = doc[doc.index("\n## 9. Limits") : doc.index("\n## 10.")]
+    assert f"{MIN_MAX_MESSAGE_SIZE:,} bytes; **{MAX_MESSAGE_SIZE:,}** recommended" in limits
+    assert f"| {MIN_MAX_RECIPIENTS}; **{MAX_RECIPIENTS}** recommended" in limits
+    assert f"| `message_id` length | {MAX_MESSAGE_ID_LENGTH} characters" in limits
+    assert f"| Address length | {MAX_ADDRESS_LENGTH} characters" in limits
+    assert f"| Idempotency window | {IDEMPOTENCY_WINDOW // 3600} hours" in limits

@@ -15,7 +15,6 @@ import threading
 import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
@@ -43,14 +42,7 @@ from barua.errors import (
 from barua.message import OutgoingMessage, build_message
 from barua.settings import Settings, make_settings
 from barua.transports.base import SendResult, StepEvent
-from barua.transports.http import (
-    HttpTransport,
-    encode_request,
-    parse_acceptance,
-    parse_error,
-    parse_refused,
-    parse_retry_after,
-)
+from barua.transports.http import HttpTransport
 from tests.certs import CertFiles, make_certificates
 
 KEY = "brk_live_7Qm2xV9pLk4sT8wZ"
@@ -958,67 +950,3 @@ def test_a_read_timeout_without_tracing_counts_as_maybe_sent() -> None:
         pytest.raises(OutcomeUnknown),
     ):
         transport.send(invoice(settings))
-
-
-# The protocol's pure parts -------------------------------------------------------------------
-
-
-def test_encode_request_round_trips(service: Service) -> None:
-    settings = settings_for(service.url)
-    message = invoice(settings)
-    body = json.loads(encode_request(message))
-    assert base64.b64decode(body["mime"]) == message.data
-    assert body["envelope"]["recipients"] == list(message.recipients)
-
-
-@pytest.mark.parametrize(
-    ("value", "seconds"),
-    [
-        ("120", 120.0),
-        (" 0 ", 0.0),
-        ("Wed, 01 Jan 2031 00:01:30 GMT", 90.0),
-        ("Wed, 01 Jan 2031 00:00:00 GMT", 0.0),  # in the past (or now): no wait
-        ("soon", None),
-        ("-5", None),
-        ("", None),
-        (None, None),
-    ],
-)
-def test_parse_retry_after(value: str | None, seconds: float | None) -> None:
-    now = datetime(2031, 1, 1, 0, 0, 0, tzinfo=UTC)
-    assert parse_retry_after(value, now=now) == seconds
-
-
-def test_parse_refused_rejects_other_shapes() -> None:
-    assert parse_refused({"a@x.org": {"code": 550, "message": "no\n such  user"}}) == {
-        "a@x.org": (550, "no such user")
-    }
-    shapes: list[object] = [
-        [],
-        {"a@x.org": "550"},
-        {"a@x.org": {"code": "550", "message": ""}},
-        {"a@x.org": {"code": True, "message": ""}},
-        {"a@x.org": {"code": 550, "message": None}},
-    ]
-    for bad in shapes:
-        with pytest.raises(ValueError, match="refused"):
-            parse_refused(bad)
-
-
-def test_parse_acceptance_and_error() -> None:
-    good = httpx.Response(202, json={"id": "m1", "accepted": ["a@x.org"]})
-    acceptance = parse_acceptance(good)
-    assert acceptance is not None
-    assert (acceptance.id, acceptance.accepted, acceptance.refused) == ("m1", ("a@x.org",), {})
-    assert parse_acceptance(httpx.Response(202, text="queued")) is None
-    assert parse_acceptance(httpx.Response(202, json={"id": 5})) is None
-    assert parse_acceptance(httpx.Response(202, json={"id": "m", "accepted": "a@x"})) is None
-
-    page = httpx.Response(502, html="<html>Bad Gateway</html>")
-    assert parse_error(page).reply == "Bad Gateway"
-    long = parse_error(httpx.Response(500, text="x" * 1000))
-    assert len(long.text) == 300 and long.text.endswith("…")
-    error = parse_error(
-        httpx.Response(413, json={"error": {"code": "too_large", "message": "big", "max_size": 9}})
-    )
-    assert (error.code, error.text, error.fields) == ("too_large", "big", {"max_size": 9})

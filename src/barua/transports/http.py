@@ -13,22 +13,20 @@ httpx does the HTTP; barua adds what a business's mail needs on top of it:
 * "nothing was sent" told apart from "it may have been sent": once the whole request has left,
   a lost answer is :class:`~barua.errors.OutcomeUnknown`. The service treats a repeated
   Message-ID as the same message for 24 hours, so the retry that follows never sends twice.
+
+The request's encoding and the answers' parsing, which the service (barua's relay) shares, are
+in :mod:`~barua.transports.http_protocol`.
 """
 
 from __future__ import annotations
 
-import base64
 import builtins
-import json
 import re
 import socket
 import ssl
 import urllib.request
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -61,148 +59,32 @@ from barua.transports.base import (
     lookup_timed_out,
     resolve,
 )
+from barua.transports.http_protocol import (
+    AUTHORIZATION,
+    IDEMPOTENT_REPLAYED,
+    JSON_TYPE,
+    MESSAGES_PATH,
+    RETRY_AFTER,
+    ErrorCode,
+    ServiceError,
+    bearer,
+    encode_request,
+    parse_acceptance,
+    parse_error,
+    parse_refused,
+    parse_retry_after,
+)
 from barua.transports.tls import certificate_cause, make_tls_context
 from barua.version import __version__
-
-PROTOCOL_VERSION = "v1"
-MESSAGES_PATH = f"/{PROTOCOL_VERSION}/messages"
 
 _E = TypeVar("_E", bound=BaseException)
 # RFC 9110 field values: visible ASCII only, so a pasted key with a space or a non-ASCII
 # character is caught here, with a message, rather than by h11 (whose error quotes the value).
 _KEY_CHARS = re.compile(r"^[\x21-\x7e]+$")
-_REPLY_LIMIT = 300
 _HINT_RETRY_SAME_ID = (
     "barua will try again with the same Message-ID; the email service recognises it and will "
     "not send the message twice."
 )
-
-
-# The protocol, as pure functions ---------------------------------------------------------------
-
-
-def encode_request(message: OutgoingMessage) -> bytes:
-    """The JSON body of ``POST /v1/messages``: the envelope and the exact message bytes.
-
-    The bytes travel base64-encoded, so the service sends what was built and stored, byte for
-    byte (the DKIM signature and the Message-ID the recipient sees depend on it).
-    """
-    payload = {
-        "envelope": {"mail_from": message.sender, "recipients": list(message.recipients)},
-        "message_id": message.message_id,
-        "mime": base64.b64encode(message.data).decode("ascii"),
-    }
-    return json.dumps(payload, separators=(",", ":")).encode("utf-8")
-
-
-def parse_refused(value: object) -> dict[str, tuple[int, str]]:
-    """``{"a@x": {"code": 550, "message": "..."}}`` as barua's ``{"a@x": (550, "...")}``.
-
-    Raises :class:`ValueError` when ``value`` does not have that shape.
-    """
-    if not isinstance(value, dict):
-        raise ValueError("refused must be an object")
-    refused: dict[str, tuple[int, str]] = {}
-    for address, reason in value.items():
-        code = reason.get("code") if isinstance(reason, dict) else None
-        text = reason.get("message", "") if isinstance(reason, dict) else None
-        if not isinstance(code, int) or isinstance(code, bool) or not isinstance(text, str):
-            raise ValueError(f"refused[{address!r}] must be {{code: int, message: str}}")
-        refused[str(address)] = (code, " ".join(text.split()))
-    return refused
-
-
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date), else None."""
-    if not value or not value.strip():
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
-
-
-@dataclass(frozen=True, slots=True)
-class Acceptance:
-    """The service's ``202`` answer: it took responsibility for the message."""
-
-    id: str
-    message_id: str | None
-    accepted: tuple[str, ...]
-    refused: dict[str, tuple[int, str]] = field(default_factory=dict)
-
-
-def parse_acceptance(response: httpx.Response) -> Acceptance | None:
-    """The ``202`` body, or None when it is not a v1 answer (so this is no email service)."""
-    try:
-        data = response.json()
-    except ValueError:
-        return None
-    if not isinstance(data, dict) or not isinstance(data.get("id"), str):
-        return None
-    accepted = data.get("accepted", [])
-    message_id = data.get("message_id")
-    if not isinstance(accepted, list) or not all(isinstance(a, str) for a in accepted):
-        return None
-    try:
-        refused = parse_refused(data.get("refused", {}))
-    except ValueError:
-        return None
-    return Acceptance(
-        id=data["id"],
-        message_id=message_id if isinstance(message_id, str) else None,
-        accepted=tuple(accepted),
-        refused=refused,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class ServiceError:
-    """An error answer: ``{"error": {"code": ..., "message": ..., ...}}`` or whatever came."""
-
-    status: int
-    code: str | None
-    """The machine code, such as ``invalid_api_key``; None when the body was not v1 JSON."""
-    text: str
-    """The human text: the service's message, or the start of a non-JSON body."""
-    fields: dict[str, Any] = field(default_factory=dict)
-    """The other members of the error object, such as ``max_size`` or ``refused``."""
-
-    @property
-    def reply(self) -> str:
-        return f"{self.code}: {self.text}" if self.code else self.text
-
-
-def parse_error(response: httpx.Response) -> ServiceError:
-    """Read an error answer; a proxy's HTML page becomes its reason phrase, not markup."""
-    status, reason = response.status_code, response.reason_phrase
-    try:
-        data = response.json()
-    except ValueError:
-        data = None
-    error = data.get("error") if isinstance(data, dict) else None
-    if isinstance(error, dict):
-        code, text = error.get("code"), error.get("message")
-        return ServiceError(
-            status=status,
-            code=code if isinstance(code, str) else None,
-            text=_short(text if isinstance(text, str) else reason),
-            fields={k: v for k, v in error.items() if k not in ("code", "message")},
-        )
-    content_type = response.headers.get("content-type", "")
-    body = "" if "html" in content_type else _short(response.text)
-    return ServiceError(status=status, code=None, text=body or reason)
-
-
-def _short(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= _REPLY_LIMIT else text[: _REPLY_LIMIT - 1] + "…"
 
 
 def _size(size: int) -> str:
@@ -437,12 +319,12 @@ class HttpTransport(ClosesOnExit):
     def _post(self, body: bytes, *, first: bool) -> tuple[httpx.Response, _Phases]:
         phases = _Phases(self._steps)
         headers = {
-            "Content-Type": "application/json",
-            "Accept": "application/json",
+            "Content-Type": JSON_TYPE,
+            "Accept": JSON_TYPE,
             "User-Agent": f"barua/{__version__}",
         }
         if self._key is not None:
-            headers["Authorization"] = f"Bearer {self._key}"
+            headers[AUTHORIZATION] = bearer(self._key)
         try:
             response = self._http().post(
                 self.url,
@@ -474,13 +356,13 @@ class HttpTransport(ClosesOnExit):
         if phases.step is not Step.HTTP_REQUEST:
             phases.begin(Step.HTTP_REQUEST)
         status = f"{response.status_code} {response.reason_phrase}"
-        acceptance = parse_acceptance(response) if response.status_code == 202 else None
+        acceptance = parse_acceptance(response.content) if response.status_code == 202 else None
         if acceptance is None:
             error = self._refusal(message, response)
             phases.fail(error)
             raise error
         phases.end(status)
-        replayed = response.headers.get("idempotent-replayed", "").lower() == "true"
+        replayed = response.headers.get(IDEMPOTENT_REPLAYED, "").lower() == "true"
         reply = f"{response.reason_phrase} as {acceptance.id}" + (" (replayed)" if replayed else "")
         with self._steps.step(Step.ACCEPTED):
             self._steps.detail = (
@@ -668,10 +550,15 @@ class HttpTransport(ClosesOnExit):
     def _refusal(self, message: OutgoingMessage, response: httpx.Response) -> TransportError:
         """The one place where the service's answers other than ``202`` become barua's errors."""
         status, reason = response.status_code, response.reason_phrase
-        answer = parse_error(response)
+        answer = parse_error(
+            status,
+            response.content,
+            content_type=response.headers.get("content-type", ""),
+            reason=reason,
+        )
         if status == 422:
             return self._all_refused(message, answer)
-        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        retry_after = parse_retry_after(response.headers.get(RETRY_AFTER))
         limit = answer.fields.get("max_size")
         kind, text, hint = _meaning(
             status, answer.code, keyed=self._key is not None, limit=isinstance(limit, int)
@@ -793,7 +680,7 @@ def _meaning(
             "the email service is limiting how fast mail is sent",
             "barua will try again {wait}.",
         )
-    if status == 409 and code == "in_progress":
+    if status == 409 and code == ErrorCode.IN_PROGRESS:
         return (
             TemporaryError,
             "the email service is still working on this message",
