@@ -18,7 +18,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("errors", "version", "i18n", "certificates", "lazy"),
     ("addresses", "settings", "secrets", "store"),
     ("message", "wire"),
-    ("transports", "delivery"),
+    ("transports",),
     ("setup", "outbox", "documents"),
     ("cli", "web", "relay", "__main__", "__init__"),
 ]

@@ -21,7 +21,6 @@ from barua.version import __version__
 if TYPE_CHECKING:
     from barua.addresses import Mailbox, parse_mailbox, validate_address
     from barua.certificates import CertificateInfo, describe_certificate, fingerprint
-    from barua.delivery import open_transport, send_now
     from barua.documents import (
         DocumentError,
         Paper,
@@ -68,6 +67,7 @@ if TYPE_CHECKING:
     from barua.setup.diagnose import TestReport, run_test
     from barua.store import SettingsStore, barua_home
     from barua.transports.base import SendResult, StepEvent, Transport
+    from barua.transports.delivery import open_transport, send_now
     from barua.transports.http import HttpTransport
     from barua.transports.memory import MemoryTransport
     from barua.transports.smtp import SmtpTransport, fetch_certificate
@@ -129,12 +129,12 @@ _LAZY: dict[str, str] = {
     "idempotency_key": "barua.documents",
     "load_document": "barua.documents",
     "make_settings": "barua.settings",
-    "open_transport": "barua.delivery",
+    "open_transport": "barua.transports.delivery",
     "parse_document": "barua.documents",
     "parse_mailbox": "barua.addresses",
     "render_pdf": "barua.documents",
     "run_test": "barua.setup.diagnose",
-    "send_now": "barua.delivery",
+    "send_now": "barua.transports.delivery",
     "update_settings": "barua.settings",
     "validate_address": "barua.addresses",
 }

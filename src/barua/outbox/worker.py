@@ -44,7 +44,6 @@ from dataclasses import dataclass, field
 from functools import partial
 from urllib.parse import urlsplit
 
-from barua.delivery import open_transport
 from barua.errors import BaruaError, Step, TransportError
 from barua.message import OutgoingMessage
 from barua.outbox.claim_size import ClaimSize
@@ -60,6 +59,7 @@ from barua.outbox.session import Claimed, Record, WorkerSession
 from barua.outbox.status import AttemptOutcome, MessageStatus
 from barua.settings import Protocol, Settings
 from barua.transports.base import SendResult, StepObserver, Transport
+from barua.transports.delivery import open_transport
 from barua.transports.smtp import SmtpTransport
 
 CONNECTION_STEPS = frozenset(

@@ -14,7 +14,6 @@ from typing import Any
 import dns.resolver
 
 from barua.certificates import CertificateInfo
-from barua.delivery import send_now
 from barua.errors import (
     BaruaError,
     Cause,
@@ -31,6 +30,7 @@ from barua.setup.deliverability import DeliverabilityReport, check_sender_domain
 from barua.setup.providers import preset_for_host
 from barua.setup.resolver import make_resolver
 from barua.transports.base import SendResult, StepEvent, StepObserver
+from barua.transports.delivery import send_now
 from barua.version import __version__
 
 
