@@ -36,6 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from barua.database.engine import database_url
 from barua.documents import (
     compose_document_email,
     load_document,
@@ -66,6 +67,11 @@ with open(sys.argv[1], "w") as file:
     file.write(f"{usage.ru_maxrss} {usage.ru_utime + usage.ru_stime}")
 sys.exit(os.waitstatus_to_exitcode(status))
 """
+
+
+def home_url() -> str:
+    """The database of ``$BARUA_HOME``, as barua chooses it when BARUA_DATABASE_URL is unset."""
+    return database_url(None, home=Path(os.environ["BARUA_HOME"]))
 
 
 def _import_helpers() -> None:
@@ -200,7 +206,7 @@ def barua_pipeline(folder: Path, count: int, port: int) -> EmailRow:
     with tempfile.TemporaryDirectory(prefix="barua-bench-home-") as home:
         env = environment(Path(home), port)
         os.environ["BARUA_HOME"] = home
-        with Outbox.open():
+        with Outbox.open(home_url()):
             pass  # the tables exist before two processes race to create them
         started = time.perf_counter()
         worker = Measured([BARUA, "worker", "--poll-interval", "0.05"], env=env)
@@ -210,7 +216,7 @@ def barua_pipeline(folder: Path, count: int, port: int) -> EmailRow:
         if code != 0:
             worker.proc.kill()
             raise SystemExit(f"barua document email failed:\n{stderr}")
-        with Outbox.open() as outbox:
+        with Outbox.open(home_url()) as outbox:
             while (sent := outbox.counts()[MessageStatus.SENT]) < count:
                 if worker.proc.poll() is not None:
                     raise SystemExit(f"barua worker stopped after {sent} of {count} sent")

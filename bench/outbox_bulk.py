@@ -59,15 +59,21 @@ from pathlib import Path
 import psycopg
 from sqlalchemy import func, make_url, select
 
+from barua.database.engine import database_url
 from barua.message import Attachment, OutgoingMessage, build_message
 from barua.outbox import MessageStatus, Outbox, SendingLimits, content
-from barua.outbox.processes import default_processes, share
 from barua.outbox.schema import attempts
+from barua.outbox.sharing import default_processes, share
 from barua.settings import make_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 BARUA = str(Path(sys.executable).with_name("barua"))
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def home_url() -> str:
+    """The database of ``$BARUA_HOME``, as barua chooses it when BARUA_DATABASE_URL is unset."""
+    return database_url(None, home=Path(os.environ["BARUA_HOME"]))
 
 
 @dataclass
@@ -164,7 +170,7 @@ def naive(count: int, port: int) -> Row:
 
 def enqueue(url: str | None, count: int, port: int) -> float:
     started = time.perf_counter()
-    with Outbox.open(url) as outbox:
+    with Outbox.open(url or home_url()) as outbox:
         for message in messages(count, port):
             outbox.enqueue(message)
     return count / (time.perf_counter() - started)
@@ -280,7 +286,7 @@ def barua(
             "database": database_cpu_since(postgres, database),
             "sink": cpu_seconds(sink) - sunk,
         }
-        with Outbox.open(url) as outbox:
+        with Outbox.open(url or home_url()) as outbox:
             sent = outbox.counts()[MessageStatus.SENT]
             window = delivery_window(outbox)
         if sent != count:

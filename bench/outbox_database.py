@@ -28,6 +28,7 @@ import os
 import statistics
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import psycopg
 from outbox_bulk import (
@@ -38,7 +39,8 @@ from outbox_bulk import (
     scratch_outbox,
 )
 
-from barua.outbox import DEFAULT_PROFILE, MessageStatus, Outbox
+from barua.database.engine import database_url
+from barua.outbox import MessageStatus, Outbox
 from barua.outbox.outcome import decide
 from barua.outbox.retry import RetryPolicy
 from barua.outbox.session import Record
@@ -58,6 +60,11 @@ clock ticks of 10 ms, so less would be off by more than a fifth."""
 POLICY = RetryPolicy()
 PORT = 2525
 """Written into the messages' settings; no connection is made."""
+
+
+def home_url() -> str:
+    """The database of ``$BARUA_HOME``, as barua chooses it when BARUA_DATABASE_URL is unset."""
+    return database_url(None, home=Path(os.environ["BARUA_HOME"]))
 
 
 @dataclass
@@ -81,15 +88,16 @@ def _wal_lsn(admin: str | None) -> int | None:
 def deliver_without_smtp(url: str | None, count: int, *, record: bool, admin: str | None) -> Cost:
     """Claim ``count`` due messages and read them; with ``record``, record each as accepted.
     ``admin``: the PostgreSQL server's URL (None for SQLite), for its CPU and WAL."""
-    with Outbox.open(url) as outbox, outbox.session(worker="bench:database") as session:
+    with (
+        Outbox.open(url or home_url()) as outbox,
+        outbox.session(worker="bench:database") as session,
+    ):
         wal = _wal_lsn(admin)
         database = postgres_cpu()
         cpu, clock = time.process_time(), time.perf_counter()
         done = 0
         while done < count:
-            batch = session.claim(
-                profile=DEFAULT_PROFILE, limit=min(CLAIM, count - done), lease=LEASE
-            )
+            batch = session.claim(business="default", limit=min(CLAIM, count - done), lease=LEASE)
             if not batch:
                 raise SystemExit(f"only {done} of {count} messages could be claimed")
             for claimed in batch:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
 
+from barua.settings import Settings
+from barua.texts import Text
 from tests.certs import CertFiles, make_certificates
 from tests.dns_server import DnsServer
 from tests.postfix_fixtures import postfix  # noqa: F401 - the fixture, for every test module
@@ -16,6 +18,44 @@ from tests.smtpd import SmtpServer
 
 USER = "shop@example.com"
 PASSWORD = "Pässwörd-ß€"
+
+
+def words(problems: Mapping[str, Text]) -> dict[str, str]:
+    """Problems (field → Text) as the English words a user reads."""
+    return {field: problem.render() for field, problem in problems.items()}
+
+
+def home_url() -> str:
+    """The database URL of the test's BARUA_HOME (SQLite), as barua itself would choose it."""
+    import os
+
+    from barua.database.engine import database_url
+
+    return database_url(None, home=Path(os.environ["BARUA_HOME"]))
+
+
+def saved_settings(business: str | None = None) -> Settings | None:
+    """What barua has saved for ``business`` (the default one), read as barua reads it."""
+    from barua.app import Barua, Environment
+
+    with Barua(Environment.from_environ()) as app:
+        return app.store.load(app.business(business))
+
+
+def saved_document(business: str | None = None) -> str | None:
+    """The saved settings of ``business`` as stored, secrets encrypted."""
+    from barua.app import Barua, Environment
+
+    with Barua(Environment.from_environ()) as app:
+        return app.store.export_settings(app.business(business))
+
+
+class SavedSettings:
+    """The saved settings of the default business, as stored (secrets encrypted): what a
+    test compares before and after a command that must change nothing."""
+
+    def read_bytes(self) -> bytes:
+        return (saved_document() or "").encode("utf-8")
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from barua.cli import app
 from tests.certs import CertFiles
-from tests.conftest import PASSWORD, USER
+from tests.conftest import PASSWORD, USER, saved_document
 from tests.smtpd import SmtpServer
 
 BARUA = str(Path(sys.executable).with_name("barua"))
@@ -143,7 +143,7 @@ def test_one_setting_changes_at_a_time(barua_home: Path) -> None:
 
 def test_invalid_setting_is_refused_and_saved_settings_stay(barua_home: Path) -> None:
     barua("settings", "set", "--host", "smtp.example.com", "--username", USER)
-    before = (barua_home / "settings.json").read_bytes()
+    before = saved_document()
     proc = barua("settings", "set", "--port", "70000")
     assert_user_error(proc, 2, "error: port must be between 1 and 65535")
     proc = barua("settings", "set", "--username", "shop")
@@ -152,7 +152,7 @@ def test_invalid_setting_is_refused_and_saved_settings_stay(barua_home: Path) ->
         2,
         'error: email_address is required because username "shop" is not an email address',
     )
-    assert (barua_home / "settings.json").read_bytes() == before
+    assert saved_document() == before
 
 
 def test_failed_test_names_the_step_reply_and_fix(certs: CertFiles) -> None:
@@ -254,7 +254,7 @@ def test_send_input_errors(barua_home: Path, tmp_path: Path) -> None:
     assert_user_error(
         proc,
         2,
-        f"error: cannot read attachment {tmp_path / 'missing.pdf'}: No such file or directory",
+        f"error: cannot read the attachment {tmp_path / 'missing.pdf'}: No such file or directory",
     )
     proc = barua("send", "--to", "a@example.com", "--subject", "x\nBcc: v@example.com",
                  "--body", "x")  # fmt: skip

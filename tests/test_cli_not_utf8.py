@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.certs import CertFiles
-from tests.conftest import PASSWORD, USER
+from tests.conftest import PASSWORD, USER, SavedSettings
 from tests.smtpd import SmtpServer
 from tests.test_cli import BARUA, barua, server_flags
 
@@ -35,10 +35,10 @@ def error_lines(proc: subprocess.CompletedProcess[bytes]) -> list[str]:
 
 
 @pytest.fixture
-def saved(barua_home: Path) -> Path:
+def saved(barua_home: Path) -> SavedSettings:
     proc = barua("settings", "set", "--host", "smtp.example.com", "--username", USER)
     assert proc.returncode == 0, proc.stderr
-    return barua_home / "settings.json"
+    return SavedSettings()
 
 
 @pytest.mark.parametrize(
@@ -50,7 +50,7 @@ def saved(barua_home: Path) -> Path:
     ],
 )
 def test_a_setting_that_is_not_utf8_is_named_and_nothing_changes(
-    saved: Path, option: str, value: bytes, shown: str
+    saved: SavedSettings, option: str, value: bytes, shown: str
 ) -> None:
     before = saved.read_bytes()
     proc = barua_bytes("settings", "set", option, value)
@@ -60,7 +60,7 @@ def test_a_setting_that_is_not_utf8_is_named_and_nothing_changes(
 
 
 def test_a_password_on_stdin_that_is_not_utf8_is_refused_without_showing_it(
-    saved: Path,
+    saved: SavedSettings,
 ) -> None:
     before = saved.read_bytes()
     proc = barua_bytes("settings", "set", "--password-stdin", stdin=b"P\xe4ss-geheim\n")
@@ -91,7 +91,7 @@ def test_a_password_on_stdin_that_is_not_utf8_is_refused_without_showing_it(
     ],
 )
 def test_send_names_the_option_that_is_not_utf8(
-    saved: Path, args: list[str | bytes], first_line: str
+    saved: SavedSettings, args: list[str | bytes], first_line: str
 ) -> None:
     proc = barua_bytes("send", "--to", "jane@example.com", *args)
     assert proc.returncode == 2
@@ -169,14 +169,14 @@ def test_other_unicode_errors_are_not_reported_as_text_that_is_not_utf8(
     assert "UTF-8" not in capsys.readouterr().err
 
 
-def test_a_host_with_a_label_too_long_is_named_as_such(saved: Path) -> None:
+def test_a_host_with_a_label_too_long_is_named_as_such(saved: SavedSettings) -> None:
     host = "a" * 64 + ".example.com"
     proc = barua_bytes("settings", "set", "--host", host)
     assert proc.returncode == 2
     assert error_lines(proc)[0] == f'error: host "{host}" is not a valid server name'
 
 
-def test_an_environment_variable_that_is_not_utf8_is_named(saved: Path) -> None:
+def test_an_environment_variable_that_is_not_utf8_is_named(saved: SavedSettings) -> None:
     environ = {key.encode(): value.encode() for key, value in os.environ.items()}
     environ[b"BARUA_SENDER_NAME"] = b"M\xfcller GmbH"  # as a Latin-1 shell exports it
     proc = subprocess.run(

@@ -14,9 +14,8 @@ from typer.testing import CliRunner
 
 from barua.cli import app
 from barua.message import build_message
-from barua.store import SettingsStore
 from tests.certs import CertFiles
-from tests.conftest import PASSWORD, USER
+from tests.conftest import PASSWORD, USER, saved_settings
 from tests.smtpd import SmtpServer
 from tests.test_cli import COMMANDS, assert_user_error, barua, server_flags
 
@@ -127,7 +126,7 @@ def test_an_international_address_is_shown_as_typed_and_sent_in_ascii(barua_home
     assert "reply_to           ofisi@bücher.de" in shown
     data = json.loads(barua("settings", "show", "--json").stdout)
     assert (data["email_address"], data["reply_to"]) == ("duka@exämple.com", "ofisi@bücher.de")
-    settings = SettingsStore().load()
+    settings = saved_settings()
     assert settings is not None
     message = build_message(settings, to=["jane@example.com"], subject="x", text="x")
     assert message.sender == "duka@xn--exmple-cua.com"

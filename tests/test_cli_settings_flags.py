@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import PASSWORD, USER
+from tests.conftest import PASSWORD, USER, SavedSettings
 from tests.test_cli import assert_user_error, barua
 
 SAVED = {
@@ -35,7 +35,7 @@ def shown() -> dict[str, Any]:
 
 
 @pytest.fixture
-def saved(barua_home: Path) -> Path:
+def saved(barua_home: Path) -> SavedSettings:
     proc = barua(
         "settings", "set", "--host", "smtp.duka.example", "--port", "2525",
         "--security", "starttls", "--username", "duka", "--email-address", USER,
@@ -45,24 +45,24 @@ def saved(barua_home: Path) -> Path:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert shown() == SAVED
-    return barua_home / "settings.json"
+    return SavedSettings()
 
 
-def test_an_unrelated_flag_keeps_every_other_setting(saved: Path) -> None:
+def test_an_unrelated_flag_keeps_every_other_setting(saved: SavedSettings) -> None:
     assert barua("settings", "set", "--host", "mail.duka.example").returncode == 0
     assert shown() == {**SAVED, "host": "mail.duka.example"}
     assert barua("settings", "set", "--port", "587").returncode == 0
     assert shown() == {**SAVED, "host": "mail.duka.example", "port": 587}
 
 
-def test_verify_tls_turns_verification_back_on(saved: Path) -> None:
+def test_verify_tls_turns_verification_back_on(saved: SavedSettings) -> None:
     assert barua("settings", "set", "--verify-tls").returncode == 0
     assert shown() == {**SAVED, "skip_tls_verify": False}
     assert barua("settings", "set", "--skip-tls-verify").returncode == 0
     assert shown() == SAVED
 
 
-def test_no_reply_to_and_no_bcc_copy_clear_only_themselves(saved: Path) -> None:
+def test_no_reply_to_and_no_bcc_copy_clear_only_themselves(saved: SavedSettings) -> None:
     assert barua("settings", "set", "--no-reply-to").returncode == 0
     assert shown() == {**SAVED, "reply_to": None}
     assert barua("settings", "set", "--no-bcc-copy").returncode == 0
@@ -91,14 +91,14 @@ def test_no_reply_to_and_no_bcc_copy_clear_only_themselves(saved: Path) -> None:
     ],
 )
 def test_contradictory_flags_are_one_clear_error_and_change_nothing(
-    saved: Path, flags: list[str], message: str
+    saved: SavedSettings, flags: list[str], message: str
 ) -> None:
     before = saved.read_bytes()
     assert_user_error(barua("settings", "set", "--host", "x.example", *flags), 2, message)
     assert saved.read_bytes() == before
 
 
-def test_barua_test_refuses_the_same_contradiction(saved: Path) -> None:
+def test_barua_test_refuses_the_same_contradiction(saved: SavedSettings) -> None:
     # Towards a loopback port where nothing listens, should the flags ever get through.
     proc = barua(
         "test", "--to", "me@example.com", "--host", "127.0.0.1", "--port", "9",
@@ -107,6 +107,6 @@ def test_barua_test_refuses_the_same_contradiction(saved: Path) -> None:
     assert_user_error(proc, 2, "error: --skip-tls-verify and --verify-tls cannot be used together")
 
 
-def test_a_flag_given_twice_the_same_way_is_no_contradiction(saved: Path) -> None:
+def test_a_flag_given_twice_the_same_way_is_no_contradiction(saved: SavedSettings) -> None:
     assert barua("settings", "set", "--verify-tls", "--verify-tls").returncode == 0
     assert shown() == {**SAVED, "skip_tls_verify": False}

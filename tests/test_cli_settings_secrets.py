@@ -12,9 +12,8 @@ from typing import Any
 import pytest
 from cryptography.fernet import Fernet
 
-from barua.store import SettingsStore
 from tests.certs import CertFiles
-from tests.conftest import PASSWORD, USER
+from tests.conftest import PASSWORD, USER, SavedSettings, saved_settings
 from tests.smtpd import SmtpServer
 from tests.terminal import type_at_a_prompt
 from tests.test_cli import assert_user_error, barua
@@ -43,20 +42,20 @@ def show() -> dict[str, Any]:
 
 
 def saved_secret(name: str) -> str | None:
-    settings = SettingsStore().load()
+    settings = saved_settings()
     assert settings is not None
     value = getattr(settings, name)
     return None if value is None else str(value.get_secret_value())
 
 
 @pytest.fixture
-def saved(barua_home: Path) -> Path:
+def saved(barua_home: Path) -> SavedSettings:
     proc = barua(
         "settings", "set", "--host", "smtp.example.com", "--username", USER, "--password-stdin",
         stdin=PASSWORD + "\n",
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    return barua_home / "settings.json"
+    return SavedSettings()
 
 
 # A lost or different key -----------------------------------------------------------------
@@ -71,7 +70,7 @@ def lose_the_key(how: str, barua_home: Path) -> dict[str, str]:
 
 @pytest.mark.parametrize("how", ["deleted key file", "another BARUA_SECRET_KEY"])
 def test_settings_show_still_works_and_says_the_password_must_be_set_again(
-    saved: Path, barua_home: Path, how: str
+    saved: SavedSettings, barua_home: Path, how: str
 ) -> None:
     env = lose_the_key(how, barua_home)
     shown = barua("settings", "show", env=env)
@@ -85,7 +84,7 @@ def test_settings_show_still_works_and_says_the_password_must_be_set_again(
 
 @pytest.mark.parametrize("how", ["deleted key file", "another BARUA_SECRET_KEY"])
 def test_the_password_can_be_set_again_after_the_key_is_lost(
-    saved: Path, barua_home: Path, how: str, monkeypatch: pytest.MonkeyPatch
+    saved: SavedSettings, barua_home: Path, how: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     env = lose_the_key(how, barua_home)
     proc = barua("settings", "set", "--password-stdin", stdin="new\n", env=env)
@@ -99,7 +98,7 @@ def test_the_password_can_be_set_again_after_the_key_is_lost(
 
 
 def test_a_change_keeps_an_unreadable_password_and_says_which_to_set_again(
-    saved: Path, barua_home: Path
+    saved: SavedSettings, barua_home: Path
 ) -> None:
     old_key = (barua_home / "secret.key").read_bytes()
     (barua_home / "secret.key").unlink()
@@ -116,7 +115,7 @@ def test_a_change_keeps_an_unreadable_password_and_says_which_to_set_again(
 
 @pytest.mark.parametrize("how", ["deleted key file", "another BARUA_SECRET_KEY"])
 def test_setting_the_password_after_the_key_is_lost_removes_the_api_key_it_cannot_read(
-    saved: Path, barua_home: Path, how: str
+    saved: SavedSettings, barua_home: Path, how: str
 ) -> None:
     added = barua("settings", "set", "--http-api-key-stdin", stdin="bk_live_1\n")
     assert added.returncode == 0, added.stderr
@@ -162,7 +161,9 @@ def test_a_test_email_with_the_password_given_again_works_after_the_key_is_lost(
 # Empty input and explicit removal ---------------------------------------------------------
 
 
-def test_an_empty_password_on_stdin_is_refused_and_keeps_the_saved_one(saved: Path) -> None:
+def test_an_empty_password_on_stdin_is_refused_and_keeps_the_saved_one(
+    saved: SavedSettings,
+) -> None:
     before = saved.read_bytes()
     for stdin in ("", "\n"):
         proc = barua("settings", "set", "--password-stdin", stdin=stdin)
@@ -183,7 +184,7 @@ def test_an_empty_password_on_stdin_is_refused_and_keeps_the_saved_one(saved: Pa
     ids=["password", "API key"],
 )
 def test_an_empty_secret_for_a_test_email_asks_for_it_not_to_remove_the_saved_one(
-    saved: Path, flag: str, error: str
+    saved: SavedSettings, flag: str, error: str
 ) -> None:
     # `barua test` has no --no-password: removing the saved secret is not what was meant.
     proc = barua("test", "--to", "me@example.com", flag, stdin="\n")
@@ -194,7 +195,7 @@ def test_an_empty_secret_for_a_test_email_asks_for_it_not_to_remove_the_saved_on
     assert show()["password_set"] is True
 
 
-def test_no_password_removes_the_saved_password(saved: Path) -> None:
+def test_no_password_removes_the_saved_password(saved: SavedSettings) -> None:
     assert barua("settings", "set", "--no-password").returncode == 0
     assert show()["password_set"] is False
     proc = barua("settings", "set", "--password-stdin", "--no-password", stdin="x\n")
@@ -252,7 +253,7 @@ def test_a_program_that_cannot_start_fails_the_test_in_the_test_process_only(
         type_at_a_prompt([], "x", program=str(tmp_path / "no-such-barua"))
 
 
-def test_password_stdin_on_a_terminal_asks_without_echo(saved: Path) -> None:
+def test_password_stdin_on_a_terminal_asks_without_echo(saved: SavedSettings) -> None:
     seen = type_at_a_prompt(["settings", "set", "--password-stdin"], "Terminal-Pässwort")
     assert seen.startswith(b"Password: ")
     assert "Terminal-Pässwort".encode() not in seen, "the password is not echoed"
@@ -266,7 +267,9 @@ def test_api_key_stdin_on_a_terminal_asks_without_echo(barua_home: Path) -> None
     assert saved_secret("http_api_key") == "bk_tty_9"
 
 
-def test_a_lost_password_is_asked_for_again_type_at_a_prompt(saved: Path, barua_home: Path) -> None:
+def test_a_lost_password_is_asked_for_again_type_at_a_prompt(
+    saved: SavedSettings, barua_home: Path
+) -> None:
     (barua_home / "secret.key").unlink()
     seen = type_at_a_prompt(["settings", "set", "--port", "465"], "again")
     assert seen.startswith(f"Password for {USER}: ".encode())

@@ -38,7 +38,7 @@ from barua.errors import BaruaError, MessageError
 from barua.outbox import MessageStatus, Outbox, Worker, WorkerConfig
 from barua.settings import Settings, make_settings
 from tests.certs import CertFiles
-from tests.conftest import PASSWORD, USER
+from tests.conftest import PASSWORD, USER, home_url
 from tests.smtpd import Received, SmtpServer
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -73,7 +73,7 @@ def settings(server: SmtpServer) -> Settings:
 
 @pytest.fixture
 def outbox(barua_home: Path) -> Iterator[Outbox]:
-    with Outbox.open() as opened:
+    with Outbox.open(home_url()) as opened:
         yield opened
 
 
@@ -364,12 +364,17 @@ from pathlib import Path
 from barua.documents import EmailStatus, email_documents
 from barua.outbox import Outbox
 from barua.settings import make_settings
+from barua.database.engine import database_url
+import os
+
+def home_url():
+    return database_url(None, home=Path(os.environ["BARUA_HOME"]))
 
 if __name__ == "__main__":
     files = (path for path in sorted(Path(sys.argv[1]).iterdir()))
     settings = make_settings(host="127.0.0.1", port=2525, security="none",
                              email_address="shop@example.com")
-    with Outbox.open() as outbox:
+    with Outbox.open(home_url()) as outbox:
         queued = sum(o.status is EmailStatus.QUEUED
                      for o in email_documents(files, outbox, settings, processes=2))
     self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

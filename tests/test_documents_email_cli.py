@@ -254,11 +254,12 @@ def test_bulk_over_a_folder_reports_a_summary_and_is_idempotent(
     assert (
         first.stdout == "12 documents: 10 queued, 0 skipped (already queued or sent), 2 invalid.\n"
     )
+    # Each hint stands under its own error.
     assert first.stderr.splitlines() == [
         f"error: {bad}: due_date: must not be before issue_date",
-        f"error: {nobody}: party.emails: has no address to email the document to",
         "hint: Fix the fields named above; `barua document schema` prints every field and its "
         "type.",
+        f"error: {nobody}: party.emails: has no address to email the document to",
         "hint: Add the customer's address to party.emails in the document, or give recipients "
         "with --to.",
     ]

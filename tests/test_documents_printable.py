@@ -17,6 +17,7 @@ from pypdf import PdfReader
 
 from barua.documents import DocumentError, SalesInvoice, check_printable, load_document, render_pdf
 from barua.documents.fonts import missing_glyphs
+from tests.conftest import words
 from tests.terminal import BARUA
 from tests.test_documents_email_cli import email_, env, server, write_invoice  # noqa: F401
 
@@ -70,7 +71,7 @@ def test_every_field_the_fonts_cannot_print_is_named() -> None:
     lines[2] = lines[2].model_copy(update={"description": f"Tea from {CHINESE}"})
     with pytest.raises(DocumentError) as caught:
         render_pdf(invoice(party=party, lines=lines))
-    assert caught.value.problems == {
+    assert words(caught.value.problems) == {
         "party.name": f"cannot be printed: the PDF fonts have no {THAI!r}",
         "lines[2].description": f"cannot be printed: the PDF fonts have no {CHINESE!r}",
     }
@@ -131,7 +132,7 @@ def test_right_to_left_fields_are_named() -> None:
     lines[1] = lines[1].model_copy(update={"description": f"Welcome sign: {ARABIC}"})
     with pytest.raises(DocumentError) as caught:
         render_pdf(invoice(party=party, lines=lines, reference="PO \u0661\u0662"))
-    assert caught.value.problems == {
+    assert words(caught.value.problems) == {
         "party.name": RTL,
         "lines[1].description": RTL,
         "reference": RTL,  # Arabic-Indic digits
@@ -143,8 +144,8 @@ def test_both_hints_when_fonts_and_direction_refuse_fields() -> None:
     party = invoice().party.model_copy(update={"name": HEBREW})
     with pytest.raises(DocumentError) as caught:
         check_printable(invoice(party=party, notes=THAI))
-    assert caught.value.problems["party.name"] == RTL
-    assert caught.value.problems["notes"].startswith("cannot be printed")
+    assert words(caught.value.problems)["party.name"] == RTL
+    assert words(caught.value.problems)["notes"].startswith("cannot be printed")
     assert caught.value.hint == HINT.removeprefix("hint: ") + " " + RTL_HINT.removeprefix("hint: ")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -13,6 +14,7 @@ import pypdfium2 as pdfium
 import pytest
 from pypdf import PdfReader
 
+from barua.app import Barua, Environment
 from barua.documents import (
     AnyDocument,
     DocumentError,
@@ -28,6 +30,7 @@ from barua.documents import (
 )
 from barua.documents import fonts as fonts_module
 from barua.documents.labels import LABELS, PARTY_ROLES, TITLES
+from tests.conftest import words
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.json"))
@@ -284,22 +287,34 @@ def test_a_long_description_crosses_pages_without_losing_text() -> None:
     assert "Balance due" in whole
 
 
-def test_missing_fonts_are_explained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def chosen_fonts() -> Iterator[None]:
+    """The font folder chosen in a test goes back to none afterwards."""
+    yield
+    fonts_module.use_font_dir(None)
+
+
+def test_missing_fonts_are_explained(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chosen_fonts: None
+) -> None:
     monkeypatch.setattr(fonts_module, "SEARCH_DIRS", ())
-    monkeypatch.setenv("BARUA_FONT_DIR", str(tmp_path))
+    fonts_module.use_font_dir(tmp_path)
     with pytest.raises(DocumentError) as caught:
         font_dir()
-    assert caught.value.problems == {
+    assert words(caught.value.problems) == {
         "fonts": f"the DejaVu Sans fonts were not found in BARUA_FONT_DIR={tmp_path}"
     }
     assert caught.value.hint is not None and "fonts-dejavu-core" in caught.value.hint
 
 
-def test_font_dir_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_font_dir_override(tmp_path: Path, chosen_fonts: None) -> None:
     real = font_dir()
     for name in ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf"):
         (tmp_path / name).symlink_to(real / name)
-    monkeypatch.setenv("BARUA_FONT_DIR", str(tmp_path))
+    environment = Environment.from_environ(
+        {"BARUA_HOME": str(tmp_path), "BARUA_FONT_DIR": str(tmp_path)}
+    )
+    Barua(environment).close()  # the application chooses the folder when it opens
     assert font_dir() == tmp_path
 
 

@@ -15,6 +15,7 @@ from jsonschema import Draft202012Validator
 
 from barua.documents import DocumentError, parse_document
 from barua.documents.loading import SCHEMA_ID
+from tests.conftest import words
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.json"))
@@ -81,7 +82,7 @@ def loader_problems(data: dict[str, Any]) -> dict[str, str]:
     try:
         parse_document(data, base_dir=EXAMPLES)
     except DocumentError as exc:
-        return exc.problems
+        return words(exc.problems)
     return {}
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from barua.app import Barua, Environment
 from barua.documents import (
     TEMPLATE_FIELDS,
     AnyDocument,
@@ -19,12 +20,10 @@ from barua.documents import (
     load_document,
     load_template,
     render_email,
-    reset_template,
-    save_template,
-    template_dir,
 )
 from barua.message import build_message
 from barua.settings import make_settings
+from tests.conftest import words
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -98,8 +97,8 @@ def test_the_sandbox_refuses_python_internals() -> None:
     with pytest.raises(DocumentError) as caught:
         render_email(example("invoice.json"), subject="{{ ''.__class__.__mro__ }}")
     assert list(caught.value.problems) == ["template.subject"]
-    assert caught.value.problems["template.subject"].startswith("not allowed in a template:")
-    assert "__class__" in caught.value.problems["template.subject"]
+    assert words(caught.value.problems)["template.subject"].startswith("not allowed in a template:")
+    assert "__class__" in words(caught.value.problems)["template.subject"]
 
 
 @pytest.mark.parametrize(
@@ -115,42 +114,59 @@ def test_the_sandbox_refuses_runaway_templates(template: str) -> None:
 def test_unknown_fields_and_syntax_errors_are_explained() -> None:
     with pytest.raises(DocumentError) as caught:
         render_email(example("invoice.json"), subject="{{ invoice_no }}", message="{% if %}")
-    assert caught.value.problems == {
+    assert words(caught.value.problems) == {
         "template.subject": "'invoice_no' is undefined; use one of the fields listed below",
         "template.body": "line 1: Expected an expression, got 'end of statement block'",
     }
     assert caught.value.hint is not None and "document_number" in caught.value.hint
 
 
-def test_overrides_in_barua_home_replace_the_defaults(barua_home: Path) -> None:
-    folder = barua_home / "templates"
-    folder.mkdir(parents=True)
-    (folder / "sales_invoice.en.subject.txt").write_text(
-        "Bill {{ document_number }} ({{ balance_due }} due)\n", encoding="utf-8"
-    )
-    subject, body = render_email(example("invoice.json"))
+def test_a_business_template_replaces_the_default() -> None:
+    edited = {
+        "sales_invoice.en.subject.txt": "Bill {{ document_number }} ({{ balance_due }} due)\n"
+    }
+    subject, body = render_email(example("invoice.json"), edited=edited)
     assert subject == "Bill INV-0042 ($5,447.76 due)"
     assert body.startswith("Dear Anna Müller,")  # the body keeps the default
-    template = load_template(DocumentType.SALES_INVOICE, Language.EN)
+    template = load_template(DocumentType.SALES_INVOICE, Language.EN, edited=edited)
     assert template.customized == {"subject"}
+    assert load_template(DocumentType.SALES_INVOICE, Language.SW, edited=edited).customized == set()
 
 
-def test_templates_are_saved_checked_and_reset(barua_home: Path) -> None:
-    assert template_dir() == barua_home / "templates"
-    saved = save_template("sales_invoice", "sw", body="Habari {{ contact_name }}!")
-    assert saved.body == "Habari {{ contact_name }}!"
-    assert (barua_home / "templates" / "sales_invoice.sw.body.txt").is_file()
-    _, body = render_email(example("invoice-sw.json"))
-    assert body == "Habari Bi. Neema Mushi!\n"
+def test_templates_are_saved_checked_and_reset_per_business(barua_home: Path) -> None:
+    with Barua(Environment.from_environ()) as app:
+        shop, other = app.business(), app.add_business("Duka la Pili")
+        saved = app.save_template(shop, "sales_invoice", "sw", body="Habari {{ contact_name }}!")
+        assert saved.body == "Habari {{ contact_name }}!"
+        edited = app.templates(shop)
+        assert edited == {"sales_invoice.sw.body.txt": "Habari {{ contact_name }}!"}
+        _, body = render_email(example("invoice-sw.json"), edited=edited)
+        assert body == "Habari Bi. Neema Mushi!\n"
+        assert app.templates(other) == {}, "another business keeps barua's own text"
 
-    with pytest.raises(DocumentError) as caught:
-        save_template("sales_invoice", "sw", subject="{{ total", body="{{ nope }}")
-    assert set(caught.value.problems) == {"template.subject", "template.body"}
-    assert load_template("sales_invoice", "sw").body == "Habari {{ contact_name }}!"
+        with pytest.raises(DocumentError) as caught:
+            app.save_template(shop, "sales_invoice", "sw", subject="{{ total", body="{{ nope }}")
+        assert set(caught.value.problems) == {"template.subject", "template.body"}
+        assert app.template(shop, "sales_invoice", "sw").body == "Habari {{ contact_name }}!"
 
-    reset = reset_template("sales_invoice", "sw")
-    assert reset.customized == frozenset()
-    assert not (barua_home / "templates" / "sales_invoice.sw.body.txt").exists()
+        reset = app.reset_template(shop, "sales_invoice", "sw")
+        assert reset.customized == frozenset()
+        assert app.templates(shop) == {}
+
+
+def test_templates_of_an_earlier_barua_are_imported_into_the_default_business(
+    barua_home: Path,
+) -> None:
+    folder = barua_home / "templates"
+    folder.mkdir(parents=True)
+    (folder / "sales_invoice.en.subject.txt").write_text("Bill {{ document_number }}\n", "utf-8")
+    (folder / "notes.txt").write_text("not a template", "utf-8")
+    with Barua(Environment.from_environ()) as app:
+        assert app.templates(app.business()) == {
+            "sales_invoice.en.subject.txt": "Bill {{ document_number }}\n"
+        }
+    assert not folder.exists()
+    assert (barua_home / "templates.imported" / "notes.txt").is_file()
 
 
 def test_the_fields_are_documented() -> None:

@@ -28,6 +28,7 @@ from barua.documents import (
     parse_document,
     render_pdf,
 )
+from tests.conftest import words
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov"]
@@ -90,7 +91,7 @@ def test_a_table_too_wide_even_in_landscape_is_refused_by_name() -> None:
     too_wide = profit_and_loss("123456789012345678")
     with pytest.raises(DocumentError) as caught:
         render_pdf(too_wide)
-    [(path, problem)] = caught.value.problems.items()
+    [(path, problem)] = words(caught.value.problems).items()
     assert path == "tables[0]"
     assert problem.startswith("has too many wide columns to print without shortening numbers")
     assert caught.value.hint is not None and "Split the table" in caught.value.hint

@@ -11,6 +11,7 @@ from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po
 
 import barua
+from barua.environment import Environment
 from barua.i18n import LANGUAGES, catalog_path, resolve_language, translator
 from tests.certs import CertFiles
 
@@ -21,7 +22,7 @@ def marked_texts() -> set[str]:
     found: set[str] = set()
     for path in PACKAGE.rglob("*.py"):
         for _, text, _, _ in extract_from_file(
-            "python", str(path), keywords={"N_": None, "_": None}
+            "python", str(path), keywords={"N_": None, "_": None, "Message": (2,)}
         ):
             if isinstance(text, str):
                 found.add(text)
@@ -48,16 +49,15 @@ def test_catalog_is_complete_and_current(lang: str) -> None:
 
 
 def test_language_is_chosen_by_flag_then_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BARUA_LANG", "sw_TZ.UTF-8")
-    assert resolve_language() == "sw"
-    assert resolve_language("en") == "en"
-    monkeypatch.setenv("BARUA_LANG", "fr")  # not a language barua speaks: the next choice
+    assert Environment.from_environ({"BARUA_LANG": "sw_TZ.UTF-8"}).lang() == "sw"
+    assert Environment.from_environ({"BARUA_LANG": "sw"}).lang("en") == "en"
+    # Not a language barua speaks: the next choice, the system's.
     monkeypatch.setattr("locale.getlocale", lambda category: ("sw_KE", "UTF-8"))
-    assert resolve_language() == "sw"
+    assert Environment.from_environ({"BARUA_LANG": "fr"}).lang() == "sw"
     monkeypatch.setattr("locale.getlocale", lambda category: (None, None))
-    monkeypatch.delenv("LC_ALL", raising=False)
-    monkeypatch.setenv("LANG", "C.UTF-8")
-    assert resolve_language() == "en"
+    assert Environment.from_environ({"LANG": "C.UTF-8"}).lang() == "en"
+    assert Environment.from_environ({"LC_ALL": "sw_TZ.UTF-8"}).lang() == "sw"
+    assert resolve_language("sw-TZ") == "sw" and resolve_language("fr") == "en"
     assert translator("sw").gettext("log in") == "kuingia"
     assert translator("en").gettext("log in") == "log in"
 

@@ -141,7 +141,7 @@ def test_attachment_types_are_guessed_and_read_from_disk(tmp_path: object) -> No
     attachment = Attachment.from_path(folder / "report.csv")
     assert (attachment.filename, attachment.content_type) == ("report.csv", "text/csv")
     assert Attachment("blob", b"x").content_type == "application/octet-stream"
-    with pytest.raises(MessageError, match="cannot read attachment"):
+    with pytest.raises(MessageError, match="cannot read the attachment"):
         Attachment.from_path(folder / "missing.pdf")
 
 

@@ -18,7 +18,7 @@ def test_a_lease_that_ran_low_is_confirmed_before_sending(outbox: Outbox) -> Non
     logged: list[str] = []
     leases = Leases(outbox, worker="a", lease=0.3, log=logged.append)
     with outbox.session(worker="a") as session:
-        claimed = leases.claim(lambda: session.claim(profile="default", limit=2, lease=0.3))
+        claimed = leases.claim(lambda: session.claim(business="default", limit=2, lease=0.3))
         assert len(claimed) == 2 and all(leases.fresh(c.id) for c in claimed)
         time.sleep(0.4)  # the process stalled: no renewal came and the leases ran out
         assert not any(leases.fresh(c.id) for c in claimed)

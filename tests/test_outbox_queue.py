@@ -17,6 +17,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from barua.database import tables
+from barua.database.engine import create_database_engine
+from barua.database.errors import DatabaseError
+from barua.database.migrations import MIGRATIONS, migrate
 from barua.message import Attachment, OutgoingMessage, build_message
 from barua.outbox import (
     MessageStatus,
@@ -24,14 +28,12 @@ from barua.outbox import (
     OutboxError,
     RecipientStatus,
     RetryPolicy,
-    database_url,
     decide,
 )
-from barua.outbox import schema as tables
-from barua.outbox.database import create_outbox_engine, migrate
 from barua.outbox.queue import Record
 from barua.settings import Settings, make_settings
 from barua.transports.base import SendResult
+from tests.conftest import home_url
 
 PG_ADMIN = "postgresql://{user}@127.0.0.1:5432/test"
 
@@ -77,7 +79,7 @@ def pg_url(pg_user: str) -> Iterator[str]:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, barua_home: Path) -> str:
     if request.param == "sqlite":
-        return database_url()
+        return home_url()
     return str(request.getfixturevalue("pg_url"))
 
 
@@ -120,7 +122,7 @@ def _count(outbox: Outbox, table: object) -> int:
 
 
 def test_sqlite_lives_in_barua_home_in_wal_mode(barua_home: Path) -> None:
-    with Outbox.open() as outbox:
+    with Outbox.open(home_url()) as outbox:
         outbox.enqueue(invoice())
         with outbox.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
@@ -323,7 +325,7 @@ def test_purge_deletes_old_sent_entries_and_unshared_blobs(outbox: Outbox) -> No
 
 
 def test_migrations_run_once_even_from_many_processes_at_once(db_url: str) -> None:
-    engines = [create_outbox_engine(db_url) for _ in range(4)]
+    engines = [create_database_engine(db_url) for _ in range(4)]
     errors: list[BaseException] = []
 
     def run(engine: object) -> None:
@@ -340,20 +342,20 @@ def test_migrations_run_once_even_from_many_processes_at_once(db_url: str) -> No
     assert errors == []
     with engines[0].connect() as conn:
         rows = conn.execute(select(tables.migrations_table.c.version)).scalars().all()
-    assert rows == [m.version for m in tables.MIGRATIONS], "each migration ran once"
+    assert rows == [m.version for m in MIGRATIONS], "each migration ran once"
     for engine in engines:
         engine.dispose()
 
 
 def test_a_bad_database_url_is_explained(barua_home: Path) -> None:
-    with pytest.raises(OutboxError) as caught:
+    with pytest.raises(DatabaseError) as caught:
         Outbox.open("postgresql://nobody:s3cret@127.0.0.1:1/none")
     assert "s3cret" not in str(caught.value) and "***" in str(caught.value)
     assert caught.value.hint
 
 
 def test_the_sqlite_outbox_is_private(barua_home: Path) -> None:
-    with Outbox.open() as outbox:
+    with Outbox.open(home_url()) as outbox:
         outbox.enqueue(invoice())
     for path in barua_home.glob("barua.db*"):
         assert path.stat().st_mode & 0o077 == 0, path
@@ -404,13 +406,13 @@ def test_a_worker_session_keeps_its_connection_and_recovers_from_a_failure(
     for n in range(3):
         outbox.enqueue(invoice(n))
     with outbox.session(worker="w") as session:
-        [first] = session.claim(profile="default", limit=1, lease=60)
+        [first] = session.claim(business="default", limit=1, lease=60)
         connection = session._conn
-        [second] = session.claim(profile="default", limit=1, lease=60)
+        [second] = session.claim(business="default", limit=1, lease=60)
         assert session._conn is connection, "one connection for the thread's whole run"
         assert connection is not None
         connection.connection.dbapi_connection.close()  # as if the database had restarted
-        [third] = session.claim(profile="default", limit=1, lease=60)
+        [third] = session.claim(business="default", limit=1, lease=60)
         assert session._conn is not connection, "a new connection, the work done once more"
     assert len({first.id, second.id, third.id}) == 3
 
@@ -418,7 +420,7 @@ def test_a_worker_session_keeps_its_connection_and_recovers_from_a_failure(
 def test_a_worker_waits_its_turn_for_the_sqlite_write_lock(barua_home: Path) -> None:
     import sqlite3
 
-    with Outbox.open() as outbox:
+    with Outbox.open(home_url()) as outbox:
         outbox.enqueue(invoice())
         other = sqlite3.connect(
             barua_home / "barua.db", isolation_level=None, check_same_thread=False
@@ -428,7 +430,7 @@ def test_a_worker_waits_its_turn_for_the_sqlite_write_lock(barua_home: Path) -> 
         commit.start()
         started = time.monotonic()
         with outbox.session(worker="w") as session:
-            [claimed] = session.claim(profile="default", limit=1, lease=60)
+            [claimed] = session.claim(business="default", limit=1, lease=60)
             assert session._conn is not None
             raw = session._conn.connection.dbapi_connection
             assert raw is not None

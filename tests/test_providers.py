@@ -85,7 +85,9 @@ def test_presets_have_unique_ids_and_domains() -> None:
 def test_get_preset_unknown_names_the_choices() -> None:
     with pytest.raises(SettingsError) as caught:
         get_preset("gmial")
-    assert caught.value.problems == {"preset": 'there is no provider preset "gmial"'}
+    assert {k: str(v) for k, v in caught.value.problems.items()} == {
+        "preset": 'there is no provider preset "gmial"'
+    }
     assert caught.value.hint is not None and "gmail, google_workspace" in caught.value.hint
 
 

@@ -110,13 +110,11 @@ def test_missing_key_without_create_is_refused_and_nothing_is_created(barua_home
     assert not barua_home.exists()
 
 
-def test_key_from_environment_is_used_instead_of_a_key_file(
-    barua_home: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_key_from_environment_is_used_instead_of_a_key_file(barua_home: Path) -> None:
     key = Fernet.generate_key()
-    monkeypatch.setenv("BARUA_SECRET_KEY", f" {key.decode()}\n")  # as pasted: spaces, newline
-    assert load_key(barua_home, create=True) == key
-    assert load_key(barua_home, create=False) == key
+    env_key = f" {key.decode()}\n"  # as pasted: spaces, newline
+    assert load_key(barua_home, create=True, env_key=env_key) == key
+    assert load_key(barua_home, create=False, env_key=env_key) == key
     assert not barua_home.exists()
 
 
@@ -132,11 +130,11 @@ def test_key_from_environment_is_used_instead_of_a_key_file(
     ],
 )
 def test_invalid_key_in_environment_is_refused_without_echoing_it(
-    barua_home: Path, monkeypatch: pytest.MonkeyPatch, value: str
+    barua_home: Path, value: str
 ) -> None:
-    monkeypatch.setenv("BARUA_SECRET_KEY", value)
+    env_key = value
     with pytest.raises(StoreError) as caught:
-        load_key(barua_home, create=True)
+        load_key(barua_home, create=True, env_key=env_key)
     assert str(caught.value) == (
         "BARUA_SECRET_KEY is not a valid key: it must be 32 bytes in URL-safe base64 "
         '(44 characters ending in "=").'
@@ -148,15 +146,13 @@ def test_invalid_key_in_environment_is_refused_without_echoing_it(
     assert not barua_home.exists()
 
 
-def test_the_hinted_command_makes_a_key_barua_accepts(
-    barua_home: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_hinted_command_makes_a_key_barua_accepts(barua_home: Path) -> None:
     code = GENERATE.split('"')[1]
     output = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
-    monkeypatch.setenv("BARUA_SECRET_KEY", output)
-    assert load_key(barua_home, create=False) == output.strip().encode()
+    env_key = output
+    assert load_key(barua_home, create=False, env_key=env_key) == output.strip().encode()
 
 
 def test_damaged_key_file_is_refused(barua_home: Path) -> None:

@@ -104,7 +104,7 @@ def test_no_clear_password_under_barua_home_after_sending(
     for present, _ in during:
         assert {"barua.db-wal", "barua.db-journal"} & present, present
     names = {path.name for path in barua_home.rglob("*") if path.is_file()}
-    assert {"settings.json", "barua.db"} <= names, names
+    assert {"secret.key", "barua.db"} <= names, names
     assert leaks(barua_home, forms) == []
     for output in (saved, sent, queued, worked):
         assert leaks_in_text(output.stdout + output.stderr, forms) == []

@@ -11,7 +11,7 @@ from barua.settings import Protocol, Security, make_settings, update_settings
 def problems(**values: object) -> dict[str, str]:
     with pytest.raises(SettingsError) as caught:
         make_settings(**values)
-    return caught.value.problems
+    return {field: str(problem) for field, problem in caught.value.problems.items()}
 
 
 def test_username_that_is_an_address_is_the_sending_address() -> None:

@@ -22,7 +22,7 @@ from barua.outbox import (
     WorkerConfig,
 )
 from barua.settings import Settings
-from tests.conftest import PASSWORD, USER
+from tests.conftest import PASSWORD, USER, home_url
 from tests.smtpd import Received, SmtpServer
 from tests.test_outbox_queue import invoice, shop_settings
 
@@ -34,7 +34,7 @@ FAST = WorkerConfig(
 
 @pytest.fixture
 def outbox(barua_home: Path) -> Iterator[Outbox]:
-    with Outbox.open() as opened:
+    with Outbox.open(home_url()) as opened:
         yield opened
 
 

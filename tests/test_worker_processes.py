@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from barua.outbox import AttemptOutcome, MessageStatus, Outbox
+from tests.conftest import home_url
 from tests.smtpd import SmtpServer
 from tests.test_outbox_queue import invoice, pg_url, pg_user  # noqa: F401 (fixtures)
 from tests.test_worker_faults import message_ids
@@ -71,7 +72,7 @@ def fill(outbox: Outbox, count: int) -> list[str]:
 
 
 def test_kill_9_at_random_moments_loses_nothing(server: SmtpServer, barua_home: Path) -> None:
-    with Outbox.open() as outbox:
+    with Outbox.open(home_url()) as outbox:
         expected = fill(outbox, 2000)
     env = environment(server)
     rng = random.Random(4)
@@ -91,7 +92,7 @@ def test_kill_9_at_random_moments_loses_nothing(server: SmtpServer, barua_home: 
     # A duplicate is possible only for a message whose reply (or its record) was cut by the
     # kill: at most one per connection per kill.
     assert len(duplicates) <= kills * 4, duplicates
-    with Outbox.open() as outbox:
+    with Outbox.open(home_url()) as outbox:
         counts = outbox.counts()
         assert counts[MessageStatus.SENT] == 2000, counts
         for entry in outbox.list_entries(limit=2000):
@@ -162,7 +163,7 @@ def test_a_worker_frozen_past_its_leases_leaves_their_messages_to_the_next(
 
 
 def test_sigterm_finishes_the_messages_in_flight(server: SmtpServer, barua_home: Path) -> None:
-    with Outbox.open() as outbox:
+    with Outbox.open(home_url()) as outbox:
         fill(outbox, 1500)
     worker = start_worker("--connections", "2", *FAST_FLAGS, env=environment(server))
     while len(server.messages) < 50:
@@ -171,7 +172,7 @@ def test_sigterm_finishes_the_messages_in_flight(server: SmtpServer, barua_home:
     _, stderr = worker.communicate(timeout=30)
     assert worker.returncode == 0, stderr
     assert "finishing the messages in flight" in stderr
-    with Outbox.open() as outbox:
+    with Outbox.open(home_url()) as outbox:
         counts = outbox.counts()
     assert counts[MessageStatus.SENDING] == 0
     assert counts[MessageStatus.SENT] == len(server.messages)
@@ -201,7 +202,7 @@ def test_send_waits_for_delivery_and_the_invoice_can_be_followed(
 
     listed = json.loads(barua("outbox", "list", "--json", env=env).stdout)
     [entry] = listed["entries"]
-    assert entry["status"] == "sent" and listed["paused"] is None
+    assert entry["status"] == "sent" and listed["paused"] == {}
     shown = barua("outbox", "show", str(entry["id"]), env=env)
     assert shown.returncode == 0
     assert "status        sent: sent to 1 recipient" in shown.stdout
@@ -263,16 +264,16 @@ def test_send_reports_a_failure_and_keeps_the_email(server: SmtpServer) -> None:
 
 
 def test_worker_once_says_when_the_queue_is_paused(server: SmtpServer) -> None:
+    from barua.app import Barua, Environment
     from barua.errors import AuthenticationError, Step
     from barua.outbox import Worker
-    from barua.store import SettingsStore
 
     env = environment(server)
     os.environ.update({k: v for k, v in env.items() if k.startswith("BARUA_")})
     try:
-        settings = SettingsStore().load_effective()
-        assert settings is not None
-        with Outbox.open() as outbox:
+        with Barua(Environment.from_environ()) as app:
+            settings = app.settings_in_effect(app.business())
+        with Outbox.open(home_url()) as outbox:
             outbox.enqueue(invoice())
             refused = AuthenticationError(
                 "the server refused the username or password",
@@ -287,10 +288,13 @@ def test_worker_once_says_when_the_queue_is_paused(server: SmtpServer) -> None:
                 os.environ.pop(key, None)
     proc = barua("worker", "--once", env=env)
     assert proc.returncode == 1
-    assert "delivery is paused since" in proc.stderr and "535 5.7.8" in proc.stderr
+    assert 'delivery for "default" is paused since' in proc.stderr
+    assert "535 5.7.8" in proc.stderr
     listed = barua("outbox", "list", env=env)
-    assert "delivery is paused" in listed.stderr
-    assert barua("outbox", "resume", env=env).stdout.strip() == "Delivery resumes."
+    assert 'delivery for "default" is paused' in listed.stderr
+    resumed = barua("outbox", "resume", env=env).stdout.strip()
+    assert resumed == 'Delivery for "default" resumes.'
+
     assert barua("worker", "--once", env=env).returncode == 0
     assert len(server.messages) == 1
 
@@ -300,7 +304,7 @@ def test_worker_once_says_when_the_queue_is_paused(server: SmtpServer) -> None:
 
 def test_connections_are_shared_out_between_processes() -> None:
     from barua.outbox import SendingLimits
-    from barua.outbox.processes import default_processes, share
+    from barua.outbox.sharing import default_processes, share
 
     assert share(4, 2) == [2, 2] and share(4, 3) == [2, 1, 1] and share(2, 4) == [1, 1]
     assert default_processes(1, SendingLimits()) == 1
@@ -312,10 +316,10 @@ def test_connections_are_shared_out_between_processes() -> None:
 def test_processes_share_the_queue_and_all_stop_when_nothing_is_due(
     server: SmtpServer, database: str, request: pytest.FixtureRequest
 ) -> None:
-    url = request.getfixturevalue("pg_url") if database == "postgresql" else None
+    url = request.getfixturevalue("pg_url") if database == "postgresql" else home_url()
     with Outbox.open(url) as outbox:
         expected = fill(outbox, 1200)
-    env = environment(server, **({"BARUA_DATABASE_URL": url} if url else {}))
+    env = environment(server, **({"BARUA_DATABASE_URL": url} if database == "postgresql" else {}))
     done = barua("worker", "--once", "--connections", "3", "--processes", "2", *FAST_FLAGS, env=env)
     assert done.returncode == 0, done.stderr
     assert "1200 sent, 0 deferred, 0 failed" in done.stderr, "the reports are added up"
@@ -327,7 +331,7 @@ def test_processes_share_the_queue_and_all_stop_when_nothing_is_due(
 
 
 def test_sigterm_stops_every_process(server: SmtpServer, barua_home: Path) -> None:
-    with Outbox.open() as outbox:
+    with Outbox.open(home_url()) as outbox:
         fill(outbox, 3000)
     worker = start_worker(
         "--connections", "2", "--processes", "2", *FAST_FLAGS, env=environment(server)
@@ -341,7 +345,7 @@ def test_sigterm_stops_every_process(server: SmtpServer, barua_home: Path) -> No
     arrived = len(server.messages)
     time.sleep(0.5)
     assert len(server.messages) == arrived, "no process delivers on after the parent is gone"
-    with Outbox.open() as outbox:
+    with Outbox.open(home_url()) as outbox:
         counts = outbox.counts()
     assert counts[MessageStatus.SENDING] == 0, "each gave back what it had not sent"
     assert counts[MessageStatus.SENT] == arrived

@@ -1,7 +1,8 @@
 """barua: email for small-business software.
 
-The library a developer embeds: settings, messages, transports, the test email and its advice,
-the outbox and its worker, and business documents as PDF.
+The library a developer embeds: the application (:class:`Barua`, every use case), and below
+it settings, messages, transports, the test email and its advice, the outbox and its worker,
+and business documents as PDF.
 
 >>> from barua import make_settings, build_message
 >>> settings = make_settings(host="smtp.example.com", username="shop@example.com")
@@ -20,6 +21,7 @@ from barua.version import __version__
 
 if TYPE_CHECKING:
     from barua.addresses import Mailbox, parse_mailbox, validate_address
+    from barua.app import Barua
     from barua.certificates import CertificateInfo, describe_certificate, fingerprint
     from barua.documents import (
         DocumentError,
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
         parse_document,
         render_pdf,
     )
+    from barua.environment import Environment
     from barua.errors import (
         AuthenticationError,
         BaruaError,
@@ -65,7 +68,7 @@ if TYPE_CHECKING:
     from barua.settings import Protocol, Security, Settings, make_settings, update_settings
     from barua.setup.advice import Advice, advise
     from barua.setup.diagnose import TestReport, run_test
-    from barua.store import SettingsStore, barua_home
+    from barua.store import Business, SettingsStore
     from barua.transports.base import SendResult, StepEvent, Transport
     from barua.transports.delivery import open_transport, send_now
     from barua.transports.http import HttpTransport
@@ -104,6 +107,9 @@ _LAZY: dict[str, str] = {
     "Settings": "barua.settings",
     "SettingsError": "barua.errors",
     "SettingsStore": "barua.store",
+    "Business": "barua.store",
+    "Barua": "barua.app",
+    "Environment": "barua.environment",
     "SmtpTransport": "barua.transports.smtp",
     "Step": "barua.errors",
     "StepEvent": "barua.transports.base",
@@ -117,7 +123,6 @@ _LAZY: dict[str, str] = {
     "Worker": "barua.outbox",
     "WorkerConfig": "barua.outbox",
     "advise": "barua.setup.advice",
-    "barua_home": "barua.store",
     "build_message": "barua.message",
     "compose": "barua.message",
     "compose_document_email": "barua.documents",
@@ -143,11 +148,14 @@ __all__ = [
     "Advice",
     "Attachment",
     "AuthenticationError",
+    "Barua",
     "BaruaError",
+    "Business",
     "Cause",
     "CertificateInfo",
     "ConnectError",
     "DocumentError",
+    "Environment",
     "HttpTransport",
     "InsecureError",
     "Mailbox",
@@ -185,7 +193,6 @@ __all__ = [
     "WorkerConfig",
     "__version__",
     "advise",
-    "barua_home",
     "build_message",
     "compose",
     "compose_document_email",

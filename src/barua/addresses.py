@@ -17,22 +17,38 @@ from dataclasses import dataclass
 from email_validator import EmailNotValidError, validate_email
 
 from barua.errors import MessageError
+from barua.texts import Message, untranslated
 
 _LINE_BREAKS = re.compile(r"[\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029\x00]")
 _SURROGATES = re.compile(r"[\ud800-\udfff]")
 _LIST_SEPARATORS = re.compile(r"[,;\s]+")
 _NAMED = re.compile(r'^\s*(?:"(?P<quoted>[^"]*)"|(?P<plain>[^"<>]*?))\s*<(?P<addr>[^<>]+)>\s*$')
 
+NOT_UTF8 = Message("addresses.not_utf8", "{field} is not valid UTF-8 text")
+NOT_UTF8_HINT = Message(
+    "addresses.not_utf8_hint",
+    "It holds characters of another encoding (such as Latin-1): type or save it as UTF-8.",
+)
+LINE_BREAK = Message("addresses.line_break", "{field} must not contain line breaks")
+LINE_BREAK_HINT = Message(
+    "addresses.line_break_hint", "Remove the line break: it could be used to add hidden headers."
+)
+SEVERAL = Message(
+    "addresses.several", '{field}: "{value}" holds several addresses: give them one at a time'
+)
+SEVERAL_HINT = Message("addresses.several_hint", "Give each address as a value of its own.")
+NOT_AN_ADDRESS = Message(
+    "addresses.invalid", '{field}: "{value}" is not a valid email address ({reason})'
+)
+NOT_AN_ADDRESS_HINT = Message(
+    "addresses.invalid_hint", "An email address looks like name@example.com."
+)
+
 
 def check_utf8(value: str, *, field: str) -> str:
     """Return ``value``, or refuse it when it holds bytes that were not UTF-8 text."""
     if _SURROGATES.search(value):
-        raise MessageError(
-            f"{field} is not valid UTF-8 text",
-            field=field,
-            hint="It holds characters of another encoding (such as Latin-1): "
-            "type or save it as UTF-8.",
-        )
+        raise MessageError(NOT_UTF8(field=field), field=field, hint=NOT_UTF8_HINT())
     return value
 
 
@@ -48,11 +64,7 @@ def check_no_line_breaks(value: str, *, field: str) -> str:
     (or bytes that were not UTF-8, which no header can carry)."""
     check_utf8(value, field=field)
     if _LINE_BREAKS.search(value):
-        raise MessageError(
-            f"{field} must not contain line breaks",
-            field=field,
-            hint="Remove the line break: it could be used to add hidden headers.",
-        )
+        raise MessageError(LINE_BREAK(field=field), field=field, hint=LINE_BREAK_HINT())
     return value
 
 
@@ -81,11 +93,7 @@ class SeveralAddressesError(MessageError):
     ``value`` is that value and ``addresses`` the addresses in it."""
 
     def __init__(self, value: str, addresses: list[str], *, field: str) -> None:
-        super().__init__(
-            f'{field}: "{value}" holds several addresses: give them one at a time',
-            field=field,
-            hint="Give each address as a value of its own.",
-        )
+        super().__init__(SEVERAL(field=field, value=value), field=field, hint=SEVERAL_HINT())
         self.value = value
         self.addresses = addresses
 
@@ -137,9 +145,9 @@ def validate_address(value: str, *, field: str) -> Mailbox:
         result = validate_email(value.strip(), check_deliverability=False, allow_smtputf8=True)
     except EmailNotValidError as exc:
         raise MessageError(
-            f'{field}: "{value}" is not a valid email address ({exc})',
+            NOT_AN_ADDRESS(field=field, value=value, reason=untranslated(str(exc))),
             field=field,
-            hint="An email address looks like name@example.com.",
+            hint=NOT_AN_ADDRESS_HINT(),
         ) from None
     return Mailbox(address=result.ascii_email or result.normalized)
 

@@ -27,8 +27,11 @@ and structured fields a program can act on::
 from __future__ import annotations
 
 import builtins
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import TYPE_CHECKING
+
+from barua.texts import Text, joined, untranslated
 
 if TYPE_CHECKING:
     from barua.certificates import CertificateInfo
@@ -105,12 +108,45 @@ class Cause(StrEnum):
 
 
 class BaruaError(Exception):
-    """Base of every error barua raises on purpose."""
+    """Base of every error barua raises on purpose.
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
+    ``text`` says what went wrong and ``hint_text`` what to do, each as a code with its values
+    (:class:`~barua.texts.Text`), rendered in the reader's language where it is shown
+    (:meth:`render`); ``message`` and ``hint`` are the English words.
+    """
+
+    def __init__(self, message: Text | str, *, hint: Text | str | None = None) -> None:
+        self.text = message if isinstance(message, Text) else untranslated(message)
+        self.hint_text = hint if hint is None or isinstance(hint, Text) else untranslated(hint)
+        super().__init__(self.text.render())
+
+    @property
+    def message(self) -> str:
+        """What went wrong, in English."""
+        return self.text.render()
+
+    @message.setter
+    def message(self, value: Text | str) -> None:
+        self.text = value if isinstance(value, Text) else untranslated(value)
+
+    @property
+    def hint(self) -> str | None:
+        """What to do about it, in English."""
+        return None if self.hint_text is None else self.hint_text.render()
+
+    @property
+    def error_code(self) -> str:
+        """The code of what went wrong, e.g. ``secrets.key_missing`` (``code`` is the server's
+        reply code in a :class:`TransportError`)."""
+        return self.text.code
+
+    def render(self, lang: str | None = None) -> str:
+        """What went wrong, in ``lang``."""
+        return self.text.render(lang)
+
+    def render_hint(self, lang: str | None = None) -> str | None:
+        """What to do about it, in ``lang``; None when there is no hint."""
+        return None if self.hint_text is None else self.hint_text.render(lang)
 
     def __str__(self) -> str:
         return self.message
@@ -119,9 +155,14 @@ class BaruaError(Exception):
 class SettingsError(BaruaError):
     """One or more settings are wrong; ``problems`` maps each field to its message."""
 
-    def __init__(self, problems: dict[str, str], *, hint: str | None = None) -> None:
-        self.problems = dict(problems)
-        super().__init__("; ".join(self.problems.values()), hint=hint)
+    def __init__(
+        self, problems: Mapping[str, Text | str], *, hint: Text | str | None = None
+    ) -> None:
+        self.problems: dict[str, Text] = {
+            name: problem if isinstance(problem, Text) else untranslated(problem)
+            for name, problem in problems.items()
+        }
+        super().__init__(joined("settings.problems", tuple(self.problems.values())), hint=hint)
 
     @property
     def field(self) -> str:
@@ -136,7 +177,7 @@ class StoreError(BaruaError):
 class MessageError(BaruaError):
     """The message cannot be built as asked."""
 
-    def __init__(self, message: str, *, field: str, hint: str | None = None) -> None:
+    def __init__(self, message: Text | str, *, field: str, hint: Text | str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.field = field
 

@@ -9,8 +9,6 @@ no stale ``.mo`` file.
 
 from __future__ import annotations
 
-import locale
-import os
 from functools import cache
 from io import BytesIO
 from pathlib import Path
@@ -31,20 +29,18 @@ def N_(text: str) -> str:
     return text
 
 
+def language_code(value: str | None) -> str | None:
+    """The language barua speaks that ``value`` names (``sw_TZ.UTF-8`` → ``sw``), or None."""
+    if not value:
+        return None
+    code = value.replace("-", "_").split("_")[0].split(".")[0].lower()
+    return code if code in LANGUAGES else None
+
+
 def resolve_language(requested: str | None = None) -> str:
-    """The language to speak: ``requested``, else ``BARUA_LANG``, else the system locale."""
-    candidates = [requested, os.environ.get("BARUA_LANG")]
-    try:
-        system = locale.getlocale(locale.LC_MESSAGES)[0]
-    except (ValueError, AttributeError):
-        system = None
-    candidates += [system, os.environ.get("LC_ALL"), os.environ.get("LANG")]
-    for candidate in candidates:
-        if candidate:
-            code = candidate.replace("-", "_").split("_")[0].split(".")[0].lower()
-            if code in LANGUAGES:
-                return code
-    return "en"
+    """The language ``requested`` names when barua speaks it, else English. The environment's
+    choice (``BARUA_LANG``, the system's) is made once, by :mod:`barua.environment`."""
+    return language_code(requested) or "en"
 
 
 def catalog_path(lang: str) -> Path:

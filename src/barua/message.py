@@ -29,6 +29,15 @@ from barua.addresses import (
 )
 from barua.errors import MessageError
 from barua.settings import Settings
+from barua.texts import Message
+
+NO_FILE_NAME = Message("message.no_file_name", "the attachment's file name must not be empty")
+BAD_CONTENT_TYPE = Message(
+    "message.bad_content_type",
+    'the attachment\'s content type "{value}" must look like type/subtype',
+)
+CANNOT_READ = Message("message.cannot_read", "cannot read the attachment {path}: {reason}")
+NO_RECIPIENT = Message("message.no_recipient", "at least one recipient is required")
 
 # 7bit bodies (quoted-printable or base64) travel through every server, 8BITMIME or not.
 _ASCII_POLICY = policy.SMTP.clone(cte_type="7bit")
@@ -46,15 +55,12 @@ class Attachment:
     def __post_init__(self) -> None:
         check_no_line_breaks(self.filename, field="attachment file name")
         if not self.filename.strip():
-            raise MessageError("attachment file name must not be empty", field="attachment")
+            raise MessageError(NO_FILE_NAME(), field="attachment")
         if not self.content_type:
             guessed, _ = mimetypes.guess_type(self.filename, strict=False)
             object.__setattr__(self, "content_type", guessed or "application/octet-stream")
         if self.content_type.count("/") != 1:
-            raise MessageError(
-                f'attachment content type "{self.content_type}" must look like type/subtype',
-                field="attachment",
-            )
+            raise MessageError(BAD_CONTENT_TYPE(value=self.content_type), field="attachment")
 
     @classmethod
     def from_path(cls, path: str | Path, *, filename: str | None = None) -> Attachment:
@@ -67,7 +73,7 @@ class Attachment:
             content = source.read_bytes()
         except OSError as exc:
             raise MessageError(
-                f"cannot read attachment {readable(str(source))}: {exc.strerror}",
+                CANNOT_READ(path=readable(str(source)), reason=exc.strerror or str(exc)),
                 field="attachment",
             ) from exc
         return cls(filename=filename or readable(source.name), content=content)
@@ -132,7 +138,7 @@ def compose(
     cc_boxes = _mailboxes(cc, field="cc")
     bcc_boxes = _mailboxes(bcc, field="bcc")
     if not (to_boxes or cc_boxes or bcc_boxes):
-        raise MessageError("at least one recipient is required", field="to")
+        raise MessageError(NO_RECIPIENT(), field="to")
     reply_box = parse_mailbox(reply_to, field="reply_to") if reply_to else None
     check_no_line_breaks(subject, field="subject")
     check_utf8(text, field="text")
@@ -200,7 +206,7 @@ def build_message(
     sender = validate_address(settings.from_address, field="email_address")
     sender = Mailbox(address=sender.address, name=settings.sender_name)
     if not (to or cc or bcc):
-        raise MessageError("at least one recipient is required", field="to")
+        raise MessageError(NO_RECIPIENT(), field="to")
     blind = list(bcc)
     if settings.bcc_copy is not None:
         blind.append(settings.bcc_copy)

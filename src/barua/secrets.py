@@ -21,6 +21,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken
 
 from barua.errors import StoreError
+from barua.texts import Message
 
 ENV_KEY = "BARUA_SECRET_KEY"
 KEY_FILE = "secret.key"
@@ -32,38 +33,84 @@ _GENERATE = (
     'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
 )
 
+KEY_MISSING = Message(
+    "secrets.key_missing",
+    "The secret key is missing: {path} does not exist and {variable} is not set.",
+)
+KEY_MISSING_HINT = Message(
+    "secrets.key_missing_hint",
+    "Restore the key file or {variable} the settings were saved with, or set the passwords again.",
+)
+ENV_KEY_INVALID = Message(
+    "secrets.env_key_invalid",
+    "{variable} is not a valid key: it must be 32 bytes in URL-safe base64 (44 characters "
+    'ending in "=").',
+)
+ENV_KEY_INVALID_HINT = Message(
+    "secrets.env_key_invalid_hint",
+    "Generate one with: {command} — and keep it: passwords saved with one key cannot be read "
+    "with another.",
+)
+CANNOT_DECRYPT = Message(
+    "secrets.cannot_decrypt",
+    "The saved {field} cannot be decrypted: the secret key differs from the one it was saved with.",
+)
+CANNOT_DECRYPT_HINT = Message(
+    "secrets.cannot_decrypt_hint",
+    "Restore the key it was saved with (the file {file} in the barua folder, or {variable}), "
+    "or set the {field} again.",
+)
+KEY_FILE_UNREADABLE = Message(
+    "secrets.key_file_unreadable", "The key file {path} cannot be read: {reason}."
+)
+KEY_FILE_UNREADABLE_HINT = Message(
+    "secrets.key_file_unreadable_hint", "Check that the file belongs to the user running barua."
+)
+KEY_FILE_INVALID = Message(
+    "secrets.key_file_invalid", "The key file {path} does not hold a valid key."
+)
+KEY_FILE_INVALID_HINT = Message(
+    "secrets.key_file_invalid_hint",
+    "Restore it from a backup, or set {variable}. Deleting it makes barua create a new key, "
+    "and saved passwords must then be set again.",
+)
+KEY_FILE_CANNOT_CREATE = Message(
+    "secrets.key_file_cannot_create", "The key file {path} cannot be created: {reason}."
+)
+KEY_FILE_CANNOT_CREATE_HINT = Message(
+    "secrets.key_file_cannot_create_hint",
+    "Check that the folder belongs to the user running barua, or set {variable}.",
+)
 
-def load_key(home: Path, *, create: bool) -> bytes:
-    """The encryption key: ``BARUA_SECRET_KEY``, else ``home/secret.key``.
+
+def load_key(home: Path, *, create: bool, env_key: str | None = None) -> bytes:
+    """The encryption key: ``env_key`` (the value of ``BARUA_SECRET_KEY``), else
+    ``home/secret.key``.
 
     With ``create``, a missing key file is made (a save needs a key); without it, a missing
     key is a :class:`StoreError` (a load cannot invent the key the data was saved with).
     """
-    key = find_key(home)
+    key = find_key(home, env_key=env_key)
     if key is not None:
         return key
     if not create:
         raise StoreError(
-            f"The secret key is missing: {home / KEY_FILE} does not exist and {ENV_KEY} is "
-            "not set.",
-            hint=f"Restore the key file or {ENV_KEY} the settings were saved with, "
-            "or set the passwords again.",
+            KEY_MISSING(path=home / KEY_FILE, variable=ENV_KEY),
+            hint=KEY_MISSING_HINT(variable=ENV_KEY),
         )
     return _create_key_file(home / KEY_FILE)
 
 
-def find_key(home: Path) -> bytes | None:
-    """The key at hand (``BARUA_SECRET_KEY``, else ``home/secret.key``), or None when there
-    is neither; a key that is there but unusable is a :class:`StoreError`."""
-    value = os.environ.get(ENV_KEY)
+def find_key(home: Path, *, env_key: str | None = None) -> bytes | None:
+    """The key at hand (``env_key``, the value of ``BARUA_SECRET_KEY``, else
+    ``home/secret.key``), or None when there is neither; a key that is there but unusable is
+    a :class:`StoreError`."""
+    value = env_key
     if value is not None:
         key = value.strip().encode("ascii", "replace")
         if not _is_key(key):
             raise StoreError(
-                f"{ENV_KEY} is not a valid key: it must be 32 bytes in URL-safe base64 "
-                '(44 characters ending in "=").',
-                hint=f"Generate one with: {_GENERATE} — and keep it: passwords saved with "
-                "one key cannot be read with another.",
+                ENV_KEY_INVALID(variable=ENV_KEY), hint=ENV_KEY_INVALID_HINT(command=_GENERATE)
             )
         return key
     try:
@@ -84,10 +131,8 @@ def decrypt(key: bytes, token: str, *, field: str) -> str:
     except (InvalidToken, UnicodeDecodeError):
         # Fernet cannot tell a wrong key from a damaged token; a wrong key is far more likely.
         raise StoreError(
-            f"The saved {field} cannot be decrypted: the secret key differs from the one "
-            "it was saved with.",
-            hint=f"Restore the key it was saved with (the file {KEY_FILE} in the barua folder, "
-            f"or {ENV_KEY}), or set the {field} again.",
+            CANNOT_DECRYPT(field=field),
+            hint=CANNOT_DECRYPT_HINT(file=KEY_FILE, variable=ENV_KEY, field=field),
         ) from None
 
 
@@ -133,15 +178,11 @@ def _read_key_file(path: Path) -> bytes:
         raise
     except OSError as exc:
         raise StoreError(
-            f"The key file {path} cannot be read: {exc.strerror}.",
-            hint="Check that the file belongs to the user running barua.",
+            KEY_FILE_UNREADABLE(path=path, reason=exc.strerror or str(exc)),
+            hint=KEY_FILE_UNREADABLE_HINT(),
         ) from exc
     if not _is_key(key):
-        raise StoreError(
-            f"The key file {path} does not hold a valid key.",
-            hint=f"Restore it from a backup, or set {ENV_KEY}. Deleting it makes barua "
-            "create a new key, and saved passwords must then be set again.",
-        )
+        raise StoreError(KEY_FILE_INVALID(path=path), hint=KEY_FILE_INVALID_HINT(variable=ENV_KEY))
     return key
 
 
@@ -151,8 +192,8 @@ def _create_key_file(path: Path) -> bytes:
         created = write_private_file(path, key + b"\n", replace=False)
     except OSError as exc:
         raise StoreError(
-            f"The key file {path} cannot be created: {exc.strerror}.",
-            hint=f"Check that the folder belongs to the user running barua, or set {ENV_KEY}.",
+            KEY_FILE_CANNOT_CREATE(path=path, reason=exc.strerror or str(exc)),
+            hint=KEY_FILE_CANNOT_CREATE_HINT(variable=ENV_KEY),
         ) from exc
     return key if created else _read_key_file(path)
 

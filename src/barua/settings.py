@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,32 +25,20 @@ from pydantic_core import PydanticCustomError
 
 from barua.addresses import check_no_line_breaks, validate_address
 from barua.certificates import normalise_fingerprint
+from barua.choices import Protocol, Security
 from barua.errors import MessageError, SettingsError
+from barua.texts import Message, Text
 
-
-class Protocol(StrEnum):
-    """How mail leaves the business."""
-
-    SMTP = "smtp"
-    """Through an SMTP server (the business's mail provider)."""
-    HTTP = "http"
-    """Through an HTTP email service (a barua relay or compatible)."""
-
-
-class Security(StrEnum):
-    """How the SMTP connection is encrypted."""
-
-    AUTO = "auto"
-    """From the port: 465 implicit TLS, 587 STARTTLS required, others STARTTLS if offered."""
-    SSL = "ssl"
-    """Implicit TLS from the first byte (usually port 465)."""
-    STARTTLS = "starttls"
-    """Plain connection upgraded with STARTTLS, which the server must offer (usually 587)."""
-    STARTTLS_IF_OFFERED = "starttls_if_offered"
-    """STARTTLS when the server offers it, plain otherwise; never used for a password."""
-    NONE = "none"
-    """No encryption at all; only for a server on this machine."""
-
+__all__ = [
+    "SECRET_FIELDS",
+    "Protocol",
+    "Security",
+    "Settings",
+    "is_loopback",
+    "make_settings",
+    "settings_problems",
+    "update_settings",
+]
 
 SECRET_FIELDS = ("password", "http_api_key")
 
@@ -62,8 +49,75 @@ _HOSTNAME = re.compile(
 )
 
 
-def _problem(message: str) -> PydanticCustomError:
-    return PydanticCustomError("barua", message)
+API_KEY_CHARACTERS = Message(
+    "settings.api_key_characters",
+    "http_api_key may contain only ASCII letters, digits and punctuation, without spaces",
+)
+HOST_WITH_SCHEME = Message(
+    "settings.host_with_scheme",
+    'host must be a server name such as smtp.example.com, without "{scheme}://"',
+)
+HOST_WITH_PORT = Message(
+    "settings.host_with_port",
+    "host must not contain a port or path: put the port in the port field",
+)
+HOST_INVALID = Message("settings.host_invalid", 'host "{value}" is not a valid server name')
+PIN_INVALID = Message(
+    "settings.pin_invalid",
+    "pinned_certificate must be a SHA-256 fingerprint (64 hexadecimal digits)",
+)
+PORT_RANGE = Message("settings.port_range", "port must be between 1 and 65535")
+TIMEOUT_RANGE = Message(
+    "settings.timeout_range", "timeout must be more than 0 and at most 600 seconds"
+)
+URL_NOT_FULL = Message(
+    "settings.url_not_full",
+    "http_service_url must be a full address such as https://mail.example.com",
+)
+URL_NOT_HTTPS = Message(
+    "settings.url_not_https",
+    "http_service_url must use https:// (plain http:// is allowed only for localhost)",
+)
+URL_REQUIRED = Message(
+    "settings.url_required", "http_service_url is required with the HTTP protocol"
+)
+REPLY_TO_REQUIRED = Message(
+    "settings.reply_to_required",
+    "reply_to is required with the HTTP protocol: the service sends from its own address, so "
+    "replies must go to yours",
+)
+HOST_REQUIRED = Message("settings.host_required", "host is required with the SMTP protocol")
+USERNAME_REQUIRED = Message(
+    "settings.username_required", "username is required when a password is given"
+)
+EMAIL_ADDRESS_REQUIRED = Message(
+    "settings.email_address_required",
+    'email_address is required because username "{username}" is not an email address',
+)
+FROM_ADDRESS_REQUIRED = Message(
+    "settings.from_address_required",
+    "email_address is required when there is no username: it is the address mail is sent from",
+)
+UNKNOWN_SETTING = Message("settings.unknown", "{field} is not a setting barua knows")
+NOT_WHOLE_NUMBER = Message("settings.not_whole_number", "{field} must be a whole number")
+NOT_NUMBER = Message("settings.not_number", "{field} must be a number")
+NOT_BOOLEAN = Message("settings.not_boolean", "{field} must be true or false")
+NOT_ONE_OF = Message("settings.not_one_of", "{field} must be one of {choices}")
+INVALID_VALUE = Message("settings.invalid", "{field}: {reason}")
+
+_ONE = "barua"
+_SEVERAL = "barua_settings_problems"
+
+
+def _problem(text: Text) -> PydanticCustomError:
+    return PydanticCustomError(_ONE, "{text}", {"text": text})
+
+
+def _problems(problems: list[tuple[str, Text]]) -> PydanticCustomError:
+    """Problems of the settings as a whole, each with the field it is about."""
+    return PydanticCustomError(
+        _SEVERAL, "{count} problems", {"problems": problems, "count": len(problems)}
+    )
 
 
 def is_loopback(host: str) -> bool:
@@ -116,7 +170,7 @@ class Settings(BaseModel):
                     try:
                         check_no_line_breaks(raw, field=name)
                     except MessageError as exc:
-                        raise _problem(exc.message) from None
+                        raise _problems([(name, exc.text)]) from None
         return data
 
     @field_validator(
@@ -148,10 +202,7 @@ class Settings(BaseModel):
     def _check_api_key(cls, value: SecretStr | None) -> SecretStr | None:
         # Never quote the key: it is a secret even when it is wrong.
         if value is not None and not _API_KEY.fullmatch(value.get_secret_value()):
-            raise _problem(
-                "http_api_key may contain only ASCII letters, digits and punctuation, "
-                "without spaces"
-            )
+            raise _problem(API_KEY_CHARACTERS())
         return value
 
     @field_validator("host")
@@ -160,22 +211,20 @@ class Settings(BaseModel):
         if value is None:
             return None
         if "://" in value:
-            raise _problem(
-                f'host must be a server name such as smtp.example.com, without "{value.split("://")[0]}://"'
-            )
+            raise _problem(HOST_WITH_SCHEME(scheme=value.split("://")[0]))
         try:
             ipaddress.ip_address(value.strip("[]"))
             return value.strip("[]")
         except ValueError:
             pass
         if ":" in value or "/" in value:
-            raise _problem("host must not contain a port or path: put the port in the port field")
+            raise _problem(HOST_WITH_PORT())
         try:
             ascii_host = value.encode("idna").decode("ascii")
         except UnicodeError:
             ascii_host = ""
         if not _HOSTNAME.match(ascii_host):
-            raise _problem(f'host "{value}" is not a valid server name')
+            raise _problem(HOST_INVALID(value=value))
         return value
 
     @field_validator("pinned_certificate", mode="before")
@@ -185,23 +234,21 @@ class Settings(BaseModel):
             return None
         normalised = normalise_fingerprint(str(value))
         if normalised is None:
-            raise _problem(
-                "pinned_certificate must be a SHA-256 fingerprint (64 hexadecimal digits)"
-            )
+            raise _problem(PIN_INVALID())
         return normalised
 
     @field_validator("port")
     @classmethod
     def _check_port(cls, value: int) -> int:
         if not 1 <= value <= 65535:
-            raise _problem("port must be between 1 and 65535")
+            raise _problem(PORT_RANGE())
         return value
 
     @field_validator("timeout")
     @classmethod
     def _check_timeout(cls, value: float) -> float:
         if not 0 < value <= 600:
-            raise _problem("timeout must be more than 0 and at most 600 seconds")
+            raise _problem(TIMEOUT_RANGE())
         return value
 
     @field_validator("email_address", "bcc_copy", "reply_to")
@@ -212,7 +259,7 @@ class Settings(BaseModel):
         try:
             return validate_address(value, field=info.field_name).address
         except MessageError as exc:
-            raise _problem(exc.message) from None
+            raise _problem(exc.text) from None
 
     @field_validator("http_service_url")
     @classmethod
@@ -221,47 +268,34 @@ class Settings(BaseModel):
             return None
         parts = urlsplit(value)
         if parts.scheme not in {"https", "http"} or not parts.hostname:
-            raise _problem(
-                "http_service_url must be a full address such as https://mail.example.com"
-            )
+            raise _problem(URL_NOT_FULL())
         if parts.scheme == "http" and not is_loopback(parts.hostname):
-            raise _problem(
-                "http_service_url must use https:// (plain http:// is allowed only for localhost)"
-            )
+            raise _problem(URL_NOT_HTTPS())
         return value.rstrip("/")
 
     @model_validator(mode="after")
     def _check_combination(self) -> Settings:
-        problems: list[str] = []
+        problems: list[tuple[str, Text]] = []
         if self.protocol is Protocol.HTTP:
             if self.http_service_url is None:
-                problems.append("http_service_url is required with the HTTP protocol")
+                problems.append(("http_service_url", URL_REQUIRED()))
             if self.reply_to is None:
-                problems.append(
-                    "reply_to is required with the HTTP protocol: the service sends from its "
-                    "own address, so replies must go to yours"
-                )
+                problems.append(("reply_to", REPLY_TO_REQUIRED()))
         else:
             if self.host is None:
-                problems.append("host is required with the SMTP protocol")
+                problems.append(("host", HOST_REQUIRED()))
             if self.password is not None and self.username is None:
-                problems.append("username is required when a password is given")
+                problems.append(("username", USERNAME_REQUIRED()))
             if (
                 self.username is not None
                 and self.email_address is None
                 and not _looks_like_address(self.username)
             ):
-                problems.append(
-                    f'email_address is required because username "{self.username}" '
-                    "is not an email address"
-                )
+                problems.append(("email_address", EMAIL_ADDRESS_REQUIRED(username=self.username)))
             if self.username is None and self.email_address is None:
-                problems.append(
-                    "email_address is required when there is no username: "
-                    "it is the address mail is sent from"
-                )
+                problems.append(("email_address", FROM_ADDRESS_REQUIRED()))
         if problems:
-            raise _problem("\n".join(problems))
+            raise _problems(problems)
         return self
 
     # Derived values -------------------------------------------------------------------------
@@ -304,32 +338,37 @@ def _looks_like_address(value: str) -> bool:
     return True
 
 
-_FIELD_ALIASES = {"__root__": "settings"}
+def settings_problems(error: ValidationError) -> dict[str, Text]:
+    """One message per wrong field, naming the field."""
+    problems: dict[str, Text] = {}
 
+    def add(field: str, text: Text) -> None:
+        n = 1
+        key = field
+        while key in problems:  # one field, several problems
+            key, n = f"{field}#{n}", n + 1
+        problems[key] = text
 
-def settings_problems(error: ValidationError) -> dict[str, str]:
-    """One plain message per wrong field, naming the field."""
-    problems: dict[str, str] = {}
     for item in error.errors():
         field = ".".join(str(part) for part in item["loc"]) or "settings"
-        field = _FIELD_ALIASES.get(field, field)
-        if item["type"] == "barua":
-            for n, line in enumerate(item["msg"].split("\n")):
-                key = line.split(" ", 1)[0] if field == "settings" else field
-                problems[key if key not in problems else f"{key}#{n}"] = line
-        elif item["type"] == "extra_forbidden":
-            problems[field] = f"{field} is not a setting barua knows"
-        elif item["type"] in {"int_parsing", "int_type", "int_from_float"}:
-            problems[field] = f"{field} must be a whole number"
-        elif item["type"] in {"float_parsing", "float_type"}:
-            problems[field] = f"{field} must be a number"
-        elif item["type"] in {"bool_parsing", "bool_type"}:
-            problems[field] = f"{field} must be true or false"
-        elif item["type"] == "enum":
-            expected = item.get("ctx", {}).get("expected", "")
-            problems[field] = f"{field} must be one of {expected}"
+        kind, ctx = item["type"], item.get("ctx", {})
+        if kind == _ONE:
+            add(field, ctx["text"])
+        elif kind == _SEVERAL:
+            for name, text in ctx["problems"]:
+                add(name, text)
+        elif kind == "extra_forbidden":
+            add(field, UNKNOWN_SETTING(field=field))
+        elif kind in {"int_parsing", "int_type", "int_from_float"}:
+            add(field, NOT_WHOLE_NUMBER(field=field))
+        elif kind in {"float_parsing", "float_type"}:
+            add(field, NOT_NUMBER(field=field))
+        elif kind in {"bool_parsing", "bool_type"}:
+            add(field, NOT_BOOLEAN(field=field))
+        elif kind == "enum":
+            add(field, NOT_ONE_OF(field=field, choices=ctx.get("expected", "")))
         else:
-            problems[field] = f"{field}: {item['msg']}"
+            add(field, INVALID_VALUE(field=field, reason=item["msg"]))
     return problems
 
 

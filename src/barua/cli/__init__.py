@@ -6,7 +6,6 @@ a file, a flag).
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Annotated
 
@@ -20,13 +19,14 @@ from typer._click.exceptions import (
     NoSuchOption,
 )
 
-from barua.cli.common import EXIT_BAD_INPUT, err, not_utf8_hint, out
+from barua.cli.businesses import business_app, template_app
+from barua.cli.common import EXIT_BAD_INPUT, NOT_UTF8_HINT, _, current, err, out, render, start
 from barua.cli.document import document_app
 from barua.cli.outbox import outbox_app, worker_command
 from barua.cli.send import send_command
 from barua.cli.settings import settings_app
 from barua.cli.testmail import test_command
-from barua.i18n import N_, translator
+from barua.i18n import N_
 from barua.version import __version__
 
 app = typer.Typer(
@@ -58,14 +58,24 @@ def _main(
             help="Language of messages: en or sw (default: BARUA_LANG or the system's).",
         ),
     ] = None,
+    business: Annotated[
+        str | None,
+        typer.Option(
+            "--business",
+            metavar="NAME",
+            help="The business this command concerns (default: the only one, or 'default').",
+        ),
+    ] = None,
 ) -> None:
     """barua: send invoices, quotes and reports by email, reliably."""
-    if lang:
-        # Every message of this process follows it, exactly as if BARUA_LANG were set.
-        os.environ["BARUA_LANG"] = lang
+    # The language and business of this run, passed to every command; the environment is
+    # read once and left as it is.
+    start(lang=lang or current().lang, business=business)
 
 
+app.add_typer(business_app, name="business")
 app.add_typer(settings_app, name="settings")
+app.add_typer(template_app, name="template")
 app.command("test")(test_command)
 app.command("send")(send_command)
 app.add_typer(document_app, name="document")
@@ -84,7 +94,6 @@ def _option_name(error: BadParameter) -> str:
 
 def _what_is_wrong(error: BadParameter) -> str:
     """The problem with a value in plain words: typer's own wording comes from pydantic."""
-    _ = translator().gettext
     if isinstance(error.__cause__, ValidationError) and error.__cause__.errors():
         first = error.__cause__.errors()[0]
         value, kind = first.get("input"), first["type"]
@@ -100,7 +109,6 @@ def _what_is_wrong(error: BadParameter) -> str:
 
 def usage_error_lines(error: ClickException) -> list[str]:
     """A mistake on the command line as one line naming the option, and where to read more."""
-    _ = translator().gettext
     if isinstance(error, MissingParameter) and error.param is not None:
         problem = _(N_("{option} is required")).format(option=_option_name(error))
     elif isinstance(error, BadParameter):
@@ -128,11 +136,32 @@ def _holds_bytes_that_were_not_utf8(error: UnicodeEncodeError) -> bool:
     return bool(failed) and all("\ud800" <= char <= "\udfff" for char in failed)
 
 
+def _lang_in(arguments: list[str]) -> str | None:
+    """The value of ``--lang`` among the arguments before the command, if given."""
+    value_next = False
+    for index, argument in enumerate(arguments):
+        if value_next:
+            value_next = False
+            continue
+        if argument == "--lang" and index + 1 < len(arguments):
+            return arguments[index + 1]
+        if argument.startswith("--lang="):
+            return argument.removeprefix("--lang=")
+        if argument == "--business":
+            value_next = True
+        elif not argument.startswith("-"):
+            return None  # the command: its own options come after
+    return None
+
+
 def main() -> None:
     """Entry point of the ``barua`` console script.
 
     typer runs outside its standalone mode so that a mistake on the command line ends like
     every other user error: one or two lines on stderr, exit code 2."""
+    # The language is known before the command line is parsed, so that a mistake in it is
+    # reported in the language asked for.
+    start(lang=_lang_in(sys.argv[1:]))
     try:
         code = app(standalone_mode=False)
     except NoArgsIsHelpError as exc:
@@ -150,9 +179,10 @@ def main() -> None:
             raise  # a fault of barua, not of the text it was given
         # Each command names the option whose text is not UTF-8; this catches what slips
         # past them (a file name, a variable), still without a traceback.
-        _ = translator().gettext
         problem = _(N_("some of the text given to barua is not valid UTF-8"))
         err.print(_(N_("error: {message}")).format(message=problem), markup=False)
-        err.print(_(N_("hint: {hint}")).format(hint=not_utf8_hint()), markup=False)
+        err.print(_(N_("hint: {hint}")).format(hint=render(NOT_UTF8_HINT())), markup=False)
         sys.exit(EXIT_BAD_INPUT)
+    finally:
+        current().close()
     sys.exit(code if isinstance(code, int) else 0)

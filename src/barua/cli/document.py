@@ -18,16 +18,31 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from barua import documents  # its names load on first use: `barua --help` stays fast
-from barua.cli.common import EXIT_BAD_INPUT, bad_input, err, out, settings_in_effect, user_errors
+from barua.app.choices import Paper
+from barua.cli.common import (
+    EXIT_BAD_INPUT,
+    _,
+    app,
+    bad_input,
+    business,
+    err,
+    language,
+    print_line,
+    user_errors,
+)
 from barua.cli.send import report_delivery
-from barua.documents.paper import Paper
-from barua.store import SettingsStore
+from barua.i18n import N_
+from barua.texts import Message
 
 if TYPE_CHECKING:
-    from barua.documents import DocumentError, EmailOutcome
-    from barua.outbox import Outbox
-    from barua.settings import Settings
+    from barua.app import Business
+    from barua.app.present import DocumentError, EmailOutcome
+
+WAIT_ONE = Message("cli.wait_one", "--wait delivers one document; give a single file")
+WAIT_ONE_HINT = Message(
+    "cli.wait_one_hint", "Queue many without --wait: `barua worker` delivers them."
+)
+CANNOT_WRITE = Message("cli.cannot_write_file", "cannot write {path}: {reason}")
 
 document_app = typer.Typer(
     help="Render invoices, quotes, statements and reports as PDF, and email them.",
@@ -36,12 +51,20 @@ document_app = typer.Typer(
 )
 
 
+def _print_problems(error: DocumentError) -> None:
+    for line in error.lines(language()):
+        err.print(_(N_("error: {message}")).format(message=line), markup=False)
+
+
+def _print_hint(hint: str | None) -> None:
+    if hint:
+        err.print(_(N_("hint: {hint}")).format(hint=hint), markup=False)
+
+
 def _report(error: DocumentError) -> NoReturn:
     """Every problem on its own line, then the hint; exit 2."""
-    for line in error.lines():
-        err.print(f"error: {line}", markup=False)
-    if error.hint:
-        err.print(f"hint: {error.hint}", markup=False)
+    _print_problems(error)
+    _print_hint(error.render_hint(language()))
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
@@ -60,7 +83,7 @@ PaperOpt = Annotated[
 @document_app.command("schema")
 def schema_command() -> None:
     """Print the JSON Schema of documents (for editors and other programs)."""
-    sys.stdout.write(json.dumps(documents.document_schema(), indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.write(json.dumps(app().document_schema(), indent=2, ensure_ascii=False) + "\n")
 
 
 @document_app.command("check")
@@ -75,26 +98,24 @@ def check_command(
     exit 2 if any has a problem.
 
     Each FILE is a document JSON file, or a folder whose .json files are checked."""
+    from barua.app.present import DocumentError
+
     failed: DocumentError | None = None
     with user_errors():
-        paths = _document_files(files)
+        paths = app().document_files(files)
     for file in paths:
         try:
-            document = documents.load_document(file)
-            documents.check_printable(document, source=str(file))
-        except documents.DocumentError as exc:
-            for line in exc.lines():
-                err.print(f"error: {line}", markup=False)
+            checked = app().check_document(file)
+        except DocumentError as exc:
+            _print_problems(exc)
             failed = exc
             continue
-        summary = documents.document_label(document)
-        total = documents.template_fields(document)["total"]
-        if total:
-            summary += f", total {total}"
-        out.print(f"{file}: ok ({summary})", markup=False)
+        summary = checked.label
+        if checked.total:
+            summary = _(N_("{label}, total {total}")).format(label=summary, total=checked.total)
+        print_line(_(N_("{file}: ok ({summary})")).format(file=file, summary=summary))
     if failed is not None:
-        if failed.hint:
-            err.print(f"hint: {failed.hint}", markup=False)
+        _print_hint(failed.render_hint(language()))
         raise typer.Exit(EXIT_BAD_INPUT)
 
 
@@ -110,19 +131,22 @@ def render_command(
     paper: PaperOpt = None,
 ) -> None:
     """Render a document (FILE, its JSON file) as PDF."""
+    from barua.app.present import DocumentError
+
     with user_errors():
         try:
-            document = documents.load_document(file)
-            pdf = documents.render_pdf(document, paper=paper)
-        except documents.DocumentError as exc:
+            rendered = app().render_document(file, output=output, paper=paper, business=business())
+        except DocumentError as exc:
             _report(exc)
-        target = output or file.with_suffix(".pdf")
-        try:
-            target.write_bytes(pdf)
         except OSError as exc:
-            raise bad_input(f"cannot write {target}: {exc.strerror}") from None
-        size = max(1, round(len(pdf) / 1024))
-        out.print(f"Wrote {target} ({documents.document_label(document)}, {size} KB)", markup=False)
+            target = output or file.with_suffix(".pdf")
+            raise bad_input(CANNOT_WRITE(path=target, reason=exc.strerror or str(exc))) from None
+        size = max(1, round(rendered.size / 1024))
+        print_line(
+            _(N_("Wrote {path} ({label}, {size} KB)")).format(
+                path=rendered.path, label=rendered.label, size=size
+            )
+        )
 
 
 # barua document email ------------------------------------------------------------------------
@@ -180,22 +204,6 @@ ProcessesOpt = Annotated[
 ]
 
 
-def _document_files(arguments: list[Path]) -> list[Path]:
-    """The files to email: each argument, or the .json files of a folder, sorted by name."""
-    files: list[Path] = []
-    for argument in arguments:
-        if not argument.is_dir():
-            files.append(argument)
-            continue
-        found = sorted(
-            path for path in argument.iterdir() if path.suffix == ".json" and path.is_file()
-        )
-        if not found:
-            raise bad_input(f"the folder {argument} holds no .json documents")
-        files.extend(found)
-    return files
-
-
 @document_app.command("email")
 def email_command(
     files: Annotated[
@@ -224,85 +232,82 @@ def email_command(
     Exit codes: 0 queued, or queued before; 2 a document or an option is wrong (the valid
     documents are queued all the same); 1 the delivery failed (--wait).
     """
+    from barua.app.present import DocumentError
+
     with user_errors():
         single = len(files) == 1 and not files[0].is_dir()
         if wait and not single:
-            raise bad_input(
-                "--wait delivers one document; give a single file",
-                hint="Queue many without --wait: `barua worker` delivers them.",
+            raise bad_input(WAIT_ONE(), hint=WAIT_ONE_HINT())
+        paths = app().document_files(files)
+        shop = business()
+        if not single:
+            _email_many(
+                shop,
+                paths,
+                to=to,
+                cc=cc or [],
+                subject=subject,
+                message=message,
+                again=again,
+                paper=paper,
+                processes=processes,
             )
-        paths = _document_files(files)
-        settings = settings_in_effect(SettingsStore())
-        from barua.outbox import Outbox, Worker
-
-        with Outbox.open() as outbox:
-            if not single:
-                _email_many(
-                    paths,
-                    outbox,
-                    settings,
-                    to=to,
-                    cc=cc or [],
-                    subject=subject,
-                    message=message,
-                    again=again,
-                    paper=paper,
-                    processes=processes,
-                )
-                return
-            try:
-                document = documents.load_document(paths[0])
-                outcome = documents.email_document(
-                    document,
-                    outbox,
-                    settings,
-                    to=to,
-                    cc=cc or [],
-                    subject=subject,
-                    message=message,
-                    again=again,
-                    paper=paper,
-                    source=str(paths[0]),
-                )
-            except documents.DocumentError as exc:
-                _report(exc)
-            _print_queued(outcome)
-            if not wait:
-                return
-            entry = outcome.entry
-            assert entry is not None
-            if entry.status.final:
-                delivered, error = entry, None
-            else:
-                delivery = Worker(outbox, settings).deliver(entry.id)
-                delivered, error = delivery.entry, delivery.error
-        report_delivery(delivered, error, settings)
+            return
+        try:
+            document = app().load_document(paths[0])
+            outcome = app().email_document(
+                shop,
+                document,
+                to=to,
+                cc=cc or [],
+                subject=subject,
+                message=message,
+                again=again,
+                paper=paper,
+                source=str(paths[0]),
+            )
+        except DocumentError as exc:
+            _report(exc)
+        _print_queued(outcome)
+        if not wait:
+            return
+        assert outcome.entry is not None
+        sent = app().deliver_now(shop, outcome.entry)
+        report_delivery(sent)
 
 
 def _print_queued(outcome: EmailOutcome) -> None:
-    from barua.outbox import MessageStatus
+    from barua.app.present import EmailStatus, MessageStatus
 
     entry = outcome.entry
     assert entry is not None
-    if outcome.status is documents.EmailStatus.QUEUED:
+    if outcome.status is EmailStatus.QUEUED:
         recipients = ", ".join(r.address for r in entry.recipients)
-        out.print(
-            f"Queued {outcome.label} for {recipients} as outbox entry {entry.id}.", markup=False
+        print_line(
+            _(N_("Queued {label} for {recipients} as outbox entry {id}.")).format(
+                label=outcome.label, recipients=recipients, id=entry.id
+            )
         )
         return
-    out.print(
-        f"{outcome.label} is already in the outbox as entry {entry.id} ({entry.status}); "
-        "nothing new is queued (--again emails it again).",
-        markup=False,
+    print_line(
+        _(
+            N_(
+                "{label} is already in the outbox as entry {id} ({status}); nothing new is "
+                "queued (--again emails it again)."
+            )
+        ).format(label=outcome.label, id=entry.id, status=entry.status)
     )
     if entry.status in {MessageStatus.FAILED, MessageStatus.DEFERRED}:
-        out.print(f"`barua outbox show {entry.id}` tells why it is {entry.status}.", markup=False)
+        print_line(
+            _(N_("`barua outbox show {id}` tells why it is {status}.")).format(
+                id=entry.id, status=entry.status
+            )
+        )
 
 
 def _email_many(
+    shop: Business,
     paths: list[Path],
-    outbox: Outbox,
-    settings: Settings,
     *,
     to: list[str] | None,
     cc: list[str],
@@ -312,21 +317,23 @@ def _email_many(
     paper: Paper | None,
     processes: int | None,
 ) -> None:
-    """Email every file with a progress bar, then the invalid ones' problems and a summary."""
-    counts: Counter[documents.EmailStatus] = Counter()
-    invalid: list[DocumentError] = []
+    """Email every file with a progress bar, each invalid one's problems with its hint under
+    them, then a summary."""
+    from barua.app.present import EmailStatus
+
+    counts: Counter[EmailStatus] = Counter()
+    invalid = 0
     progress = Progress(
-        TextColumn("Emailing"),
+        TextColumn(_(N_("Emailing"))),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
         console=err,
         disable=not err.is_terminal,
     )
-    outcomes = documents.email_documents(
+    outcomes = app().email_documents(
+        shop,
         paths,
-        outbox,
-        settings,
         to=to,
         cc=cc,
         subject=subject,
@@ -340,25 +347,30 @@ def _email_many(
         for outcome in outcomes:
             counts[outcome.status] += 1
             if outcome.error is not None:
-                invalid.append(outcome.error)
+                invalid += 1
+                progress.stop()
+                _print_problems(outcome.error)
+                _print_hint(outcome.error.render_hint(language()))
+                progress.start()
             progress.advance(task)
-    hints: dict[str, None] = {}
-    for error in invalid:
-        for line in error.lines():
-            err.print(f"error: {line}", markup=False)
-        if error.hint:
-            hints.setdefault(error.hint)
-    for hint in hints:
-        err.print(f"hint: {hint}", markup=False)
-    out.print(
-        f"{_count(len(paths), 'document')}: {counts[documents.EmailStatus.QUEUED]:,} queued, "
-        f"{counts[documents.EmailStatus.ALREADY_QUEUED]:,} skipped (already queued or sent), "
-        f"{counts[documents.EmailStatus.INVALID]:,} invalid.",
-        markup=False,
+    print_line(
+        _(
+            N_(
+                "{documents}: {queued} queued, {skipped} skipped (already queued or sent), "
+                "{invalid} invalid."
+            )
+        ).format(
+            documents=_count(len(paths)),
+            queued=f"{counts[EmailStatus.QUEUED]:,}",
+            skipped=f"{counts[EmailStatus.ALREADY_QUEUED]:,}",
+            invalid=f"{counts[EmailStatus.INVALID]:,}",
+        )
     )
     if invalid:
         raise typer.Exit(EXIT_BAD_INPUT)
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+def _count(n: int) -> str:
+    if n == 1:
+        return _(N_("1 document"))
+    return _(N_("{count} documents")).format(count=f"{n:,}")

@@ -8,9 +8,26 @@ from typing import Annotated, Any
 
 import typer
 
-from barua.cli.common import _, bad_input, not_utf8_hint, utf8_text
+from barua.choices import Protocol, Security
+from barua.cli.common import NOT_UTF8_HINT, _, bad_input, utf8_text
 from barua.i18n import N_
-from barua.settings import Protocol, Security
+from barua.texts import Message
+
+TOGETHER = Message("cli.flags_together", "{first} and {second} cannot be used together")
+BOTH_STDIN = Message(
+    "cli.both_stdin", "--password-stdin and --http-api-key-stdin cannot both read standard input"
+)
+BOTH_STDIN_HINT = Message("cli.both_stdin_hint", "Set them with two commands.")
+STDIN_NOT_UTF8 = Message("cli.stdin_not_utf8", "the text read by {option} is not valid UTF-8")
+NO_PASSWORD_READ = Message("cli.no_password_read", "{option} read no password")
+NO_API_KEY_READ = Message("cli.no_api_key_read", "{option} read no API key")
+REMOVE_WITH = Message(
+    "cli.remove_with", "To remove the saved one, run `barua settings set {flag}`."
+)
+GIVE_OR_LEAVE_OUT = Message(
+    "cli.give_or_leave_out",
+    "Give it on standard input, or leave out {option} to use the saved one.",
+)
 
 ProtocolOpt = Annotated[
     Protocol | None, typer.Option("--protocol", help="smtp or http.", case_sensitive=False)
@@ -89,7 +106,7 @@ TimeoutOpt = Annotated[
 ]
 
 
-def _read_secret(option: str, *, prompt: str, empty: str, clear_with: str | None) -> str:
+def _read_secret(option: str, *, prompt: str, empty: Message, clear_with: str | None) -> str:
     """One line of standard input, or what is typed unseen at a prompt on a terminal.
 
     An empty one is refused; with ``clear_with``, the flag of this command that removes the
@@ -104,22 +121,16 @@ def _read_secret(option: str, *, prompt: str, empty: str, clear_with: str | None
         else:
             value = sys.stdin.buffer.readline().decode("utf-8")
     except UnicodeDecodeError:
-        raise bad_input(
-            _(N_("the text read by {option} is not valid UTF-8")).format(option=option),
-            hint=not_utf8_hint(),
-        ) from None
+        raise bad_input(STDIN_NOT_UTF8(option=option), hint=NOT_UTF8_HINT()) from None
     value = value.removesuffix("\n").removesuffix("\r")
     if not value:
         # An empty line must not silently remove a saved secret: that has its own flag.
-        if clear_with is not None:
-            hint = _(N_("To remove the saved one, run `barua settings set {flag}`.")).format(
-                flag=clear_with
-            )
-        else:
-            hint = _(
-                N_("Give it on standard input, or leave out {option} to use the saved one.")
-            ).format(option=option)
-        raise bad_input(empty.format(option=option), hint=hint)
+        hint = (
+            REMOVE_WITH(flag=clear_with)
+            if clear_with is not None
+            else GIVE_OR_LEAVE_OUT(option=option)
+        )
+        raise bad_input(empty(option=option), hint=hint)
     return value
 
 
@@ -150,23 +161,23 @@ def changes_from_flags(
     ``offers_removal`` is for the command that has --no-password and --no-http-api-key
     (``barua settings set``): an empty secret read from standard input then points to them.
     """
-    if bcc_copy is not None and no_bcc_copy:
-        raise bad_input("--bcc-copy and --no-bcc-copy cannot be used together")
-    if reply_to is not None and no_reply_to:
-        raise bad_input("--reply-to and --no-reply-to cannot be used together")
-    if password_stdin and no_password:
-        raise bad_input("--password-stdin and --no-password cannot be used together")
-    if http_api_key_stdin and no_http_api_key:
-        raise bad_input("--http-api-key-stdin and --no-http-api-key cannot be used together")
+    for given, first, second in (
+        (bcc_copy is not None and no_bcc_copy, "--bcc-copy", "--no-bcc-copy"),
+        (reply_to is not None and no_reply_to, "--reply-to", "--no-reply-to"),
+        (password_stdin and no_password, "--password-stdin", "--no-password"),
+        (http_api_key_stdin and no_http_api_key, "--http-api-key-stdin", "--no-http-api-key"),
+        (
+            isinstance(skip_tls_verify, list) and len(set(skip_tls_verify)) > 1,
+            "--skip-tls-verify",
+            "--verify-tls",
+        ),
+    ):
+        if given:
+            raise bad_input(TOGETHER(first=first, second=second))
     if isinstance(skip_tls_verify, list):
-        if len(set(skip_tls_verify)) > 1:
-            raise bad_input("--skip-tls-verify and --verify-tls cannot be used together")
         skip_tls_verify = skip_tls_verify[0] if skip_tls_verify else None
     if password_stdin and http_api_key_stdin:
-        raise bad_input(
-            "--password-stdin and --http-api-key-stdin cannot both read standard input",
-            hint="Set them with two commands.",
-        )
+        raise bad_input(BOTH_STDIN(), hint=BOTH_STDIN_HINT())
     texts = {
         "host": (host, "--host"),
         "username": (username, "--username"),
@@ -201,14 +212,14 @@ def changes_from_flags(
         changes["password"] = _read_secret(
             "--password-stdin",
             prompt=_(N_("Password: ")),
-            empty=_(N_("{option} read no password")),
+            empty=NO_PASSWORD_READ,
             clear_with="--no-password" if offers_removal else None,
         )
     if http_api_key_stdin:
         changes["http_api_key"] = _read_secret(
             "--http-api-key-stdin",
             prompt=_(N_("API key: ")),
-            empty=_(N_("{option} read no API key")),
+            empty=NO_API_KEY_READ,
             clear_with="--no-http-api-key" if offers_removal else None,
         )
     return changes

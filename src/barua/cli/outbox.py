@@ -5,31 +5,33 @@ from __future__ import annotations
 import json
 import signal
 import sys
-from dataclasses import replace
 from datetime import UTC, date, datetime, time
-from functools import partial
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-import barua.outbox as outbox_api  # its names load on first use: `barua --help` stays fast
+from barua.app.choices import MessageStatus
 from barua.cli.common import (
     EXIT_DELIVERY_FAILED,
     _,
+    app,
     bad_input,
+    business,
+    current,
     err,
-    nothing_saved,
     out,
+    print_line,
     user_errors,
 )
 from barua.i18n import N_
-from barua.outbox.status import MessageStatus
-from barua.store import SettingsStore
+from barua.texts import Message
 
 if TYPE_CHECKING:
-    from barua.outbox import OutboxEntry, Pause, Worker, WorkerConfig
-    from barua.settings import Settings
+    from barua.app.present import FleetReport, OutboxEntry, Pause
+
+NOT_A_DATE = Message("cli.not_a_date", '"{value}" is not a date')
+NOT_A_DATE_HINT = Message("cli.not_a_date_hint", "Give it as YYYY-MM-DD or YYYY-MM-DDTHH:MM.")
 
 outbox_app = typer.Typer(
     help="List, inspect, retry and cancel queued email.",
@@ -46,13 +48,10 @@ def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value is not None else "-"
 
 
-def _print(line: str) -> None:
-    out.print(line, markup=False)
+_print = print_line
 
 
-def _pause_dict(pause: Pause | None) -> dict[str, Any] | None:
-    if pause is None:
-        return None
+def _pause_dict(pause: Pause) -> dict[str, Any]:
     return {
         "since": pause.paused_at.isoformat(),
         "reason": pause.reason,
@@ -63,15 +62,22 @@ def _pause_dict(pause: Pause | None) -> dict[str, Any] | None:
     }
 
 
-def _warn_paused(pause: Pause | None) -> None:
+def _warn_paused(pause: Pause | None, name: str) -> None:
     if pause is None:
         return
     err.print(
-        f"delivery is paused since {_when(pause.paused_at)} UTC: {pause.reason}", markup=False
+        _(N_('delivery for "{business}" is paused since {since} UTC: {reason}')).format(
+            business=name, since=_when(pause.paused_at), reason=pause.reason
+        ),
+        markup=False,
     )
     err.print(
-        "hint: fix the settings (`barua settings set ...`); delivery resumes by itself when "
-        "they change, or run `barua outbox resume`.",
+        _(
+            N_(
+                "hint: fix the settings (`barua settings set ...`); delivery resumes by itself "
+                "when they change, or run `barua outbox resume`."
+            )
+        ),
         markup=False,
     )
 
@@ -86,35 +92,59 @@ def list_command(
         int, typer.Option("--limit", metavar="N", help="At most this many, newest first.")
     ] = 50,
     as_json: JsonOpt = False,
+    business_name: Annotated[
+        str | None,
+        typer.Option(
+            "--business", metavar="NAME", help="Only this business's entries (default: all)."
+        ),
+    ] = None,
 ) -> None:
-    """List the outbox, newest first."""
-    with user_errors(), outbox_api.Outbox.open() as outbox:
-        entries = outbox.list_entries(status=status, limit=limit)
-        pause = outbox.pause_of()
+    """List the outbox, newest first: every business's entries, or one's."""
+    with user_errors():
+        name = business_name or current().business_name
+        chosen = app().business(name) if name is not None else None
+        page = app().outbox_page(business=chosen, status=status, limit=limit)
+        several = len(page.names) > 1
         if as_json:
             document = {
-                "paused": _pause_dict(pause),
-                "counts": {s.value: n for s, n in outbox.counts().items()},
-                "entries": [entry.to_dict() for entry in entries],
+                "paused": {
+                    page.names.get(key, key): _pause_dict(p) for key, p in page.paused.items()
+                },
+                "counts": {s.value: n for s, n in page.counts.items()},
+                "entries": [
+                    entry.to_dict() | {"business_name": page.names.get(entry.business)}
+                    for entry in page.entries
+                ],
             }
             out.print_json(json.dumps(document))
             return
-        _warn_paused(pause)
-        if not entries:
-            _print("The outbox is empty." if status is None else f"No {status} entries.")
+        for key, pause in page.paused.items():
+            _warn_paused(pause, page.names.get(key, key))
+        if not page.entries:
+            _print(
+                _(N_("The outbox is empty."))
+                if status is None
+                else _(N_("No {status} entries.")).format(status=status)
+            )
             return
-        _print(f"{'ID':>6}  {'STATUS':9}  {'TRIES':>5}  {'CREATED (UTC)':19}  TO / SUBJECT")
-        for entry in entries:
+        who = f"{_(N_('BUSINESS')):16}  " if several else ""
+        _print(
+            f"{'ID':>6}  {_(N_('STATUS')):9}  {_(N_('TRIES')):>5}  "
+            f"{_(N_('CREATED (UTC)')):19}  {who}{_(N_('TO / SUBJECT'))}"
+        )
+        for entry in page.entries:
             to = ", ".join(r.address for r in entry.recipients)
+            name = f"{page.names.get(entry.business, entry.business)[:16]:16}  " if several else ""
             _print(
                 f"{entry.id:>6}  {entry.status:9}  {entry.attempts:>5}  "
-                f"{_when(entry.created_at):19}  {to}: {entry.subject}"
+                f"{_when(entry.created_at):19}  {name}{to}: {entry.subject}"
             )
 
 
-def _show(entry: OutboxEntry) -> None:
+def _show(entry: OutboxEntry, business_name: str) -> None:
     rows = [
         ("id", str(entry.id)),
+        ("business", business_name),
         ("status", f"{entry.status}: {entry.summary}"),
         ("subject", entry.subject),
         ("from", entry.sender),
@@ -143,14 +173,17 @@ def _show(entry: OutboxEntry) -> None:
 def show_command(entry_id: IdArg, as_json: JsonOpt = False) -> None:
     """Show outbox entry ID (as `barua outbox list` shows it), its recipients and its
     delivery log."""
-    with user_errors(), outbox_api.Outbox.open() as outbox:
-        entry = outbox.get(entry_id)
-        attempts = outbox.attempts(entry_id)
+    with user_errors():
+        detail = app().outbox_entry(entry_id)
+        entry, attempts = detail.entry, detail.attempts
         if as_json:
-            document = entry.to_dict() | {"log": [a.to_dict() for a in attempts]}
+            document = entry.to_dict() | {
+                "business_name": detail.business_name,
+                "log": [a.to_dict() for a in attempts],
+            }
             out.print_json(json.dumps(document))
             return
-        _show(entry)
+        _show(entry, detail.business_name)
         _print("log:" if attempts else "log:          no attempt yet")
         for a in attempts:
             reply = f"{a.code} {a.reply}" if a.code is not None else ""
@@ -164,32 +197,32 @@ def show_command(entry_id: IdArg, as_json: JsonOpt = False) -> None:
             if a.detail:
                 _print(f"      {a.detail}")
         if entry.status in (MessageStatus.QUEUED, MessageStatus.DEFERRED):
-            _warn_paused(outbox.pause_of(entry.profile))
+            _warn_paused(detail.paused, detail.business_name)
 
 
 @outbox_app.command("retry")
 def retry_command(entry_id: IdArg) -> None:
     """Try the deferred or failed outbox entry ID again now."""
-    with user_errors(), outbox_api.Outbox.open() as outbox:
-        entry = outbox.retry(entry_id)
-        _print(f"Outbox entry {entry.id} is queued again; a worker sends it next.")
+    with user_errors():
+        entry = app().retry(entry_id)
+        _print(
+            _(N_("Outbox entry {id} is queued again; a worker sends it next.")).format(id=entry.id)
+        )
 
 
 @outbox_app.command("cancel")
 def cancel_command(entry_id: IdArg) -> None:
     """Cancel the queued or deferred outbox entry ID."""
-    with user_errors(), outbox_api.Outbox.open() as outbox:
-        entry = outbox.cancel(entry_id)
-        _print(f"Outbox entry {entry.id} is cancelled.")
+    with user_errors():
+        entry = app().cancel(entry_id)
+        _print(_(N_("Outbox entry {id} is cancelled.")).format(id=entry.id))
 
 
 def _date(value: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise bad_input(
-            f'"{value}" is not a date', hint="Give it as YYYY-MM-DD or YYYY-MM-DDTHH:MM."
-        ) from None
+        raise bad_input(NOT_A_DATE(value=value), hint=NOT_A_DATE_HINT()) from None
     if len(value) == 10:
         parsed = datetime.combine(date.fromisoformat(value), time())
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
@@ -212,49 +245,30 @@ def purge_command(
     date and emailed again afterwards is sent again, so choose a date older than anything that
     may be emailed again (e.g. the start of last year)."""
     with user_errors():
-        when = _date(sent_before)
-        with outbox_api.Outbox.open() as outbox:
-            count = outbox.purge(sent_before=when)
-        _print(f"Deleted {count} sent entr{'y' if count == 1 else 'ies'}.")
+        count = app().purge(sent_before=_date(sent_before))
+        _print(
+            _(N_("Deleted 1 sent entry."))
+            if count == 1
+            else _(N_("Deleted {count} sent entries.")).format(count=count)
+        )
 
 
 @outbox_app.command("resume")
 def resume_command() -> None:
     """Resume delivery after the server refused the settings (once they are fixed)."""
-    with user_errors(), outbox_api.Outbox.open() as outbox:
-        if outbox.resume():
-            _print("Delivery resumes.")
+    with user_errors():
+        shop = business()
+        if app().resume(shop):
+            _print(_(N_('Delivery for "{business}" resumes.')).format(business=shop.name))
         else:
-            _print("Delivery was not paused.")
+            _print(_(N_('Delivery for "{business}" was not paused.')).format(business=shop.name))
 
 
 # barua worker ----------------------------------------------------------------------------------
 
 
-def _make_worker(connections: int, *, settings: Settings, config: WorkerConfig) -> Worker:
-    """The worker of one of several processes (see :func:`run_processes`)."""
-    outbox = outbox_api.Outbox.open(pool_size=connections + 4)
-    return outbox_api.Worker(
-        outbox,
-        lambda: SettingsStore().load_effective() or settings,
-        config=replace(config, connections=connections),
-        log=_log,
-    )
-
-
-def _settings() -> Settings:
-    settings = SettingsStore().load_effective()
-    if settings is None:
-        raise nothing_saved(
-            hint=_(
-                N_("Run `barua settings set --help`, or give the BARUA_* environment variables.")
-            )
-        )
-    return settings
-
-
 def _log(line: str) -> None:
-    err.print(f"worker: {line}", markup=False)
+    err.print(_(N_("worker: {line}")).format(line=line), markup=False)
 
 
 def worker_command(
@@ -316,69 +330,82 @@ def worker_command(
             "--database-patience",
             metavar="SECONDS",
             min=0.0,
-            help="With --once: seconds to keep asking a failing outbox database before giving up.",
+            help="With --once: seconds to keep asking a failing database before giving up.",
         ),
     ] = 60.0,
 ) -> None:
-    """Deliver queued email until stopped (SIGTERM or Ctrl-C finish the messages in flight)."""
-    from barua.outbox import processes as worker_processes
+    """Deliver queued email of every business until stopped (SIGTERM or Ctrl-C finish the
+    messages in flight)."""
+    from barua.app.present import RetryPolicy, WorkerConfig
 
     with user_errors():
-        settings = _settings()
-        config = outbox_api.WorkerConfig(
+        config = WorkerConfig(
             connections=connections,
             lease=lease,
             poll_interval=poll_interval,
             database_patience=database_patience,
-            retry=outbox_api.RetryPolicy(
+            retry=RetryPolicy(
                 first_delay=retry_first_delay, max_delay=retry_max_delay, max_age=max_age
             ),
         )
-        limits = outbox_api.limits_for(settings)
-        total = connections or limits.connections
-        count = min(processes or worker_processes.default_processes(total, limits), total)
-        if count > 1:
-            # Migrate once here, before the processes start, not in each of them at once.
-            outbox_api.Outbox.open().close()
-            factory = partial(_make_worker, settings=settings, config=config)
-            if not once:
-                _log(f"delivering with {count} processes sharing {total} connection(s)")
-            report = worker_processes.run_processes(
-                factory, connections=total, processes=count, once=once, log=_log
-            )
-        else:
-            with outbox_api.Outbox.open(pool_size=total + 4) as outbox:
-                worker = outbox_api.Worker(
-                    outbox,
-                    lambda: SettingsStore().load_effective() or settings,
-                    config=config,
-                    log=_log,
+        workers = app().workers(config, processes=processes, log=_log)
+
+        def stop(signum: int, _frame: FrameType | None) -> None:
+            _log(
+                _(N_("{signal}: finishing the messages in flight")).format(
+                    signal=signal.Signals(signum).name
                 )
-
-                def stop(signum: int, _frame: FrameType | None) -> None:
-                    _log(f"{signal.Signals(signum).name}: finishing the messages in flight")
-                    worker.stop()
-
-                signal.signal(signal.SIGTERM, stop)
-                signal.signal(signal.SIGINT, stop)
-                if not once:
-                    _log(f"delivering with {worker.connections} connection(s) as {worker.name}")
-                report = worker.run(once=once)
-        _log(
-            f"{report.sent} sent, {report.deferred} deferred, {report.failed} failed, "
-            f"{report.outcome_unknown} outcome unknown"
-        )
-        if report.paused is not None:
-            _warn_paused(report.paused)
-            raise typer.Exit(EXIT_DELIVERY_FAILED)
-        if report.database_error is not None:
-            err.print(f"error: {report.database_error}", markup=False)
-            err.print(
-                "hint: check that the outbox database is running and reachable, then run the "
-                "worker again; the messages not sent are still in the outbox.",
-                markup=False,
             )
-            raise typer.Exit(EXIT_DELIVERY_FAILED)
-        if report.limited:
-            _log("a sending limit of the provider is reached; the rest waits for a later run")
-        sys.stderr.flush()
+            workers.stop()
+
+        if workers.processes == 1:
+            signal.signal(signal.SIGTERM, stop)
+            signal.signal(signal.SIGINT, stop)
+        if not once:
+            _log(
+                _(N_("delivering for every business with {count} process(es)")).format(
+                    count=workers.processes
+                )
+            )
+        report = workers.run(once=once)
+        _finish(report)
+
+
+def _finish(report: FleetReport) -> None:
+    _log(
+        _(
+            N_("{sent} sent, {deferred} deferred, {failed} failed, {unknown} outcome unknown")
+        ).format(
+            sent=report.sent,
+            deferred=report.deferred,
+            failed=report.failed,
+            unknown=report.outcome_unknown,
+        )
+    )
+    names = report.names
+    for key in report.without_settings:
+        err.print(
+            _(N_('warning: "{business}" has mail to send but no email settings')).format(
+                business=names.get(key, key)
+            ),
+            markup=False,
+        )
+    for key, pause in report.paused.items():
+        _warn_paused(pause, names.get(key, key))
+    if report.paused:
+        raise typer.Exit(EXIT_DELIVERY_FAILED)
+    if report.database_error is not None:
+        err.print(_(N_("error: {message}")).format(message=report.database_error), markup=False)
+        err.print(
+            _(
+                N_(
+                    "hint: check that the database is running and reachable, then run the "
+                    "worker again; the messages not sent are still in the outbox."
+                )
+            ),
+            markup=False,
+        )
+        raise typer.Exit(EXIT_DELIVERY_FAILED)
+    if report.limited:
+        _log(_(N_("a sending limit of the provider is reached; the rest waits for a later run")))
+    sys.stderr.flush()

@@ -7,42 +7,57 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from barua.addresses import SeveralAddressesError, readable
 from barua.cli.common import (
     _,
+    app,
     bad_input,
+    business,
     err,
     fail,
-    out,
-    settings_in_effect,
+    print_line,
     user_errors,
     utf8_text,
 )
-from barua.errors import BaruaError, TransportError
+from barua.errors import BaruaError
 from barua.i18n import N_
-from barua.message import Attachment, build_message
-from barua.settings import Settings
-from barua.store import SettingsStore
+from barua.texts import Message
 
 if TYPE_CHECKING:
-    from barua.outbox import OutboxEntry
-
-# barua send --------------------------------------------------------------------------------
-
+    from barua.app.sending import Sent
 
 _OPTIONS = {"to": "--to", "cc": "--cc", "bcc": "--bcc"}
-"""The option of each recipient field of :func:`~barua.message.build_message`."""
+"""The option of each recipient field of the message."""
+
+ONE_BODY = Message(
+    "cli.one_body", "give the message text with exactly one of --body or --body-file"
+)
+CANNOT_READ = {
+    "body": Message("cli.cannot_read_body", "cannot read the body file {path}: {reason}"),
+    "html": Message("cli.cannot_read_html", "cannot read the HTML file {path}: {reason}"),
+}
+NOT_UTF8_FILE = {
+    "body": Message("cli.body_not_utf8", "the body file {path} is not UTF-8 text"),
+    "html": Message("cli.html_not_utf8", "the HTML file {path} is not UTF-8 text"),
+}
+SEVERAL = Message("cli.several_addresses", '{option} "{value}" holds several addresses')
+SEVERAL_HINT = Message(
+    "cli.several_addresses_hint", "Give one address per {option} (repeat {option} for several)."
+)
+ENTRY_STATE = Message("cli.entry_state", "outbox entry {id} is {status}: {summary}")
+ENTRY_STATE_HINT = Message("cli.entry_state_hint", "`barua outbox show {id}` shows every attempt.")
 
 
 def _read_text(path: Path, what: str) -> str:
+    from barua.app.present import readable
+
     try:
         return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise bad_input(
-            f"cannot read the {what} file {readable(str(path))}: {exc.strerror}"
+            CANNOT_READ[what](path=readable(str(path)), reason=exc.strerror or str(exc))
         ) from None
     except UnicodeDecodeError:
-        raise bad_input(f"the {what} file {readable(str(path))} is not UTF-8 text") from None
+        raise bad_input(NOT_UTF8_FILE[what](path=readable(str(path)))) from None
 
 
 def send_command(
@@ -92,7 +107,7 @@ def send_command(
     delivers the email and reports what the server said."""
     with user_errors():
         if (body is None) == (body_file is None):
-            raise bad_input("give the message text with exactly one of --body or --body-file")
+            raise bad_input(ONE_BODY())
         to = [utf8_text(value, option="--to") for value in to]
         cc = [utf8_text(value, option="--cc") for value in cc or []]
         bcc = [utf8_text(value, option="--bcc") for value in bcc or []]
@@ -102,74 +117,79 @@ def send_command(
         if key is not None:
             key = utf8_text(key, option="--key")
         text = body if body is not None else _read_text(body_file, "body")  # type: ignore[arg-type]
-        html = _read_text(html_file, "HTML") if html_file is not None else None
-        attachments = [Attachment.from_path(path) for path in attach or []]
-        settings = settings_in_effect(SettingsStore())
+        html = _read_text(html_file, "html") if html_file is not None else None
+        from barua.app.present import SeveralAddressesError
+
         try:
-            message = build_message(
-                settings,
+            sent = app().send(
+                business(),
                 to=to,
                 cc=cc,
                 bcc=bcc,
                 subject=subject,
                 text=text,
                 html=html,
-                attachments=attachments,
+                attachments=attach or [],
+                key=key,
+                wait=not queue,
             )
         except SeveralAddressesError as exc:
             option = _OPTIONS.get(exc.field)
             if option is None:
                 raise
             raise bad_input(
-                _(N_('{option} "{value}" holds several addresses')).format(
-                    option=option, value=exc.value
-                ),
-                hint=_(N_("Give one address per {option} (repeat {option} for several).")).format(
-                    option=option
-                ),
+                SEVERAL(option=option, value=exc.value), hint=SEVERAL_HINT(option=option)
             ) from None
-        from barua.outbox import Outbox, Worker
-
-        with Outbox.open() as outbox:
-            entry = outbox.enqueue(message, settings=settings, idempotency_key=key)
-            if queue:
-                out.print(f"Queued as outbox entry {entry.id} ({entry.message_id}).", markup=False)
-                return
-            if entry.status.final:
-                delivery_entry, error = entry, None
-            else:
-                delivery = Worker(outbox, settings).deliver(entry.id)
-                delivery_entry, error = delivery.entry, delivery.error
-        report_delivery(delivery_entry, error, settings)
+        if queue:
+            print_line(
+                _(N_("Queued as outbox entry {id} ({message_id}).")).format(
+                    id=sent.entry.id, message_id=sent.entry.message_id
+                )
+            )
+            return
+        report_delivery(sent)
 
 
-def report_delivery(entry: OutboxEntry, error: TransportError | None, settings: Settings) -> None:
-    from barua.outbox import MessageStatus, RecipientStatus
-    from barua.outbox.outcome import SETTINGS_FAULTS
+def report_delivery(sent: Sent) -> None:
+    """What became of an email delivered now: the server's acceptance, the refused
+    recipients, or the failure and when it is tried again."""
+    from barua.app.present import MessageStatus, RecipientStatus
 
+    entry, error = sent.entry, sent.error
     accepted = [r for r in entry.recipients if r.status is RecipientStatus.ACCEPTED]
     if entry.status is MessageStatus.SENT and accepted:
         code, reply = accepted[0].code, accepted[0].reply
-        out.print(
-            f"Sent to {', '.join(r.address for r in accepted)} ({code} {reply}).", markup=False
+        print_line(
+            _(N_("Sent to {recipients} ({reply}).")).format(
+                recipients=", ".join(r.address for r in accepted), reply=f"{code} {reply}"
+            )
         )
         for r in entry.recipients:
             if r.status is not RecipientStatus.ACCEPTED:
-                err.print(f"refused: {r.address} ({r.code} {r.reply})", markup=False)
+                err.print(
+                    _(N_("refused: {address} ({reply})")).format(
+                        address=r.address, reply=f"{r.code} {r.reply}"
+                    ),
+                    markup=False,
+                )
         return
     if error is not None:
         if entry.status is MessageStatus.DEFERRED:
-            later = (
-                "`barua worker` sends it once the settings work"
-                if entry.next_attempt_at is None or isinstance(error, SETTINGS_FAULTS)
-                else "`barua worker` tries again from "
-                + entry.next_attempt_at.strftime("%H:%M:%S UTC")
+            if sent.waits_for_settings or entry.next_attempt_at is None:
+                later = _(N_("`barua worker` sends it once the settings work"))
+            else:
+                later = _(N_("`barua worker` tries again from {time}")).format(
+                    time=entry.next_attempt_at.strftime("%H:%M:%S UTC")
+                )
+            print_line(
+                _(N_("The email waits in the outbox as entry {id}: {later}.")).format(
+                    id=entry.id, later=later
+                )
             )
-            out.print(f"The email waits in the outbox as entry {entry.id}: {later}.", markup=False)
-        raise fail(error, settings)
+        raise fail(error, sent.settings)
     raise fail(
         BaruaError(
-            f"outbox entry {entry.id} is {entry.status}: {entry.summary}",
-            hint=f"`barua outbox show {entry.id}` shows every attempt.",
+            ENTRY_STATE(id=entry.id, status=entry.status, summary=entry.summary),
+            hint=ENTRY_STATE_HINT(id=entry.id),
         )
     )

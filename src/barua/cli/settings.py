@@ -1,19 +1,28 @@
-"""``barua settings``: show, change, detect and trust."""
+"""``barua settings``: show, change, detect, trust, export and import."""
 
 from __future__ import annotations
 
 import getpass
 import json
-import os
 import shlex
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from barua.addresses import display_address
-from barua.certificates import describe_certificate, normalise_fingerprint
-from barua.cli.common import _, bad_input, err, nothing_saved, out, user_errors
+from barua.choices import Protocol
+from barua.cli.common import (
+    _,
+    app,
+    bad_input,
+    business,
+    err,
+    language,
+    out,
+    print_line,
+    user_errors,
+)
 from barua.cli.flags import (
     ApiKeyStdinOpt,
     BccOpt,
@@ -36,11 +45,8 @@ from barua.cli.flags import (
     changes_from_flags,
 )
 from barua.i18n import N_, translator
-from barua.settings import Protocol, update_settings
-from barua.store import ENV_OVERRIDES, SettingsStore, env_values
+from barua.texts import Message
 
-# Shown by `settings show` in the user's form, though sent in the form servers read.
-_ADDRESS_FIELDS = ("email_address", "bcc_copy", "reply_to")
 _UNREADABLE = {
     "password": N_(
         "warning: the saved password cannot be read with this key: set it again with "
@@ -65,12 +71,22 @@ _REMOVED = {
         "`barua settings set --http-api-key-stdin`."
     ),
 }
+CONFIRM_TRUST = Message(
+    "cli.confirm_trust",
+    "confirm with --yes (after checking the fingerprint above) or give --fingerprint",
+)
+CANNOT_READ = Message("cli.cannot_read_file", "cannot read {path}: {reason}")
+CANNOT_WRITE = Message("cli.cannot_write_file", "cannot write {path}: {reason}")
 
 settings_app = typer.Typer(
     help="Show and change how email leaves: SMTP server or HTTP email service.",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
+
+
+def saved_line(name: str) -> str:
+    return _(N_('Saved the email settings of "{business}".')).format(business=name)
 
 
 @settings_app.command("set")
@@ -97,29 +113,24 @@ def settings_set(
     """Validate and save settings. Flags not given keep their saved values."""
     with user_errors():
         changes = changes_from_flags(**locals(), offers_removal=True)
-        store = SettingsStore()
-        # Secrets saved with a lost or different key are not decrypted: those given here
-        # replace them; the others are kept as they are, or removed when a secret is saved
-        # with the key at hand, and named below.
-        unreadable = [name for name in store.unreadable_secrets() if name not in changes]
-        saved = store.load(skip_secrets=[*unreadable, *changes])
-        settings = update_settings(saved, **changes)
+        shop = business()
+        preview = app().settings_preview(shop, changes)
         if (
-            settings.protocol is Protocol.SMTP
-            and settings.username is not None
-            and settings.password is None
+            preview.protocol is Protocol.SMTP
+            and preview.username is not None
+            and preview.password is None
             and not no_password
             and sys.stdin.isatty()
         ):
-            password = getpass.getpass(
-                _(N_("Password for {username}: ")).format(username=settings.username)
+            changes["password"] = getpass.getpass(
+                _(N_("Password for {username}: ")).format(username=preview.username)
             )
-            settings = update_settings(settings, password=password)
-        kept = [name for name in unreadable if getattr(settings, name) is None]
-        removed = store.save(settings, keep_unreadable=kept)
-        out.print(_(N_("Saved the email settings to {path}")).format(path=store.path), markup=False)
-        for name in kept:
-            err.print(_(_REMOVED[name] if name in removed else _UNREADABLE[name]), markup=False)
+        saved = app().save_settings(shop, changes)
+        print_line(saved_line(shop.name))
+        for name in saved.removed:
+            err.print(_(_REMOVED[name]), markup=False)
+        for name in saved.unreadable:
+            err.print(_(_UNREADABLE[name]), markup=False)
 
 
 @settings_app.command("show")
@@ -128,35 +139,24 @@ def settings_show(
 ) -> None:
     """Show the settings in effect. Passwords and keys are shown as set or not set, never."""
     with user_errors():
-        store = SettingsStore()
-        overridden = env_values(os.environ).keys()
-        unreadable = [name for name in store.unreadable_secrets() if name not in overridden]
-        settings = store.load_effective(skip_secrets=unreadable)
-        if settings is None:
-            raise nothing_saved(hint=_(N_("Run `barua settings set --help`.")))
-        data = settings.public_dict()
-        for name in _ADDRESS_FIELDS:
-            if data[name] is not None:
-                data[name] = display_address(data[name])
-        for name in unreadable:
-            data[f"{name}_set"] = True
+        view = app().settings_view(business())
+        data = view.values
         if as_json:
-            out.print_json(json.dumps({**data, "unreadable_secrets": unreadable}))
+            document = {**data, "business": view.business.name}
+            out.print_json(json.dumps({**document, "unreadable_secrets": list(view.unreadable)}))
             return
         for name, value in data.items():
             label, shown = name, "" if value is None else value
             if name.endswith("_set"):
                 label, shown = name.removesuffix("_set"), _(N_("set") if value else N_("not set"))
-                if label in unreadable:
+                if label in view.unreadable:
                     shown = _(N_("set, but cannot be read with this key: set it again"))
-            out.print(f"{label:18} {shown}", markup=False)
-        overrides = [var for var in ENV_OVERRIDES if var in os.environ]
-        if overrides:
-            out.print(
+            print_line(f"{label:18} {shown}")
+        if view.overridden_by:
+            print_line(
                 _(N_("(overridden by the environment: {names})")).format(
-                    names=", ".join(overrides)
-                ),
-                markup=False,
+                    names=", ".join(view.overridden_by)
+                )
             )
 
 
@@ -180,17 +180,12 @@ def settings_trust_certificate(
 ) -> None:
     """Trust the server's own certificate (self-signed or private CA) instead of the CA check."""
     with user_errors():
-        store = SettingsStore()
-        saved = store.load()
-        if saved is None:
-            raise nothing_saved(hint=_(N_("Run `barua settings set`.")))
+        shop = business()
         if remove:
-            store.save(update_settings(saved, pinned_certificate=None))
-            out.print(_(N_("No certificate is pinned any more.")), markup=False)
+            app().untrust_certificate(shop)
+            print_line(_(N_("No certificate is pinned any more.")))
             return
-        from barua.transports.smtp import fetch_certificate
-
-        info = describe_certificate(fetch_certificate(store.load_effective() or saved))
+        info = app().fetch_certificate(shop)
         shown = (
             (_(N_("subject")), info.subject),
             (_(N_("issued by")), info.issuer),
@@ -199,41 +194,14 @@ def settings_trust_certificate(
         )
         width = max(12, *(len(label) for label, _value in shown))
         for label, value in shown:
-            out.print(f"{label:{width}} {value}", markup=False)
-        if fingerprint is not None:
-            expected = normalise_fingerprint(fingerprint)
-            if expected is None:
-                raise bad_input(
-                    _(N_("--fingerprint must be a SHA-256 fingerprint (64 hex digits)"))
-                )
-            if expected != info.sha256:
-                raise bad_input(
-                    _(N_("the server presents {sha256}, not the fingerprint you gave")).format(
-                        sha256=info.sha256
-                    ),
-                    hint=_(
-                        N_(
-                            "Do not trust this certificate: check the host, and the fingerprint "
-                            "with the server's administrator."
-                        )
-                    ),
-                )
-        elif not yes:
+            print_line(f"{label:{width}} {value}")
+        if fingerprint is None and not yes:
             if not sys.stdin.isatty():
-                raise bad_input(
-                    _(
-                        N_(
-                            "confirm with --yes (after checking the fingerprint above) or give "
-                            "--fingerprint"
-                        )
-                    ),
-                )
+                raise bad_input(CONFIRM_TRUST())
             if not typer.confirm(_(N_("Trust this certificate?")), default=False):
                 raise typer.Exit(1)
-        store.save(update_settings(saved, pinned_certificate=info.sha256))
-        out.print(
-            _(N_("Trusted the certificate {sha256}.")).format(sha256=info.sha256), markup=False
-        )
+        app().trust_certificate(shop, info, expected=fingerprint)
+        print_line(_(N_("Trusted the certificate {sha256}.")).format(sha256=info.sha256))
 
 
 _FLAGS = {
@@ -261,24 +229,21 @@ def settings_detect(
     """Propose settings for ADDRESS, the email address to send from: provider presets, MX,
     autoconfig, probing. Saves nothing."""
     with user_errors():
-        from barua.setup.detect import detect
-        from barua.setup.resolver import make_resolver
-
-        gettext = translator().gettext
-        proposal = detect(address, resolver=make_resolver(), confirm_lookalike=confirm_lookalike)
+        gettext = translator(language()).gettext
+        proposal = app().detect(address, confirm_lookalike=confirm_lookalike)
         question = proposal.confirm_question(gettext)
         if question is not None and not as_json and sys.stdin.isatty():
             # A look-alike of a provider's domain: its servers would get the password.
-            out.print(proposal.explain(gettext), markup=False)
+            print_line(proposal.explain(gettext))
             if not typer.confirm(question, default=False):
                 raise typer.Exit(1)
-            proposal = detect(address, resolver=make_resolver(), confirm_lookalike=True)
+            proposal = app().detect(address, confirm_lookalike=True)
         if as_json:
             out.print_json(json.dumps(proposal.to_dict(gettext)))
             if proposal.needs_confirmation or not proposal.values:
                 raise typer.Exit(1)
             return
-        out.print(proposal.explain(gettext), markup=False)
+        print_line(proposal.explain(gettext))
         if proposal.needs_confirmation:
             err.print(
                 _(N_("hint: if the address is right, run this again with --confirm-lookalike.")),
@@ -288,9 +253,9 @@ def settings_detect(
         if not proposal.values:
             raise typer.Exit(1)
         for name, value in proposal.values.items():
-            out.print(f"  {name:14} {value}", markup=False)
+            print_line(f"  {name:14} {value}")
         for line in proposal.advice_lines(gettext):
-            out.print(line, markup=False)
+            print_line(line)
         if proposal.accepts_password:
             flags = " ".join(
                 f"{_FLAGS[name]} {shlex.quote(str(value))}"
@@ -299,4 +264,40 @@ def settings_detect(
             )
             if "username" not in proposal.values:
                 flags += " --username USERNAME"
-            out.print(f"barua settings set {flags} --password-stdin", markup=False)
+            print_line(f"barua settings set {flags} --password-stdin")
+
+
+@settings_app.command("export")
+def settings_export(
+    file: Annotated[Path, typer.Argument(metavar="FILE", hidden=True, show_default=False)],
+) -> None:
+    """Write the saved settings to FILE (JSON; passwords and keys stay encrypted, so the
+    file is useless without the secret key: keep them apart)."""
+    with user_errors():
+        shop = business()
+        document = app().export_settings(shop)
+        try:
+            file.write_text(document, encoding="utf-8")
+        except OSError as exc:
+            raise bad_input(CANNOT_WRITE(path=file, reason=exc.strerror or str(exc))) from None
+        print_line(
+            _(N_('Wrote the settings of "{business}" to {path}.')).format(
+                business=shop.name, path=file
+            )
+        )
+
+
+@settings_app.command("import")
+def settings_import(
+    file: Annotated[Path, typer.Argument(metavar="FILE", hidden=True, show_default=False)],
+) -> None:
+    """Replace the saved settings with those of FILE (written by `barua settings export`, or
+    an earlier barua's settings.json); the key they were encrypted with must be at hand."""
+    with user_errors():
+        shop = business()
+        try:
+            data = file.read_bytes()
+        except OSError as exc:
+            raise bad_input(CANNOT_READ(path=file, reason=exc.strerror or str(exc))) from None
+        app().import_settings(shop, data, source=str(file))
+        print_line(saved_line(shop.name))

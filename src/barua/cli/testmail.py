@@ -11,9 +11,12 @@ from barua.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_DELIVERY_FAILED,
     _,
+    app,
+    business,
     fail,
+    language,
     out,
-    settings_in_effect,
+    print_line,
     user_errors,
 )
 from barua.cli.flags import (
@@ -35,14 +38,13 @@ from barua.cli.flags import (
     VerifyOpt,
     changes_from_flags,
 )
+from barua.cli.settings import saved_line
 from barua.errors import Step, TransportError
 from barua.i18n import N_
-from barua.store import SettingsStore
 
 if TYPE_CHECKING:
-    from barua.settings import Settings
-    from barua.setup.diagnose import TestReport
-    from barua.transports.base import StepEvent, StepObserver
+    from barua.app import Settings
+    from barua.app.present import StepEvent, StepObserver, TestReport
 
 _CERTIFICATE = N_("{verdict}: {subject}, issued by {issuer}, valid until {expiry}")
 _RECIPIENT = N_("{recipient}: {reply}")
@@ -68,12 +70,12 @@ def _detail(event: StepEvent, copy_to: str | None) -> str:
 def step_printer(settings: Settings) -> StepObserver:
     """Prints each step as it ends: a mark (coloured on a terminal), its name, its duration
     and what it found."""
-    from barua.setup.advice import step_label
+    from barua.app.present import step_label
 
     def print_step(event: StepEvent) -> None:
         mark, style = ("✓", "green") if event.ok else ("✗", "red")
         out.print(f"{mark} ", style=style, end="")
-        label = step_label(event.step)
+        label = step_label(event.step, language())
         detail = _detail(event, settings.bcc_copy)
         out.print(f"{label:24} {event.seconds * 1000:7.1f} ms  {detail}", markup=False)
 
@@ -149,18 +151,26 @@ def test_command(
             if k not in {"to", "as_json", "save", "trust_certificate"}
         }
         changes = changes_from_flags(**flags)
-        from barua.setup.diagnose import run_test
+        shop = business()
+        from barua.app.errors import NO_SETTINGS_FLAGS_HINT
 
-        store = SettingsStore()
-        settings = settings_in_effect(store, changes)
-        report = run_test(
-            settings,
-            to=to,
-            observer=None if as_json else step_printer(settings),
-            trust_certificate=trust_certificate,
+        settings = (
+            None
+            if as_json
+            else app().settings_in_effect(shop, changes, hint=NO_SETTINGS_FLAGS_HINT())
         )
+        outcome = app().test_email(
+            shop,
+            to=to,
+            changes=changes,
+            trust_certificate=trust_certificate,
+            save=save,
+            observer=None if settings is None else step_printer(settings),
+            lang=language(),
+        )
+        report = outcome.report
         if as_json:
-            out.print_json(json.dumps(report.to_dict()))
+            out.print_json(json.dumps(report.to_dict(language())))
         else:
             _print_outcome(report, to)
         if report.error is not None:
@@ -171,12 +181,5 @@ def test_command(
                     else EXIT_BAD_INPUT
                 )
             raise fail(report.error, report.settings)
-        # Saved settings that were tested as they are keep what the test learnt (a pinned
-        # certificate); settings typed on this command are saved only when asked.
-        if save or (not changes and report.trusted_certificate is not None):
-            store.save(report.settings)
-            if not as_json:
-                out.print(
-                    _(N_("Saved the email settings to {path}")).format(path=store.path),
-                    markup=False,
-                )
+        if outcome.saved and not as_json:
+            print_line(saved_line(shop.name))

@@ -24,9 +24,10 @@ if TYPE_CHECKING:
         build_document_email,
         email_document,
         email_documents,
+        with_default_logo,
     )
     from barua.documents.errors import DocumentError
-    from barua.documents.fonts import FONT_DIR_ENV, font_dir
+    from barua.documents.fonts import FONT_DIR_ENV, font_dir, use_font_dir
     from barua.documents.keys import canonical_json, idempotency_key
     from barua.documents.loading import (
         document_problems,
@@ -70,13 +71,12 @@ if TYPE_CHECKING:
     from barua.documents.templates import (
         EmailTemplate,
         attachment_name,
+        check_templates,
         compose_document_email,
         load_template,
         render_email,
-        reset_template,
-        save_template,
-        template_dir,
         template_fields,
+        template_file_name,
     )
     from barua.documents.totals import (
         Ageing,
@@ -146,7 +146,9 @@ _LAZY: dict[str, str] = {
     "document_totals": "barua.documents.totals",
     "email_document": "barua.documents.emailing",
     "email_documents": "barua.documents.emailing",
+    "with_default_logo": "barua.documents.emailing",
     "font_dir": "barua.documents.fonts",
+    "use_font_dir": "barua.documents.fonts",
     "idempotency_key": "barua.documents.keys",
     "load_document": "barua.documents.loading",
     "load_template": "barua.documents.templates",
@@ -155,12 +157,11 @@ _LAZY: dict[str, str] = {
     "parse_json": "barua.documents.loading",
     "render_email": "barua.documents.templates",
     "render_pdf": "barua.documents.render",
-    "reset_template": "barua.documents.templates",
+    "check_templates": "barua.documents.templates",
     "round_money": "barua.documents.totals",
-    "save_template": "barua.documents.templates",
     "statement_totals": "barua.documents.totals",
     "table_totals": "barua.documents.totals",
-    "template_dir": "barua.documents.templates",
+    "template_file_name": "barua.documents.templates",
     "template_fields": "barua.documents.templates",
 }
 
@@ -207,6 +208,7 @@ __all__ = [
     "build_document_email",
     "canonical_json",
     "check_printable",
+    "check_templates",
     "compose_document_email",
     "compute_totals",
     "count_pages",
@@ -227,13 +229,13 @@ __all__ = [
     "parse_json",
     "render_email",
     "render_pdf",
-    "reset_template",
     "round_money",
-    "save_template",
     "statement_totals",
     "table_totals",
-    "template_dir",
     "template_fields",
+    "template_file_name",
+    "use_font_dir",
+    "with_default_logo",
 ]
 
 __getattr__, __dir__ = lazy_attributes(__name__, globals(), _LAZY)

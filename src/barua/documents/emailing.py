@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Generator, Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -32,6 +32,7 @@ from itertools import islice
 from pathlib import Path
 
 from barua.addresses import parse_mailbox
+from barua.documents import messages
 from barua.documents.context import document_label
 from barua.documents.errors import DocumentError
 from barua.documents.keys import idempotency_key
@@ -44,6 +45,8 @@ from barua.errors import BaruaError
 from barua.message import OutgoingMessage, build_message
 from barua.outbox import Outbox, OutboxEntry
 from barua.settings import SECRET_FIELDS, Settings
+from barua.store.businesses import DEFAULT_BUSINESS
+from barua.texts import Text
 
 BATCH = 8
 """Documents a rendering process takes at a time: handing them over one by one cost this
@@ -57,14 +60,6 @@ MIN_DOCUMENTS_FOR_PROCESSES = 200
 """Below this many documents they are rendered in this process: starting the rendering
 processes costs ~1.5 s (a Python each, the fonts), which ~12 ms a document saved on two cores
 pays back only from ~250 documents on."""
-
-_NO_RECIPIENT_HINT = (
-    "Add the customer's address to party.emails in the document, or give recipients with --to."
-)
-_NO_RECIPIENT_HINT_REPORT = (
-    "Give the recipients with --to (e.g. --to accountant@example.com), or add a party with "
-    "emails to the report."
-)
 
 
 class EmailStatus(StrEnum):
@@ -107,38 +102,56 @@ def build_document_email(
     paper: Paper | str | None = None,
     created: datetime | None = None,
     source: str | None = None,
+    edited: Mapping[str, str] | None = None,
+    default_logo: str | None = None,
 ) -> OutgoingMessage:
     """The email that carries ``document`` as PDF, built once, as the outbox stores it.
 
     ``to`` replaces the party's addresses; ``subject`` and ``message`` replace the templates'
     texts (they are templates themselves). ``created`` is the PDF's creation date (now when
-    absent). Raises :class:`~barua.documents.errors.DocumentError` naming ``source`` when
+    absent); ``edited`` holds the business's own templates (by file name) and
+    ``default_logo`` its logo (a ``data:`` URI) for a document that has none. Raises
+    :class:`~barua.documents.errors.DocumentError` naming ``source`` when
     the document cannot be rendered or has no one to go to.
     """
+    document = with_default_logo(document, default_logo)
     recipients = list(to) if to else _party_emails(document)
     if not recipients:
         if isinstance(document, Report):
             # A report is often for the owner or the accountant, not for a customer.
             problem = (
-                {"party": "is not given, so the report has no address to email it to"}
+                {"party": messages.REPORT_NO_PARTY()}
                 if document.party is None
-                else {"party.emails": "has no address to email the report to"}
+                else {"party.emails": messages.REPORT_NO_RECIPIENT()}
             )
-            raise DocumentError(problem, hint=_NO_RECIPIENT_HINT_REPORT, source=source)
+            raise DocumentError(problem, hint=messages.REPORT_NO_RECIPIENT_HINT(), source=source)
         raise DocumentError(
-            {"party.emails": "has no address to email the document to"},
-            hint=_NO_RECIPIENT_HINT,
+            {"party.emails": messages.NO_RECIPIENT()},
+            hint=messages.NO_RECIPIENT_HINT(),
             source=source,
         )
     try:
         subject_text, body, attachment = compose_document_email(
-            document, subject=subject, message=message, paper=paper, created=created
+            document,
+            subject=subject,
+            message=message,
+            paper=paper,
+            created=created,
+            edited=edited,
         )
     except DocumentError as exc:
-        raise DocumentError(exc.problems, hint=exc.hint, source=source) from None
+        raise DocumentError(exc.problems, hint=exc.hint_text, source=source) from None
     return build_message(
         settings, to=recipients, cc=cc, subject=subject_text, text=body, attachments=[attachment]
     )
+
+
+def with_default_logo(document: AnyDocument, logo: str | None) -> AnyDocument:
+    """``document`` with the business's own ``logo`` (a ``data:`` URI) when it has none."""
+    if logo is None or document.business.logo is not None:
+        return document
+    business = document.business.model_copy(update={"logo": logo})
+    return document.model_copy(update={"business": business})
 
 
 def _party_emails(document: AnyDocument) -> list[str]:
@@ -178,6 +191,9 @@ def email_document(
     paper: Paper | str | None = None,
     created: datetime | None = None,
     source: str | None = None,
+    edited: Mapping[str, str] | None = None,
+    default_logo: str | None = None,
+    business: str = DEFAULT_BUSINESS,
 ) -> EmailOutcome:
     """Render ``document``, write its email and queue it; the outcome holds the outbox entry.
 
@@ -185,6 +201,7 @@ def email_document(
     emailed, :class:`~barua.errors.MessageError` for a wrong address in ``to`` or ``cc``.
     """
     check_recipients(to, cc)
+    document = with_default_logo(document, default_logo)
     built = build_document_email(
         document,
         settings,
@@ -195,11 +212,11 @@ def email_document(
         paper=paper,
         created=created,
         source=source,
+        edited=edited,
     )
     key = idempotency_key(document) + (again_suffix() if again else "")
-    return _enqueue(
-        outbox, settings, _Prepared(source, document_label(document), key, built), key_suffix=""
-    )
+    prepared = _Prepared(source, document_label(document), key, built)
+    return _enqueue(outbox, settings, prepared, key_suffix="", business=business)
 
 
 # Many documents -------------------------------------------------------------------------------
@@ -216,6 +233,8 @@ class _Options:
     message: str | None
     paper: Paper | None
     created: datetime | None
+    edited: Mapping[str, str] | None
+    default_logo: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,8 +248,8 @@ class _Prepared:
     label: str | None
     key: str | None
     message: OutgoingMessage | None = None
-    problems: dict[str, str] | None = None
-    hint: str | None = None
+    problems: dict[str, Text] | None = None
+    hint: Text | None = None
     error_source: str | None = None
 
 
@@ -249,15 +268,22 @@ def _prepare(source: str, options: _Options) -> _Prepared:
             paper=options.paper,
             created=options.created,
             source=source,
+            edited=options.edited,
         )
+        document = with_default_logo(document, options.default_logo)
         return _Prepared(source, label, idempotency_key(document), message)
     except DocumentError as exc:
         return _Prepared(
-            source, label, None, problems=exc.problems, hint=exc.hint, error_source=exc.source
+            source,
+            label,
+            None,
+            problems=exc.problems,
+            hint=exc.hint_text,
+            error_source=exc.source,
         )
     except BaruaError as exc:  # the message cannot be built, e.g. a header with a line break
         return _Prepared(
-            source, label, None, problems={"": exc.message}, hint=exc.hint, error_source=source
+            source, label, None, problems={"": exc.text}, hint=exc.hint_text, error_source=source
         )
 
 
@@ -277,7 +303,7 @@ def _prepare_in_worker(sources: list[str]) -> list[_Prepared]:
 
 
 def _enqueue(
-    outbox: Outbox, settings: Settings, prepared: _Prepared, *, key_suffix: str
+    outbox: Outbox, settings: Settings, prepared: _Prepared, *, key_suffix: str, business: str
 ) -> EmailOutcome:
     if prepared.message is None or prepared.key is None:
         error = DocumentError(
@@ -285,7 +311,10 @@ def _enqueue(
         )
         return EmailOutcome(EmailStatus.INVALID, prepared.source, prepared.label, error=error)
     entry = outbox.enqueue(
-        prepared.message, settings=settings, idempotency_key=prepared.key + key_suffix
+        prepared.message,
+        settings=settings,
+        idempotency_key=prepared.key + key_suffix,
+        business=business,
     )
     # The outbox hands back the entry already holding the key; it carries another Message-ID.
     status = (
@@ -316,6 +345,9 @@ def email_documents(
     paper: Paper | str | None = None,
     created: datetime | None = None,
     processes: int | None = None,
+    edited: Mapping[str, str] | None = None,
+    default_logo: str | None = None,
+    business: str = DEFAULT_BUSINESS,
 ) -> Generator[EmailOutcome, None, None]:
     """Email every document file of ``sources``; one outcome per file, in the same order.
 
@@ -334,6 +366,8 @@ def email_documents(
         message=message,
         paper=Paper(paper) if paper is not None else None,
         created=created,
+        edited=dict(edited) if edited else None,
+        default_logo=default_logo,
     )
     suffix = again_suffix() if again else ""
     files: Iterator[str] = (str(source) for source in sources)
@@ -345,10 +379,18 @@ def email_documents(
         files = _chain(head, files)
     if workers <= 1:
         for file in files:
-            yield _enqueue(outbox, settings, _prepare(file, options), key_suffix=suffix)
+            yield _enqueue(
+                outbox, settings, _prepare(file, options), key_suffix=suffix, business=business
+            )
         return
     yield from _in_processes(
-        files, outbox, settings, options=options, workers=workers, suffix=suffix
+        files,
+        outbox,
+        settings,
+        options=options,
+        workers=workers,
+        suffix=suffix,
+        business=business,
     )
 
 
@@ -365,6 +407,7 @@ def _in_processes(
     options: _Options,
     workers: int,
     suffix: str,
+    business: str,
 ) -> Iterator[EmailOutcome]:
     batches = iter(lambda: list(islice(files, BATCH)), [])
     prepared_batches = in_order(
@@ -378,13 +421,8 @@ def _in_processes(
     try:
         for batch in prepared_batches:
             for prepared in batch:
-                yield _enqueue(outbox, settings, prepared, key_suffix=suffix)
+                yield _enqueue(outbox, settings, prepared, key_suffix=suffix, business=business)
     except ProcessDied as exc:
-        raise BaruaError(
-            "a rendering process stopped unexpectedly (was it out of memory?); the documents "
-            "before it are queued",
-            hint="Run the same command again: what is queued stays queued. With --processes 1 "
-            "the documents are rendered one by one in one process.",
-        ) from exc
+        raise BaruaError(messages.RENDERING_DIED(), hint=messages.RENDERING_DIED_HINT()) from exc
     finally:
         prepared_batches.close()

@@ -7,40 +7,43 @@ places at once, so the error carries every problem, keyed by its path in the doc
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from barua.errors import BaruaError
+from barua.texts import Message, Text, joined
+
+PROBLEM_AT = Message("documents.problem_at", "{path}: {problem}")
+PROBLEM_IN = Message("documents.problem_in", "{source}: {problem}")
 
 
 class DocumentError(BaruaError):
     """A document cannot be read, validated, rendered or turned into an email.
 
     ``problems`` maps a path in the document (``lines[3].quantity``) to what is wrong there
-    (``must be a number``); ``source`` names the file the document came from, if any.
+    (``must be a number``, as a :class:`~barua.texts.Text`); ``source`` names the file the
+    document came from, if any.
     """
 
     def __init__(
         self,
-        problems: dict[str, str],
+        problems: Mapping[str, Text],
         *,
-        hint: str | None = None,
+        hint: Text | None = None,
         source: str | None = None,
     ) -> None:
         self.problems = dict(problems)
         self.source = source
-        super().__init__(_summary(self.problems, source), hint=hint)
+        super().__init__(joined("documents.problems", self.texts()), hint=hint)
 
-    def lines(self) -> list[str]:
-        """One line per problem, ``path: message``, prefixed with the file when known."""
-        prefix = f"{self.source}: " if self.source else ""
-        return [prefix + _join(path, message) for path, message in self.problems.items()]
+    def texts(self) -> tuple[Text, ...]:
+        """Each problem as it reads on its own: ``invoice.json: lines[3].quantity: …``."""
+        found: list[Text] = []
+        for path, problem in self.problems.items():
+            text = PROBLEM_AT(path=path, problem=problem) if path else problem
+            found.append(PROBLEM_IN(source=self.source, problem=text) if self.source else text)
+        return tuple(found)
 
-
-def _join(path: str, message: str) -> str:
-    return f"{path}: {message}" if path else message
-
-
-def _summary(problems: dict[str, str], source: str | None) -> str:
-    prefix = f"{source}: " if source else ""
-    if len(problems) == 1:
-        path, message = next(iter(problems.items()))
-        return prefix + _join(path, message)
-    return prefix + "; ".join(_join(path, message) for path, message in problems.items())
+    def lines(self, lang: str | None = None) -> list[str]:
+        """One line per problem, ``path: message``, prefixed with the file when known, in
+        ``lang``."""
+        return [text.render(lang) for text in self.texts()]

@@ -2,7 +2,8 @@
 
 DejaVu covers Latin, Greek, Cyrillic, Armenian, Georgian and more, so "Zürich", "Ołówek",
 "Δέλτα" and "Москва" print as written. The TTF files come from the Debian package
-``fonts-dejavu-core`` (``scripts/install-fonts``) or from ``$BARUA_FONT_DIR``.
+``fonts-dejavu-core`` (``scripts/install-fonts``) or from a folder chosen at start-up
+(``BARUA_FONT_DIR``, see :func:`use_font_dir`).
 
 Parsing a TTF file costs ~20 ms, longer than rendering a whole invoice, so each font is
 registered with ReportLab once per process; the width table is kept for fast measuring.
@@ -10,7 +11,6 @@ registered with ReportLab once per process; the width table is kept for fast mea
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -18,10 +18,14 @@ from pathlib import Path
 from reportlab.pdfbase import pdfmetrics  # type: ignore[import-untyped]
 from reportlab.pdfbase.ttfonts import TTFError, TTFont  # type: ignore[import-untyped]
 
+from barua.documents import messages
 from barua.documents.errors import DocumentError
 
 FONT_DIR_ENV = "BARUA_FONT_DIR"
-"""A folder holding ``DejaVuSans.ttf`` and ``DejaVuSans-Bold.ttf``, searched first."""
+"""The variable naming a folder of ``DejaVuSans.ttf`` and ``DejaVuSans-Bold.ttf``."""
+
+_chosen: list[Path] = []
+"""The folder :func:`use_font_dir` chose, searched first."""
 
 FONT_FILES = {"regular": "DejaVuSans.ttf", "bold": "DejaVuSans-Bold.ttf"}
 
@@ -67,22 +71,24 @@ class FontSet:
     bold: Font
 
 
+def use_font_dir(folder: Path | None) -> None:
+    """Search ``folder`` first for the fonts (``BARUA_FONT_DIR``, given once at start-up,
+    before any document is rendered)."""
+    _chosen[:] = [folder] if folder is not None else []
+    document_fonts.cache_clear()
+    _coverage.cache_clear()
+
+
 def font_dir() -> Path:
     """The folder the document fonts are read from, or DocumentError saying how to get them."""
-    candidates: list[Path] = []
-    override = os.environ.get(FONT_DIR_ENV, "").strip()
-    if override:
-        candidates.append(Path(override).expanduser())
-    candidates.extend(Path(folder) for folder in SEARCH_DIRS)
+    candidates = [*_chosen, *(Path(folder) for folder in SEARCH_DIRS)]
     for folder in candidates:
         if all((folder / name).is_file() for name in FONT_FILES.values()):
             return folder
-    where = f"{FONT_DIR_ENV}={override}" if override else "the usual font folders"
+    where = f"{FONT_DIR_ENV}={_chosen[0]}" if _chosen else messages.FONTS_USUAL_FOLDERS()
     raise DocumentError(
-        {"fonts": f"the DejaVu Sans fonts were not found in {where}"},
-        hint="Install them with `sudo apt-get install fonts-dejavu-core` (or run "
-        f"scripts/install-fonts), or set {FONT_DIR_ENV} to a folder holding "
-        "DejaVuSans.ttf and DejaVuSans-Bold.ttf.",
+        {"fonts": messages.FONTS_MISSING(where=where)},
+        hint=messages.FONTS_MISSING_HINT(variable=FONT_DIR_ENV),
     )
 
 
@@ -91,8 +97,8 @@ def _load(name: str, path: Path) -> Font:
         ttf = TTFont(name, str(path))
     except (TTFError, OSError) as exc:
         raise DocumentError(
-            {"fonts": f"cannot read the font {path}: {exc}"},
-            hint=f"Reinstall fonts-dejavu-core, or point {FONT_DIR_ENV} to a good copy.",
+            {"fonts": messages.FONT_UNREADABLE(path=path, reason=str(exc))},
+            hint=messages.FONT_UNREADABLE_HINT(variable=FONT_DIR_ENV),
         ) from exc
     pdfmetrics.registerFont(ttf)
     face = ttf.face

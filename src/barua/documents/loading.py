@@ -20,12 +20,13 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
+from barua.documents import messages
 from barua.documents.errors import DocumentError
-from barua.documents.models import PROBLEMS, AnyDocument, Document, DocumentType
+from barua.documents.models import ONE_PROBLEM, PROBLEMS, AnyDocument, Document, DocumentType
+from barua.texts import Message, Text
 
 SCHEMA_ID = "https://barua.dev/schema/document.schema.json"
 _TYPES = ", ".join(t.value for t in DocumentType)
-_HINT = "Fix the fields named above; `barua document schema` prints every field and its type."
 
 
 @cache
@@ -76,70 +77,73 @@ def _join(base: str, sub: str) -> str:
     return f"{base}.{sub}"
 
 
-def _message(error: ErrorDetails) -> str:
+_SIMPLE: dict[str, Message] = {
+    "missing": messages.REQUIRED,
+    "extra_forbidden": messages.NOT_A_FIELD,
+    "decimal_parsing": messages.NOT_A_NUMBER,
+    "decimal_type": messages.NOT_A_NUMBER,
+    "int_parsing": messages.NOT_A_WHOLE_NUMBER,
+    "int_type": messages.NOT_A_WHOLE_NUMBER,
+    "string_type": messages.NOT_TEXT,
+    "list_type": messages.NOT_A_LIST,
+    "dict_type": messages.NOT_AN_OBJECT,
+    "model_type": messages.NOT_AN_OBJECT,
+    "model_attributes_type": messages.NOT_AN_OBJECT,
+    "bool_type": messages.NOT_A_BOOLEAN,
+    "bool_parsing": messages.NOT_A_BOOLEAN,
+    "date_type": messages.NOT_A_DATE,
+    "date_parsing": messages.NOT_A_DATE,
+    "date_from_datetime_parsing": messages.NOT_A_DATE,
+    "date_from_datetime_inexact": messages.DATE_WITH_TIME,
+    "finite_number": messages.NOT_FINITE,
+}
+_BOUNDS = {
+    "greater_than_equal": messages.AT_LEAST,
+    "greater_than": messages.MORE_THAN,
+    "less_than_equal": messages.AT_MOST,
+    "less_than": messages.LESS_THAN,
+}
+
+
+def _message(error: ErrorDetails) -> Text:
+    """What a pydantic error means, in barua's words (and so in the reader's language)."""
     kind = error["type"]
     ctx = error.get("ctx", {})
-    messages = {
-        "missing": "is required",
-        "extra_forbidden": "is not a field of this document (check the spelling)",
-        "decimal_parsing": "must be a number",
-        "decimal_type": "must be a number",
-        "int_parsing": "must be a whole number",
-        "int_type": "must be a whole number",
-        "string_type": "must be text",
-        "list_type": "must be a list",
-        "dict_type": "must be an object",
-        "model_type": "must be an object",
-        "model_attributes_type": "must be an object",
-        "bool_type": "must be true or false",
-        "bool_parsing": "must be true or false",
-        "date_type": "must be a date like 2025-01-31",
-        "date_parsing": "must be a date like 2025-01-31",
-        "date_from_datetime_parsing": "must be a date like 2025-01-31",
-        "date_from_datetime_inexact": "must be a date like 2025-01-31, without a time",
-        "finite_number": "must be a finite number",
-    }
-    if kind in messages:
-        return messages[kind]
+    if kind in _SIMPLE:
+        return _SIMPLE[kind]()
+    if kind == ONE_PROBLEM and isinstance(ctx.get("text"), Text):
+        return ctx["text"]  # type: ignore[no-any-return]
     if kind == "string_too_short":
-        return "must not be empty"
+        return messages.EMPTY()
     if kind == "string_too_long":
-        return f"must be at most {ctx.get('max_length')} characters"
+        return messages.TOO_LONG_TEXT(limit=ctx.get("max_length"))
     if kind == "too_short":
         least = ctx.get("min_length")
-        return "must not be empty" if least == 1 else f"must have at least {least} items"
+        return messages.EMPTY() if least == 1 else messages.TOO_FEW_ITEMS(limit=least)
     if kind == "too_long":
-        return f"must have at most {ctx.get('max_length')} items"
-    if kind in {"greater_than_equal", "greater_than", "less_than_equal", "less_than"}:
-        words = {
-            "greater_than_equal": "at least",
-            "greater_than": "more than",
-            "less_than_equal": "at most",
-            "less_than": "less than",
-        }
-        bound = next(iter(ctx.values()), "")
-        return f"must be {words[kind]} {bound}"
+        return messages.TOO_MANY_ITEMS(limit=ctx.get("max_length"))
+    if kind in _BOUNDS:
+        return _BOUNDS[kind](bound=next(iter(ctx.values()), ""))
     if kind == "decimal_max_places":
-        return f"must have at most {ctx.get('decimal_places')} decimal places"
+        return messages.DECIMAL_PLACES(places=ctx.get("decimal_places"))
     if kind in {"enum", "literal_error"}:
-        return f"must be {ctx.get('expected', '')}".replace("'", "")
+        return messages.ONE_OF(choices=str(ctx.get("expected", "")).replace("'", ""))
     if kind == "string_pattern_mismatch":
-        return (
-            "must be a colour like #1F4E79"
-            if "#" in str(ctx.get("pattern"))
-            else (f"does not match the pattern {ctx.get('pattern')}")
-        )
+        if "#" in str(ctx.get("pattern")):
+            return messages.NOT_A_COLOUR()
+        return messages.NO_PATTERN(pattern=ctx.get("pattern"))
     if kind == "union_tag_invalid":
-        return f'"{ctx.get("tag")}" is not a document type; use one of {_TYPES}'
+        return messages.NOT_A_TYPE(value=ctx.get("tag"), types=_TYPES)
     if kind == "union_tag_not_found":
-        return f"is required: one of {_TYPES}"
-    message = str(error["msg"]).removeprefix("Value error, ")
-    return message[:1].lower() + message[1:]
+        return messages.TYPE_REQUIRED(types=_TYPES)
+    # A message of pydantic's own that barua has no words for: shown as pydantic says it.
+    reason = str(error["msg"]).removeprefix("Value error, ")
+    return messages.INVALID(reason=reason[:1].lower() + reason[1:])
 
 
-def document_problems(error: ValidationError) -> dict[str, str]:
+def document_problems(error: ValidationError) -> dict[str, Text]:
     """One message per problem, keyed by its path in the document (``lines[3].quantity``)."""
-    problems: dict[str, str] = {}
+    problems: dict[str, Text] = {}
     for item in error.errors(include_url=False):
         location = tuple(item["loc"])
         kind = item["type"]
@@ -154,7 +158,7 @@ def document_problems(error: ValidationError) -> dict[str, str]:
                 problems[_join(path, sub)] = message
             continue
         if kind == "model_attributes_type" and not path:
-            problems["document"] = "must be a JSON object"
+            problems["document"] = messages.NOT_A_JSON_OBJECT()
             continue
         problems.setdefault(path or "document", _message(item))
     return problems
@@ -174,7 +178,7 @@ def parse_document(
     try:
         return _adapter().validate_python(data, context=context)
     except ValidationError as exc:
-        raise DocumentError(document_problems(exc), hint=_HINT, source=source) from None
+        raise DocumentError(document_problems(exc), hint=messages.HINT(), source=source) from None
 
 
 def parse_json(
@@ -185,14 +189,14 @@ def parse_json(
         data = json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
         raise DocumentError(
-            {"": f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"},
-            hint="Check the file with a JSON validator; a common slip is a trailing comma.",
+            {"": messages.NOT_JSON(reason=exc.msg, line=exc.lineno, column=exc.colno)},
+            hint=messages.NOT_JSON_HINT(),
             source=source,
         ) from None
     except UnicodeDecodeError:
-        raise DocumentError({"": "not UTF-8 text"}, source=source) from None
+        raise DocumentError({"": messages.NOT_UTF8()}, source=source) from None
     if not isinstance(data, dict):
-        raise DocumentError({"": "must hold one JSON object"}, source=source)
+        raise DocumentError({"": messages.NOT_ONE_OBJECT()}, source=source)
     return parse_document(data, base_dir=base_dir, source=source)
 
 
@@ -203,6 +207,7 @@ def load_document(path: str | Path) -> AnyDocument:
         text = file.read_bytes()
     except OSError as exc:
         raise DocumentError(
-            {"": f"cannot read {file}: {exc.strerror}"}, hint="Check the file name."
+            {"": messages.CANNOT_READ(path=file, reason=exc.strerror or str(exc))},
+            hint=messages.CANNOT_READ_HINT(),
         ) from None
     return parse_json(text, base_dir=file.resolve().parent, source=str(path))

@@ -43,21 +43,33 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from barua.addresses import validate_address
+from barua.documents import messages
 from barua.documents.paper import Paper, paper_for
 from barua.errors import MessageError
+from barua.texts import Text as Words
 
 PROBLEMS = "barua_problems"
 """The pydantic error type whose ``ctx["problems"]`` lists ``(sub-path, message)`` pairs."""
 
 
-def problems_error(problems: list[tuple[str, str]]) -> PydanticCustomError:
+ONE_PROBLEM = "barua"
+"""The pydantic error type whose ``ctx["text"]`` is the problem, as :class:`Words`."""
+
+
+def problem_error(text: Words) -> PydanticCustomError:
+    """A validation error saying ``text``."""
+    return PydanticCustomError(ONE_PROBLEM, "{text}", {"text": text})
+
+
+def problems_error(problems: list[tuple[str, Words]]) -> PydanticCustomError:
     """One validation error that stands for several problems below the current path.
 
     pydantic gives a validator one location only; the loader expands ``ctx["problems"]``
     so that every wrong cell of a report table is named on its own line.
     """
-    text = "; ".join(f"{path}: {message}" if path else message for path, message in problems)
-    return PydanticCustomError(PROBLEMS, "{text}", {"text": text, "problems": problems})
+    return PydanticCustomError(
+        PROBLEMS, "{count} problems", {"count": len(problems), "problems": problems}
+    )
 
 
 class DocumentType(StrEnum):
@@ -118,7 +130,7 @@ def _plain_decimal(value: Any) -> Any:
     as a tax rate is reported as out of range, not as not a number.
     """
     if isinstance(value, str) and _DECIMAL.fullmatch(value) is None:
-        raise PydanticCustomError("decimal_parsing", "must be a number")
+        raise PydanticCustomError("decimal_parsing", "must be a number")  # a pydantic type
     return value
 
 
@@ -161,12 +173,12 @@ class _Model(BaseModel):
 
 def _check_emails(values: list[str]) -> list[str]:
     checked: list[str] = []
-    problems: list[tuple[str, str]] = []
+    problems: list[tuple[str, Words]] = []
     for index, value in enumerate(values):
         try:
             checked.append(validate_address(value, field="email").address)
         except MessageError:
-            problems.append((f"[{index}]", f'"{value}" is not a valid email address'))
+            problems.append((f"[{index}]", messages.NOT_AN_ADDRESS(value=value)))
     if problems:
         raise problems_error(problems)
     return checked
@@ -241,13 +253,11 @@ class Business(_Model):
         if value.startswith("data:"):
             match = _DATA_URI.match(value)
             if match is None:
-                raise PydanticCustomError(
-                    "barua", "must be a file path or a data:image/png;base64,... URI"
-                )
+                raise problem_error(messages.LOGO_NOT_PATH_OR_URI())
             try:
                 head = base64.b64decode(match.group("data"), validate=False)[:8]
             except (binascii.Error, ValueError):
-                raise PydanticCustomError("barua", "the data URI is not valid base64") from None
+                raise problem_error(messages.LOGO_BAD_BASE64()) from None
             _check_image_head(head)
             return value
         base = (info.context or {}).get("base_dir")
@@ -258,16 +268,18 @@ class Business(_Model):
             with path.open("rb") as file:
                 head = file.read(8)
         except FileNotFoundError:
-            raise PydanticCustomError("barua", f"file not found: {path}") from None
+            raise problem_error(messages.LOGO_NOT_FOUND(path=path)) from None
         except OSError as exc:
-            raise PydanticCustomError("barua", f"cannot read {path}: {exc.strerror}") from None
+            raise problem_error(
+                messages.LOGO_UNREADABLE(path=path, reason=exc.strerror or str(exc))
+            ) from None
         _check_image_head(head)
         return str(path.resolve())
 
 
 def _check_image_head(head: bytes) -> None:
     if not any(head.startswith(magic) for magic in _LOGO_TYPES):
-        raise PydanticCustomError("barua", "the logo must be a PNG or JPEG image")
+        raise problem_error(messages.LOGO_NOT_AN_IMAGE())
 
 
 class Line(_Model):
@@ -325,10 +337,7 @@ class _Common(_Model):
     @classmethod
     def _known_currency(cls, value: str) -> str:
         if not is_currency(value):
-            raise PydanticCustomError(
-                "barua",
-                f'"{value}" is not a currency code; use ISO 4217, e.g. TZS, KES, USD, EUR',
-            )
+            raise problem_error(messages.NOT_A_CURRENCY(value=value))
         return value
 
     @field_validator("locale")
@@ -339,9 +348,7 @@ class _Common(_Model):
         try:
             return str(Locale.parse(value.strip().replace("-", "_")))
         except (UnknownLocaleError, ValueError):
-            raise PydanticCustomError(
-                "barua", f'"{value}" is not a known locale; use e.g. en_US, sw_TZ, de_DE'
-            ) from None
+            raise problem_error(messages.NOT_A_LOCALE(value=value)) from None
 
     @property
     def effective_locale(self) -> str:
@@ -377,7 +384,7 @@ class _Due(_Priced):
     @model_validator(mode="after")
     def _due_after_issue(self) -> Any:
         if self.due_date is not None and self.due_date < self.issue_date:
-            raise problems_error([("due_date", "must not be before issue_date")])
+            raise problems_error([("due_date", messages.DUE_BEFORE_ISSUE())])
         return self
 
 
@@ -472,7 +479,7 @@ class Statement(_Addressed):
             and self.period_end is not None
             and self.period_end < self.period_start
         ):
-            raise problems_error([("period_end", "must not be before period_start")])
+            raise problems_error([("period_end", messages.END_BEFORE_START())])
         return self
 
 
@@ -512,21 +519,29 @@ class ReportColumn(_Model):
         return self.total and self.kind in NUMERIC_KINDS
 
 
+class _BadCell(Exception):
+    """A cell that is not of its column's kind; ``text`` says what it must be."""
+
+    def __init__(self, text: Words) -> None:
+        super().__init__(text.render())
+        self.text = text
+
+
 def _read_cell(value: Any, kind: ColumnKind) -> Cell:
-    """The cell as its column's kind, or ValueError with the message to show."""
+    """The cell as its column's kind, or :class:`_BadCell` with the problem to show."""
     if value is None or value == "":
         return None
     if kind in NUMERIC_KINDS:
         if isinstance(value, bool) or not isinstance(value, int | Decimal | float | str):
-            raise ValueError("must be a number")
+            raise _BadCell(messages.NOT_A_NUMBER())
         if isinstance(value, str) and _DECIMAL.fullmatch(value) is None:
-            raise ValueError("must be a number")
+            raise _BadCell(messages.NOT_A_NUMBER())
         try:
             number = Decimal(str(value)) if not isinstance(value, Decimal) else value
         except ArithmeticError:
-            raise ValueError("must be a number") from None
+            raise _BadCell(messages.NOT_A_NUMBER()) from None
         if not number.is_finite():
-            raise ValueError("must be a number")
+            raise _BadCell(messages.NOT_A_NUMBER())
         return number
     if kind is ColumnKind.DATE:
         if isinstance(value, dt.date):
@@ -534,9 +549,9 @@ def _read_cell(value: Any, kind: ColumnKind) -> Cell:
         try:
             return dt.date.fromisoformat(str(value).strip())
         except ValueError:
-            raise ValueError("must be a date like 2025-01-31") from None
+            raise _BadCell(messages.NOT_A_DATE()) from None
     if isinstance(value, bool | dict | list):
-        raise ValueError("must be text")
+        raise _BadCell(messages.NOT_TEXT())
     return str(value)
 
 
@@ -561,18 +576,18 @@ class ReportTable(_Model):
         columns: list[ReportColumn] | None = info.data.get("columns")
         if columns is None:  # already reported
             return rows
-        problems: list[tuple[str, str]] = []
+        problems: list[tuple[str, Words]] = []
         typed: list[list[Any]] = []
         for r, row in enumerate(rows):
             if len(row) != len(columns):
-                problems.append((f"[{r}]", f"has {len(row)} cells, the table has {len(columns)}"))
+                problems.append((f"[{r}]", messages.CELLS(cells=len(row), columns=len(columns))))
                 continue
             cells: list[Any] = []
             for c, (value, column) in enumerate(zip(row, columns, strict=True)):
                 try:
                     cells.append(_read_cell(value, column.kind))
-                except ValueError as exc:
-                    problems.append((f"[{r}][{c}]", str(exc)))
+                except _BadCell as exc:
+                    problems.append((f"[{r}][{c}]", exc.text))
             typed.append(cells)
         if problems:
             raise problems_error(problems)

@@ -34,8 +34,10 @@ from PIL import Image, UnidentifiedImageError
 from reportlab.pdfbase import pdfdoc  # type: ignore[import-untyped]
 from reportlab.pdfgen.canvas import Canvas  # type: ignore[import-untyped]
 
+from barua.documents import messages
 from barua.documents.errors import DocumentError
 from barua.documents.fonts import Font
+from barua.texts import Text
 
 RGB = tuple[float, float, float]
 BLACK: RGB = (0.0, 0.0, 0.0)
@@ -101,15 +103,15 @@ def _xobject(
     return image
 
 
-def _decode_logo(data: bytes, where: str) -> Logo:
+def _decode_logo(data: bytes, where: Text | str) -> Logo:
     name = hashlib.sha256(data).hexdigest()[:24]
     try:
         picture = Image.open(io.BytesIO(data))
         picture.load()
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
         raise DocumentError(
-            {"business.logo": f"{where} is not a readable PNG or JPEG image"},
-            hint="Save the logo as PNG or JPEG.",
+            {"business.logo": messages.LOGO_UNDECODABLE(where=where)},
+            hint=messages.LOGO_HINT(),
         ) from exc
     small = picture.size[0] <= _MAX_LOGO_PIXELS[0] and picture.size[1] <= _MAX_LOGO_PIXELS[1]
     if picture.format == "JPEG" and picture.mode in {"RGB", "L"} and small:
@@ -135,13 +137,13 @@ def _decode_logo(data: bytes, where: str) -> Logo:
 def _cached_logo(key: tuple[str, int, int], source: str) -> Logo:
     if source.startswith("data:"):
         payload = source.split(",", 1)[1]
-        return _decode_logo(base64.b64decode(payload), "the logo data URI")
+        return _decode_logo(base64.b64decode(payload), messages.LOGO_DATA_URI())
     try:
         data = Path(source).read_bytes()
     except OSError as exc:
         raise DocumentError(
-            {"business.logo": f"cannot read {source}: {exc.strerror}"},
-            hint="Check the logo path; a relative path is relative to the JSON file.",
+            {"business.logo": messages.LOGO_UNREADABLE(path=source, reason=exc.strerror)},
+            hint=messages.LOGO_PATH_HINT(),
         ) from exc
     return _decode_logo(data, source)
 
@@ -154,8 +156,8 @@ def load_logo(source: str) -> Logo:
         stat = Path(source).stat()
     except OSError as exc:
         raise DocumentError(
-            {"business.logo": f"cannot read {source}: {exc.strerror}"},
-            hint="Check the logo path; a relative path is relative to the JSON file.",
+            {"business.logo": messages.LOGO_UNREADABLE(path=source, reason=exc.strerror)},
+            hint=messages.LOGO_PATH_HINT(),
         ) from exc
     return _cached_logo((source, stat.st_mtime_ns, stat.st_size), source)
 

@@ -17,40 +17,30 @@ from collections.abc import Iterator
 
 from pydantic import BaseModel
 
+from barua.documents import messages
 from barua.documents.errors import DocumentError
 from barua.documents.fonts import FONT_DIR_ENV, missing_glyphs
+from barua.texts import Text
 
 RIGHT_TO_LEFT = frozenset({"R", "AL", "AN"})
 """The bidirectional classes of right-to-left letters (Hebrew, Arabic) and Arabic digits."""
 
-RTL_PROBLEM = "is written right to left, which the PDF layout does not support yet"
-RTL_HINT = (
-    "Documents print left to right only: write these fields in a left-to-right script, "
-    "e.g. the name in Latin letters."
-)
 
-HINT = (
-    "The PDF fonts cover Latin, Greek and Cyrillic letters: write these fields in such letters, "
-    f"or set {FONT_DIR_ENV} to a folder of fonts that have the characters (saved as "
-    "DejaVuSans.ttf and DejaVuSans-Bold.ttf)."
-)
-
-
-def unprintable(document: BaseModel) -> dict[str, str]:
+def unprintable(document: BaseModel) -> dict[str, Text]:
     """Each text field of ``document`` the PDF cannot print as written: path -> problem.
 
     A field cannot be printed when it holds characters the fonts lack, or right-to-left text.
     """
-    problems: dict[str, str] = {}
+    problems: dict[str, Text] = {}
     for path, text in _texts(document, ""):
         if text.isascii():  # every font barua can use has ASCII, all of it left to right
             continue
         if any(unicodedata.bidirectional(char) in RIGHT_TO_LEFT for char in text):
-            problems[path] = RTL_PROBLEM
+            problems[path] = messages.RIGHT_TO_LEFT()
             continue
         missing = "".join(char for char in missing_glyphs(text) if _drawn(char))
         if missing:
-            problems[path] = f"cannot be printed: the PDF fonts have no {missing!r}"
+            problems[path] = messages.NO_GLYPHS(characters=repr(missing))
     return problems
 
 
@@ -61,11 +51,18 @@ def check_printable(document: BaseModel, *, source: str | None = None) -> None:
         raise DocumentError(problems, hint=_hint(problems), source=source)
 
 
-def _hint(problems: dict[str, str]) -> str:
-    right_to_left = sum(1 for problem in problems.values() if problem == RTL_PROBLEM)
+def _hint(problems: dict[str, Text]) -> Text:
+    right_to_left = sum(
+        1 for problem in problems.values() if problem.code == messages.RIGHT_TO_LEFT.code
+    )
     if right_to_left == len(problems):
-        return RTL_HINT
-    return f"{HINT} {RTL_HINT}" if right_to_left else HINT
+        return messages.RIGHT_TO_LEFT_HINT()
+    fonts = messages.FONTS_HINT(variable=FONT_DIR_ENV)
+    if not right_to_left:
+        return fonts
+    return messages.FONTS_AND_RIGHT_TO_LEFT_HINT(
+        fonts=fonts, right_to_left=messages.RIGHT_TO_LEFT_HINT()
+    )
 
 
 def _drawn(char: str) -> bool:

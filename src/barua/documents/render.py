@@ -22,6 +22,7 @@ from datetime import datetime
 
 from reportlab.lib.pagesizes import A4, LETTER  # type: ignore[import-untyped]
 
+from barua.documents import messages
 from barua.documents.bodies import body
 from barua.documents.context import RenderContext, document_label
 from barua.documents.errors import DocumentError
@@ -42,12 +43,6 @@ from barua.documents.pdf import Metadata, PdfWriter, load_logo
 from barua.documents.printable import check_printable
 
 _SIZES = {Paper.A4: A4, Paper.LETTER: LETTER}
-
-
-_TOO_WIDE_HINT = (
-    "Split the table into narrower ones (fewer columns each, e.g. one per quarter), or "
-    "shorten its column headings."
-)
 
 
 def _context(document: AnyDocument, paper: Paper, *, landscape: bool = False) -> RenderContext:
@@ -95,11 +90,10 @@ def _layout(document: AnyDocument, paper: Paper) -> tuple[RenderContext, list[Pa
     try:
         return ctx, _pages(ctx)
     except TableTooWide as exc:
-        problem = (
-            f"has too many wide columns to print without shortening numbers: they need "
-            f"{exc.need:.0f} pt at {MIN_SIZE:g} pt type, a landscape page has {exc.width:.0f} pt"
+        problem = messages.TOO_WIDE(
+            need=f"{exc.need:.0f}", size=f"{MIN_SIZE:g}", width=f"{exc.width:.0f}"
         )
-        raise DocumentError({exc.path: problem}, hint=_TOO_WIDE_HINT) from None
+        raise DocumentError({exc.path: problem}, hint=messages.TOO_WIDE_HINT()) from None
 
 
 def count_pages(document: AnyDocument, *, paper: Paper | str | None = None) -> int:

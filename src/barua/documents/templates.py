@@ -7,9 +7,10 @@ web app cannot run code on the server. Templates only ever see the fields of :da
 text already formatted in the document's language and locale, and a few yes/no flags
 (:data:`FLAGS`) for ``{% if %}``, such as ``paid_in_full``.
 
-The defaults ship with barua (``email_templates/sales_invoice.sw.subject.txt``…). A file of
-the same name in ``$BARUA_HOME/templates/`` replaces one, and :func:`save_template` writes
-those files.
+The defaults ship with barua (``email_templates/sales_invoice.sw.subject.txt``…). A business
+may replace any of them with its own text, kept under the same name (``edited``, a mapping of
+file name to text, which the caller reads from where the business keeps it);
+:func:`check_templates` checks a new text before it is kept.
 
 >>> subject, body, attachment = compose_document_email(invoice)   # doctest: +SKIP
 >>> subject, attachment.filename                                  # doctest: +SKIP
@@ -18,15 +19,13 @@ those files.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from functools import lru_cache
 from importlib import resources
-from pathlib import Path
 from typing import Any, Final
 
 from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError
@@ -34,6 +33,7 @@ from jinja2.exceptions import SecurityError, TemplateError
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from barua.documents import messages
 from barua.documents.context import document_label, document_title
 from barua.documents.errors import DocumentError
 from barua.documents.formatting import formatter
@@ -56,7 +56,7 @@ from barua.documents.paper import Paper
 from barua.documents.render import render_pdf
 from barua.documents.totals import document_totals, statement_totals
 from barua.message import Attachment
-from barua.store import barua_home
+from barua.texts import Text
 
 FIELDS: Final[dict[str, str]] = {
     "business_name": "The business's name",
@@ -112,7 +112,7 @@ class EmailTemplate:
     subject: str
     body: str
     customized: frozenset[Part] = frozenset()
-    """The parts read from ``$BARUA_HOME/templates`` rather than barua's defaults."""
+    """The parts the business edited, rather than barua's defaults."""
 
 
 _MAX_REPEAT = 10_000
@@ -137,11 +137,6 @@ class _Sandbox(ImmutableSandboxedEnvironment):
 _ENV = _Sandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
 
 
-def template_dir() -> Path:
-    """Where edited templates live: ``$BARUA_HOME/templates``."""
-    return barua_home() / "templates"
-
-
 def _file_name(document_type: DocumentType, language: Language, part: Part) -> str:
     return f"{document_type.value}.{language.value}.{part.value}.txt"
 
@@ -151,54 +146,47 @@ def _default(document_type: DocumentType, language: Language, part: Part) -> str
     return (resources.files(__package__) / "email_templates" / name).read_text(encoding="utf-8")
 
 
-def load_template(document_type: DocumentType | str, language: Language | str) -> EmailTemplate:
-    """The templates in effect: the edited ones where they exist, else the defaults."""
+def template_file_name(
+    document_type: DocumentType | str, language: Language | str, part: Part
+) -> str:
+    """The name an edited template is kept under, e.g. ``sales_invoice.sw.subject.txt``."""
+    return _file_name(DocumentType(document_type), Language(language), part)
+
+
+def load_template(
+    document_type: DocumentType | str,
+    language: Language | str,
+    *,
+    edited: Mapping[str, str] | None = None,
+) -> EmailTemplate:
+    """The templates in effect: the business's ``edited`` ones where it has them (by file
+    name, see :func:`template_file_name`), else the defaults."""
     kind, lang = DocumentType(document_type), Language(language)
     texts: dict[Part, str] = {}
     customized: set[Part] = set()
     for part in Part:
-        path = template_dir() / _file_name(kind, lang, part)
-        try:
-            texts[part] = path.read_text(encoding="utf-8")
+        own = (edited or {}).get(_file_name(kind, lang, part))
+        if own is not None:
+            texts[part] = own
             customized.add(part)
-        except FileNotFoundError:
+        else:
             texts[part] = _default(kind, lang, part)
-        except (OSError, UnicodeDecodeError) as exc:
-            raise DocumentError(
-                {f"template.{part.value}": f"cannot read {path}: {exc}"},
-                hint="Fix or delete the file to use barua's default text.",
-            ) from exc
     return EmailTemplate(kind, lang, texts[Part.SUBJECT], texts[Part.BODY], frozenset(customized))
 
 
-def _write(path: Path, text: str) -> None:
-    """Write the whole file or nothing: a crash never leaves half a template."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def save_template(
+def check_templates(
     document_type: DocumentType | str,
     language: Language | str,
     *,
     subject: str | None = None,
     body: str | None = None,
-) -> EmailTemplate:
-    """Check and save edited templates (only the parts given); returns those in effect.
-
-    A template that does not compile or uses an unknown field is refused before anything is
-    written, with a DocumentError naming the part.
-    """
+) -> dict[str, str]:
+    """Check edited templates (only the parts given) before they are kept: the texts by file
+    name. A template that does not compile or uses an unknown field is refused with a
+    DocumentError naming the part."""
     kind, lang = DocumentType(document_type), Language(language)
     given = {Part.SUBJECT: subject, Part.BODY: body}
-    problems: dict[str, str] = {}
+    problems: dict[str, Text] = {}
     for part, text in given.items():
         if text is not None:
             try:
@@ -206,27 +194,17 @@ def save_template(
             except DocumentError as exc:
                 problems.update(exc.problems)
     if problems:
-        raise DocumentError(problems, hint=_TEMPLATE_HINT)
-    for part, text in given.items():
-        if text is not None:
-            _write(template_dir() / _file_name(kind, lang, part), text)
-    return load_template(kind, lang)
-
-
-def reset_template(document_type: DocumentType | str, language: Language | str) -> EmailTemplate:
-    """Delete the edited templates, going back to barua's defaults."""
-    kind, lang = DocumentType(document_type), Language(language)
-    for part in Part:
-        (template_dir() / _file_name(kind, lang, part)).unlink(missing_ok=True)
-    return load_template(kind, lang)
+        raise DocumentError(problems, hint=_template_hint())
+    return {_file_name(kind, lang, part): text for part, text in given.items() if text is not None}
 
 
 # Rendering ---------------------------------------------------------------------------------
 
-_TEMPLATE_HINT = (
-    "Templates use Jinja2: {{ document_number }} prints a field, {% if due_date %}…{% endif %} "
-    "tests one. Fields: " + ", ".join(FIELDS) + "."
-)
+
+def _template_hint() -> Text:
+    return messages.TEMPLATE_HINT(fields=", ".join(FIELDS))
+
+
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
@@ -236,7 +214,12 @@ def _compile(text: str, part: Part) -> Template:
         return _ENV.from_string(text)
     except TemplateSyntaxError as exc:
         raise DocumentError(
-            {f"template.{part.value}": f"line {exc.lineno}: {exc.message}"}, hint=_TEMPLATE_HINT
+            {
+                f"template.{part.value}": messages.TEMPLATE_SYNTAX(
+                    line=exc.lineno, reason=exc.message
+                )
+            },
+            hint=_template_hint(),
         ) from None
 
 
@@ -246,16 +229,19 @@ def _render(text: str, fields: dict[str, TemplateValue], part: Part) -> str:
         result = template.render(fields)
     except SecurityError as exc:
         raise DocumentError(
-            {f"template.{part.value}": f"not allowed in a template: {exc}"},
-            hint="Templates can print the document's fields, not Python objects.",
+            {f"template.{part.value}": messages.TEMPLATE_NOT_ALLOWED(reason=str(exc))},
+            hint=messages.TEMPLATE_NOT_ALLOWED_HINT(),
         ) from None
     except UndefinedError as exc:
         raise DocumentError(
-            {f"template.{part.value}": f"{exc.message}; use one of the fields listed below"},
-            hint=_TEMPLATE_HINT,
+            {f"template.{part.value}": messages.TEMPLATE_UNKNOWN_FIELD(reason=exc.message)},
+            hint=_template_hint(),
         ) from None
     except TemplateError as exc:
-        raise DocumentError({f"template.{part.value}": str(exc)}, hint=_TEMPLATE_HINT) from None
+        raise DocumentError(
+            {f"template.{part.value}": messages.TEMPLATE_FAILED(reason=str(exc))},
+            hint=_template_hint(),
+        ) from None
     if part is Part.SUBJECT:
         # One line, whatever the template's line breaks: a subject is a header.
         return " ".join(result.split())
@@ -327,16 +313,21 @@ def template_fields(document: AnyDocument) -> dict[str, TemplateValue]:
 
 
 def render_email(
-    document: AnyDocument, *, subject: str | None = None, message: str | None = None
+    document: AnyDocument,
+    *,
+    subject: str | None = None,
+    message: str | None = None,
+    edited: Mapping[str, str] | None = None,
 ) -> tuple[str, str]:
-    """The subject and body for ``document``.
+    """The subject and body for ``document``, from the business's ``edited`` templates or the
+    defaults.
 
     ``subject`` and ``message`` are templates too; when given they replace the saved ones for
     this email only (a user editing the text before sending).
     """
-    template = load_template(document.type, document.language)
+    template = load_template(document.type, document.language, edited=edited)
     fields = template_fields(document)
-    problems: dict[str, str] = {}
+    problems: dict[str, Text] = {}
     rendered: dict[Part, str] = {}
     for part, text in (
         (Part.SUBJECT, subject or template.subject),
@@ -347,7 +338,7 @@ def render_email(
         except DocumentError as exc:
             problems.update(exc.problems)
     if problems:
-        raise DocumentError(problems, hint=_TEMPLATE_HINT)
+        raise DocumentError(problems, hint=_template_hint())
     return rendered[Part.SUBJECT], rendered[Part.BODY]
 
 
@@ -370,13 +361,16 @@ def compose_document_email(
     message: str | None = None,
     paper: Paper | str | None = None,
     created: datetime | None = None,
+    edited: Mapping[str, str] | None = None,
 ) -> tuple[str, str, Attachment]:
     """Subject, body text and the PDF attachment of the email that sends ``document``.
 
     The templates are checked before the PDF is rendered, so a template mistake costs no
     rendering. Raises :class:`~barua.documents.errors.DocumentError`.
     """
-    subject_text, body_text = render_email(document, subject=subject, message=message)
+    subject_text, body_text = render_email(
+        document, subject=subject, message=message, edited=edited
+    )
     pdf = render_pdf(document, paper=paper, created=created)
     attachment = Attachment(attachment_name(document), pdf, "application/pdf")
     return subject_text, body_text, attachment

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 from barua.lazy import lazy_attributes
 
 if TYPE_CHECKING:
-    from barua.outbox.database import OutboxError, database_url
+    from barua.outbox.errors import OutboxError
+    from barua.outbox.fingerprints import settings_fingerprint
     from barua.outbox.limits import SendingLimits, limits_for
     from barua.outbox.outcome import Decision, decide
-    from barua.outbox.profile import DEFAULT_PROFILE, settings_fingerprint
     from barua.outbox.queue import Attempt, Outbox, OutboxEntry, Pause, Recipient
     from barua.outbox.retry import RetryPolicy
     from barua.outbox.session import Claimed, Record
@@ -29,13 +29,12 @@ _LAZY: dict[str, str] = {
     "Attempt": "barua.outbox.queue",
     "AttemptOutcome": "barua.outbox.status",
     "Claimed": "barua.outbox.session",
-    "DEFAULT_PROFILE": "barua.outbox.profile",
     "Decision": "barua.outbox.outcome",
     "Delivery": "barua.outbox.worker",
     "MessageStatus": "barua.outbox.status",
     "Outbox": "barua.outbox.queue",
     "OutboxEntry": "barua.outbox.queue",
-    "OutboxError": "barua.outbox.database",
+    "OutboxError": "barua.outbox.errors",
     "Pause": "barua.outbox.queue",
     "Recipient": "barua.outbox.queue",
     "RecipientStatus": "barua.outbox.status",
@@ -45,14 +44,12 @@ _LAZY: dict[str, str] = {
     "Worker": "barua.outbox.worker",
     "WorkerConfig": "barua.outbox.worker",
     "WorkerReport": "barua.outbox.worker",
-    "database_url": "barua.outbox.database",
     "decide": "barua.outbox.outcome",
     "limits_for": "barua.outbox.limits",
-    "settings_fingerprint": "barua.outbox.profile",
+    "settings_fingerprint": "barua.outbox.fingerprints",
 }
 
 __all__ = [
-    "DEFAULT_PROFILE",
     "Attempt",
     "AttemptOutcome",
     "Claimed",
@@ -71,7 +68,6 @@ __all__ = [
     "Worker",
     "WorkerConfig",
     "WorkerReport",
-    "database_url",
     "decide",
     "limits_for",
     "settings_fingerprint",

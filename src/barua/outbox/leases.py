@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from barua.outbox.database import OutboxError
+from barua.outbox.errors import OutboxError
 
 if TYPE_CHECKING:
     from barua.outbox.queue import Outbox

@@ -25,14 +25,28 @@ from typing import Any, Self
 from sqlalchemy import Connection, Engine, Row
 from sqlalchemy.exc import SQLAlchemyError
 
+from barua.database.engine import create_database_engine, first_line, redacted
+from barua.database.errors import FAILED, FAILED_HINT
+from barua.database.migrations import migrate
+from barua.database.tables import blobs, meta, pauses
 from barua.errors import TransportError
 from barua.message import OutgoingMessage
 from barua.outbox import content, schema
-from barua.outbox.database import OutboxError, create_outbox_engine, migrate, redacted
-from barua.outbox.profile import DEFAULT_PROFILE, settings_fingerprint
+from barua.outbox.errors import (
+    CANCEL_HINT,
+    CANNOT_CANCEL,
+    CANNOT_RETRY,
+    NO_ENTRY,
+    NO_ENTRY_HINT,
+    RETRY_HINT,
+    OutboxError,
+)
+from barua.outbox.fingerprints import settings_fingerprint
 from barua.outbox.session import Claimed, Record, WorkerSession
 from barua.outbox.status import AttemptOutcome, MessageStatus, RecipientStatus
 from barua.settings import Settings
+from barua.store.businesses import DEFAULT_BUSINESS
+from barua.texts import Message
 from barua.wire import is_wire_ready
 
 _FAR_FUTURE = 2**62
@@ -111,7 +125,7 @@ class OutboxEntry:
     last_reply: str | None
     queue_id: str | None
     recipients: tuple[Recipient, ...]
-    profile: str
+    business: str
     settings_fingerprint: str
 
     def count(self, status: RecipientStatus) -> int:
@@ -154,7 +168,7 @@ class OutboxEntry:
             "last_code": self.last_code,
             "last_reply": self.last_reply,
             "queue_id": self.queue_id,
-            "profile": self.profile,
+            "business": self.business,
             "recipients": [
                 {"address": r.address, "status": r.status.value, "code": r.code, "reply": r.reply}
                 for r in self.recipients
@@ -164,9 +178,9 @@ class OutboxEntry:
 
 @dataclass(frozen=True, slots=True)
 class Pause:
-    """The queue of a settings profile waits: the server refused the settings."""
+    """The queue of a business waits: the server refused the settings."""
 
-    profile: str
+    business: str
     settings_fingerprint: str
     paused_at: datetime
     reason: str
@@ -195,10 +209,10 @@ class Outbox:
         self._worker_engine_lock = threading.Lock()
 
     @classmethod
-    def open(cls, url: str | None = None, *, pool_size: int = 8) -> Outbox:
-        """Open the outbox (``url``, ``$BARUA_DATABASE_URL`` or SQLite in barua's home),
-        creating or upgrading its tables first."""
-        engine = create_outbox_engine(url, pool_size=pool_size)
+    def open(cls, url: str, *, pool_size: int = 8) -> Outbox:
+        """Open the outbox in the database at ``url`` (see
+        :func:`~barua.database.engine.database_url`), creating or upgrading its tables first."""
+        engine = create_database_engine(url, pool_size=pool_size)
         migrate(engine)
         return cls(engine, pool_size=pool_size)
 
@@ -232,7 +246,7 @@ class Outbox:
             with self._worker_engine_lock:
                 if self._worker_engine is None:
                     if self.dialect == "postgresql":
-                        self._worker_engine = create_outbox_engine(
+                        self._worker_engine = create_database_engine(
                             self.engine.url, pool_size=self._pool_size, relaxed=True
                         )
                     else:
@@ -263,11 +277,7 @@ class Outbox:
             with (self.worker_engine if worker else self.engine).connect() as conn:
                 yield conn
         except SQLAlchemyError as exc:
-            raise OutboxError(
-                f"the outbox database failed: {exc.__class__.__name__}: {_first_line(exc)}",
-                hint="Check that the database is running and reachable; nothing was lost, "
-                "the operation can be repeated.",
-            ) from exc
+            raise OutboxError(FAILED(reason=first_line(exc)), hint=FAILED_HINT()) from exc
 
     # Enqueueing --------------------------------------------------------------------------------
 
@@ -277,10 +287,10 @@ class Outbox:
         *,
         settings: Settings | None = None,
         idempotency_key: str | None = None,
-        profile: str = DEFAULT_PROFILE,
+        business: str = DEFAULT_BUSINESS,
         not_before: datetime | None = None,
     ) -> OutboxEntry:
-        """Write ``message`` to the outbox, to be sent with the settings of ``profile``.
+        """Write ``message`` to the outbox, to be sent with the settings of ``business``.
 
         With an ``idempotency_key`` (e.g. ``"invoice:INV-0042:v1"``) already in the outbox,
         nothing is written and the existing entry is returned.
@@ -298,7 +308,7 @@ class Outbox:
                 {
                     "message_id": message.message_id,
                     "idempotency_key": idempotency_key,
-                    "profile": profile,
+                    "profile": business,
                     "settings_fingerprint": fingerprint,
                     "sender": message.sender,
                     "subject": message.subject,
@@ -319,7 +329,7 @@ class Outbox:
                 return self._entry(conn, int(existing))
             unique = dict(zip(digests, parts, strict=True))
             conn.execute(
-                schema.insert_ignoring_duplicates(schema.blobs, self.dialect),
+                schema.insert_ignoring_duplicates(blobs, self.dialect),
                 [{"digest": d, "size": len(p), "data": p} for d, p in unique.items()],
             )
             conn.execute(
@@ -363,7 +373,7 @@ class Outbox:
             recipients=tuple(
                 Recipient(address, RecipientStatus.PENDING) for address in message.recipients
             ),
-            profile=profile,
+            business=business,
             settings_fingerprint=fingerprint,
         )
 
@@ -377,10 +387,7 @@ class Outbox:
     def _entry(self, conn: Connection, entry_id: int) -> OutboxEntry:
         row = conn.execute(schema.MESSAGE, _p({"id": entry_id})).one_or_none()
         if row is None:
-            raise OutboxError(
-                f"there is no outbox entry {entry_id}",
-                hint="`barua outbox list` shows the entries and their ids.",
-            )
+            raise OutboxError(NO_ENTRY(id=entry_id), hint=NO_ENTRY_HINT())
         rows = conn.execute(schema.RECIPIENTS_OF, _p({"id": entry_id})).all()
         return _to_entry(row, [_to_recipient(r) for r in rows])
 
@@ -412,13 +419,18 @@ class Outbox:
         status: MessageStatus | None = None,
         limit: int = 50,
         before_id: int | None = None,
+        business: str | None = None,
     ) -> list[OutboxEntry]:
-        """Entries newest first, ``limit`` at a time; page on with ``before_id``."""
-        query = schema.list_messages(status=None if status is None else status.value)
+        """Entries newest first, ``limit`` at a time (of one business when given); page on
+        with ``before_id``."""
+        query = schema.list_messages(
+            status=None if status is None else status.value, business=business is not None
+        )
+        values: dict[str, Any] = {"before_id": before_id or _FAR_FUTURE, "limit": limit}
+        if business is not None:
+            values["business"] = business
         with self._transaction() as conn:
-            rows = conn.execute(
-                query, _p({"before_id": before_id or _FAR_FUTURE, "limit": limit})
-            ).all()
+            rows = conn.execute(query, _p(values)).all()
             ids = [row.id for row in rows]
             by_message: dict[int, list[Recipient]] = {i: [] for i in ids}
             if ids:
@@ -426,10 +438,13 @@ class Outbox:
                     by_message[r.message_pk].append(_to_recipient(r))
         return [_to_entry(row, by_message[row.id]) for row in rows]
 
-    def counts(self) -> dict[MessageStatus, int]:
-        """How many entries are in each state."""
+    def counts(self, *, business: str | None = None) -> dict[MessageStatus, int]:
+        """How many entries are in each state (of one business when given)."""
         with self._transaction() as conn:
-            rows = conn.execute(schema.COUNT_BY_STATUS).all()
+            if business is None:
+                rows = conn.execute(schema.COUNT_BY_STATUS).all()
+            else:
+                rows = conn.execute(schema.COUNT_BY_STATUS_OF, _p({"business": business})).all()
         found = {MessageStatus(status): int(n) for status, n in rows}
         return {status: found.get(status, 0) for status in MessageStatus}
 
@@ -451,11 +466,7 @@ class Outbox:
     def retry(self, entry_id: int) -> OutboxEntry:
         """Send a deferred or failed entry again now, with a new retry period."""
         return self._change(
-            entry_id,
-            schema.RETRY,
-            schema.RETRY_RECIPIENTS,
-            refused="cannot be retried",
-            hint="Only deferred and failed entries can be retried.",
+            entry_id, schema.RETRY, schema.RETRY_RECIPIENTS, refused=CANNOT_RETRY, hint=RETRY_HINT
         )
 
     def cancel(self, entry_id: int) -> OutboxEntry:
@@ -464,21 +475,19 @@ class Outbox:
             entry_id,
             schema.CANCEL,
             schema.CANCEL_RECIPIENTS,
-            refused="cannot be cancelled",
-            hint="Only queued and deferred entries can be cancelled.",
+            refused=CANNOT_CANCEL,
+            hint=CANCEL_HINT,
         )
 
     def _change(
-        self, entry_id: int, message: Any, recipients: Any, *, refused: str, hint: str
+        self, entry_id: int, message: Any, recipients: Any, *, refused: Message, hint: Message
     ) -> OutboxEntry:
         """Apply a person's change to an entry and its recipients, or say why it cannot be."""
         now = time.time()
         with self._transaction() as conn:
             entry = self._entry(conn, entry_id)
             if conn.execute(message, _p({"id": entry_id, "now": now})).rowcount == 0:
-                raise OutboxError(
-                    f"outbox entry {entry_id} is {entry.status} and {refused}", hint=hint
-                )
+                raise OutboxError(refused(id=entry_id, status=entry.status), hint=hint())
             conn.execute(recipients, _p({"id": entry_id, "now": now}))
             return self._entry(conn, entry_id)
 
@@ -498,30 +507,25 @@ class Outbox:
 
     # Pausing -----------------------------------------------------------------------------------
 
-    def pause_of(self, profile: str = DEFAULT_PROFILE) -> Pause | None:
-        """Why the queue of ``profile`` is paused, or None when it is not."""
+    def pause_of(self, business: str = DEFAULT_BUSINESS) -> Pause | None:
+        """Why the queue of ``business`` is paused, or None when it is not."""
         with self._transaction() as conn:
-            row = conn.execute(schema.PAUSE_OF, _p({"profile": profile})).one_or_none()
-        if row is None:
-            return None
-        return Pause(
-            profile=row.profile,
-            settings_fingerprint=row.settings_fingerprint,
-            paused_at=datetime.fromtimestamp(row.paused_at, UTC),
-            reason=row.reason,
-            hint=row.hint,
-            step=row.step,
-            code=row.code,
-            reply=row.reply,
-        )
+            row = conn.execute(schema.PAUSE_OF, _p({"profile": business})).one_or_none()
+        return None if row is None else _to_pause(row)
 
-    def pause(self, profile: str, *, fingerprint: str, error: TransportError) -> None:
-        """Pause the queue of ``profile``: the settings with ``fingerprint`` were refused."""
+    def pauses(self) -> dict[str, Pause]:
+        """Every paused business's pause, by key."""
+        with self._transaction() as conn:
+            rows = conn.execute(schema.ALL_PAUSES).all()
+        return {row.profile: _to_pause(row) for row in rows}
+
+    def pause(self, business: str, *, fingerprint: str, error: TransportError) -> None:
+        """Pause the queue of ``business``: the settings with ``fingerprint`` were refused."""
         with self._transaction() as conn:
             conn.execute(
-                schema.insert_ignoring_duplicates(schema.pauses, self.dialect),
+                schema.insert_ignoring_duplicates(pauses, self.dialect),
                 {
-                    "profile": profile,
+                    "profile": business,
                     "settings_fingerprint": fingerprint,
                     "paused_at": time.time(),
                     "reason": str(error),
@@ -532,10 +536,10 @@ class Outbox:
                 },
             )
 
-    def resume(self, profile: str = DEFAULT_PROFILE) -> bool:
-        """Lift the pause of ``profile``; True when it was paused."""
+    def resume(self, business: str = DEFAULT_BUSINESS) -> bool:
+        """Lift the pause of ``business``; True when it was paused."""
         with self._transaction() as conn:
-            return bool(conn.execute(schema.DELETE_PAUSE, _p({"profile": profile})).rowcount)
+            return bool(conn.execute(schema.DELETE_PAUSE, _p({"profile": business})).rowcount)
 
     def salt(self) -> bytes:
         """A random value of this installation, made on first use (for fingerprints)."""
@@ -543,7 +547,7 @@ class Outbox:
             value = conn.execute(schema.GET_META, _p({"key": "fingerprint_salt"})).scalar()
             if value is None:
                 conn.execute(
-                    schema.insert_ignoring_duplicates(schema.meta, self.dialect),
+                    schema.insert_ignoring_duplicates(meta, self.dialect),
                     {"key": "fingerprint_salt", "value": secrets.token_hex(16)},
                 )
                 value = conn.execute(schema.GET_META, _p({"key": "fingerprint_salt"})).scalar()
@@ -554,14 +558,14 @@ class Outbox:
     def session(self, *, worker: str) -> WorkerSession:
         """A database connection of ``worker``'s own, for the statements it runs for every
         message (see :mod:`barua.outbox.session`); one per thread."""
-        return WorkerSession(self, worker=worker)
+        return WorkerSession(self.worker_engine, worker=worker)
 
     def claim(
-        self, *, worker: str, profile: str = DEFAULT_PROFILE, limit: int, lease: float
+        self, *, worker: str, business: str = DEFAULT_BUSINESS, limit: int, lease: float
     ) -> list[Claimed]:
         """Take up to ``limit`` due messages under a lease of ``lease`` seconds."""
         with self.session(worker=worker) as session:
-            return session.claim(profile=profile, limit=limit, lease=lease)
+            return session.claim(business=business, limit=limit, lease=lease)
 
     def claim_one(self, entry_id: int, *, worker: str, lease: float) -> Claimed | None:
         """Take the message ``entry_id`` if it is due; None when it is not (e.g. another
@@ -611,18 +615,24 @@ class Outbox:
         with self.session(worker=worker) as session:
             return session.record(records)
 
-    def attempts_since(self, *, profile: str, since: float) -> int:
-        """How many attempts were made for ``profile`` since ``since`` (sending limits)."""
+    def attempts_since(self, *, business: str, since: float) -> int:
+        """How many attempts were made for ``business`` since ``since`` (sending limits)."""
         with self._transaction(worker=True) as conn:
             return int(
-                conn.execute(schema.SENT_SINCE, _p({"profile": profile, "since": since})).scalar()
+                conn.execute(schema.SENT_SINCE, _p({"profile": business, "since": since})).scalar()
                 or 0
             )
 
-    def next_due(self, *, profile: str = DEFAULT_PROFILE) -> float | None:
-        """When the next message of ``profile`` becomes due (seconds since the epoch)."""
+    def due_businesses(self) -> set[str]:
+        """The businesses (by key) with mail due now."""
         with self._transaction(worker=True) as conn:
-            value = conn.execute(schema.NEXT_DUE, _p({"profile": profile})).scalar()
+            rows = conn.execute(schema.DUE_BUSINESSES, _p({"now": time.time()})).scalars()
+            return {str(key) for key in rows}
+
+    def next_due(self, *, business: str = DEFAULT_BUSINESS) -> float | None:
+        """When the next message of ``business`` becomes due (seconds since the epoch)."""
+        with self._transaction(worker=True) as conn:
+            value = conn.execute(schema.NEXT_DUE, _p({"profile": business})).scalar()
         return None if value is None else float(value)
 
 
@@ -631,6 +641,19 @@ def _p(values: Any) -> Any:
     if isinstance(values, list):
         return [_p(item) for item in values]
     return {f"p_{key}": value for key, value in values.items()}
+
+
+def _to_pause(row: Any) -> Pause:
+    return Pause(
+        business=row.profile,
+        settings_fingerprint=row.settings_fingerprint,
+        paused_at=datetime.fromtimestamp(row.paused_at, UTC),
+        reason=row.reason,
+        hint=row.hint,
+        step=row.step,
+        code=row.code,
+        reply=row.reply,
+    )
 
 
 def _to_recipient(row: Row[Any] | Mapping[str, Any]) -> Recipient:
@@ -662,11 +685,6 @@ def _to_entry(row: Row[Any], recipients: Sequence[Recipient]) -> OutboxEntry:
         last_reply=row.last_reply,
         queue_id=row.queue_id,
         recipients=tuple(recipients),
-        profile=row.profile,
+        business=row.profile,
         settings_fingerprint=row.settings_fingerprint,
     )
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    return text.splitlines()[0] if text else ""

@@ -21,23 +21,11 @@ no separate sweep. Sent, failed and cancelled messages have no ``next_attempt_at
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    Column,
-    Connection,
-    Double,
-    ForeignKey,
-    Index,
     Integer,
-    LargeBinary,
-    MetaData,
     Select,
-    String,
     Table,
     Text,
     and_,
@@ -47,194 +35,14 @@ from sqlalchemy import (
     exists,
     func,
     insert,
-    inspect,
     select,
-    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
+from barua.database.tables import attempts, blobs, messages, meta, pauses, pieces, recipients
 from barua.outbox.status import MessageStatus, RecipientStatus
-
-metadata = MetaData()
-
-# SQLite makes an INTEGER PRIMARY KEY the rowid; PostgreSQL gets a 64-bit identity.
-_Id = BigInteger().with_variant(Integer(), "sqlite")
-
-blobs = Table(
-    "outbox_blobs",
-    metadata,
-    Column("digest", String(71), primary_key=True),
-    Column("size", Integer, nullable=False),
-    Column("data", LargeBinary, nullable=False),
-)
-
-messages = Table(
-    "outbox_messages",
-    metadata,
-    Column("id", _Id, primary_key=True, autoincrement=True),
-    Column("message_id", Text, nullable=False),
-    Column("idempotency_key", Text, nullable=True, unique=True),
-    Column("profile", String(100), nullable=False),
-    Column("settings_fingerprint", String(64), nullable=False),
-    Column("sender", Text, nullable=False),
-    Column("subject", Text, nullable=False),
-    Column("size", Integer, nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("attempts", Integer, nullable=False, default=0),
-    Column("created_at", Double, nullable=False),
-    Column("updated_at", Double, nullable=False),
-    Column("next_attempt_at", Double, nullable=True),
-    Column("lease_owner", String(64), nullable=True),
-    Column("sent_at", Double, nullable=True),
-    Column("last_error", Text, nullable=True),
-    Column("last_error_class", String(100), nullable=True),
-    Column("last_step", String(32), nullable=True),
-    Column("last_code", Integer, nullable=True),
-    Column("last_reply", Text, nullable=True),
-    Column("queue_id", Text, nullable=True),
-    # Migration 2: true when the bytes go into SMTP DATA as they are (checked at enqueue).
-    Column("wire_ready", Boolean, nullable=True),
-    # With the id, the index gives the claim's order itself (PostgreSQL would otherwise sort
-    # every due message to take the first few; SQLite's indexes end with the rowid anyway).
-    Index("outbox_messages_due", "profile", "next_attempt_at", "id"),
-    Index("outbox_messages_status", "status", "created_at"),
-)
-
-recipients = Table(
-    "outbox_recipients",
-    metadata,
-    Column("message_pk", _Id, ForeignKey("outbox_messages.id"), primary_key=True),
-    Column("position", Integer, primary_key=True),
-    Column("address", Text, nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("code", Integer, nullable=True),
-    Column("reply", Text, nullable=True),
-    Column("updated_at", Double, nullable=False),
-)
-
-pieces = Table(
-    "outbox_pieces",
-    metadata,
-    Column("message_pk", _Id, ForeignKey("outbox_messages.id"), primary_key=True),
-    Column("position", Integer, primary_key=True),
-    Column("digest", String(71), ForeignKey("outbox_blobs.digest"), nullable=False),
-    Index("outbox_pieces_digest", "digest"),
-)
-
-attempts = Table(
-    "outbox_attempts",
-    metadata,
-    Column("id", _Id, primary_key=True, autoincrement=True),
-    Column("message_pk", _Id, ForeignKey("outbox_messages.id"), nullable=False),
-    Column("number", Integer, nullable=False),
-    Column("worker", String(64), nullable=False),
-    Column("started_at", Double, nullable=False),
-    Column("duration", Double, nullable=False),
-    Column("server", Text, nullable=False),
-    Column("outcome", String(16), nullable=False),
-    Column("code", Integer, nullable=True),
-    Column("reply", Text, nullable=True),
-    Column("error_class", String(100), nullable=True),
-    Column("step", String(32), nullable=True),
-    Column("error", Text, nullable=True),
-    Column("detail", Text, nullable=True),
-    Index("outbox_attempts_message", "message_pk", "number"),
-    Index("outbox_attempts_started", "started_at"),
-)
-
-pauses = Table(
-    "outbox_pauses",
-    metadata,
-    Column("profile", String(100), primary_key=True),
-    Column("settings_fingerprint", String(64), nullable=False),
-    Column("paused_at", Double, nullable=False),
-    Column("reason", Text, nullable=False),
-    Column("hint", Text, nullable=True),
-    Column("step", String(32), nullable=True),
-    Column("code", Integer, nullable=True),
-    Column("reply", Text, nullable=True),
-)
-
-meta = Table(
-    "outbox_meta",
-    metadata,
-    Column("key", String(100), primary_key=True),
-    Column("value", Text, nullable=False),
-)
-
-migrations_table = Table(
-    "schema_migrations",
-    metadata,
-    Column("version", Integer, primary_key=True),
-    Column("description", Text, nullable=False),
-    Column("applied_at", Double, nullable=False),
-)
-
-# Migrations -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Migration:
-    """One step of the schema; a released step never changes, a new one is appended."""
-
-    version: int
-    description: str
-    apply: Callable[[Connection], None]
-
-
-def _v1(conn: Connection) -> None:
-    # Version 1 creates the tables as defined above, so on a new database they already have
-    # the columns later migrations add: each of those adds its column only when it is missing.
-    tables = [blobs, messages, recipients, pieces, attempts, pauses, meta]
-    metadata.create_all(conn, tables=tables, checkfirst=True)
-
-
-def _add_column(conn: Connection, table: Table, name: str) -> None:
-    if name in {column["name"] for column in inspect(conn).get_columns(table.name)}:
-        return
-    column = table.c[name]
-    kind = column.type.compile(dialect=conn.dialect)
-    # The names come from the table definitions above, never from input.
-    conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{name}" {kind}'))
-
-
-def _replace_index(conn: Connection, index: Index) -> None:
-    table = index.table
-    assert table is not None
-    found = {i["name"]: i["column_names"] for i in inspect(conn).get_indexes(table.name)}
-    if found.get(index.name) == [c.name for c in index.columns]:
-        return
-    if index.name in found:
-        conn.execute(text(f"DROP INDEX {index.name}"))  # names from the definitions above
-    index.create(conn)
-
-
-def _v2(conn: Connection) -> None:
-    _add_column(conn, messages, "wire_ready")
-    _replace_index(conn, next(i for i in messages.indexes if i.name == "outbox_messages_due"))
-
-
-MIGRATIONS: tuple[Migration, ...] = (
-    Migration(1, "create the outbox tables", _v1),
-    Migration(2, "remember which messages go into SMTP DATA as they are; due index by id", _v2),
-)
-"""Every migration in order; :func:`barua.outbox.database.migrate` runs those not yet run."""
-
-SCHEMA_VERSION = MIGRATIONS[-1].version
-
-# Any number 64-bit number works; this one spells "barua" in ASCII.
-PG_MIGRATION_LOCK = 0x6261727561
-
-LOCK_MIGRATIONS_PG = text("SELECT pg_advisory_xact_lock(:p_key)").bindparams(
-    p_key=PG_MIGRATION_LOCK
-)
-"""PostgreSQL: one process migrates at a time; the others wait, then find nothing to do."""
-LOCK_MIGRATIONS_SQLITE = "BEGIN IMMEDIATE"
-"""SQLite: take the write lock first, so two processes never migrate at once."""
-CURRENT_VERSION = select(func.max(migrations_table.c.version))
-RECORD_MIGRATION = insert(migrations_table)
 
 # Statements ------------------------------------------------------------------------------------
 # Each is built once; the values come in as bound parameters, never as SQL text. Parameter
@@ -501,11 +309,14 @@ ATTEMPTS_OF = (
 )
 
 
-def list_messages(*, status: str | None) -> Select[Any]:
-    """Messages newest first, optionally of one status; ``limit`` and ``before_id`` bound."""
+def list_messages(*, status: str | None, business: bool = False) -> Select[Any]:
+    """Messages newest first, optionally of one status and (``business``) of the business
+    ``p_business``; ``limit`` and ``before_id`` bound."""
     query = select(messages).where(messages.c.id < bindparam("p_before_id"))
     if status is not None:
         query = query.where(messages.c.status == status)
+    if business:
+        query = query.where(messages.c.profile == bindparam("p_business"))
     return query.order_by(messages.c.id.desc()).limit(bindparam("p_limit", type_=Integer))
 
 
@@ -516,6 +327,10 @@ RECIPIENTS_OF_MANY = (
 )
 
 COUNT_BY_STATUS = select(messages.c.status, func.count()).group_by(messages.c.status)
+COUNT_BY_STATUS_OF = COUNT_BY_STATUS.where(messages.c.profile == bindparam("p_business"))
+
+ALL_PAUSES = select(pauses)
+"""Every paused business's pause."""
 
 RETRY = (
     update(messages)
@@ -591,6 +406,13 @@ SENT_SINCE = select(func.count()).where(
     )
 )
 """Attempts made for ``profile`` since ``since``: what a sending limit counts."""
+
+DUE_BUSINESSES = (
+    select(messages.c.profile)
+    .where(messages.c.next_attempt_at <= bindparam("p_now"), messages.c.status.in_(_DUE_STATES))
+    .distinct()
+)
+"""The businesses with mail due now: a fleet starts a worker for each."""
 
 NEXT_DUE = select(func.min(messages.c.next_attempt_at)).where(
     messages.c.profile == bindparam("p_profile"), messages.c.status.in_(_DUE_STATES)

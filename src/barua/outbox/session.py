@@ -10,7 +10,7 @@ the driver's cursor, over one connection the thread keeps. The SQL stays SQLAlch
 the same named statements; only the per-execution overhead goes.
 
 >>> with outbox.session(worker="host:42:ab12cd") as session:     # doctest: +SKIP
-...     batch = session.claim(profile="default", limit=16, lease=300)
+...     batch = session.claim(business="default", limit=16, lease=300)
 ...     session.record([...])
 """
 
@@ -30,15 +30,17 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from barua.database.engine import SQLITE_BUSY_TIMEOUT_MS, first_line
+from barua.database.errors import FAILED, FAILED_HINT
 from barua.message import OutgoingMessage
 from barua.outbox import content, schema
-from barua.outbox.database import SQLITE_BUSY_TIMEOUT_MS, OutboxError
+from barua.outbox.errors import OutboxError
 from barua.outbox.outcome import Decision
 from barua.outbox.status import MessageStatus, RecipientStatus
 from barua.wire import WireData
 
 if TYPE_CHECKING:
-    from barua.outbox.queue import Outbox
+    from sqlalchemy import Engine
 
 _T = TypeVar("_T")
 
@@ -127,8 +129,9 @@ class WorkerSession:
     """What one worker thread writes and reads, over a connection it keeps (see the module
     docstring). Not to be shared between threads; :meth:`Outbox.session` makes one."""
 
-    def __init__(self, outbox: Outbox, *, worker: str) -> None:
-        self.outbox = outbox
+    def __init__(self, engine: Engine, *, worker: str) -> None:
+        self.engine = engine
+        """The outbox's :attr:`~barua.outbox.queue.Outbox.worker_engine`."""
         self.worker = worker
         self._conn: Connection | None = None
         self._disconnected = False
@@ -165,7 +168,7 @@ class WorkerSession:
         """The driver's connection, committed after the block or rolled back on error. A
         connection that failed is dropped, so the next use connects again. ``write``: the
         block writes (on SQLite, it first takes the write lock, see :func:`_begin_write`)."""
-        engine = self.outbox.worker_engine
+        engine = self.engine
         dbapi = engine.dialect.loaded_dbapi
         try:
             if self._conn is None:
@@ -199,19 +202,15 @@ class WorkerSession:
                     self.close()
                 raise
         except (dbapi.Error, SQLAlchemyError) as exc:
-            raise OutboxError(
-                f"the outbox database failed: {exc.__class__.__name__}: {_first_line(exc)}",
-                hint="Check that the database is running and reachable; nothing was lost, "
-                "the operation can be repeated.",
-            ) from exc
+            raise OutboxError(FAILED(reason=first_line(exc)), hint=FAILED_HINT()) from exc
 
     # Claiming ---------------------------------------------------------------------------------
 
-    def claim(self, *, profile: str, limit: int, lease: float) -> list[Claimed]:
-        """Take up to ``limit`` due messages of ``profile`` under a lease of ``lease`` seconds."""
+    def claim(self, *, business: str, limit: int, lease: float) -> list[Claimed]:
+        """Take up to ``limit`` due messages of ``business`` under a lease of ``lease`` seconds."""
         now = time.time()
         values = {
-            "p_profile": profile,
+            "p_profile": business,
             "p_now": now,
             "p_limit": limit,
             "p_worker": self.worker,
@@ -484,8 +483,3 @@ def attempt_row(record: Record, worker: str, kept: bool) -> dict[str, Any]:
         "error": decision.error,
         "detail": detail,
     }
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    return text.splitlines()[0] if text else ""

@@ -47,20 +47,20 @@ from urllib.parse import urlsplit
 from barua.errors import BaruaError, Step, TransportError
 from barua.message import OutgoingMessage
 from barua.outbox.claim_size import ClaimSize
-from barua.outbox.database import OutboxError
+from barua.outbox.errors import OutboxError
+from barua.outbox.fingerprints import credentials_fingerprint
 from barua.outbox.group_commit import GroupCommit
 from barua.outbox.leases import Leases
 from barua.outbox.limits import SendingLimits, limits_for
 from barua.outbox.outcome import Decision, decide
-from barua.outbox.profile import DEFAULT_PROFILE, credentials_fingerprint
 from barua.outbox.queue import Outbox, OutboxEntry, Pause
 from barua.outbox.retry import RetryPolicy
 from barua.outbox.session import Claimed, Record, WorkerSession
 from barua.outbox.status import AttemptOutcome, MessageStatus
 from barua.settings import Protocol, Settings
+from barua.store.businesses import DEFAULT_BUSINESS
 from barua.transports.base import SendResult, StepObserver, Transport
 from barua.transports.delivery import open_transport
-from barua.transports.smtp import SmtpTransport
 
 CONNECTION_STEPS = frozenset(
     {
@@ -94,7 +94,7 @@ class WorkerConfig:
     poll_interval: float = 1.0
     """Longest sleep when nothing is due."""
     retry: RetryPolicy = field(default_factory=RetryPolicy)
-    profile: str = DEFAULT_PROFILE
+    business: str = DEFAULT_BUSINESS
     max_connection_backoff: float = 60.0
     """Longest wait of a thread before connecting again after a failed connection."""
     database_patience: float = 60.0
@@ -138,13 +138,11 @@ def default_transport(
     settings: Settings, limits: SendingLimits, observer: StepObserver | None = None
 ) -> Transport:
     """The transport the settings ask for, reconnecting as often as the provider wants."""
-    if settings.protocol is Protocol.SMTP:
-        return SmtpTransport(
-            settings,
-            observer=observer,
-            max_messages_per_connection=limits.max_messages_per_connection,
-        )
-    return open_transport(settings, observer=observer)
+    return open_transport(
+        settings,
+        observer=observer,
+        max_messages_per_connection=limits.max_messages_per_connection,
+    )
 
 
 def _server(settings: Settings) -> str:
@@ -189,7 +187,7 @@ class _ResultsNotRecorded(Exception):
 
 
 class Worker:
-    """Delivers the due messages of one settings profile.
+    """Delivers the due messages of one business.
 
     ``settings`` is the settings object, or a function returning the settings in effect
     (re-read while the queue is paused, so fixing the password resumes delivery).
@@ -239,6 +237,11 @@ class Worker:
         self.fingerprint = credentials_fingerprint(settings, salt=self._salt)
         self._server = _server(settings)
 
+    def use_settings(self, settings: Settings) -> None:
+        """Send with ``settings`` from the next batch on: they changed while delivering."""
+        with self._lock:
+            self._use(settings)
+
     @property
     def connections(self) -> int:
         return max(1, self.config.connections or self.limits.connections)
@@ -287,7 +290,7 @@ class Worker:
 
     def _check_pause(self) -> None:
         """Read the pause; lift it when the settings changed since they were refused."""
-        pause = self.outbox.pause_of(self.config.profile)
+        pause = self.outbox.pause_of(self.config.business)
         if pause is not None and self._loader is not None:
             try:
                 fresh = self._loader()
@@ -298,7 +301,7 @@ class Worker:
                 with self._lock:
                     self._use(fresh)
         if pause is not None and pause.settings_fingerprint != self.fingerprint:
-            self.outbox.resume(self.config.profile)
+            self.outbox.resume(self.config.business)
             self._log("the settings changed since the server refused them: delivery resumes")
             pause = None
         if pause is not None and self._paused is None:
@@ -375,7 +378,7 @@ class Worker:
 
         def take() -> list[Claimed]:
             batch = session.claim(
-                profile=self.config.profile, limit=allowed, lease=self.config.lease
+                business=self.config.business, limit=allowed, lease=self.config.lease
             )
             due.append(len(batch))
             return batch
@@ -547,8 +550,8 @@ class Worker:
             self._persist(partial(self._finish, [record], session))
         if decision.pause:
             assert isinstance(error, TransportError)
-            self.outbox.pause(self.config.profile, fingerprint=self.fingerprint, error=error)
-            self._paused = self.outbox.pause_of(self.config.profile)
+            self.outbox.pause(self.config.business, fingerprint=self.fingerprint, error=error)
+            self._paused = self.outbox.pause_of(self.config.business)
             self._log(f"delivery is paused: {error}")
         return decision, error
 
@@ -678,7 +681,7 @@ class Worker:
             self._in_flight -= 1
 
     def _idle(self) -> None:
-        due = self.outbox.next_due(profile=self.config.profile)
+        due = self.outbox.next_due(business=self.config.business)
         wait = self.config.poll_interval
         if due is not None:
             wait = min(wait, max(due - time.time(), 0.01))
@@ -698,7 +701,7 @@ class Worker:
             for limit, window in ((limits.per_minute, 60.0), (limits.per_day, 86400.0)):
                 if limit is not None:
                     used = self.outbox.attempts_since(
-                        profile=self.config.profile, since=now - window
+                        business=self.config.business, since=now - window
                     )
                     allowed = min(allowed, limit - used - self._in_flight)
             allowed = max(allowed, 0)
@@ -727,7 +730,7 @@ class Worker:
             decision, error = self._attempt(transport, claimed)
         if self._paused is not None and decision.status is MessageStatus.SENT:
             # These settings work after all (the password was fixed): let the queue go on.
-            self.outbox.resume(self.config.profile)
+            self.outbox.resume(self.config.business)
         return Delivery(
             self.outbox.get(entry_id),
             error if isinstance(error, TransportError) else None,

@@ -23,6 +23,7 @@ from barua.errors import (
     TLSError,
     TransportError,
 )
+from barua.i18n import translator
 from barua.message import OutgoingMessage, build_message
 from barua.settings import Protocol, Settings, update_settings
 from barua.setup.advice import Advice, advise, step_label
@@ -73,12 +74,13 @@ class TestReport:
         """True for the RCPT TO step of the settings' copy address (``bcc_copy``)."""
         return event.recipient is not None and event.recipient == self.settings.bcc_copy
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready form for the web app and scripts; holds no secret."""
+    def to_dict(self, lang: str | None = None) -> dict[str, Any]:
+        """A JSON-ready form for the web app and scripts, its words in ``lang``; holds no
+        secret."""
         data: dict[str, Any] = {
             "ok": self.ok,
             "seconds": round(self.seconds, 3),
-            "steps": [self._step_dict(e) for e in self.steps],
+            "steps": [self._step_dict(e, lang) for e in self.steps],
         }
         if self.result is not None:
             data["result"] = {
@@ -90,19 +92,19 @@ class TestReport:
                 "server": self.result.server,
             }
         if self.error is not None:
-            data["error"] = error_dict(self.error)
+            data["error"] = error_dict(self.error, lang)
         if self.advice is not None:
             data["advice"] = self.advice.to_dict()
         if self.trusted_certificate is not None:
             data["trusted_certificate"] = self.trusted_certificate.to_dict()
         if self.deliverability is not None:
-            data["deliverability"] = self.deliverability.to_dict()
+            data["deliverability"] = self.deliverability.to_dict(translator(lang).gettext)
         return data
 
-    def _step_dict(self, event: StepEvent) -> dict[str, Any]:
+    def _step_dict(self, event: StepEvent, lang: str | None) -> dict[str, Any]:
         data: dict[str, Any] = {
             "step": str(event.step),
-            "label": step_label(event.step),
+            "label": step_label(event.step, lang),
             "ok": event.ok,
             "ms": round(event.seconds * 1000, 1),
             "detail": event.detail,
@@ -118,12 +120,15 @@ class TestReport:
         return data
 
 
-def error_dict(error: BaruaError) -> dict[str, Any]:
-    """An error as plain values: what failed, where, the server's reply and the fix."""
+def error_dict(error: BaruaError, lang: str | None = None) -> dict[str, Any]:
+    """An error as plain values: what failed (its code and values, and in words in
+    ``lang``), where, the server's reply and the fix."""
     data: dict[str, Any] = {
         "type": type(error).__name__,
-        "message": str(error),
-        "hint": error.hint,
+        "error_code": error.error_code,
+        "params": error.text.to_dict()["params"],
+        "message": error.render(lang),
+        "hint": error.render_hint(lang),
     }
     if isinstance(error, TransportError):
         data.update(

@@ -9,11 +9,19 @@ from barua.transports.http import HttpTransport
 from barua.transports.smtp import SmtpTransport
 
 
-def open_transport(settings: Settings, *, observer: StepObserver | None = None) -> Transport:
-    """The transport the settings ask for; it connects on first send."""
+def open_transport(
+    settings: Settings,
+    *,
+    observer: StepObserver | None = None,
+    max_messages_per_connection: int | None = None,
+) -> Transport:
+    """The transport the settings ask for; it connects on first send. An SMTP connection
+    is opened anew after ``max_messages_per_connection`` messages (a provider's limit)."""
     if settings.protocol is Protocol.HTTP:
         return HttpTransport(settings, observer=observer)
-    return SmtpTransport(settings, observer=observer)
+    return SmtpTransport(
+        settings, observer=observer, max_messages_per_connection=max_messages_per_connection
+    )
 
 
 def send_now(

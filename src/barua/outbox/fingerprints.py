@@ -1,12 +1,10 @@
-"""How a queued message refers to the settings it is sent with (pure: no I/O).
+"""Which account a queued message is sent with, and when the settings of a paused queue
+changed (pure: no I/O).
 
-barua has one settings profile for now, named :data:`DEFAULT_PROFILE`. Every message records
-its profile (which settings send it) and a fingerprint of the account it was queued for, so a
-later design with several profiles (one per shop, one per sending address) needs no change to
-the outbox. A worker delivers the messages of one profile.
-
-A paused queue remembers :func:`credentials_fingerprint` of the settings that were refused;
-when the settings change (a new password), the fingerprint changes and the queue resumes.
+Every message records its business (``profile`` in the outbox tables, the business's key) and
+a fingerprint of the account it was queued for. A paused queue remembers
+:func:`credentials_fingerprint` of the settings that were refused; when the settings change
+(a new password), the fingerprint changes and the queue resumes.
 """
 
 from __future__ import annotations
@@ -15,8 +13,6 @@ import hashlib
 import json
 
 from barua.settings import Protocol, Settings
-
-DEFAULT_PROFILE = "default"
 
 # Slow on purpose: a copied database must not make the password cheap to guess.
 _KDF_ITERATIONS = 100_000

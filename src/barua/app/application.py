@@ -1,0 +1,27 @@
+"""The application object: every use case, composed from one class per area."""
+
+from __future__ import annotations
+
+from barua.app.businesses import BusinessUseCases
+from barua.app.documents import DocumentUseCases
+from barua.app.outbox import OutboxUseCases
+from barua.app.sending import SendingUseCases
+from barua.app.settings import SettingsUseCases
+from barua.app.testing import TestingUseCases
+from barua.app.workers import WorkerUseCases
+
+
+class Barua(
+    TestingUseCases,
+    SendingUseCases,
+    DocumentUseCases,
+    WorkerUseCases,
+    SettingsUseCases,
+    BusinessUseCases,
+    OutboxUseCases,
+):
+    """barua, opened on a home folder and a database: every use case is a method.
+
+    Open it once per process with the :class:`~barua.environment.Environment` read at
+    start-up; close it (or use it as a context manager) to release the database.
+    """

@@ -1,0 +1,41 @@
+"""The application layer's error, and the messages its use cases say."""
+
+from __future__ import annotations
+
+from barua.errors import BaruaError
+from barua.texts import Message
+
+
+class AppError(BaruaError):
+    """A use case cannot do what was asked: no settings yet, a wrong fingerprint, …"""
+
+
+NO_SETTINGS = Message("app.no_settings", "no email settings are saved yet")
+NO_SETTINGS_FOR = Message("app.no_settings_for", 'no email settings are saved yet for "{business}"')
+NO_SETTINGS_HINT = Message(
+    "app.no_settings_hint",
+    "Run `barua settings set --help`, or give the BARUA_* environment variables.",
+)
+NO_SETTINGS_FLAGS_HINT = Message(
+    "app.no_settings_flags_hint",
+    "Run `barua settings set --host smtp.example.com --port 587 --username you@example.com "
+    "--password-stdin`, or give the settings on this command.",
+)
+FINGERPRINT_INVALID = Message(
+    "app.fingerprint_invalid", "--fingerprint must be a SHA-256 fingerprint (64 hex digits)"
+)
+FINGERPRINT_DIFFERS = Message(
+    "app.fingerprint_differs", "the server presents {sha256}, not the fingerprint you gave"
+)
+FINGERPRINT_DIFFERS_HINT = Message(
+    "app.fingerprint_differs_hint",
+    "Do not trust this certificate: check the host, and the fingerprint with the server's "
+    "administrator.",
+)
+ENTRY_STATE = Message("app.entry_state", "outbox entry {id} is {status}: {summary}")
+ENTRY_STATE_HINT = Message("app.entry_state_hint", "`barua outbox show {id}` shows every attempt.")
+NO_DOCUMENTS_IN_FOLDER = Message(
+    "app.no_documents_in_folder", "the folder {folder} holds no .json documents"
+)
+LOGO_TOO_LARGE = Message("app.logo_too_large", "the logo is larger than {limit} MB")
+LOGO_NOT_AN_IMAGE = Message("app.logo_not_an_image", "the logo must be a PNG or JPEG image")

@@ -1,0 +1,42 @@
+"""What a face needs to show barua's results in a person's language: the advice on a failed
+delivery, step labels, addresses as typed, sizes. Nothing here decides anything."""
+
+from __future__ import annotations
+
+from barua.addresses import SeveralAddressesError, display_address, readable
+from barua.certificates import CertificateInfo
+from barua.documents import DocumentError, EmailOutcome, EmailStatus
+from barua.outbox.fleet import FleetReport
+from barua.outbox.queue import Attempt, OutboxEntry, Pause
+from barua.outbox.retry import RetryPolicy
+from barua.outbox.status import AttemptOutcome, MessageStatus, RecipientStatus
+from barua.outbox.worker import WorkerConfig
+from barua.setup.advice import Advice, advise, step_label
+from barua.setup.diagnose import TestReport
+from barua.transports.base import StepEvent, StepObserver, format_size
+
+__all__ = [
+    "Advice",
+    "Attempt",
+    "AttemptOutcome",
+    "CertificateInfo",
+    "DocumentError",
+    "EmailOutcome",
+    "EmailStatus",
+    "FleetReport",
+    "MessageStatus",
+    "OutboxEntry",
+    "Pause",
+    "RecipientStatus",
+    "RetryPolicy",
+    "SeveralAddressesError",
+    "StepEvent",
+    "StepObserver",
+    "TestReport",
+    "WorkerConfig",
+    "advise",
+    "display_address",
+    "format_size",
+    "readable",
+    "step_label",
+]

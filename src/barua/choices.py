@@ -1,0 +1,30 @@
+"""The choices of the email settings, apart so that a face can offer them without loading the
+settings' validation (pydantic, email-validator): ``barua --help`` stays fast."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Protocol(StrEnum):
+    """How mail leaves the business."""
+
+    SMTP = "smtp"
+    """Through an SMTP server (the business's mail provider)."""
+    HTTP = "http"
+    """Through an HTTP email service (a barua relay or compatible)."""
+
+
+class Security(StrEnum):
+    """How the SMTP connection is encrypted."""
+
+    AUTO = "auto"
+    """From the port: 465 implicit TLS, 587 STARTTLS required, others STARTTLS if offered."""
+    SSL = "ssl"
+    """Implicit TLS from the first byte (usually port 465)."""
+    STARTTLS = "starttls"
+    """Plain connection upgraded with STARTTLS, which the server must offer (usually 587)."""
+    STARTTLS_IF_OFFERED = "starttls_if_offered"
+    """STARTTLS when the server offers it, plain otherwise; never used for a password."""
+    NONE = "none"
+    """No encryption at all; only for a server on this machine."""

@@ -1,0 +1,178 @@
+"""Every table of barua's database, defined once (SQLite by default, PostgreSQL to share).
+
+Times are seconds since the epoch (UTC) in double-precision columns: they compare the same
+way in both databases and cost no parsing. Tables::
+
+    businesses          one row per business: its name and its email settings (secrets
+                        encrypted), with a version that grows with every change
+    business_files      a business's own files: edited email templates, its logo
+    outbox_messages     one row per email: envelope, status, lease, last error
+    outbox_recipients   one row per envelope recipient, with what the server said to it
+    outbox_pieces       the message's bytes as an ordered list of blobs
+    outbox_blobs        content-addressed bytes (sha256), shared by every message holding them
+    outbox_attempts     the delivery log: append-only, one row per attempt
+    outbox_pauses       businesses whose queue waits (the server refused the login)
+    outbox_meta         small values of the installation (the fingerprint salt)
+    schema_migrations   which migrations ran
+
+The statements that use them live beside their users: :mod:`barua.outbox.schema` and
+:mod:`barua.database.statements`.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+# SQLite makes an INTEGER PRIMARY KEY the rowid; PostgreSQL gets a 64-bit identity.
+_Id = BigInteger().with_variant(Integer(), "sqlite")
+
+blobs = Table(
+    "outbox_blobs",
+    metadata,
+    Column("digest", String(71), primary_key=True),
+    Column("size", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+)
+
+messages = Table(
+    "outbox_messages",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("message_id", Text, nullable=False),
+    Column("idempotency_key", Text, nullable=True, unique=True),
+    Column("profile", String(100), nullable=False),
+    Column("settings_fingerprint", String(64), nullable=False),
+    Column("sender", Text, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("created_at", Double, nullable=False),
+    Column("updated_at", Double, nullable=False),
+    Column("next_attempt_at", Double, nullable=True),
+    Column("lease_owner", String(64), nullable=True),
+    Column("sent_at", Double, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("last_error_class", String(100), nullable=True),
+    Column("last_step", String(32), nullable=True),
+    Column("last_code", Integer, nullable=True),
+    Column("last_reply", Text, nullable=True),
+    Column("queue_id", Text, nullable=True),
+    # Migration 2: true when the bytes go into SMTP DATA as they are (checked at enqueue).
+    Column("wire_ready", Boolean, nullable=True),
+    # With the id, the index gives the claim's order itself (PostgreSQL would otherwise sort
+    # every due message to take the first few; SQLite's indexes end with the rowid anyway).
+    Index("outbox_messages_due", "profile", "next_attempt_at", "id"),
+    Index("outbox_messages_status", "status", "created_at"),
+)
+
+recipients = Table(
+    "outbox_recipients",
+    metadata,
+    Column("message_pk", _Id, ForeignKey("outbox_messages.id"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("address", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("code", Integer, nullable=True),
+    Column("reply", Text, nullable=True),
+    Column("updated_at", Double, nullable=False),
+)
+
+pieces = Table(
+    "outbox_pieces",
+    metadata,
+    Column("message_pk", _Id, ForeignKey("outbox_messages.id"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("digest", String(71), ForeignKey("outbox_blobs.digest"), nullable=False),
+    Index("outbox_pieces_digest", "digest"),
+)
+
+attempts = Table(
+    "outbox_attempts",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("message_pk", _Id, ForeignKey("outbox_messages.id"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("worker", String(64), nullable=False),
+    Column("started_at", Double, nullable=False),
+    Column("duration", Double, nullable=False),
+    Column("server", Text, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("code", Integer, nullable=True),
+    Column("reply", Text, nullable=True),
+    Column("error_class", String(100), nullable=True),
+    Column("step", String(32), nullable=True),
+    Column("error", Text, nullable=True),
+    Column("detail", Text, nullable=True),
+    Index("outbox_attempts_message", "message_pk", "number"),
+    Index("outbox_attempts_started", "started_at"),
+)
+
+pauses = Table(
+    "outbox_pauses",
+    metadata,
+    Column("profile", String(100), primary_key=True),
+    Column("settings_fingerprint", String(64), nullable=False),
+    Column("paused_at", Double, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("hint", Text, nullable=True),
+    Column("step", String(32), nullable=True),
+    Column("code", Integer, nullable=True),
+    Column("reply", Text, nullable=True),
+)
+
+meta = Table(
+    "outbox_meta",
+    metadata,
+    Column("key", String(100), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+migrations_table = Table(
+    "schema_migrations",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("description", Text, nullable=False),
+    Column("applied_at", Double, nullable=False),
+)
+
+
+businesses = Table(
+    "businesses",
+    metadata,
+    # A key that never changes once made: outbox messages name their business by it (in
+    # ``outbox_messages.profile``), so renaming a business touches one row.
+    Column("key", String(64), primary_key=True),
+    Column("name", Text, nullable=False),
+    # The name as compared: "Duka la Amani" and "duka la amani" are one business.
+    Column("folded_name", String(200), nullable=False, unique=True),
+    Column("created_at", Double, nullable=False),
+    # {"format": 1, "settings": {...}}: the settings, secrets as {"fernet": "..."} tokens.
+    Column("settings", Text, nullable=True),
+    Column("settings_version", Integer, nullable=False, default=0),
+    Column("settings_updated_at", Double, nullable=True),
+)
+
+business_files = Table(
+    "business_files",
+    metadata,
+    Column("business_key", String(64), ForeignKey("businesses.key"), primary_key=True),
+    Column("name", String(200), primary_key=True),
+    Column("data", LargeBinary, nullable=False),
+    Column("updated_at", Double, nullable=False),
+)

@@ -1,0 +1,174 @@
+"""What the documents package says about a document: each problem and hint, declared once."""
+
+from __future__ import annotations
+
+from barua.texts import Message
+
+# What is wrong with a field (shown after its path: ``lines[3].quantity: must be a number``)
+REQUIRED = Message("documents.required", "is required")
+NOT_A_FIELD = Message(
+    "documents.not_a_field", "is not a field of this document (check the spelling)"
+)
+NOT_A_NUMBER = Message("documents.not_a_number", "must be a number")
+NOT_A_WHOLE_NUMBER = Message("documents.not_a_whole_number", "must be a whole number")
+NOT_TEXT = Message("documents.not_text", "must be text")
+NOT_A_LIST = Message("documents.not_a_list", "must be a list")
+NOT_AN_OBJECT = Message("documents.not_an_object", "must be an object")
+NOT_A_BOOLEAN = Message("documents.not_a_boolean", "must be true or false")
+NOT_A_DATE = Message("documents.not_a_date", "must be a date like 2025-01-31")
+DATE_WITH_TIME = Message(
+    "documents.date_with_time", "must be a date like 2025-01-31, without a time"
+)
+NOT_FINITE = Message("documents.not_finite", "must be a finite number")
+EMPTY = Message("documents.empty", "must not be empty")
+TOO_LONG_TEXT = Message("documents.too_long_text", "must be at most {limit} characters")
+TOO_FEW_ITEMS = Message("documents.too_few_items", "must have at least {limit} items")
+TOO_MANY_ITEMS = Message("documents.too_many_items", "must have at most {limit} items")
+AT_LEAST = Message("documents.at_least", "must be at least {bound}")
+MORE_THAN = Message("documents.more_than", "must be more than {bound}")
+AT_MOST = Message("documents.at_most", "must be at most {bound}")
+LESS_THAN = Message("documents.less_than", "must be less than {bound}")
+DECIMAL_PLACES = Message("documents.decimal_places", "must have at most {places} decimal places")
+ONE_OF = Message("documents.one_of", "must be {choices}")
+NOT_A_COLOUR = Message("documents.not_a_colour", "must be a colour like #1F4E79")
+NO_PATTERN = Message("documents.no_pattern", "does not match the pattern {pattern}")
+NOT_A_TYPE = Message("documents.not_a_type", '"{value}" is not a document type; use one of {types}')
+TYPE_REQUIRED = Message("documents.type_required", "is required: one of {types}")
+NOT_A_JSON_OBJECT = Message("documents.not_a_json_object", "must be a JSON object")
+INVALID = Message("documents.invalid", "{reason}")
+NOT_AN_ADDRESS = Message("documents.not_an_address", '"{value}" is not a valid email address')
+NOT_A_CURRENCY = Message(
+    "documents.not_a_currency",
+    '"{value}" is not a currency code; use ISO 4217, e.g. TZS, KES, USD, EUR',
+)
+NOT_A_LOCALE = Message(
+    "documents.not_a_locale", '"{value}" is not a known locale; use e.g. en_US, sw_TZ, de_DE'
+)
+DUE_BEFORE_ISSUE = Message("documents.due_before_issue", "must not be before issue_date")
+END_BEFORE_START = Message("documents.end_before_start", "must not be before period_start")
+CELLS = Message("documents.cells", "has {cells} cells, the table has {columns}")
+
+# The logo
+LOGO_NOT_PATH_OR_URI = Message(
+    "documents.logo_not_path_or_uri", "must be a file path or a data:image/png;base64,... URI"
+)
+LOGO_BAD_BASE64 = Message("documents.logo_bad_base64", "the data URI is not valid base64")
+LOGO_NOT_FOUND = Message("documents.logo_not_found", "file not found: {path}")
+LOGO_UNREADABLE = Message("documents.logo_unreadable", "cannot read {path}: {reason}")
+LOGO_NOT_AN_IMAGE = Message("documents.logo_not_an_image", "the logo must be a PNG or JPEG image")
+LOGO_UNDECODABLE = Message(
+    "documents.logo_undecodable", "{where} is not a readable PNG or JPEG image"
+)
+LOGO_DATA_URI = Message("documents.logo_data_uri", "the logo data URI")
+LOGO_HINT = Message("documents.logo_hint", "Save the logo as PNG or JPEG.")
+LOGO_PATH_HINT = Message(
+    "documents.logo_path_hint",
+    "Check the logo path; a relative path is relative to the JSON file.",
+)
+
+# Reading the file
+HINT = Message(
+    "documents.hint",
+    "Fix the fields named above; `barua document schema` prints every field and its type.",
+)
+NOT_JSON = Message("documents.not_json", "not valid JSON: {reason} at line {line}, column {column}")
+NOT_JSON_HINT = Message(
+    "documents.not_json_hint",
+    "Check the file with a JSON validator; a common slip is a trailing comma.",
+)
+NOT_UTF8 = Message("documents.not_utf8", "not UTF-8 text")
+NOT_ONE_OBJECT = Message("documents.not_one_object", "must hold one JSON object")
+CANNOT_READ = Message("documents.cannot_read", "cannot read {path}: {reason}")
+CANNOT_READ_HINT = Message("documents.cannot_read_hint", "Check the file name.")
+
+# Printing
+NO_GLYPHS = Message("documents.no_glyphs", "cannot be printed: the PDF fonts have no {characters}")
+RIGHT_TO_LEFT = Message(
+    "documents.right_to_left",
+    "is written right to left, which the PDF layout does not support yet",
+)
+FONTS_HINT = Message(
+    "documents.fonts_hint",
+    "The PDF fonts cover Latin, Greek and Cyrillic letters: write these fields in such "
+    "letters, or set {variable} to a folder of fonts that have the characters (saved as "
+    "DejaVuSans.ttf and DejaVuSans-Bold.ttf).",
+)
+RIGHT_TO_LEFT_HINT = Message(
+    "documents.right_to_left_hint",
+    "Documents print left to right only: write these fields in a left-to-right script, e.g. "
+    "the name in Latin letters.",
+)
+FONTS_AND_RIGHT_TO_LEFT_HINT = Message(
+    "documents.fonts_and_right_to_left_hint", "{fonts} {right_to_left}"
+)
+TOO_WIDE = Message(
+    "documents.too_wide",
+    "has too many wide columns to print without shortening numbers: they need {need} pt at "
+    "{size} pt type, a landscape page has {width} pt",
+)
+TOO_WIDE_HINT = Message(
+    "documents.too_wide_hint",
+    "Split the table into narrower ones (fewer columns each, e.g. one per quarter), or "
+    "shorten its column headings.",
+)
+FONTS_MISSING = Message(
+    "documents.fonts_missing", "the DejaVu Sans fonts were not found in {where}"
+)
+FONTS_USUAL_FOLDERS = Message("documents.fonts_usual_folders", "the usual font folders")
+FONTS_MISSING_HINT = Message(
+    "documents.fonts_missing_hint",
+    "Install them with `sudo apt-get install fonts-dejavu-core` (or run scripts/install-fonts), "
+    "or set {variable} to a folder holding DejaVuSans.ttf and DejaVuSans-Bold.ttf.",
+)
+FONT_UNREADABLE = Message("documents.font_unreadable", "cannot read the font {path}: {reason}")
+FONT_UNREADABLE_HINT = Message(
+    "documents.font_unreadable_hint",
+    "Reinstall fonts-dejavu-core, or point {variable} to a good copy.",
+)
+
+# Email templates
+TEMPLATE_HINT = Message(
+    "documents.template_hint",
+    "Templates use Jinja2: {{{{ document_number }}}} prints a field, {{% if due_date %}}…"
+    "{{% endif %}} tests one. Fields: {fields}.",
+)
+TEMPLATE_SYNTAX = Message("documents.template_syntax", "line {line}: {reason}")
+TEMPLATE_NOT_ALLOWED = Message(
+    "documents.template_not_allowed", "not allowed in a template: {reason}"
+)
+TEMPLATE_NOT_ALLOWED_HINT = Message(
+    "documents.template_not_allowed_hint",
+    "Templates can print the document's fields, not Python objects.",
+)
+TEMPLATE_UNKNOWN_FIELD = Message(
+    "documents.template_unknown_field", "{reason}; use one of the fields listed below"
+)
+TEMPLATE_FAILED = Message("documents.template_failed", "{reason}")
+
+# Emailing
+NO_RECIPIENT = Message("documents.no_recipient", "has no address to email the document to")
+NO_RECIPIENT_HINT = Message(
+    "documents.no_recipient_hint",
+    "Add the customer's address to party.emails in the document, or give recipients with --to.",
+)
+REPORT_NO_PARTY = Message(
+    "documents.report_no_party", "is not given, so the report has no address to email it to"
+)
+REPORT_NO_RECIPIENT = Message(
+    "documents.report_no_recipient", "has no address to email the report to"
+)
+REPORT_NO_RECIPIENT_HINT = Message(
+    "documents.report_no_recipient_hint",
+    "Give the recipients with --to (e.g. --to accountant@example.com), or add a party with "
+    "emails to the report.",
+)
+RENDERING_DIED = Message(
+    "documents.rendering_died",
+    "a rendering process stopped unexpectedly (was it out of memory?); the documents before "
+    "it are queued",
+)
+RENDERING_DIED_HINT = Message(
+    "documents.rendering_died_hint",
+    "Run the same command again: what is queued stays queued. With --processes 1 the "
+    "documents are rendered one by one in one process.",
+)
