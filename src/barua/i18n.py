@@ -9,13 +9,10 @@ no stale ``.mo`` file.
 
 from __future__ import annotations
 
+import gettext
 from functools import cache
 from io import BytesIO
 from pathlib import Path
-
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import NullTranslations, Translations
 
 LANGUAGES = ("en", "sw")
 """The languages barua speaks; English is the source language."""
@@ -47,16 +44,21 @@ def catalog_path(lang: str) -> Path:
     return LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
-def translator(lang: str | None = None) -> NullTranslations:
+def translator(lang: str | None = None) -> gettext.NullTranslations:
     """The translations for ``lang`` (resolved as :func:`resolve_language` does)."""
     return _compiled(resolve_language(lang))
 
 
 @cache
-def _compiled(code: str) -> NullTranslations:
+def _compiled(code: str) -> gettext.NullTranslations:
     path = catalog_path(code)
     if code == "en" or not path.exists():
-        return NullTranslations()
+        return gettext.NullTranslations()
+    # Babel is loaded only for a language other than English: `barua --help` stays fast.
+    from babel.messages.mofile import write_mo  # noqa: PLC0415
+    from babel.messages.pofile import read_po  # noqa: PLC0415
+    from babel.support import Translations  # noqa: PLC0415
+
     with path.open("rb") as po:
         catalog = read_po(po, locale=code, domain=DOMAIN)
     compiled = BytesIO()

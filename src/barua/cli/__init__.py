@@ -10,7 +10,6 @@ import sys
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 from typer._click.exceptions import (
     BadParameter,
     ClickException,
@@ -94,6 +93,8 @@ def _option_name(error: BadParameter) -> str:
 
 def _what_is_wrong(error: BadParameter) -> str:
     """The problem with a value in plain words: typer's own wording comes from pydantic."""
+    from pydantic import ValidationError  # only for a mistake: `barua --help` stays fast
+
     if isinstance(error.__cause__, ValidationError) and error.__cause__.errors():
         first = error.__cause__.errors()[0]
         value, kind = first.get("input"), first["type"]

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from barua.app.choices import Paper
 from barua.cli.common import (
@@ -319,6 +318,14 @@ def _email_many(
 ) -> None:
     """Email every file with a progress bar, each invalid one's problems with its hint under
     them, then a summary."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
     from barua.app.present import EmailStatus
 
     counts: Counter[EmailStatus] = Counter()
