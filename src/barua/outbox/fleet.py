@@ -133,6 +133,8 @@ class Fleet:
         self._log = log or (lambda _line: None)
         self._share = share
         self._stop = threading.Event()
+        self._ended = threading.Event()
+        """Set when a worker ends: the fleet looks at once, not at its next poll."""
         self._running: dict[str, _Running] = {}
         self._paused: dict[str, int] = {}
         """Paused businesses, with the settings version that was refused."""
@@ -142,6 +144,7 @@ class Fleet:
     def stop(self) -> None:
         """Every worker finishes the messages it is sending; :meth:`run` then returns."""
         self._stop.set()
+        self._ended.set()
         for running in list(self._running.values()):
             running.worker.stop()
 
@@ -155,6 +158,7 @@ class Fleet:
         failing_since: float | None = None
         try:
             while not self._stop.is_set():
+                self._ended.clear()  # before looking: a worker ending after this wakes the wait
                 self._reap()
                 try:
                     versions = self._source.versions()
@@ -175,7 +179,7 @@ class Fleet:
                 started = self._start(due, versions)
                 if once and not self._running and not started:
                     break
-                self._stop.wait(self.config.poll_interval)
+                self._ended.wait(self.config.poll_interval)
         finally:
             for running in self._running.values():
                 running.worker.stop()
@@ -238,6 +242,7 @@ class Fleet:
         except OutboxError as exc:
             report = WorkerReport(database_error=str(exc))
         self._running[key].report = report
+        self._ended.set()
 
     def _reap(self) -> None:
         for key, running in list(self._running.items()):
