@@ -52,7 +52,7 @@ class SendingUseCases(SettingsUseCases, Context):
         cc: Sequence[str] = (),
         bcc: Sequence[str] = (),
         html: str | None = None,
-        attachments: Sequence[Attachment | Path] = (),
+        attachments: Sequence[Attachment | Path | str] = (),
         key: str | None = None,
         wait: bool = True,
     ) -> Sent:
