@@ -14,6 +14,7 @@ a reason) are rendered in the same language.
 
 from __future__ import annotations
 
+import json
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -52,6 +53,47 @@ class Text:
     def to_dict(self) -> dict[str, Any]:
         """The code and values as JSON-ready data, for programs."""
         return {"code": self.code, "params": {k: plain(v) for k, v in self.params.items()}}
+
+    def dumps(self) -> str:
+        """The text as JSON, to be kept (in the outbox) and rendered later in any language:
+        its code, its English template (the catalog's key) and its values, texts among them
+        kept as texts."""
+        return json.dumps(_stored(self), ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def loads(cls, data: str) -> Text:
+        """The text :meth:`dumps` kept; raises ValueError when ``data`` is not one."""
+        try:
+            found = _restored(json.loads(data))
+        except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"not a stored text: {exc}") from None
+        if not isinstance(found, Text):
+            raise ValueError("not a stored text")
+        return found
+
+
+def _stored(value: Any) -> Any:
+    if isinstance(value, Text):
+        return {
+            "$text": {
+                "code": value.code,
+                "template": value.template,
+                "params": {name: _stored(item) for name, item in value.params.items()},
+            }
+        }
+    if isinstance(value, tuple) and value and all(isinstance(item, Text) for item in value):
+        return {"$texts": [_stored(item) for item in value]}
+    return plain(value)
+
+
+def _restored(value: Any) -> Any:
+    if isinstance(value, dict) and "$text" in value:
+        found = value["$text"]
+        params = {name: _restored(item) for name, item in found["params"].items()}
+        return Text(str(found["code"]), str(found["template"]), params)
+    if isinstance(value, dict) and "$texts" in value:
+        return tuple(_restored(item) for item in value["$texts"])
+    return value
 
 
 def _rendered(value: Any, lang: str | None) -> Any:

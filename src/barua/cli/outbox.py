@@ -22,10 +22,11 @@ from barua.cli.common import (
     err,
     out,
     print_line,
+    render,
     user_errors,
 )
 from barua.i18n import N_
-from barua.texts import Message
+from barua.texts import Message, Text
 
 if TYPE_CHECKING:
     from barua.app.present import FleetReport, OutboxEntry, Pause
@@ -51,10 +52,16 @@ def _when(value: datetime | None) -> str:
 _print = print_line
 
 
+def _said(text: Text | None, english: str) -> str:
+    """What the outbox kept, in the user's language when it kept the code."""
+    return english if text is None else render(text)
+
+
 def _pause_dict(pause: Pause) -> dict[str, Any]:
     return {
         "since": pause.paused_at.isoformat(),
         "reason": pause.reason,
+        "reason_code": None if pause.reason_text is None else pause.reason_text.code,
         "hint": pause.hint,
         "step": pause.step,
         "code": pause.code,
@@ -67,7 +74,9 @@ def _warn_paused(pause: Pause | None, name: str) -> None:
         return
     err.print(
         _(N_('delivery for "{business}" is paused since {since} UTC: {reason}')).format(
-            business=name, since=_when(pause.paused_at), reason=pause.reason
+            business=name,
+            since=_when(pause.paused_at),
+            reason=_said(pause.reason_text, pause.reason),
         ),
         markup=False,
     )
@@ -158,7 +167,7 @@ def _show(entry: OutboxEntry, business_name: str) -> None:
     if entry.status in (MessageStatus.DEFERRED, MessageStatus.QUEUED) and entry.next_attempt_at:
         rows.append(("next attempt", f"{_when(entry.next_attempt_at)} UTC"))
     if entry.last_error:
-        rows.append(("last error", entry.last_error))
+        rows.append(("last error", _said(entry.last_error_text, entry.last_error)))
     if entry.queue_id:
         rows.append(("server id", entry.queue_id))
     for label, value in rows:
@@ -193,7 +202,7 @@ def show_command(entry_id: IdArg, as_json: JsonOpt = False) -> None:
                 f"{a.server}  {a.outcome}{step}  {reply}".rstrip()
             )
             if a.error:
-                _print(f"      {a.error_class}: {a.error}")
+                _print(f"      {a.error_class}: {_said(a.error_text, a.error)}")
             if a.detail:
                 _print(f"      {a.detail}")
         if entry.status in (MessageStatus.QUEUED, MessageStatus.DEFERRED):

@@ -70,12 +70,19 @@ def _v2(conn: Connection) -> None:
 
 def _v3(conn: Connection) -> None:
     metadata.create_all(conn, tables=[businesses, business_files], checkfirst=True)
+    _add_column(conn, messages, "last_error_text")
+    _add_column(conn, attempts, "error_text")
+    _add_column(conn, pauses, "reason_text")
 
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "create the outbox tables", _v1),
     Migration(2, "remember which messages go into SMTP DATA as they are; due index by id", _v2),
-    Migration(3, "businesses with their email settings and files", _v3),
+    Migration(
+        3,
+        "businesses with their email settings and files; errors kept as codes with values",
+        _v3,
+    ),
 )
 """Every migration in order; :func:`migrate` runs those not yet run."""
 

@@ -55,6 +55,9 @@ class Decision:
     code: int | None = None
     reply: str | None = None
     error: str | None = None
+    error_text: str | None = None
+    """The error as a code with its values (:meth:`barua.texts.Text.dumps`), to show it in
+    the reader's language."""
     error_class: str | None = None
     step: str | None = None
     queue_id: str | None = None
@@ -114,6 +117,7 @@ def decide(
         code=error.code,
         reply=error.reply,
         error=str(error),
+        error_text=error.text.dumps(),
         error_class=error.__class__.__name__,
         step=str(error.step),
     )

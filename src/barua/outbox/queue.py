@@ -46,7 +46,7 @@ from barua.outbox.session import Claimed, Record, WorkerSession
 from barua.outbox.status import AttemptOutcome, MessageStatus, RecipientStatus
 from barua.settings import Settings
 from barua.store.businesses import DEFAULT_BUSINESS
-from barua.texts import Message
+from barua.texts import Message, Text
 from barua.wire import is_wire_ready
 
 _FAR_FUTURE = 2**62
@@ -83,9 +83,12 @@ class Attempt:
     step: str | None
     error: str | None
     detail: str | None
+    error_text: Text | None = None
+    """The error as a code with its values, to show in the reader's language."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            **_text_fields("error", self.error_text),
             "number": self.number,
             "started_at": self.started_at.isoformat(),
             "duration": round(self.duration, 6),
@@ -127,6 +130,8 @@ class OutboxEntry:
     recipients: tuple[Recipient, ...]
     business: str
     settings_fingerprint: str
+    last_error_text: Text | None = None
+    """The last error as a code with its values, to show in the reader's language."""
 
     def count(self, status: RecipientStatus) -> int:
         return sum(1 for r in self.recipients if r.status is status)
@@ -163,6 +168,7 @@ class OutboxEntry:
             "next_attempt_at": _iso(self.next_attempt_at),
             "sent_at": _iso(self.sent_at),
             "last_error": self.last_error,
+            **_text_fields("last_error", self.last_error_text),
             "last_error_class": self.last_error_class,
             "last_step": self.last_step,
             "last_code": self.last_code,
@@ -188,6 +194,8 @@ class Pause:
     step: str | None
     code: int | None
     reply: str | None
+    reason_text: Text | None = None
+    """The reason as a code with its values, to show in the reader's language."""
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -409,6 +417,7 @@ class Outbox:
                 step=r.step,
                 error=r.error,
                 detail=r.detail,
+                error_text=_loaded(r.error_text),
             )
             for r in rows
         ]
@@ -529,6 +538,7 @@ class Outbox:
                     "settings_fingerprint": fingerprint,
                     "paused_at": time.time(),
                     "reason": str(error),
+                    "reason_text": error.text.dumps(),
                     "hint": error.hint,
                     "step": str(error.step),
                     "code": error.code,
@@ -643,6 +653,25 @@ def _p(values: Any) -> Any:
     return {f"p_{key}": value for key, value in values.items()}
 
 
+def _loaded(stored: str | None) -> Text | None:
+    """A text the outbox kept, or None (for an entry from before texts were kept, or kept by
+    a version of barua whose texts this one cannot read)."""
+    if stored is None:
+        return None
+    try:
+        return Text.loads(stored)
+    except ValueError:
+        return None
+
+
+def _text_fields(name: str, text: Text | None) -> dict[str, Any]:
+    """``<name>_code`` and ``<name>_params`` of a kept text, for JSON."""
+    if text is None:
+        return {f"{name}_code": None, f"{name}_params": None}
+    data = text.to_dict()
+    return {f"{name}_code": data["code"], f"{name}_params": data["params"]}
+
+
 def _to_pause(row: Any) -> Pause:
     return Pause(
         business=row.profile,
@@ -653,6 +682,7 @@ def _to_pause(row: Any) -> Pause:
         step=row.step,
         code=row.code,
         reply=row.reply,
+        reason_text=_loaded(row.reason_text),
     )
 
 
@@ -687,4 +717,5 @@ def _to_entry(row: Row[Any], recipients: Sequence[Recipient]) -> OutboxEntry:
         recipients=tuple(recipients),
         business=row.profile,
         settings_fingerprint=row.settings_fingerprint,
+        last_error_text=_loaded(row.last_error_text),
     )

@@ -215,6 +215,7 @@ FINISH = (
         updated_at=bindparam("p_now"),
         sent_at=bindparam("p_sent_at"),
         last_error=bindparam("p_error"),
+        last_error_text=bindparam("p_error_text"),
         last_error_class=bindparam("p_error_class"),
         last_step=bindparam("p_step"),
         last_code=bindparam("p_code"),

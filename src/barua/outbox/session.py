@@ -437,6 +437,7 @@ def _finish_params(record: Record, worker: str, now: float) -> dict[str, Any]:
         "p_now": now,
         "p_sent_at": now if decision.status is MessageStatus.SENT else None,
         "p_error": decision.error,
+        "p_error_text": decision.error_text,
         "p_error_class": decision.error_class,
         "p_step": decision.step,
         "p_code": decision.code,
@@ -481,5 +482,6 @@ def attempt_row(record: Record, worker: str, kept: bool) -> dict[str, Any]:
         "error_class": decision.error_class,
         "step": decision.step,
         "error": decision.error,
+        "error_text": decision.error_text,
         "detail": detail,
     }
