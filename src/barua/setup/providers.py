@@ -25,6 +25,7 @@ from typing import Any
 from barua.addresses import validate_address
 from barua.errors import SettingsError
 from barua.i18n import N_
+from barua.texts import Message
 from barua.settings import Security, is_loopback
 
 
@@ -567,14 +568,18 @@ def _clean(name: str) -> str:
     return name.strip().lower().rstrip(".")
 
 
+NO_PRESET = Message("providers.no_preset", 'there is no provider preset "{preset}"')
+CHOOSE_PRESET = Message("providers.choose_preset", "Choose one of: {presets}.")
+
+
 def get_preset(preset_id: str) -> Preset:
     """The preset called ``preset_id`` (e.g. ``gmail``), or :class:`SettingsError`."""
     try:
         return _BY_ID[_clean(preset_id)]
     except KeyError:
         raise SettingsError(
-            {"preset": N_('there is no provider preset "{preset}"').format(preset=preset_id)},
-            hint=N_("Choose one of: {presets}.").format(presets=", ".join(_BY_ID)),
+            {"preset": NO_PRESET(preset=preset_id)},
+            hint=CHOOSE_PRESET(presets=", ".join(_BY_ID)),
         ) from None
 
 
