@@ -25,8 +25,8 @@ from typing import Any
 from barua.addresses import validate_address
 from barua.errors import SettingsError
 from barua.i18n import N_
-from barua.texts import Message
 from barua.settings import Security, is_loopback
+from barua.texts import Message
 
 
 class UsernameFormat(StrEnum):
