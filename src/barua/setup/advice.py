@@ -2,7 +2,10 @@
 
 The transports say *what* failed (:class:`~barua.errors.Cause`, step, server reply); this
 module turns that into the sentence a shop owner needs, in English or Kiswahili, the way an
-expert with swaks and openssl would explain it.
+expert with swaks and openssl would explain it. The summary and fix of each cause come from
+:mod:`barua.transports.causes`, the table the transports take their hints from; this module
+adds what depends on the provider and the settings (app passwords, Microsoft's replies, port
+25, a mistyped server name) and the evidence (the reply, the certificate).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from barua.setup.providers import (
     suggest_host,
 )
 from barua.transports.base import format_size
+from barua.transports.causes import GENERAL, explain, filled
 
 STEP_LABELS: dict[Step, str] = {
     Step.RESOLVE: N_("find the server"),
@@ -40,175 +44,6 @@ STEP_LABELS: dict[Step, str] = {
     Step.ACCEPTED: N_("accepted"),
 }
 
-# cause: (what went wrong, what to do). Placeholders are filled from the error and settings.
-_TEXTS: dict[Cause, tuple[str, str]] = {
-    Cause.HOST_NOT_FOUND: (
-        N_('the server name "{host}" could not be found'),
-        N_("Check the spelling of the server name and that this computer is online."),
-    ),
-    Cause.CONNECTION_REFUSED: (
-        N_("{host} refused the connection on port {port}"),
-        N_(
-            "Check the port: most providers use 587 (STARTTLS) or 465 (SSL/TLS). If the port "
-            "is right, the server may be down."
-        ),
-    ),
-    Cause.CONNECTION_TIMEOUT: (
-        N_("no answer from {host} on port {port}"),
-        N_(
-            "A firewall or antivirus program may be blocking the connection, or the port is "
-            "wrong. Internet providers often block port 25: use 587 or 465 instead."
-        ),
-    ),
-    Cause.NO_ROUTE: (
-        N_("this computer has no route to {host} (port {port})"),
-        N_(
-            "The network between this computer and the server is not reachable: check the "
-            "internet connection, a VPN that may be switched on or off, or a firewall that "
-            "blocks the way out."
-        ),
-    ),
-    Cause.CONNECTION_LOST: (
-        N_("the server closed the connection"),
-        N_("The server may be busy or limiting connections: try again in a few minutes."),
-    ),
-    Cause.EXPECTS_STARTTLS: (
-        N_("port {port} expects STARTTLS, but the settings use SSL/TLS from the start"),
-        N_("Set security to STARTTLS, or use port 465 with SSL/TLS."),
-    ),
-    Cause.EXPECTS_IMPLICIT_TLS: (
-        N_("port {port} expects SSL/TLS from the start, but the settings use STARTTLS"),
-        N_("Set security to SSL/TLS, or use port 587 with STARTTLS."),
-    ),
-    Cause.NO_STARTTLS: (
-        N_("the server offers no encryption (STARTTLS) on port {port}"),
-        N_(
-            "Use port 465 with SSL/TLS, or the port your provider gives for STARTTLS "
-            "(usually 587). barua never sends mail and passwords unencrypted."
-        ),
-    ),
-    Cause.CERT_SELF_SIGNED: (
-        N_("the server's certificate is self-signed, so this computer cannot check it"),
-        N_(
-            "If this is your own server, trust this certificate (barua settings "
-            "trust-certificate, or barua test --trust-certificate) rather than turning "
-            "verification off."
-        ),
-    ),
-    Cause.CERT_UNTRUSTED: (
-        N_("the server's certificate was issued by {issuer}, which this computer does not trust"),
-        N_(
-            "If this is your own or your company's server, trust this certificate (barua "
-            "settings trust-certificate), or add your authority's certificate with "
-            "SSL_CERT_FILE."
-        ),
-    ),
-    Cause.CERT_EXPIRED: (
-        N_("the server's certificate expired on {expiry}"),
-        N_("Ask the server's administrator or your provider to renew the certificate."),
-    ),
-    Cause.CERT_WRONG_HOST: (
-        N_("the server's certificate is for {names}, not for {host}"),
-        N_("Use the server name the certificate was issued for, or check the host."),
-    ),
-    Cause.CERT_CHANGED: (
-        N_("the server's certificate has changed since you trusted it"),
-        N_(
-            "If the certificate was renewed, check the new fingerprint with the server's "
-            "administrator and trust it again. Otherwise someone may be intercepting the "
-            "connection: do not send."
-        ),
-    ),
-    Cause.TLS_FAILED: (
-        N_("the encrypted connection could not be set up"),
-        N_(
-            "The server may only offer old encryption (before TLS 1.2), which barua refuses. "
-            "Ask your provider for a current server name and port."
-        ),
-    ),
-    Cause.INSECURE_LOGIN: (
-        N_("the connection is not encrypted, so barua did not send the password"),
-        N_("Use port 587 with STARTTLS or port 465 with SSL/TLS."),
-    ),
-    Cause.AUTH_NOT_OFFERED: (
-        N_("the server does not offer a login on port {port}"),
-        N_(
-            "Use your provider's submission port (587 or 465), or leave the username empty "
-            "if this server needs no login."
-        ),
-    ),
-    Cause.AUTH_REFUSED: (
-        N_("the server refused the username or password"),
-        N_(
-            "Check the username and password. Many providers need an app password instead of "
-            "your normal password."
-        ),
-    ),
-    Cause.AUTH_REQUIRED: (
-        N_("the server requires a login before it accepts mail"),
-        N_("Enter the username and password of the mailbox."),
-    ),
-    Cause.SENDER_REFUSED: (
-        N_("the server does not allow sending as {sender}"),
-        N_(
-            "Send from the address of the mailbox you log in with, or add {sender} as an "
-            'allowed "send mail as" address at your provider.'
-        ),
-    ),
-    Cause.RECIPIENT_REFUSED: (
-        N_("the server refused the recipient {recipient}"),
-        N_(
-            "Check the address. If the server says it does not relay, it wants a login: set "
-            "the username and password."
-        ),
-    ),
-    Cause.COPY_REFUSED: (
-        N_("the server refused {recipient}, the address that gets a copy of every email"),
-        N_(
-            "The test email went to the other recipients, but every email would go without "
-            "its copy. Check the copy address (--bcc-copy), or stop sending copies "
-            "(--no-bcc-copy)."
-        ),
-    ),
-    Cause.MESSAGE_TOO_LARGE: (
-        N_("the message is larger than the server accepts"),
-        N_("Send smaller attachments, or a link to the file instead."),
-    ),
-    Cause.TRY_LATER: (
-        N_("the server asked to try again later"),
-        N_(
-            "This is usually temporary (greylisting, a busy server or a sending limit): try "
-            "again in a few minutes."
-        ),
-    ),
-    Cause.SMTPUTF8_UNSUPPORTED: (
-        N_("the server does not accept international email addresses"),
-        N_("Use an address with only plain letters (a-z) before the @."),
-    ),
-    Cause.OUTCOME_UNKNOWN: (
-        N_("the server did not confirm the message after receiving it"),
-        N_("Check whether the email arrived before sending it again."),
-    ),
-    Cause.SERVICE_REFUSED: (
-        N_("the server refused the message"),
-        N_("The server's reply gives the reason."),
-    ),
-    Cause.API_KEY_REFUSED: (
-        N_("the email service refused the API key"),
-        N_(
-            "Copy the API key again from the email service and enter it in the settings; if "
-            "it is right, ask the service's administrator whether it may send for your address."
-        ),
-    ),
-    Cause.UNKNOWN: (
-        N_("the email could not be sent"),
-        N_(
-            "Try the same settings in another mail client such as Thunderbird: if it fails "
-            "there too, ask your email provider."
-        ),
-    ),
-}
-
 _APP_PASSWORD = N_("{provider} needs an app password, not your normal password. {steps}")
 _APP_PASSWORD_IF_2FA = N_(
     "If 2-step verification is on for your {provider} account, it needs an app password, "
@@ -220,17 +55,6 @@ _SMTP_CREDENTIALS = N_(
 _BRIDGE = N_("{provider}: use the password that the Bridge app shows, not your account password.")
 _DID_YOU_MEAN = N_('Did you mean "{suggestion}"?')
 _PORT_25 = N_("Port 25 is blocked by many internet providers: use 587 or 465.")
-_STARTTLS_REQUIRED = (
-    N_("the server requires encryption (STARTTLS) before it accepts mail"),
-    N_("Set security to STARTTLS (port 587) or SSL/TLS (port 465)."),
-)
-_NO_GREETING = (
-    N_("{host} accepted the connection on port {port} but did not answer"),
-    N_(
-        "The port may belong to another service, or the server is overloaded. Check the "
-        "port: most providers use 587 (STARTTLS) or 465 (SSL/TLS)."
-    ),
-)
 _TOO_LARGE_LIMIT = N_("the message is {size}; the server accepts at most {limit}")
 _TOO_LARGE_SIZE = N_("the message ({size}) is larger than the server accepts")
 
@@ -261,59 +85,6 @@ _RETIRING = N_(
     "through {provider} will need sign-in with OAuth."
 )
 
-# An HTTP email service is reached at the address in http_service_url: the SMTP advice about
-# ports 587 and 465, port 25 and `barua settings trust-certificate` does not apply to it.
-_HTTP_TEXTS: dict[Cause, tuple[str, str]] = {
-    Cause.HOST_NOT_FOUND: (
-        N_('the email service\'s name "{host}" could not be found'),
-        N_("Check the address in http_service_url and that this computer is online."),
-    ),
-    Cause.CONNECTION_REFUSED: (
-        N_("the email service at {host} refused the connection on port {port}"),
-        N_(
-            "Check the address and port in http_service_url, and that the email service is running."
-        ),
-    ),
-    Cause.CONNECTION_TIMEOUT: (
-        N_("no answer from the email service at {host} on port {port}"),
-        N_(
-            "A firewall, antivirus program or proxy may be blocking the connection: check the "
-            "address and port in http_service_url, and this computer's proxy settings "
-            "(HTTPS_PROXY)."
-        ),
-    ),
-    Cause.CERT_SELF_SIGNED: (
-        N_("the email service's certificate is self-signed, so this computer cannot check it"),
-        N_(
-            "If this is your own email service, add its certificate to the trusted ones with "
-            'SSL_CERT_FILE, or tick "do not verify TLS certificate" (--skip-tls-verify) only on '
-            "a network you trust."
-        ),
-    ),
-    Cause.CERT_UNTRUSTED: (
-        N_("this computer does not trust the email service's certificate"),
-        N_(
-            "If this is your own or your company's email service, add your authority's "
-            'certificate with SSL_CERT_FILE, or tick "do not verify TLS certificate" '
-            "(--skip-tls-verify) only on a network you trust."
-        ),
-    ),
-    Cause.CERT_WRONG_HOST: (
-        N_("the email service's certificate is for {names}, not for {host}"),
-        N_("Use the address the certificate was issued for in http_service_url."),
-    ),
-    Cause.TLS_FAILED: (
-        N_("the encrypted connection to the email service could not be set up"),
-        N_(
-            "The service may not speak HTTPS on that port: check the address and port in "
-            "http_service_url (https:// only when the service uses TLS)."
-        ),
-    ),
-    Cause.RECIPIENT_REFUSED: (
-        N_("the email service refused the recipient {recipient}"),
-        N_("Check the address; the service's reply gives the reason."),
-    ),
-}
 _CERT_LINES = (
     N_("certificate subject: {subject}"),
     N_("issued by: {issuer}"),
@@ -385,22 +156,8 @@ def password_advice(preset: Preset, gettext: Callable[[str], str]) -> str | None
     return gettext(template).format(provider=preset.name, steps=steps).strip()
 
 
-def _templates(error: TransportError, http: bool) -> tuple[str, str]:
-    """The (what went wrong, what to do) templates for ``error``."""
-    cause = error.cause
-    if http and cause in _HTTP_TEXTS:
-        return _HTTP_TEXTS[cause]
-    if cause is Cause.NO_STARTTLS and error.code is not None:
-        # The server answered a command with "530 Must issue a STARTTLS command first": it
-        # offers STARTTLS, the settings did not use it.
-        return _STARTTLS_REQUIRED
-    if cause is Cause.CONNECTION_TIMEOUT and error.step is Step.GREETING:
-        return _NO_GREETING
-    return _TEXTS[cause]
-
-
 def _microsoft_login(
-    preset: Preset, error: TransportError, gettext: Callable[[str], str]
+    preset: Preset, error: TransportError, gettext: Callable[[str], str], lang: str | None
 ) -> tuple[str | None, str] | None:
     """For Microsoft 365 and Outlook.com, a refused login by the reason the reply gives:
     password login switched off (5.7.139, 5.7.30) or a wrong password (5.7.3). The new
@@ -420,7 +177,7 @@ def _microsoft_login(
         retiring = gettext(_RETIRING).format(provider=preset.name)
         return None, f"{gettext(check)} {retiring}"
     # No known reason: the password may be wrong, or password login may be off.
-    general = gettext(_TEXTS[Cause.AUTH_REFUSED][1])
+    general = GENERAL[Cause.AUTH_REFUSED].fix().render(lang)
     return None, f"{general} {gettext(preset.oauth_note or '')}".strip()
 
 
@@ -446,8 +203,9 @@ def advise(error: BaruaError, settings: Settings | None = None, lang: str | None
         "names": ", ".join(certificate.names) if certificate and certificate.names else "?",
     }
     http = settings is not None and settings.protocol is Protocol.HTTP
-    summary_text, fix_text = _templates(error, http)
-    summary = gettext(summary_text).format(**values)
+    explained = explain(error.cause, http=http, step=error.step, replied=error.code is not None)
+    fix = filled(explained.fix, values)
+    summary = filled(explained.summary, values).render(lang)
     if isinstance(error, MessageTooLarge) and error.size is not None:
         if error.limit is not None:
             summary = gettext(_TOO_LARGE_LIMIT).format(
@@ -456,14 +214,16 @@ def advise(error: BaruaError, settings: Settings | None = None, lang: str | None
             )
         else:
             summary = gettext(_TOO_LARGE_SIZE).format(size=format_size(error.size))
-    fixes = [gettext(fix_text).format(**values)]
+    fixes = [fix.render(lang)]
     details: list[str] = []
     if cause is Cause.UNKNOWN:
         # Nothing specific is known. The transport's own words are English: shown as they are
         # in English, as evidence under a translated summary otherwise; then the last resort.
         if resolve_language(lang) == "en":
             summary = error.message
-            fixes = [f for f in (error.hint, gettext(fix_text)) if f]
+            own = error.hint_text
+            hints = [fix] if own is None or own.code == fix.code else [own, fix]
+            fixes = [text for text in (hint.render() for hint in hints) if text]
         else:
             details.append(gettext(_SEEN).format(message=error.message))
     preset = _preset(settings)
@@ -474,7 +234,7 @@ def advise(error: BaruaError, settings: Settings | None = None, lang: str | None
     unreachable = (Cause.CONNECTION_TIMEOUT, Cause.CONNECTION_REFUSED)
     if cause in unreachable and error.step is Step.CONNECT and error.port == 25 and not http:
         fixes = [gettext(_PORT_25)]
-    microsoft = _microsoft_login(preset, error, gettext) if preset is not None else None
+    microsoft = _microsoft_login(preset, error, gettext, lang) if preset is not None else None
     if cause is Cause.AUTH_REFUSED and microsoft is not None:
         summary = microsoft[0] or summary
         fixes = [microsoft[1]]
