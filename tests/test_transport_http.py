@@ -644,7 +644,7 @@ ERROR_CASES = [
         Answer(401, {"error": {"code": "invalid_api_key", "message": "The API key is wrong"}}),
         AuthenticationError,
         "the email service refused the API key",
-        "copy it again",
+        "Copy the API key again",
         "invalid_api_key: The API key is wrong",
         id="401",
     ),

@@ -15,6 +15,7 @@ from barua.errors import (
     TLSError,
     TransportError,
 )
+from barua.transports.causes import fix_for
 from barua.transports.smtp_replies import classify_reply, queue_id, refuses_sender, reply_text
 
 
@@ -65,9 +66,11 @@ def test_a_reply_is_classified_by_code_then_by_step(
 ) -> None:
     verdict = classify_reply(step, code, text)
     assert (verdict.kind, verdict.cause) == (kind, cause)
-    assert verdict.hint
-    # The client fills in where and at which step; nothing else is left to fill in.
-    assert "{" not in verdict.message.format(where="smtp.example.com port 587", step=step)
+    # The client fills in the server and the step; nothing else is left to fill in.
+    assert verdict.message.fields <= {"host", "port", "step"}
+    assert verdict.message.code.startswith("smtp.")
+    # The hint is the fix of the cause, from the one table the advice reads too.
+    assert fix_for(verdict.cause, step=step, replied=True, sender="a@x.org").render()
 
 
 def test_a_temporary_refusal_never_reads_as_a_refused_sender() -> None:

@@ -189,10 +189,10 @@ class TransportError(BaruaError):
 
     def __init__(
         self,
-        message: str,
+        message: Text | str,
         *,
         step: Step,
-        hint: str | None = None,
+        hint: Text | str | None = None,
         host: str | None = None,
         port: int | None = None,
         code: int | None = None,
@@ -290,10 +290,10 @@ class RecipientRefused(PermanentError):
 
     def __init__(
         self,
-        message: str,
+        message: Text | str,
         *,
         refused: dict[str, tuple[int, str]],
-        hint: str | None = None,
+        hint: Text | str | None = None,
         host: str | None = None,
         port: int | None = None,
     ) -> None:

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from barua.errors import Cause, Step, TimeoutError, TransportError
 from barua.message import OutgoingMessage
+from barua.texts import Message
+from barua.transports.messages import RESOLVE_TIMEOUT_HINT
 
 if TYPE_CHECKING:
     from barua.certificates import CertificateInfo
@@ -182,21 +184,14 @@ def _size_text(size: int, decimals: int) -> str:
     return f"{number} {unit}"
 
 
-# What to check when the system finds no route to the server's network (both transports).
-HINT_NO_ROUTE = (
-    "This computer has no route to that network: check the internet connection, a VPN, or a "
-    "firewall that blocks the way out."
-)
-
-
-def lookup_timed_out(what: str, host: str, port: int, timeout: float) -> TimeoutError:
-    """The error of a name the DNS did not answer for in time; ``what`` names the server
-    ("mail server", "email service")."""
+def lookup_timed_out(message: Message, host: str, port: int, timeout: float) -> TimeoutError:
+    """The error of a name the DNS did not answer for in time; ``message`` names the server
+    (:data:`~barua.transports.messages.SMTP_RESOLVE_TIMEOUT`, ``HTTP_RESOLVE_TIMEOUT``)."""
     return TimeoutError(
-        f'the name of the {what} "{host}" did not resolve within {timeout:g} seconds',
+        message(host=host, timeout=timeout),
         step=Step.RESOLVE,
         cause=Cause.HOST_NOT_FOUND,
-        hint="Check that this computer is online and its DNS server answers.",
+        hint=RESOLVE_TIMEOUT_HINT(),
         host=host,
         port=port,
     )

@@ -46,11 +46,13 @@ from barua.errors import (
     TimeoutError,
     TLSError,
     TransportError,
+    all_temporary,
 )
 from barua.message import OutgoingMessage
 from barua.settings import Settings
+from barua.texts import Message, Text
+from barua.transports import messages as say
 from barua.transports.base import (
-    HINT_NO_ROUTE,
     ClosesOnExit,
     SendResult,
     StepObserver,
@@ -59,6 +61,7 @@ from barua.transports.base import (
     lookup_timed_out,
     resolve,
 )
+from barua.transports.causes import filled, fix_for
 from barua.transports.http_protocol import (
     AUTHORIZATION,
     IDEMPOTENT_REPLAYED,
@@ -81,10 +84,6 @@ _E = TypeVar("_E", bound=BaseException)
 # RFC 9110 field values: visible ASCII only, so a pasted key with a space or a non-ASCII
 # character is caught here, with a message, rather than by h11 (whose error quotes the value).
 _KEY_CHARS = re.compile(r"^[\x21-\x7e]+$")
-_HINT_RETRY_SAME_ID = (
-    "barua will try again with the same Message-ID; the email service recognises it and will "
-    "not send the message twice."
-)
 
 
 def _size(size: int) -> str:
@@ -229,12 +228,7 @@ class HttpTransport(ClosesOnExit):
         if key is not None and not _KEY_CHARS.match(key):
             # Never quote the key: it is a secret even when it is wrong.
             raise SettingsError(
-                {
-                    "http_api_key": "http_api_key may contain only ASCII letters, digits and "
-                    "punctuation, without spaces"
-                },
-                hint="Copy the API key again from the email service, without spaces or line "
-                "breaks around it.",
+                {"http_api_key": say.KEY_CHARACTERS()}, hint=say.KEY_CHARACTERS_HINT()
             )
         self.settings = settings
         base = httpx.URL(settings.http_service_url)
@@ -310,7 +304,9 @@ class HttpTransport(ClosesOnExit):
                 addresses = resolve(self.host, self.port, timeout=self.settings.timeout)
             except builtins.TimeoutError as exc:
                 timeout = self.settings.timeout
-                raise lookup_timed_out("email service", self.host, self.port, timeout) from exc
+                raise lookup_timed_out(
+                    say.HTTP_RESOLVE_TIMEOUT, self.host, self.port, timeout
+                ) from exc
             except (socket.gaierror, UnicodeError) as exc:
                 raise self._not_found() from exc
             self._steps.detail = ", ".join(sorted({a[4][0] for a in addresses}))
@@ -381,21 +377,37 @@ class HttpTransport(ClosesOnExit):
     # Error translation --------------------------------------------------------------------
 
     @property
-    def _where(self) -> str:
-        return f"{self.host} port {self.port}"
+    def _server(self) -> dict[str, object]:
+        """The values that name the service in a message."""
+        return {"host": self.host, "port": self.port}
 
-    def _error(self, cls: type[TransportError], message: str, **kwargs: Any) -> TransportError:
-        kwargs.setdefault("cause", _default_cause(cls, kwargs.get("step")))
-        return cls(message, host=self.host, port=self.port, **kwargs)
+    def _error(
+        self,
+        cls: type[TransportError],
+        message: Text,
+        *,
+        step: Step,
+        cause: Cause | None = None,
+        hint: Text | None = None,
+        code: int | None = None,
+        reply: str | None = None,
+    ) -> TransportError:
+        """An error of ``cls`` at the service; its cause, unless given, is the one ``cls`` at
+        ``step`` stands for, and its hint, unless given, the fix of that cause."""
+        cause = cause or _default_cause(cls, step)
+        return cls(
+            message,
+            step=step,
+            cause=cause,
+            hint=hint or fix_for(cause, http=True, step=step),
+            host=self.host,
+            port=self.port,
+            code=code,
+            reply=reply,
+        )
 
     def _not_found(self) -> TransportError:
-        return self._error(
-            ConnectError,
-            f'could not find the email service "{self.host}" (the name does not resolve)',
-            step=Step.RESOLVE,
-            hint="Check the spelling of the address in http_service_url, and that this "
-            "computer is online.",
-        )
+        return self._error(ConnectError, say.HTTP_HOST_NOT_FOUND(host=self.host), step=Step.RESOLVE)
 
     def _redact(self, text: str) -> str:
         """``text`` without the API key, in case a service or a library echoes it."""
@@ -403,7 +415,7 @@ class HttpTransport(ClosesOnExit):
 
     def _translate(self, exc: httpx.HTTPError, phases: _Phases) -> TransportError:
         """The one place where httpx's failures become barua's errors."""
-        where, timeout = self._where, self.settings.timeout
+        timeout = self.settings.timeout
         step = phases.step or Step.HTTP_REQUEST
         # Without trace events nothing is known, so the cautious answer is "maybe sent".
         maybe_sent = phases.body_sent or not phases.traced
@@ -412,64 +424,54 @@ class HttpTransport(ClosesOnExit):
         if isinstance(exc, httpx.ReadTimeout) and maybe_sent:
             return self._error(
                 OutcomeUnknown,
-                f"the email service did not answer within {timeout:g} seconds after receiving "
-                "the message; it may or may not have been accepted",
+                say.NO_ANSWER_AFTER_SENDING(timeout=timeout),
                 step=Step.HTTP_REQUEST,
-                hint=_HINT_RETRY_SAME_ID,
+                hint=say.SAME_ID_HINT(),
             )
         if isinstance(exc, httpx.TimeoutException):
             return self._error(
                 TimeoutError,
-                f"{where} did not take the message within {timeout:g} seconds",
+                say.NOT_TAKEN(**self._server, timeout=timeout),
                 step=Step.HTTP_REQUEST,
-                hint="The connection is slow or blocked. Nothing was delivered; barua will try "
-                "again.",
+                hint=say.NOT_TAKEN_HINT(),
             )
         if isinstance(exc, httpx.ProxyError):
             return self._error(
                 ConnectError,
-                f"the proxy refused to connect to {where}",
+                say.PROXY_REFUSED(**self._server),
                 step=Step.CONNECT,
-                hint="Check the proxy settings (HTTPS_PROXY, NO_PROXY) of this computer.",
+                hint=say.PROXY_HINT(),
             )
         if isinstance(exc, httpx.NetworkError | httpx.RemoteProtocolError):
             if maybe_sent:
-                hint = _HINT_RETRY_SAME_ID
+                hint = say.SAME_ID_HINT()
                 if phases.new_connection:
-                    hint += (
-                        " If this happens every time, check that http_service_url starts with "
-                        "https:// when the service uses TLS."
-                    )
+                    hint = say.SAME_ID_OR_SCHEME_HINT(retry=hint)
                 return self._error(
-                    OutcomeUnknown,
-                    "the connection broke after the message was sent, before the email service "
-                    "answered; it may or may not have been accepted",
-                    step=Step.HTTP_REQUEST,
-                    hint=hint,
+                    OutcomeUnknown, say.BROKE_AFTER_SENDING(), step=Step.HTTP_REQUEST, hint=hint
                 )
             return self._error(
                 ConnectError,
-                f"{where} closed the connection before the message was sent",
+                say.CLOSED_BEFORE_SENDING(**self._server),
                 step=Step.HTTP_REQUEST,
-                hint="Nothing was delivered; barua will try again.",
+                hint=say.NOTHING_DELIVERED_HINT(),
             )
         if isinstance(exc, httpx.DecodingError):
             return self._error(
                 OutcomeUnknown,
-                "the answer of the email service could not be read; the message may or may not "
-                "have been accepted",
+                say.UNREADABLE_ANSWER(),
                 step=Step.HTTP_REQUEST,
-                hint=_HINT_RETRY_SAME_ID,
+                hint=say.SAME_ID_HINT(),
             )
+        reason = self._redact(str(exc)) or type(exc).__name__
         return self._error(
             PermanentError,
-            f"the request to {where} failed: {self._redact(str(exc)) or type(exc).__name__}",
+            say.REQUEST_FAILED(**self._server, reason=reason),
             step=step,
-            hint="This is unexpected: please report it together with this message.",
+            hint=say.UNEXPECTED_HINT(),
         )
 
     def _connect_error(self, exc: httpx.HTTPError, step: Step) -> TransportError:
-        where = self._where
         untrusted = _cause(exc, ssl.SSLCertVerificationError)
         if untrusted is not None:
             # The test email shows what the service presents, as for an SMTP server.
@@ -479,12 +481,9 @@ class HttpTransport(ClosesOnExit):
                 cause = Cause.CERT_SELF_SIGNED
             error = self._error(
                 TLSError,
-                f"the certificate of {where} is not trusted: {untrusted.verify_message}",
+                say.CERTIFICATE_NOT_TRUSTED(**self._server, reason=untrusted.verify_message),
                 step=Step.CERTIFICATE,
                 cause=cause,
-                hint="If this is your own service with a self-signed or private certificate, "
-                "add it (or its authority's) with SSL_CERT_FILE, or tick \"do not verify TLS "
-                'certificate"; otherwise check the address in http_service_url.',
             )
             assert isinstance(error, TLSError)
             error.certificate = certificate
@@ -493,45 +492,30 @@ class HttpTransport(ClosesOnExit):
         if tls is not None:
             return self._error(
                 TLSError,
-                f"the TLS handshake with {where} failed ({tls.reason or tls})",
+                say.HANDSHAKE_FAILED(**self._server, reason=tls.reason or str(tls)),
                 step=Step.TLS,
-                hint="The service may not speak HTTPS on this port: check the address and port "
-                "in http_service_url.",
             )
         if isinstance(exc, httpx.ConnectTimeout):
             return self._error(
                 TimeoutError,
-                f"no answer from {where} within {self.settings.timeout:g} seconds",
+                say.CONNECT_TIMEOUT(**self._server, timeout=self.settings.timeout),
                 step=step,
-                hint="A firewall, antivirus or proxy may be blocking the connection; check the "
-                "address and port in http_service_url.",
             )
         if _cause(exc, socket.gaierror) is not None:
             return self._not_found()
         if _cause(exc, ConnectionRefusedError) is not None:
-            return self._error(
-                ConnectError,
-                f"{where} refused the connection",
-                step=Step.CONNECT,
-                hint="Nothing accepts connections on that port: check the port in "
-                "http_service_url and that the email service is running.",
-            )
+            return self._error(ConnectError, say.REFUSED(**self._server), step=Step.CONNECT)
         failure = _cause(exc, OSError)
         reason = (failure.strerror if failure is not None else None) or "network error"
         if failure is not None and connect_cause(failure) is Cause.NO_ROUTE:
             return self._error(
                 ConnectError,
-                f"no route to {where}: {reason}",
+                say.NO_ROUTE(**self._server, reason=reason),
                 step=Step.CONNECT,
                 cause=Cause.NO_ROUTE,
-                hint=HINT_NO_ROUTE,
             )
         return self._error(
-            ConnectError,
-            f"could not connect to {where}: {reason}",
-            step=Step.CONNECT,
-            hint="Check the address in http_service_url and that this computer is online; a "
-            "firewall or proxy may also block the connection.",
+            ConnectError, say.CANNOT_CONNECT(**self._server, reason=reason), step=Step.CONNECT
         )
 
     def _peek_certificate(self) -> CertificateInfo | None:
@@ -560,26 +544,27 @@ class HttpTransport(ClosesOnExit):
             return self._all_refused(message, answer)
         retry_after = parse_retry_after(response.headers.get(RETRY_AFTER))
         limit = answer.fields.get("max_size")
+        location = response.headers.get("location")
         kind, text, hint = _meaning(
             status, answer.code, keyed=self._key is not None, limit=isinstance(limit, int)
         )
         values = {
-            "where": self._where,
+            **self._server,
             "status": status,
             "reason": reason,
             "path": MESSAGES_PATH,
             "sender": message.sender,
             "size": _size(message.size),
             "limit": _size(limit) if isinstance(limit, int) else "",
-            "target": self._redact(response.headers.get("location", "another address")),
-            "wait": f"in {retry_after:g} seconds, as the service asks"
+            "target": self._redact(location) if location is not None else say.ANOTHER_ADDRESS(),
+            "wait": say.WAIT_AS_ASKED(seconds=retry_after)
             if retry_after is not None
-            else "later",
+            else say.WAIT_LATER(),
         }
         error = self._error(
             kind,
-            text.format(**values),
-            hint=hint.format(**values),
+            filled(text, values),
+            hint=filled(hint, values) if hint is not None else None,
             step=Step.HTTP_REQUEST,
             code=status,
             reply=self._redact(answer.reply),
@@ -599,16 +584,14 @@ class HttpTransport(ClosesOnExit):
         if not refused:  # a service that breaks the protocol still gets a readable error
             refused = {r: (550, self._redact(answer.text)) for r in message.recipients}
         names = ", ".join(f"{r} ({c} {t})" for r, (c, t) in refused.items())
+        cause = Cause.TRY_LATER if all_temporary(refused) else Cause.RECIPIENT_REFUSED
         return RecipientRefused(
-            f"the email service refused every recipient: {names}",
+            say.HTTP_EVERY_RECIPIENT_REFUSED(refusals=names),
             refused=refused,
             host=self.host,
             port=self.port,
-            hint="Check the recipient addresses; the reason for each is given above.",
+            hint=fix_for(cause, http=True, step=Step.HTTP_REQUEST, replied=True),
         )
-
-
-_MAYBE = "the message may or may not have been accepted"
 
 
 def _proxied(url: httpx.URL) -> bool:
@@ -642,102 +625,37 @@ def _default_cause(cls: type[TransportError], step: Step | None) -> Cause:
 
 def _meaning(
     status: int, code: str | None, *, keyed: bool, limit: bool
-) -> tuple[type[TransportError], str, str]:
-    """What an answer other than ``202`` means: the error, its message and its hint.
-
-    The texts are templates, filled in by :meth:`HttpTransport._refusal`.
-    """
+) -> tuple[type[TransportError], Message, Message | None]:
+    """What an answer other than ``202`` means: the error, its message and its hint (None:
+    the fix of the error's cause). :meth:`HttpTransport._refusal` fills them in."""
     if status == 401 and not keyed:
-        return (
-            AuthenticationError,
-            "the email service requires an API key",
-            "Enter the API key the email service gave you in the settings.",
-        )
+        return AuthenticationError, say.KEY_REQUIRED, say.KEY_REQUIRED_HINT
     if status == 401:
-        return (
-            AuthenticationError,
-            "the email service refused the API key",
-            "Check the API key in the settings: copy it again from the email service.",
-        )
+        return AuthenticationError, say.KEY_REFUSED, None
     if status == 403:
-        return (
-            AuthenticationError,
-            "the email service does not allow this API key to send this message",
-            "The key may be disabled, or not allowed to send for {sender}: ask the service's "
-            "administrator, or check the reply_to address in the settings.",
-        )
+        return AuthenticationError, say.KEY_NOT_ALLOWED, say.KEY_NOT_ALLOWED_HINT
     if status == 413:
-        return (
-            MessageTooLarge,
-            "the message is {size}, larger than the {limit} the email service accepts"
-            if limit
-            else "the message ({size}) is larger than the email service accepts",
-            "Send smaller attachments, or a link to the file instead.",
-        )
+        return MessageTooLarge, say.HTTP_TOO_LARGE_FOR_LIMIT if limit else say.HTTP_TOO_LARGE, None
     if status == 429:
-        return (
-            TemporaryError,
-            "the email service is limiting how fast mail is sent",
-            "barua will try again {wait}.",
-        )
+        return TemporaryError, say.RATE_LIMITED, say.RETRY_HINT
     if status == 409 and code == ErrorCode.IN_PROGRESS:
-        return (
-            TemporaryError,
-            "the email service is still working on this message",
-            "barua will try again {wait}.",
-        )
+        return TemporaryError, say.IN_PROGRESS, say.RETRY_HINT
     if status == 409:
-        return (
-            PermanentError,
-            "the email service already has a different message with the same Message-ID",
-            "Each message needs its own Message-ID; build the message again.",
-        )
+        return PermanentError, say.SAME_ID_CONFLICT, say.SAME_ID_CONFLICT_HINT
     if status in (502, 504):
         # A gateway in front of the service gave up waiting: the service may have taken it.
-        return (
-            OutcomeUnknown,
-            f"a gateway in front of the email service gave up ({{status}}); {_MAYBE}",
-            _HINT_RETRY_SAME_ID,
-        )
+        return OutcomeUnknown, say.GATEWAY_GAVE_UP, say.SAME_ID_HINT
     if status == 408 or status >= 500:
-        return (
-            TemporaryError,
-            "the email service has a problem right now ({status} {reason})",
-            "This is on the service's side; barua will try again {wait}.",
-        )
+        return TemporaryError, say.SERVICE_PROBLEM, say.SERVICE_PROBLEM_HINT
     if status in (404, 405):
-        return (
-            PermanentError,
-            "{where} does not offer the barua email service ({status} for {path})",
-            "Check http_service_url: it is the service's base address, such as "
-            "https://mail.example.com, without /v1/messages.",
-        )
+        return PermanentError, say.NOT_OFFERED, say.NOT_OFFERED_HINT
     if 300 <= status < 400:
-        return (
-            PermanentError,
-            "the email service redirects to {target}",
-            "Set http_service_url to the new address. barua does not follow redirects, so the "
-            "API key goes only where the settings say.",
-        )
+        return PermanentError, say.REDIRECTS, say.REDIRECTS_HINT
     if 200 <= status < 300:
-        return (
-            PermanentError,
-            f"{{where}} does not answer like a barua email service ({{status}} {{reason}}); "
-            f"{_MAYBE}",
-            "Check that http_service_url is the address of the email service, not of a website.",
-        )
+        return PermanentError, say.UNLIKE_THE_SERVICE, say.UNLIKE_THE_SERVICE_HINT
     if status == 400:
-        return (
-            PermanentError,
-            "the email service refused the request as invalid",
-            "The service's reply says what is wrong; this points to a bug or to incompatible "
-            "versions of barua and the service.",
-        )
-    return (
-        PermanentError,
-        "the email service refused the message ({status} {reason})",
-        "Read the service's reply for the reason.",
-    )
+        return PermanentError, say.INVALID_REQUEST, say.INVALID_REQUEST_HINT
+    return PermanentError, say.HTTP_REFUSED, None
 
 
 def _stale(exc: httpx.HTTPError, phases: _Phases) -> bool:

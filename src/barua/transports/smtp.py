@@ -50,11 +50,11 @@ from barua.errors import (
     TransportError,
     all_temporary,
 )
-from barua.i18n import N_
 from barua.message import OutgoingMessage
 from barua.settings import Protocol, Security, Settings, is_loopback
+from barua.texts import Text
+from barua.transports import messages as say
 from barua.transports.base import (
-    HINT_NO_ROUTE,
     AddrInfo,
     ClosesOnExit,
     SendResult,
@@ -65,9 +65,9 @@ from barua.transports.base import (
     lookup_timed_out,
     resolve,
 )
+from barua.transports.causes import filled, fix_for
 from barua.transports.smtp_probes import await_greeting, old_tls_context
 from barua.transports.smtp_replies import (
-    HINT_CONNECT,
     classify_reply,
     queue_id,
     refuses_sender,
@@ -162,13 +162,7 @@ class SmtpTransport(ClosesOnExit):
         max_messages_per_connection: int | None = None,
     ) -> None:
         if settings.protocol is not Protocol.SMTP or settings.host is None:
-            raise SettingsError(
-                {"host": N_("the settings name no SMTP server (host)")},
-                hint=N_(
-                    "Set the SMTP server's host, port and security, or use an HTTP email "
-                    "service with its own transport."
-                ),
-            )
+            raise SettingsError({"host": say.NO_SMTP_HOST()}, hint=say.NO_SMTP_HOST_HINT())
         self.settings = settings
         self.host: str = settings.host
         self.port = settings.port
@@ -187,6 +181,8 @@ class SmtpTransport(ClosesOnExit):
         """The message whose envelope already went out behind the previous message's data."""
         self._size_limit: int | None = None
         """The largest message the server takes (its EHLO SIZE), when it says."""
+        self._sender: str | None = None
+        """The sender of the message being sent: a refused sender's hint names it."""
         self.encrypted = False
         self.tls_version: str | None = None
         self.peer_certificate: bytes | None = None
@@ -195,27 +191,52 @@ class SmtpTransport(ClosesOnExit):
 
     # Connection ---------------------------------------------------------------------------
 
-    def _error(self, cls: type[TransportError], message: str, **kwargs: object) -> TransportError:
-        return cls(message, host=self.host, port=self.port, **kwargs)  # type: ignore[arg-type]
+    def _error(
+        self,
+        cls: type[TransportError],
+        message: Text,
+        *,
+        step: Step,
+        cause: Cause,
+        hint: Text | None = None,
+    ) -> TransportError:
+        """An error of ``cls`` at this server; its hint, unless given, is the fix of ``cause``."""
+        return cls(
+            message,
+            step=step,
+            cause=cause,
+            hint=hint or self._fix(cause, step),
+            host=self.host,
+            port=self.port,
+        )
+
+    def _fix(self, cause: Cause, step: Step, *, replied: bool = False) -> Text:
+        """What to do about ``cause``, from the one table of causes."""
+        sender = self._sender or self.settings.email_address or self.settings.username or ""
+        return fix_for(cause, step=step, replied=replied, sender=sender)
+
+    @property
+    def _server(self) -> dict[str, object]:
+        """The values that name this server in a message."""
+        return {"host": self.host, "port": self.port}
 
     def open(self) -> None:
         """Connect, greet, encrypt and log in; does nothing when already connected."""
         if self._client is not None:
             return
         steps = self._steps
-        where = f"{self.host} port {self.port}"
         timeout = self.settings.timeout
 
         with steps.step(Step.RESOLVE):
             addresses = self._resolve()
             steps.detail = ", ".join(sorted({a[4][0] for a in addresses}))
         with steps.step(Step.CONNECT):
-            sock = self._connect(addresses, where)
+            sock = self._connect(addresses)
             steps.detail = f"{sock.getpeername()[0]}"
         try:
             if self.security is Security.SSL:
                 with steps.step(Step.TLS):
-                    sock = self._wrap(sock, where)
+                    sock = self._wrap(sock)
                     steps.detail = self.tls_version or ""
                 with steps.step(Step.CERTIFICATE):
                     self._check_certificate(sock)
@@ -234,10 +255,10 @@ class SmtpTransport(ClosesOnExit):
             with steps.step(Step.EHLO):
                 self._ehlo(client)
             if self.security in (Security.STARTTLS, Security.STARTTLS_IF_OFFERED):
-                self._starttls(client, where)
+                self._starttls(client)
             if self.settings.username is not None:
                 with steps.step(Step.AUTH):
-                    self._login(client, where)
+                    self._login(client)
         except BaseException:
             self.close()
             raise
@@ -248,18 +269,16 @@ class SmtpTransport(ClosesOnExit):
             return resolve(self.host, self.port, timeout=self.settings.timeout)
         except builtins.TimeoutError as exc:
             timeout = self.settings.timeout
-            raise lookup_timed_out("mail server", self.host, self.port, timeout) from exc
+            raise lookup_timed_out(say.SMTP_RESOLVE_TIMEOUT, self.host, self.port, timeout) from exc
         except (socket.gaierror, UnicodeError) as exc:
             raise self._error(
                 ConnectError,
-                f'could not find the mail server "{self.host}" (the name does not resolve)',
+                say.SMTP_HOST_NOT_FOUND(host=self.host),
                 step=Step.RESOLVE,
                 cause=Cause.HOST_NOT_FOUND,
-                hint="Check the spelling of the server name (host), and that this computer is "
-                "online.",
             ) from exc
 
-    def _connect(self, addresses: list[AddrInfo], where: str) -> socket.socket:
+    def _connect(self, addresses: list[AddrInfo]) -> socket.socket:
         last: OSError | None = None
         for family, kind, proto, _, address in addresses:
             sock = socket.socket(family, kind, proto)
@@ -274,45 +293,41 @@ class SmtpTransport(ClosesOnExit):
             return sock
         assert last is not None
         cause = connect_cause(last)
+        reason = last.strerror or str(last)
         if cause is Cause.CONNECTION_TIMEOUT:
             raise self._error(
                 TimeoutError,
-                f"no answer from {where} within {self.settings.timeout:g} seconds",
+                say.CONNECT_TIMEOUT(**self._server, timeout=self.settings.timeout),
                 step=Step.CONNECT,
                 cause=Cause.CONNECTION_TIMEOUT,
-                hint="A firewall, antivirus or the internet provider may be blocking this port "
-                "(port 25 is often blocked: try 587 or 465). Check the host and port too.",
             ) from last
         if cause is Cause.NO_ROUTE:
             raise self._error(
                 ConnectError,
-                f"no route to {where}: {last.strerror or last}",
+                say.NO_ROUTE(**self._server, reason=reason),
                 step=Step.CONNECT,
                 cause=Cause.NO_ROUTE,
-                hint=HINT_NO_ROUTE,
             ) from last
         if isinstance(last, ConnectionRefusedError):
             raise self._error(
                 ConnectError,
-                f"{where} refused the connection",
+                say.REFUSED(**self._server),
                 step=Step.CONNECT,
                 cause=Cause.CONNECTION_REFUSED,
-                hint="Nothing accepts mail on that port. " + HINT_CONNECT,
             ) from last
         raise self._error(
             ConnectError,
-            f"could not connect to {where}: {getattr(last, 'strerror', None) or last}",
+            say.CANNOT_CONNECT(**self._server, reason=reason),
             step=Step.CONNECT,
             cause=Cause.CONNECTION_REFUSED,
-            hint=HINT_CONNECT,
         ) from last
 
-    def _wrap(self, sock: socket.socket, where: str) -> ssl.SSLSocket:
+    def _wrap(self, sock: socket.socket) -> ssl.SSLSocket:
         try:
             wrapped = self._tls.wrap_socket(sock, server_hostname=self.host)
         except BaseException as exc:
             sock.close()
-            raise self._tls_error(exc, Step.TLS, where) from exc
+            raise self._tls_error(exc, Step.TLS) from exc
         self._after_tls(wrapped)
         return wrapped
 
@@ -338,13 +353,9 @@ class SmtpTransport(ClosesOnExit):
             return
         error = self._error(
             TLSError,
-            f"the certificate of {self.host} port {self.port} has changed: barua "
-            f"trusts {pinned}, the server now presents {presented}",
+            say.CERTIFICATE_CHANGED(**self._server, pinned=pinned, presented=presented),
             step=Step.CERTIFICATE,
             cause=Cause.CERT_CHANGED,
-            hint="If the server's certificate was renewed, check the new fingerprint "
-            "with its administrator and trust it again; otherwise someone may be "
-            "intercepting the connection.",
         )
         assert isinstance(error, TLSError)
         error.certificate = info or certificate_info(der)
@@ -352,7 +363,7 @@ class SmtpTransport(ClosesOnExit):
         sock.close()
         raise error
 
-    def _tls_error(self, exc: BaseException, step: Step, where: str) -> TransportError:
+    def _tls_error(self, exc: BaseException, step: Step) -> TransportError:
         if isinstance(exc, ssl.SSLCertVerificationError):
             certificate = self._peek_certificate()
             cause = certificate_cause(exc.verify_code)
@@ -360,54 +371,53 @@ class SmtpTransport(ClosesOnExit):
                 cause = Cause.CERT_SELF_SIGNED
             error = self._error(
                 TLSError,
-                f"the certificate of {where} is not trusted: {exc.verify_message}",
+                say.CERTIFICATE_NOT_TRUSTED(**self._server, reason=exc.verify_message),
                 step=Step.CERTIFICATE,
                 cause=cause,
-                hint="If this is your own server with a self-signed certificate, trust that "
-                'certificate or tick "do not verify TLS certificate"; otherwise check the '
-                "server name.",
             )
             assert isinstance(error, TLSError)
             error.certificate = certificate
             return error
         if isinstance(exc, ssl.SSLError):
+            reason = exc.reason or str(exc)
             if exc.reason in _OLD_TLS_REASONS or self._offers_only_old_tls():
                 return self._error(
                     TLSError,
-                    f"{where} offers only TLS older than 1.2, which barua refuses ({exc.reason})",
+                    say.OLD_TLS(**self._server, reason=reason),
                     step=step,
                     cause=Cause.TLS_FAILED,
                 )
             if step is Step.TLS:
                 return self._error(
                     TLSError,
-                    f"{where} does not speak SSL/TLS from the start ({exc.reason or exc})",
+                    say.NO_IMPLICIT_TLS(**self._server, reason=reason),
                     step=step,
                     cause=Cause.EXPECTS_STARTTLS,
-                    hint="This port probably expects STARTTLS: use security STARTTLS "
-                    "(usually port 587), or port 465 for SSL/TLS.",
                 )
             return self._error(
                 TLSError,
-                f"the TLS handshake with {where} failed: {exc.reason or exc}",
+                say.HANDSHAKE_FAILED(**self._server, reason=reason),
                 step=step,
                 cause=Cause.TLS_FAILED,
             )
+        # A port that hangs or hangs up on a TLS handshake from the start may expect STARTTLS;
+        # after STARTTLS, the cause's own advice applies.
+        hint = say.MAY_EXPECT_STARTTLS_HINT() if step is Step.TLS else None
         if isinstance(exc, socket.timeout):
             return self._error(
                 TimeoutError,
-                f"the TLS handshake with {where} did not finish in time",
+                say.HANDSHAKE_TIMEOUT(**self._server),
                 step=step,
                 cause=Cause.CONNECTION_TIMEOUT,
-                hint="This port may expect STARTTLS rather than SSL/TLS.",
+                hint=hint,
             )
         if isinstance(exc, OSError):
             return self._error(
                 ConnectError,
-                f"{where} closed the connection during the TLS handshake",
+                say.HANDSHAKE_CLOSED(**self._server),
                 step=step,
                 cause=Cause.CONNECTION_LOST,
-                hint="This port may expect STARTTLS rather than SSL/TLS.",
+                hint=hint,
             )
         raise exc
 
@@ -444,7 +454,7 @@ class SmtpTransport(ClosesOnExit):
         self._size_limit = int(size) if size.isdigit() and int(size) else None
         self._steps.detail = " ".join(sorted(client.esmtp_features)) or reply_text(reply)
 
-    def _starttls(self, client: _Client, where: str) -> None:
+    def _starttls(self, client: _Client) -> None:
         with self._steps.step(Step.STARTTLS):
             if not client.has_extn("starttls"):
                 if self.security is Security.STARTTLS_IF_OFFERED:
@@ -452,11 +462,9 @@ class SmtpTransport(ClosesOnExit):
                     return
                 raise self._error(
                     TLSError,
-                    f"{where} does not offer STARTTLS, so the connection cannot be encrypted",
+                    say.NO_STARTTLS(**self._server),
                     step=Step.STARTTLS,
                     cause=Cause.NO_STARTTLS,
-                    hint="Use port 465 with SSL/TLS, or the port your provider gives for "
-                    "STARTTLS (usually 587). barua never sends mail and passwords unencrypted.",
                 )
             try:
                 client.starttls(context=self._tls)
@@ -464,7 +472,7 @@ class SmtpTransport(ClosesOnExit):
                 raise self._reply_error(Step.STARTTLS, exc.smtp_code, exc.smtp_error) from exc
             except (ssl.SSLError, OSError) as exc:
                 self.close()
-                raise self._tls_error(exc, Step.STARTTLS, where) from exc
+                raise self._tls_error(exc, Step.STARTTLS) from exc
             except smtplib.SMTPException as exc:
                 raise self._translate(exc, Step.STARTTLS) from exc
             assert isinstance(client.sock, ssl.SSLSocket)
@@ -475,26 +483,23 @@ class SmtpTransport(ClosesOnExit):
         with self._steps.step(Step.EHLO):
             self._ehlo(client)
 
-    def _login(self, client: _Client, where: str) -> None:
+    def _login(self, client: _Client) -> None:
         username = self.settings.username
         password = self.settings.password
         assert username is not None
         if not self.encrypted and not (self.security is Security.NONE and is_loopback(self.host)):
             raise self._error(
                 InsecureError,
-                f"{where} offers no encryption, and barua will not send your password unencrypted",
+                say.INSECURE_LOGIN(**self._server),
                 step=Step.AUTH,
                 cause=Cause.INSECURE_LOGIN,
-                hint="Use port 587 with STARTTLS or port 465 with SSL/TLS.",
             )
         if not client.has_extn("auth"):
             raise self._error(
                 AuthenticationError,
-                f"{where} does not offer login (AUTH), but a username is set",
+                say.NO_AUTH(**self._server),
                 step=Step.AUTH,
                 cause=Cause.AUTH_NOT_OFFERED,
-                hint="Leave the username empty if this server needs no login, or use the "
-                "submission port your provider gives (usually 587 or 465).",
             )
         secret = password.get_secret_value() if password is not None else ""
         mechanisms = client.esmtp_features.get("auth", "").upper().split()
@@ -511,8 +516,9 @@ class SmtpTransport(ClosesOnExit):
         else:
             raise self._error(
                 AuthenticationError,
-                f"{where} offers no login method barua supports "
-                f"({' '.join(mechanisms) or 'none'}; barua supports PLAIN and LOGIN)",
+                say.NO_AUTH_METHOD(**self._server, methods=" ".join(mechanisms))
+                if mechanisms
+                else say.NO_AUTH_METHOD_AT_ALL(**self._server),
                 step=Step.AUTH,
                 cause=Cause.AUTH_NOT_OFFERED,
             )
@@ -559,6 +565,7 @@ class SmtpTransport(ClosesOnExit):
         """
         if self._ahead is not None and self._ahead is not message:
             self.close()
+        self._sender = message.sender
         reused = self._client is not None
         if (
             reused
@@ -575,7 +582,7 @@ class SmtpTransport(ClosesOnExit):
             if not reused:
                 raise self._error(
                     ConnectError,
-                    f"{self.host} port {self.port} closed the connection",
+                    say.CLOSED(**self._server),
                     step=Step.MAIL_FROM,
                     cause=Cause.CONNECTION_LOST,
                 ) from None
@@ -597,14 +604,15 @@ class SmtpTransport(ClosesOnExit):
             return error
         error.size, error.limit = size, self._size_limit
         if error.limit is not None:
-            text = (
-                f"the message is {format_size(size, unlike=error.limit)}; {self.host} accepts "
-                f"at most {format_size(error.limit, unlike=size)}"
+            text = say.SMTP_TOO_LARGE_FOR_LIMIT(
+                size=format_size(size, unlike=error.limit),
+                host=self.host,
+                limit=format_size(error.limit, unlike=size),
             )
         else:
-            text = f"the message ({format_size(size)}) is larger than {self.host} accepts"
+            text = say.SMTP_TOO_LARGE_FOR_HOST(size=format_size(size), host=self.host)
         error.message = text
-        error.args = (text,)
+        error.args = (text.render(),)
         return error
 
     def _send(
@@ -645,10 +653,10 @@ class SmtpTransport(ClosesOnExit):
                 self.close()
                 raise self._error(
                     TemporaryError,
-                    "the connection broke while the message was being sent",
+                    say.CONNECTION_BROKE(),
                     step=Step.DATA,
                     cause=Cause.CONNECTION_LOST,
-                    hint="Nothing was delivered; barua will try again.",
+                    hint=say.NOTHING_DELIVERED_HINT(),
                 ) from exc
             if meanwhile is not None:
                 try:
@@ -662,12 +670,10 @@ class SmtpTransport(ClosesOnExit):
                 self.close()
                 raise self._error(
                     OutcomeUnknown,
-                    "the server did not confirm the message after receiving it; it may or "
-                    "may not have been delivered",
+                    say.NOT_CONFIRMED(),
                     step=Step.DATA,
                     cause=Cause.OUTCOME_UNKNOWN,
-                    hint="barua will try again with the same Message-ID, so the recipient can "
-                    "recognise a duplicate.",
+                    hint=say.NOT_CONFIRMED_HINT(),
                 ) from exc
             steps.detail = f"{code} {reply_text(reply)}"
             if code != 250:
@@ -783,16 +789,13 @@ class SmtpTransport(ClosesOnExit):
                     # RCPT TO (Postfix checks the sender's owner there).
                     raise self._reply_error(Step.RCPT_TO, code, text, recipient=recipient)
             names = ", ".join(f"{r} ({c} {t})" for r, (c, t) in refused.items())
+            cause = Cause.TRY_LATER if all_temporary(refused) else Cause.RECIPIENT_REFUSED
             raise RecipientRefused(
-                f"the server refused every recipient: {names}",
+                say.SMTP_EVERY_RECIPIENT_REFUSED(refusals=names),
                 refused=refused,
                 host=self.host,
                 port=self.port,
-                hint="The server asked to try again later (greylisting or a limit): send "
-                "again in a few minutes; the outbox worker does so by itself."
-                if all_temporary(refused)
-                else "Check the recipient addresses. If the server says it does not relay, "
-                "it wants you to log in: set a username and password.",
+                hint=self._fix(cause, Step.RCPT_TO, replied=True),
             )
         return accepted, refused
 
@@ -820,10 +823,9 @@ class SmtpTransport(ClosesOnExit):
             if limit and message.size > limit:
                 error = self._error(
                     MessageTooLarge,
-                    "",
+                    say.TOO_LARGE(),  # made precise by _sized
                     step=Step.MAIL_FROM,
                     cause=Cause.MESSAGE_TOO_LARGE,
-                    hint="Send smaller attachments, or a link to the file instead.",
                 )
                 assert isinstance(error, MessageTooLarge)
                 raise self._sized(error, message.size)
@@ -832,10 +834,9 @@ class SmtpTransport(ClosesOnExit):
             if not client.has_extn("smtputf8"):
                 raise self._error(
                     PermanentError,
-                    f"{self.host} does not accept international email addresses (SMTPUTF8)",
+                    say.NO_SMTPUTF8(host=self.host),
                     step=Step.MAIL_FROM,
                     cause=Cause.SMTPUTF8_UNSUPPORTED,
-                    hint="Use an address with only ASCII letters before the @.",
                 )
             options.append("SMTPUTF8")
             if client.has_extn("8bitmime"):
@@ -858,49 +859,44 @@ class SmtpTransport(ClosesOnExit):
 
     def _translate(self, exc: BaseException, step: Step) -> TransportError:
         """The one place where smtplib's and the socket's failures become barua's errors."""
-        where = f"{self.host} port {self.port}"
         self.close()
         if isinstance(exc, smtplib.SMTPResponseException):
             return self._reply_error(step, exc.smtp_code, exc.smtp_error)
         timed_out = isinstance(exc, socket.timeout) or isinstance(exc.__context__, socket.timeout)
         if timed_out:
             if step is Step.GREETING and self.security is not Security.SSL:
-                return self._no_greeting(where)
+                return self._no_greeting()
             return self._error(
                 TimeoutError,
-                f"{where} did not answer within {self.settings.timeout:g} seconds ({step})",
+                say.NO_ANSWER(**self._server, timeout=self.settings.timeout, step=step),
                 step=step,
                 cause=Cause.CONNECTION_TIMEOUT,
-                hint="The server is slow or the connection is blocked.",
+                hint=say.SLOW_HINT(),
             )
         return self._error(
             ConnectError,
-            f"{where} closed the connection unexpectedly ({step})",
+            say.CLOSED_UNEXPECTEDLY(**self._server, step=step),
             step=step,
             cause=Cause.CONNECTION_LOST,
-            hint="The server may be overloaded or limiting connections; try again later. "
-            + HINT_CONNECT,
         )
 
-    def _no_greeting(self, where: str) -> TransportError:
+    def _no_greeting(self) -> TransportError:
         """The port took the connection and said nothing for the whole timeout: most likely an
         implicit-TLS port waiting for a handshake (the test email checks before it says so)."""
         return self._error(
             TimeoutError,
-            f"{where} sent no greeting within {self.settings.timeout:g} seconds",
+            say.NO_GREETING(**self._server, timeout=self.settings.timeout),
             step=Step.GREETING,
             cause=Cause.EXPECTS_IMPLICIT_TLS,
-            hint="This port probably expects SSL/TLS from the start: use security SSL/TLS "
-            "(usually port 465).",
         )
 
     def _reply_error(
         self, step: Step, code: int, reply: bytes | str, *, recipient: str | None = None
     ) -> TransportError:
         """An SMTP reply that is not success, as the matching error of barua's tree."""
-        cls, cause, message, hint = classify_reply(step, code, reply_text(reply))
+        cls, cause, message = classify_reply(step, code, reply_text(reply))
         return cls(
-            message.format(where=f"{self.host} port {self.port}", step=step),
+            filled(message, {**self._server, "step": step}),
             host=self.host,
             port=self.port,
             step=step,
@@ -908,7 +904,7 @@ class SmtpTransport(ClosesOnExit):
             reply=reply_text(reply),
             recipient=recipient,
             cause=cause,
-            hint=hint,
+            hint=self._fix(cause, step, replied=True),
         )
 
 
@@ -919,19 +915,7 @@ def fetch_certificate(settings: Settings, *, tls_context: ssl.SSLContext | None 
     ``tls_context``, to try a handshake barua would not accept for sending.
     """
     if settings.protocol is not Protocol.SMTP:
-        raise SettingsError(
-            {
-                "protocol": N_(
-                    "trust-certificate applies to an SMTP server; these settings send through "
-                    "an HTTP email service"
-                )
-            },
-            hint=N_(
-                "For an HTTP email service with a self-signed or private certificate, add that "
-                "certificate (or its authority's) to SSL_CERT_FILE, or turn certificate "
-                "verification off (--skip-tls-verify) on a network you trust."
-            ),
-        )
+        raise SettingsError({"protocol": say.TRUST_NEEDS_SMTP()}, hint=say.TRUST_NEEDS_SMTP_HINT())
     anonymous = settings.model_copy(update={"username": None, "password": None})
     probe = SmtpTransport(anonymous, tls_context=tls_context or make_tls_context(verify=False))
     probe._peeking = True
@@ -939,11 +923,12 @@ def fetch_certificate(settings: Settings, *, tls_context: ssl.SSLContext | None 
         probe.security = Security.STARTTLS
     if probe.security is Security.NONE:
         raise TLSError(
-            "security is set to none, so the server presents no certificate",
+            say.NO_CERTIFICATE(),
             step=Step.CERTIFICATE,
             host=probe.host,
             port=probe.port,
             cause=Cause.NO_STARTTLS,
+            hint=fix_for(Cause.NO_STARTTLS, step=Step.CERTIFICATE),
         )
     try:
         probe.open()

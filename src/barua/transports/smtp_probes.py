@@ -19,7 +19,8 @@ from functools import lru_cache
 
 from barua.errors import Cause, Step, TimeoutError
 from barua.transports.base import resolve
-from barua.transports.smtp_replies import HINT_CONNECT
+from barua.transports.causes import fix_for
+from barua.transports.messages import NO_GREETING_BUT_TLS, NO_GREETING_NOR_TLS
 from barua.transports.tls import make_tls_context
 
 # How long the test email waits for a greeting before it checks whether the port expects TLS
@@ -37,18 +38,16 @@ def await_greeting(sock: socket.socket, *, host: str, port: int, timeout: float)
     Returns once the server starts to speak, without taking its bytes; otherwise closes
     ``sock`` and raises the :class:`~barua.errors.TimeoutError` that says which it was.
     """
-    where = f"{host} port {port}"
     first = min(timeout, GREETING_WAIT)
     if greeting_arrives(sock, first, then=timeout):
         return
     if speaks_tls(host, port, timeout=first):
         sock.close()
         raise TimeoutError(
-            f"{where} sent no greeting within {first:g} seconds, but answers a TLS handshake",
+            NO_GREETING_BUT_TLS(host=host, port=port, timeout=first),
             step=Step.GREETING,
             cause=Cause.EXPECTS_IMPLICIT_TLS,
-            hint="This port expects SSL/TLS from the start: use security SSL/TLS (usually "
-            "port 465).",
+            hint=fix_for(Cause.EXPECTS_IMPLICIT_TLS),
             host=host,
             port=port,
         )
@@ -56,11 +55,10 @@ def await_greeting(sock: socket.socket, *, host: str, port: int, timeout: float)
         return
     sock.close()
     raise TimeoutError(
-        f"{where} accepted the connection but sent no greeting within {timeout:g} "
-        "seconds, and does not answer a TLS handshake either",
+        NO_GREETING_NOR_TLS(host=host, port=port, timeout=timeout),
         step=Step.GREETING,
         cause=Cause.CONNECTION_TIMEOUT,
-        hint="The port may belong to another service, or the server is overloaded. " + HINT_CONNECT,
+        hint=fix_for(Cause.CONNECTION_TIMEOUT, step=Step.GREETING),
         host=host,
         port=port,
     )

@@ -1,7 +1,7 @@
 """What an SMTP server's replies mean: pure functions from a reply to barua's verdict.
 
 The client (:mod:`barua.transports.smtp`) reads the replies; this module says which error of
-barua's tree a reply stands for, with its cause and hint, and finds the queue id in a
+barua's tree a reply stands for, with its cause and message, and finds the queue id in a
 server's acceptance. Nothing here does I/O, so every rule is tested without a server.
 """
 
@@ -21,6 +21,18 @@ from barua.errors import (
     TLSError,
     TransportError,
 )
+from barua.texts import Message
+from barua.transports.messages import (
+    LOGIN_REFUSED,
+    LOGIN_REQUIRED,
+    LOGIN_UNAVAILABLE,
+    NOT_ACCEPTING,
+    REFUSED_MESSAGE,
+    SENDER_REFUSED,
+    STARTTLS_REQUIRED,
+    TOO_LARGE,
+    TRY_LATER,
+)
 
 # Postfix: "250 2.0.0 Ok: queued as 4F1x2"; Exim: "250 OK id=1abc-2def"; others vary.
 _QUEUE_ID = re.compile(r"(?:queued as|\bid=)\s*<?([A-Za-z0-9._@-]+)", re.I)
@@ -35,21 +47,15 @@ _SENDER_REFUSAL = re.compile(
     re.I,
 )
 
-HINT_CONNECT = (
-    "Check the server name and port. Most providers use port 587 (STARTTLS) or 465 (SSL/TLS); "
-    "a firewall or antivirus may also block the connection."
-)
-"""What to check when a connection to an SMTP server fails or says nothing."""
-
 
 class Verdict(NamedTuple):
-    """What a reply that is not success means. ``message`` may name ``{where}`` (the server
-    and port) and ``{step}``, filled in by the client, which knows them."""
+    """What a reply that is not success means. ``message`` may name the server (``host``,
+    ``port``) and the ``step`` the reply answered, filled in by the client, which knows them;
+    the hint is the fix of ``cause`` (:func:`~barua.transports.causes.fix_for`)."""
 
     kind: type[TransportError]
     cause: Cause
-    message: str
-    hint: str
+    message: Message
 
 
 def reply_text(reply: bytes | str) -> str:
@@ -79,76 +85,25 @@ def refuses_sender(code: int, text: str) -> bool:
 def classify_reply(step: Step, code: int, text: str) -> Verdict:
     """Which error a reply means: by code first, then by the step it answered."""
     if code == 421:
-        return Verdict(
-            TemporaryError,
-            Cause.TRY_LATER,
-            "{where} is not accepting mail right now",
-            "The server is busy or limits how many connections or messages it takes; barua "
-            "will try again later.",
-        )
+        return Verdict(TemporaryError, Cause.TRY_LATER, NOT_ACCEPTING)
     if step is Step.AUTH:
         if 400 <= code < 500:
-            return Verdict(
-                TemporaryError,
-                Cause.TRY_LATER,
-                "the server could not check the login right now",
-                "Try again in a few minutes.",
-            )
-        return Verdict(
-            AuthenticationError,
-            Cause.AUTH_REFUSED,
-            "the server refused the username or password",
-            "Check the username and password. Many providers (Gmail, Yahoo, iCloud…) need an "
-            "app password instead of your normal password.",
-        )
+            return Verdict(TemporaryError, Cause.TRY_LATER, LOGIN_UNAVAILABLE)
+        return Verdict(AuthenticationError, Cause.AUTH_REFUSED, LOGIN_REFUSED)
     if refuses_sender(code, text):
-        return Verdict(
-            SenderRefused,
-            Cause.SENDER_REFUSED,
-            "the server does not accept mail from the sending address",
-            "Use the address of the mailbox you log in with, or one the provider allows you "
-            "to send as.",
-        )
+        return Verdict(SenderRefused, Cause.SENDER_REFUSED, SENDER_REFUSED)
     if code == 530 and "starttls" in text.lower():
-        return Verdict(
-            TLSError,
-            Cause.NO_STARTTLS,
-            "the server requires encryption (STARTTLS) before it accepts mail",
-            "Use security STARTTLS (port 587) or SSL/TLS (port 465).",
-        )
+        return Verdict(TLSError, Cause.NO_STARTTLS, STARTTLS_REQUIRED)
     if code == 530:
-        return Verdict(
-            AuthenticationError,
-            Cause.AUTH_REQUIRED,
-            "the server requires a login before it accepts mail",
-            "Set the username and password of the mailbox.",
-        )
+        return Verdict(AuthenticationError, Cause.AUTH_REQUIRED, LOGIN_REQUIRED)
     if code == 552 or (code == 554 and "size" in text.lower()):
-        return Verdict(
-            MessageTooLarge,
-            Cause.MESSAGE_TOO_LARGE,
-            "the message is larger than the server accepts",
-            "Send smaller attachments, or a link to the file instead.",
-        )
+        return Verdict(MessageTooLarge, Cause.MESSAGE_TOO_LARGE, TOO_LARGE)
     if 400 <= code < 500:
-        return Verdict(
-            TemporaryError,
-            Cause.TRY_LATER,
-            "the server asked to try again later ({step})",
-            "This is temporary (greylisting, a busy server or a sending limit); barua will "
-            "try again.",
-        )
+        return Verdict(TemporaryError, Cause.TRY_LATER, TRY_LATER)
     if step is Step.MAIL_FROM:
-        return Verdict(
-            SenderRefused,
-            Cause.SENDER_REFUSED,
-            "the server does not accept mail from the sending address",
-            "Use the address of the mailbox you log in with, or one the provider allows you "
-            "to send as.",
-        )
+        return Verdict(SenderRefused, Cause.SENDER_REFUSED, SENDER_REFUSED)
     return Verdict(
         PermanentError,
         Cause.RECIPIENT_REFUSED if step is Step.RCPT_TO else Cause.SERVICE_REFUSED,
-        "the server refused the message ({step})",
-        "Read the server's reply for the reason.",
+        REFUSED_MESSAGE,
     )
