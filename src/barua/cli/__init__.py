@@ -19,7 +19,17 @@ from typer._click.exceptions import (
 )
 
 from barua.cli.businesses import business_app, template_app
-from barua.cli.common import EXIT_BAD_INPUT, NOT_UTF8_HINT, _, current, err, out, render, start
+from barua.cli.common import (
+    EXIT_BAD_INPUT,
+    NOT_UTF8_HINT,
+    _,
+    current,
+    err,
+    finish,
+    out,
+    render,
+    start,
+)
 from barua.cli.document import document_app
 from barua.cli.outbox import outbox_app, worker_command
 from barua.cli.send import send_command
@@ -186,4 +196,5 @@ def main() -> None:
         sys.exit(EXIT_BAD_INPUT)
     finally:
         current().close()
+        finish()  # an embedding program (or a test) calling main() again starts afresh
     sys.exit(code if isinstance(code, int) else 0)

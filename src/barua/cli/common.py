@@ -64,6 +64,11 @@ def start(*, lang: str | None = None, business: str | None = None) -> Invocation
     return _current[0]
 
 
+def finish() -> None:
+    """Forget this run: the next starts from the environment again."""
+    _current.clear()
+
+
 def current() -> Invocation:
     """This run (started with the environment's defaults if the callback has not run)."""
     return _current[0] if _current else start()

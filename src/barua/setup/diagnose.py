@@ -30,7 +30,9 @@ from barua.setup.advice import Advice, advise, step_label
 from barua.setup.deliverability import DeliverabilityReport, check_sender_domain
 from barua.setup.providers import preset_for_host
 from barua.setup.resolver import make_resolver
+from barua.texts import Message
 from barua.transports.base import SendResult, StepEvent, StepObserver
+from barua.transports.causes import fix_for
 from barua.transports.delivery import send_now
 from barua.version import __version__
 
@@ -172,6 +174,12 @@ def _attempt(
         report.error = exc
 
 
+REFUSED = Message("diagnose.refused", "the server refused {recipient} ({reply})")
+REFUSED_COPY = Message(
+    "diagnose.refused_copy", "the server refused the copy to {recipient} ({reply})"
+)
+
+
 def _refusal(settings: Settings, result: SendResult) -> TransportError | None:
     """A recipient the server refused fails the test even though others were accepted: the
     address typed may be wrong, or every email would go without the copy the user asked for."""
@@ -179,14 +187,16 @@ def _refusal(settings: Settings, result: SendResult) -> TransportError | None:
         return None
     recipient, (code, reply) = next(iter(result.refused.items()))
     copy = recipient == settings.bcc_copy
+    refused = REFUSED_COPY if copy else REFUSED
     error = RecipientRefused(
-        f"the server refused {'the copy to ' if copy else ''}{recipient} ({code} {reply})",
+        refused(recipient=recipient, reply=f"{code} {reply}"),
         refused={recipient: (code, reply)},
         host=settings.host,
         port=settings.port,
     )
     if copy and error.cause is Cause.RECIPIENT_REFUSED:
         error.cause = Cause.COPY_REFUSED
+    error.hint_text = fix_for(error.cause, http=settings.protocol is Protocol.HTTP, replied=True)
     return error
 
 
