@@ -123,6 +123,48 @@ class Recorder:
 
 
 @dataclass
+class TokenRecorder(Recorder):
+    """A :class:`Recorder` whose server logs in with access tokens only (XOAUTH2, OAUTHBEARER),
+    checked with ``check(user, token)``; refusals read as Microsoft's or Google's do."""
+
+    check: Callable[[str, str], bool] | None = None
+    refusal: str = "535 5.7.3 Authentication unsuccessful"
+    token_logins: list[tuple[str, str]] = field(default_factory=list)
+    """Each login tried: (mechanism, user)."""
+
+    async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:
+        raw = await self._initial(server, args)
+        fields = dict(part.split("=", 1) for part in raw.split("\x01") if "=" in part)
+        return await self._verdict(
+            server, "XOAUTH2", fields.get("user", ""), fields.get("auth", "")
+        )
+
+    async def auth_OAUTHBEARER(self, server: SMTP, args: list[str]) -> AuthResult:
+        raw = await self._initial(server, args)
+        header, _, rest = raw.partition("\x01")
+        user = header.split("a=", 1)[1].rstrip(",") if "a=" in header else ""
+        fields = dict(part.split("=", 1) for part in rest.split("\x01") if "=" in part)
+        return await self._verdict(server, "OAUTHBEARER", user, fields.get("auth", ""))
+
+    async def _initial(self, server: SMTP, args: list[str]) -> str:
+        import base64
+
+        if len(args) > 1:
+            return base64.b64decode(args[1]).decode("utf-8", "replace")
+        blob = await server.challenge_auth("")
+        return blob.decode("utf-8", "replace") if isinstance(blob, bytes) else ""
+
+    async def _verdict(self, server: SMTP, mechanism: str, user: str, auth: str) -> AuthResult:
+        self.token_logins.append((mechanism, user))
+        token = auth.removeprefix("Bearer ")
+        if self.check is not None and self.check(user, token):
+            return AuthResult(success=True, auth_data=user)
+        # The error comes as a challenge; the client's empty answer ends the exchange.
+        await server.challenge_auth('{"status":"401","schemes":"bearer","scope":"mail"}')
+        return AuthResult(success=False, handled=False, message=self.refusal)
+
+
+@dataclass
 class PipeliningRecorder(Recorder):
     """A :class:`Recorder` whose server advertises PIPELINING."""
 
@@ -210,9 +252,15 @@ class SmtpServer:
         smtputf8: bool = True,
         auth_required: bool = False,
         pipelining: bool = False,
+        tokens: Callable[[str, str], bool] | None = None,
+        mechanisms: tuple[str, ...] = ("XOAUTH2", "OAUTHBEARER"),
     ) -> None:
-        recorder = PipeliningRecorder if pipelining else Recorder
+        recorder: type[Recorder] = PipeliningRecorder if pipelining else Recorder
+        if tokens is not None:
+            recorder = TokenRecorder
         self.recorder = recorder(faults=dict(faults or {}))
+        if isinstance(self.recorder, TokenRecorder):
+            self.recorder.check = tokens
         self.users = dict(users or {})
         tls: ssl.SSLContext | None = None
         if mode != "plain":
@@ -232,6 +280,14 @@ class SmtpServer:
         }
         if self.users:
             kwargs["authenticator"] = self._authenticate
+        if tokens is not None:
+            # A server that takes tokens only: no password login at all.
+            offered = {"XOAUTH2", "OAUTHBEARER"}
+            kwargs["auth_exclude_mechanism"] = [
+                "PLAIN",
+                "LOGIN",
+                *(m for m in offered if m not in mechanisms),
+            ]
         if mode == "ssl":
             kwargs["ssl_context"] = tls
         elif mode == "starttls":

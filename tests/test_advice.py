@@ -74,19 +74,18 @@ _M365_WRONG_PASSWORD = (
     "Check the username (the full email address) and the password. If multi-factor "
     "authentication is on, create an app password at mysignins.microsoft.com → Security info → "
     "Add sign-in method → App password, and use it instead. Microsoft is retiring basic "
-    "authentication (username and password) for SMTP: sending through Microsoft 365 will need "
-    "sign-in with OAuth."
+    "authentication (username and password) for SMTP: sign in with Microsoft instead (barua "
+    "settings oauth microsoft)."
 )
 _M365_BASIC_AUTH_OFF = (
     "An administrator must turn on Authenticated SMTP for the mailbox (Microsoft 365 admin "
     "center → Users → Active users → the user → Mail → Manage email apps) and allow it for the "
-    "organisation (security defaults turn it off). Microsoft is retiring this basic "
-    "authentication for SMTP: sending through Microsoft 365 will need sign-in with OAuth."
+    "organisation (security defaults turn it off). Or sign in with Microsoft instead of a "
+    "password: barua settings oauth microsoft."
 )
 _OUTLOOK_OAUTH = (
     "Outlook.com no longer accepts a username and password for SMTP (basic authentication): "
-    "sending through Outlook.com needs sign-in with OAuth. Use an address at your own domain "
-    "with another service if OAuth is not available."
+    "sign in with Microsoft instead (barua settings oauth microsoft)."
 )
 _REFUSED = "the server refused the username or password"
 
@@ -139,9 +138,9 @@ def test_microsoft_365_without_a_known_reason_gets_both_checks() -> None:
     assert advice.fix == (
         "Check the username and password. Many providers need an app password instead of your "
         "normal password. Microsoft is retiring basic authentication (username and password) "
-        "for SMTP in Microsoft 365. Until it is switched off for your organisation, an "
-        "administrator must turn on Authenticated SMTP for the mailbox; after that, sending "
-        "needs sign-in with OAuth."
+        "for SMTP in Microsoft 365: sign in with Microsoft instead (barua settings oauth "
+        "microsoft). Until password login is switched off for your organisation, an "
+        "administrator can still turn on Authenticated SMTP for the mailbox."
     )
 
 

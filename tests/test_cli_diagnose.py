@@ -146,19 +146,18 @@ def test_detect_by_preset_and_by_mx(loopback_dns: DnsServer) -> None:
     assert barua("settings", "show").returncode == 2, "detect never saves"
 
 
-def test_detect_shows_the_providers_advice_and_no_password_command_where_none_works() -> None:
+def test_detect_shows_the_providers_advice_and_the_sign_in_where_no_password_works() -> None:
     gmail = barua("settings", "detect", "duka@gmail.com").stdout.splitlines()
     assert gmail[5].startswith("Gmail needs an app password, not your normal password.")
     assert gmail[6].startswith("Gmail sends at most about 500 emails a day")
     assert gmail[-1].endswith("--username duka@gmail.com --password-stdin")
     outlook = barua("settings", "detect", "duka@outlook.com")
     assert outlook.returncode == 0
-    assert outlook.stdout.splitlines()[-1] == (
-        "Outlook.com accepts no password for SMTP, only sign-in with OAuth, which barua cannot "
-        "do yet. Send from an address at your own domain through another provider or an email "
-        "service (such as Brevo, Mailgun or Amazon SES), and detect the settings for that "
-        "address."
-    )
+    assert outlook.stdout.splitlines()[-2:] == [
+        "Outlook.com lets barua send with a sign-in instead of a password: register an app for "
+        "your business (the README shows how), then sign in once:",
+        "  barua settings oauth microsoft --client-id YOUR-APP-ID",
+    ]
     assert "--password-stdin" not in outlook.stdout
 
 

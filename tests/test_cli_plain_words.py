@@ -122,8 +122,8 @@ def test_an_international_address_is_shown_as_typed_and_sent_in_ascii(barua_home
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     shown = barua("settings", "show").stdout.splitlines()
-    assert "email_address      duka@exämple.com" in shown
-    assert "reply_to           ofisi@bücher.de" in shown
+    assert "email_address duka@exämple.com" in [" ".join(line.split()) for line in shown]
+    assert "reply_to ofisi@bücher.de" in [" ".join(line.split()) for line in shown]
     data = json.loads(barua("settings", "show", "--json").stdout)
     assert (data["email_address"], data["reply_to"]) == ("duka@exämple.com", "ofisi@bücher.de")
     settings = saved_settings()

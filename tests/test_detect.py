@@ -547,6 +547,8 @@ def test_proposal_to_dict(dns_server: DnsServer) -> None:
         "notes": [note],
         "sending_limit": None,
         "accepts_password": True,
+        "sign_in": None,
+        "sign_in_command": None,
         "advice": [password, note],
         "lookalike_of": None,
         "needs_confirmation": False,

@@ -44,19 +44,30 @@ def run(dns: DnsServer, address: str) -> Proposal:
     )
 
 
+def sign_in(provider: str, command: str) -> list[str]:
+    """The two lines that propose signing in instead of a password."""
+    return [
+        f"{provider} lets barua send with a sign-in instead of a password: register an app for "
+        "your business (the README shows how), then sign in once:",
+        f"  barua settings oauth {command} --client-id YOUR-APP-ID",
+    ]
+
+
 def test_gmail_proposal_carries_password_advice_notes_and_limit(dns: DnsServer) -> None:
     proposal = run(dns, "duka@gmail.com")
     assert proposal.password_advice() == GMAIL_PASSWORD
     assert proposal.notes() == [GMAIL_NOTE]
     assert proposal.sending_limit() == {"per_day": 500}
     assert proposal.accepts_password
-    assert proposal.advice_lines() == [GMAIL_PASSWORD, GMAIL_NOTE]
+    assert proposal.advice_lines() == [GMAIL_PASSWORD, GMAIL_NOTE, *sign_in("Gmail", "google")]
     data = proposal.to_dict()
     assert data["password_advice"] == GMAIL_PASSWORD
     assert data["notes"] == [GMAIL_NOTE]
     assert data["sending_limit"] == {"per_day": 500}
     assert data["accepts_password"] is True
-    assert data["advice"] == [GMAIL_PASSWORD, GMAIL_NOTE]
+    assert data["advice"] == [GMAIL_PASSWORD, GMAIL_NOTE, *sign_in("Gmail", "google")]
+    assert data["sign_in"] == "google"
+    assert data["sign_in_command"] == "barua settings oauth google --client-id YOUR-APP-ID"
 
 
 def test_microsoft_365_by_mx_gives_all_its_limits(dns: DnsServer) -> None:
@@ -65,7 +76,11 @@ def test_microsoft_365_by_mx_gives_all_its_limits(dns: DnsServer) -> None:
     assert proposal.source is Source.MX
     assert proposal.sending_limit() == {"per_day": 10000, "per_minute": 30, "connections": 3}
     lines = proposal.advice_lines()
-    assert lines == [get_preset("microsoft_365").oauth_note, get_preset("microsoft_365").notes]
+    assert lines == [
+        get_preset("microsoft_365").oauth_note,
+        get_preset("microsoft_365").notes,
+        *sign_in("Microsoft 365", "microsoft"),
+    ]
     assert proposal.accepts_password, "Microsoft 365 still takes a password while allowed"
     assert sum("Authenticated SMTP" in line for line in lines) == 1
 
@@ -93,16 +108,11 @@ def test_outlook_com_says_what_to_do_instead_of_a_password(dns: DnsServer) -> No
         "port 587 with STARTTLS."
     )
     assert not proposal.accepts_password
-    instead = (
-        "Outlook.com accepts no password for SMTP, only sign-in with OAuth, which barua cannot "
-        "do yet. Send from an address at your own domain through another provider or an email "
-        "service (such as Brevo, Mailgun or Amazon SES), and detect the settings for that "
-        "address."
-    )
-    assert proposal.advice_lines() == [get_preset("outlook_com").notes, instead]
+    instead = sign_in("Outlook.com", "microsoft")
+    assert proposal.advice_lines() == [get_preset("outlook_com").notes, *instead]
     data = proposal.to_dict()
     assert data["accepts_password"] is False
-    assert data["advice"][-1] == instead
+    assert data["advice"][-2:] == instead
     assert data["sending_limit"] == {"per_day": 300}
 
 
@@ -183,6 +193,7 @@ def test_advice_lines_are_translated(dns: DnsServer) -> None:
         return "[sw] " + text
 
     lines = run(dns, "duka@outlook.com").advice_lines(gettext)
-    assert len(lines) == 2
-    assert all(line.startswith("[sw] ") for line in lines)
+    assert len(lines) == 3
+    assert all(line.startswith("[sw] ") for line in lines[:2])
+    assert lines[2] == "  barua settings oauth microsoft --client-id YOUR-APP-ID"
     assert get_preset("outlook_com").notes in asked

@@ -67,7 +67,9 @@ def test_no_placeholder_is_left_unfilled_in_a_translation() -> None:
         catalog = read_po(po)
     for message in catalog:
         if message.id:
-            assert not re.search(r"\{[^}]*\s[^}]*\}", str(message.string))
+            # A placeholder has no spaces; doubled braces are literal (Jinja's {{ field }}).
+            text = str(message.string).replace("{{", "").replace("}}", "")
+            assert not re.search(r"\{[^}]*\s[^}]*\}", text)
 
 
 def test_settings_commands_speak_kiswahili(certs: CertFiles) -> None:
@@ -87,7 +89,7 @@ def test_settings_commands_speak_kiswahili(certs: CertFiles) -> None:
         )
         assert saved.stdout.startswith("Mipangilio ya barua pepe imehifadhiwa kwenye ")
         shown = barua("--lang", "sw", "settings", "show").stdout.splitlines()
-        assert "password           imewekwa" in shown
+        assert "password imewekwa" in [" ".join(line.split()) for line in shown]
         assert "http_api_key       haijawekwa" in shown
 
         info = describe_certificate(_der(certs))

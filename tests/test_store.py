@@ -23,12 +23,13 @@ from barua.environment import SETTINGS_VARIABLES
 from barua.errors import SettingsError, StoreError
 from barua.message import build_message
 from barua.secrets import KEY_FILE
-from barua.settings import Settings, make_settings
+from barua.settings import SECRET_FIELDS, Settings, make_settings
 from barua.store import SettingsStore, env_values
 from tests.conftest import PASSWORD, USER
 
 API_KEY = "bk_live_7f3a9c2e5d1b4a60-Zq~"
-SECRETS = (PASSWORD, API_KEY)
+CLIENT_SECRET = "GOCSPX-duka-app-secret-Ω"
+SECRETS = (PASSWORD, API_KEY, CLIENT_SECRET)
 
 
 def every_field() -> Settings:
@@ -49,6 +50,16 @@ def every_field() -> Settings:
         skip_tls_verify=True,
         pinned_certificate="ab" * 32,
         timeout=12.5,
+        auth="oauth",
+        oauth_provider="custom",
+        oauth_client_id="duka-app",
+        oauth_client_secret=CLIENT_SECRET,
+        oauth_tenant="duka.example",
+        oauth_issuer="https://login.duka.example",
+        oauth_scope="mail openid",
+        oauth_authorization_url="https://login.duka.example/authorize",
+        oauth_token_url="https://login.duka.example/token",
+        oauth_device_url="https://login.duka.example/device",
     )
 
 
@@ -358,8 +369,8 @@ def test_secrets_the_key_cannot_read_are_named_and_can_be_skipped(
     lose_the_key(how, barua_home, monkeypatch)
     with opened() as store:
         shop = store.business()
-        assert store.unreadable_secrets(shop) == ("password", "http_api_key")
-        loaded = store.load(shop, skip_secrets=["password", "http_api_key"])
+        assert store.unreadable_secrets(shop) == ("password", "http_api_key", "oauth_client_secret")
+        loaded = store.load(shop, skip_secrets=list(SECRET_FIELDS))
         assert loaded is not None and loaded.password is None and loaded.http_api_key is None
         assert loaded.host == "smtp.example.com"
 
@@ -374,8 +385,8 @@ def test_a_change_without_secrets_keeps_the_unreadable_ones_as_they_were_saved(
     lose_the_key(how, barua_home, monkeypatch)
     with opened() as store:
         saved = store.update(store.business(), {"host": "mail.example.com"})
-        assert saved.removed == () and saved.unreadable == ("password", "http_api_key")
-        assert store.unreadable_secrets(store.business()) == ("password", "http_api_key")
+        assert saved.removed == () and saved.unreadable == SECRET_FIELDS
+        assert store.unreadable_secrets(store.business()) == SECRET_FIELDS
     if how == "deleted key file":
         assert not (barua_home / KEY_FILE).exists(), "no key is made when nothing is encrypted"
     # The key found again reads every secret, with the change kept.
@@ -397,7 +408,7 @@ def test_a_change_that_encrypts_a_secret_removes_those_the_key_cannot_read(
     with opened() as store:
         # The API key is given again; the password, saved with the old key, cannot stay.
         saved = store.update(store.business(), {"http_api_key": "bk_new"})
-        assert saved.removed == ("password",) and saved.unreadable == ()
+        assert saved.removed == ("password", "oauth_client_secret") and saved.unreadable == ()
         assert store.unreadable_secrets(store.business()) == ()
         now = store.load(store.business())
     assert now is not None and now.password is None and now.http_api_key is not None

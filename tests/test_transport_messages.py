@@ -38,7 +38,18 @@ from tests.smtpd import SmtpServer
 TRANSPORTS = Path(barua.errors.__file__).parent / "transports"
 PREFIXES = ("smtp.", "http.", "transport.")
 # What the advice fills a cause's summary and fix with (barua.setup.advice.advise).
-ADVICE_VALUES = {"host", "port", "recipient", "sender", "issuer", "expiry", "names"}
+ADVICE_VALUES = {
+    "host",
+    "port",
+    "recipient",
+    "sender",
+    "issuer",
+    "expiry",
+    "names",
+    "provider",
+    "provider_id",
+    "account",
+}
 
 
 def transport_messages() -> Iterator[Message]:
@@ -79,8 +90,17 @@ def test_every_cause_has_a_summary_and_a_fix_for_each_transport() -> None:
         for is_http in (False, True):
             summary, fix = explain(cause, http=is_http)
             assert summary.fields <= ADVICE_VALUES, summary.code
-            assert fix.fields <= {"sender"}, fix.code
-            hint = fix_for(cause, http=is_http, sender="duka@example.com")
+            # What a transport fills a fix with: the sender, and a sign-in's provider, its id
+            # (for the command) and account.
+            assert fix.fields <= {"sender", "provider", "provider_id", "account"}, fix.code
+            hint = fix_for(
+                cause,
+                http=is_http,
+                sender="duka@example.com",
+                provider="Microsoft",
+                provider_id="microsoft",
+                account="duka@example.com",
+            )
             assert hint.code == fix.code
             assert "{" not in hint.render("sw")
 

@@ -28,3 +28,23 @@ class Security(StrEnum):
     """STARTTLS when the server offers it, plain otherwise; never used for a password."""
     NONE = "none"
     """No encryption at all; only for a server on this machine."""
+
+
+class AuthMethod(StrEnum):
+    """How barua logs in to the SMTP server."""
+
+    PASSWORD = "password"  # noqa: S105 - a choice, not a password
+    """A username and a password (or an app password)."""
+    OAUTH = "oauth"
+    """A sign-in with the provider (OAuth 2.0): an access token, sent with SASL XOAUTH2."""
+
+
+class OAuthProvider(StrEnum):
+    """Who signs the user in."""
+
+    MICROSOFT = "microsoft"
+    """Microsoft 365 and Outlook.com (Microsoft Entra ID)."""
+    GOOGLE = "google"
+    """Gmail and Google Workspace."""
+    CUSTOM = "custom"
+    """Any OpenID Connect provider, found from its issuer's discovery document."""

@@ -48,6 +48,16 @@ SETTINGS_VARIABLES: dict[str, str] = {
     "BARUA_HTTP_SERVICE_URL": "http_service_url",
     "BARUA_HTTP_API_KEY": "http_api_key",
     "BARUA_TIMEOUT": "timeout",
+    "BARUA_AUTH": "auth",
+    "BARUA_OAUTH_PROVIDER": "oauth_provider",
+    "BARUA_OAUTH_CLIENT_ID": "oauth_client_id",
+    "BARUA_OAUTH_CLIENT_SECRET": "oauth_client_secret",
+    "BARUA_OAUTH_TENANT": "oauth_tenant",
+    "BARUA_OAUTH_ISSUER": "oauth_issuer",
+    "BARUA_OAUTH_SCOPE": "oauth_scope",
+    "BARUA_OAUTH_AUTHORIZATION_URL": "oauth_authorization_url",
+    "BARUA_OAUTH_TOKEN_URL": "oauth_token_url",
+    "BARUA_OAUTH_DEVICE_URL": "oauth_device_url",
 }
 """Environment variable → the settings field it overrides (for servers and containers)."""
 

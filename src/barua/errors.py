@@ -104,6 +104,21 @@ class Cause(StrEnum):
     SERVICE_REFUSED = "service_refused"
     API_KEY_REFUSED = "api_key_refused"
     """The HTTP email service refused the API key, or does not let it send this message."""
+    SIGN_IN_NEEDED = "sign_in_needed"
+    """The settings sign in with the provider (OAuth), and nobody has signed in yet."""
+    SIGN_IN_EXPIRED = "sign_in_expired"
+    """The provider no longer accepts the sign-in (``invalid_grant``: expired, revoked, the
+    password changed): sign in again."""
+    CONSENT_NEEDED = "consent_needed"
+    """The provider wants the user's consent, or an administrator's approval of the app."""
+    TOKEN_REFUSED = "token_refused"  # noqa: S105 - a cause, not a token
+    """The mail server refused the access token (XOAUTH2 or OAUTHBEARER)."""
+    SMTP_AUTH_DISABLED = "smtp_auth_disabled"
+    """The provider turned SMTP login off for the mailbox or organisation (Microsoft 5.7.139)."""
+    PROVIDER_UNREACHABLE = "provider_unreachable"
+    """The provider's sign-in service could not be reached."""
+    SIGN_IN_FAILED = "sign_in_failed"
+    """The provider answered the sign-in with an error barua does not know."""
     UNKNOWN = "unknown"
 
 

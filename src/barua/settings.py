@@ -25,12 +25,14 @@ from pydantic_core import PydanticCustomError
 
 from barua.addresses import check_no_line_breaks, validate_address
 from barua.certificates import normalise_fingerprint
-from barua.choices import Protocol, Security
+from barua.choices import AuthMethod, OAuthProvider, Protocol, Security
 from barua.errors import MessageError, SettingsError
 from barua.texts import Message, Text
 
 __all__ = [
     "SECRET_FIELDS",
+    "AuthMethod",
+    "OAuthProvider",
     "Protocol",
     "Security",
     "Settings",
@@ -40,7 +42,7 @@ __all__ = [
     "update_settings",
 ]
 
-SECRET_FIELDS = ("password", "http_api_key")
+SECRET_FIELDS = ("password", "http_api_key", "oauth_client_secret")
 
 # What an Authorization header can carry: printable ASCII, no spaces.
 _API_KEY = re.compile(r"[\x21-\x7e]+")
@@ -98,6 +100,26 @@ FROM_ADDRESS_REQUIRED = Message(
     "settings.from_address_required",
     "email_address is required when there is no username: it is the address mail is sent from",
 )
+OAUTH_URL = Message(
+    "settings.oauth_url",
+    "{field} must be a full https:// address (plain http:// only for this computer)",
+)
+OAUTH_PROVIDER_REQUIRED = Message(
+    "settings.oauth_provider_required",
+    "oauth_provider is required to sign in: microsoft, google or custom",
+)
+OAUTH_CLIENT_REQUIRED = Message(
+    "settings.oauth_client_required",
+    "oauth_client_id is required to sign in: the app registered with the provider",
+)
+OAUTH_USERNAME_REQUIRED = Message(
+    "settings.oauth_username_required",
+    "username is required with a sign-in: the mailbox that signs in",
+)
+OAUTH_ISSUER_REQUIRED = Message(
+    "settings.oauth_issuer_required",
+    "oauth_issuer is required with a custom provider: the address of its discovery document",
+)
 UNKNOWN_SETTING = Message("settings.unknown", "{field} is not a setting barua knows")
 NOT_WHOLE_NUMBER = Message("settings.not_whole_number", "{field} must be a whole number")
 NOT_NUMBER = Message("settings.not_number", "{field} must be a number")
@@ -154,6 +176,23 @@ class Settings(BaseModel):
     pinned_certificate: str | None = None
     """SHA-256 fingerprint of the one certificate to accept, instead of CA verification."""
     timeout: float = 30.0
+    # Signing in with the provider instead of a password (OAuth 2.0)
+    auth: AuthMethod = AuthMethod.PASSWORD
+    oauth_provider: OAuthProvider | None = None
+    oauth_client_id: str | None = None
+    """The app the business registered with its provider."""
+    oauth_client_secret: SecretStr | None = None
+    """The app's secret, where the provider gives one (Google's desktop apps, web apps)."""
+    oauth_tenant: str | None = None
+    """Microsoft: the organisation's tenant (a domain or ID); ``organizations`` when unset."""
+    oauth_issuer: str | None = None
+    """A custom provider: the issuer URL whose discovery document names its endpoints."""
+    oauth_scope: str | None = None
+    """The scopes asked for, instead of the provider's usual ones."""
+    oauth_authorization_url: str | None = None
+    oauth_token_url: str | None = None
+    oauth_device_url: str | None = None
+    """The provider's endpoints, instead of its usual ones (a private identity provider)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -181,6 +220,13 @@ class Settings(BaseModel):
         "http_service_url",
         "bcc_copy",
         "reply_to",
+        "oauth_client_id",
+        "oauth_tenant",
+        "oauth_issuer",
+        "oauth_scope",
+        "oauth_authorization_url",
+        "oauth_token_url",
+        "oauth_device_url",
         mode="before",
     )
     @classmethod
@@ -190,7 +236,7 @@ class Settings(BaseModel):
             return value or None
         return value
 
-    @field_validator("password", "http_api_key", mode="before")
+    @field_validator("password", "http_api_key", "oauth_client_secret", mode="before")
     @classmethod
     def _empty_secret_is_none(cls, value: Any) -> Any:
         if value == "" or (isinstance(value, SecretStr) and not value.get_secret_value()):
@@ -273,6 +319,22 @@ class Settings(BaseModel):
             raise _problem(URL_NOT_HTTPS())
         return value.rstrip("/")
 
+    @field_validator(
+        "oauth_issuer", "oauth_authorization_url", "oauth_token_url", "oauth_device_url"
+    )
+    @classmethod
+    def _check_oauth_url(cls, value: str | None, info: Any) -> str | None:
+        # Tokens and the app's secret go to these addresses: HTTPS only, but on this machine.
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        secure = parts.scheme == "https" or (
+            parts.scheme == "http" and parts.hostname is not None and is_loopback(parts.hostname)
+        )
+        if not parts.hostname or not secure:
+            raise _problem(OAUTH_URL(field=info.field_name))
+        return value.rstrip("/")
+
     @model_validator(mode="after")
     def _check_combination(self) -> Settings:
         problems: list[tuple[str, Text]] = []
@@ -294,9 +356,30 @@ class Settings(BaseModel):
                 problems.append(("email_address", EMAIL_ADDRESS_REQUIRED(username=self.username)))
             if self.username is None and self.email_address is None:
                 problems.append(("email_address", FROM_ADDRESS_REQUIRED()))
+            if self.auth is AuthMethod.OAUTH:
+                problems.extend(self._oauth_problems())
         if problems:
             raise _problems(problems)
         return self
+
+    def _oauth_problems(self) -> list[tuple[str, Text]]:
+        problems: list[tuple[str, Text]] = []
+        if self.oauth_provider is None:
+            problems.append(("oauth_provider", OAUTH_PROVIDER_REQUIRED()))
+        if self.oauth_client_id is None:
+            problems.append(("oauth_client_id", OAUTH_CLIENT_REQUIRED()))
+        if self.username is None:
+            problems.append(("username", OAUTH_USERNAME_REQUIRED()))
+        custom_endpoints = self.oauth_token_url is not None and (
+            self.oauth_authorization_url is not None or self.oauth_device_url is not None
+        )
+        if (
+            self.oauth_provider is OAuthProvider.CUSTOM
+            and self.oauth_issuer is None
+            and not custom_endpoints
+        ):
+            problems.append(("oauth_issuer", OAUTH_ISSUER_REQUIRED()))
+        return problems
 
     # Derived values -------------------------------------------------------------------------
 

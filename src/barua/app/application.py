@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from barua.app.businesses import BusinessUseCases
 from barua.app.documents import DocumentUseCases
+from barua.app.oauth import OAuthUseCases
 from barua.app.outbox import OutboxUseCases
 from barua.app.sending import SendingUseCases
 from barua.app.settings import SettingsUseCases
@@ -16,6 +17,7 @@ class Barua(
     SendingUseCases,
     DocumentUseCases,
     WorkerUseCases,
+    OAuthUseCases,
     SettingsUseCases,
     BusinessUseCases,
     OutboxUseCases,

@@ -14,12 +14,14 @@ from barua.outbox.worker import WorkerConfig
 from barua.setup.advice import Advice, advise, step_label
 from barua.setup.diagnose import TestReport
 from barua.transports.base import StepEvent, StepObserver, format_size
+from barua.transports.oauth import DeviceCode
 
 __all__ = [
     "Advice",
     "Attempt",
     "AttemptOutcome",
     "CertificateInfo",
+    "DeviceCode",
     "DocumentError",
     "EmailOutcome",
     "EmailStatus",

@@ -91,11 +91,17 @@ class SendingUseCases(SettingsUseCases, Context):
     ) -> Sent:
         """Try to deliver ``entry`` now, in this thread; when another worker is sending it
         already, wait for its result."""
+        from barua.app.oauth import transport_factory
         from barua.outbox.worker import Worker, WorkerConfig
 
         settings = settings or self.settings_in_effect(business)
         if entry.status.final:
             return Sent(entry, settings, tried=True)
-        worker = Worker(self.outbox, settings, config=WorkerConfig(business=business.key))
+        worker = Worker(
+            self.outbox,
+            settings,
+            config=WorkerConfig(business=business.key),
+            transport_factory=transport_factory(self.store, business),
+        )
         delivery = worker.deliver(entry.id, observer=observer)
         return Sent(delivery.entry, settings, delivery.error, tried=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from barua.addresses import display_address
@@ -19,7 +20,7 @@ from barua.app.errors import (
     AppError,
 )
 from barua.certificates import CertificateInfo, describe_certificate, normalise_fingerprint
-from barua.settings import SECRET_FIELDS, Settings, update_settings
+from barua.settings import SECRET_FIELDS, AuthMethod, Settings, update_settings
 from barua.store.businesses import Business, Saved
 from barua.texts import Text
 
@@ -28,6 +29,19 @@ if TYPE_CHECKING:
 
 _ADDRESS_FIELDS = ("email_address", "bcc_copy", "reply_to")
 """Shown in the user's own writing (an internationalised domain in Unicode)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SignInStatus:
+    """What a person may know of a business's sign-in: never a token."""
+
+    provider: str
+    account: str | None
+    expires_at: datetime
+    renewable: bool
+    """True while barua can renew the token without the person (it holds a refresh token)."""
+    failure: str | None
+    """Set when the provider refused to renew it: sign in again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +55,8 @@ class SettingsView:
     """Secrets saved with a key that is not at hand: set, but they must be set again."""
     overridden_by: tuple[str, ...]
     """The ``BARUA_*`` variables that override saved values."""
+    sign_in: SignInStatus | None = None
+    """Who signed in with the provider, when the settings sign in (OAuth)."""
 
 
 class SettingsUseCases(Context):
@@ -100,7 +116,26 @@ class SettingsUseCases(Context):
                 values[name] = display_address(values[name])
         for name in unreadable:
             values[f"{name}_set"] = True
-        return SettingsView(business, values, unreadable, overridden)
+        return SettingsView(
+            business, values, unreadable, overridden, self.sign_in_status(business, settings)
+        )
+
+    def sign_in_status(self, business: Business, settings: Settings) -> SignInStatus | None:
+        """Who is signed in and until when (never the tokens); None without a sign-in."""
+        from barua.transports.oauth import provider_name
+
+        if settings.auth is not AuthMethod.OAUTH:
+            return None
+        stored = self.store.sign_in(business)
+        if stored is None:
+            return None
+        return SignInStatus(
+            provider=provider_name(settings),
+            account=stored.account,
+            expires_at=datetime.fromtimestamp(stored.expires_at, UTC),
+            renewable=stored.refresh_token is not None and stored.failure is None,
+            failure=stored.failure,
+        )
 
     # Certificates ------------------------------------------------------------------------------
 

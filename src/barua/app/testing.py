@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from barua.app.context import Context
 from barua.app.errors import NO_SETTINGS_FLAGS_HINT
 from barua.app.settings import SettingsUseCases
+from barua.settings import AuthMethod
 from barua.store.businesses import Business
 
 if TYPE_CHECKING:
@@ -49,6 +50,7 @@ class TestingUseCases(SettingsUseCases, Context):
         certificate); saved settings tested as they are keep a certificate trusted during the
         test. Never raises for a delivery failure: the report names the step that failed.
         """
+        from barua.app.oauth import StoredTokens
         from barua.setup.diagnose import run_test
 
         hint = NO_SETTINGS_FLAGS_HINT() if changes is not None else None
@@ -60,6 +62,9 @@ class TestingUseCases(SettingsUseCases, Context):
             lang=self.lang(lang),
             trust_certificate=trust_certificate,
             resolver=self.resolver(),
+            tokens=StoredTokens(self.store, business, settings)
+            if settings.auth is AuthMethod.OAUTH
+            else None,
         )
         if not report.ok:
             return TestOutcome(report)

@@ -32,6 +32,12 @@ class StoreSettings:
         found = self._business(business)
         return None if found is None else self._store.load_effective(found)
 
+    def business_of(self, business: str) -> Business:
+        found = self._business(business)
+        if found is None:
+            raise KeyError(business)
+        return found
+
     def name_of(self, business: str) -> str:
         found = self._business(business)
         return business if found is None else found.name
@@ -124,13 +130,20 @@ class WorkerUseCases(SettingsUseCases, Context):
         pool = sum(per_business) + 4
 
         def make_fleet(environment: Environment, share: tuple[int, int]) -> Fleet:
+            from barua.app.oauth import transport_factory
             from barua.outbox.fleet import Fleet
             from barua.outbox.queue import Outbox
 
             context = Context(environment, pool_size=pool)
             outbox = Outbox(context.engine, pool_size=pool)
+            source = StoreSettings(context.store)
             return Fleet(
-                outbox, StoreSettings(context.store), config=replace(config), log=say, share=share
+                outbox,
+                source,
+                config=replace(config),
+                log=say,
+                share=share,
+                transports=lambda key: transport_factory(context.store, source.business_of(key)),
             )
 
         return Workers(self.environment, make_fleet, processes=count, log=say)

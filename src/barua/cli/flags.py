@@ -106,7 +106,7 @@ TimeoutOpt = Annotated[
 ]
 
 
-def _read_secret(option: str, *, prompt: str, empty: Message, clear_with: str | None) -> str:
+def read_secret(option: str, *, prompt: str, empty: Message, clear_with: str | None) -> str:
     """One line of standard input, or what is typed unseen at a prompt on a terminal.
 
     An empty one is refused; with ``clear_with``, the flag of this command that removes the
@@ -209,14 +209,14 @@ def changes_from_flags(
     if no_http_api_key:
         changes["http_api_key"] = None
     if password_stdin:
-        changes["password"] = _read_secret(
+        changes["password"] = read_secret(
             "--password-stdin",
             prompt=_(N_("Password: ")),
             empty=NO_PASSWORD_READ,
             clear_with="--no-password" if offers_removal else None,
         )
     if http_api_key_stdin:
-        changes["http_api_key"] = _read_secret(
+        changes["http_api_key"] = read_secret(
             "--http-api-key-stdin",
             prompt=_(N_("API key: ")),
             empty=NO_API_KEY_READ,

@@ -7,11 +7,11 @@ import json
 import shlex
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from barua.choices import Protocol
+from barua.choices import OAuthProvider, Protocol
 from barua.cli.common import (
     _,
     app,
@@ -22,6 +22,7 @@ from barua.cli.common import (
     out,
     print_line,
     user_errors,
+    utf8_text,
 )
 from barua.cli.flags import (
     ApiKeyStdinOpt,
@@ -43,6 +44,7 @@ from barua.cli.flags import (
     UsernameOpt,
     VerifyOpt,
     changes_from_flags,
+    read_secret,
 )
 from barua.i18n import N_, translator
 from barua.texts import Message
@@ -71,12 +73,16 @@ _REMOVED = {
         "`barua settings set --http-api-key-stdin`."
     ),
 }
+NO_CLIENT_SECRET_READ = Message("cli.no_client_secret_read", "{option} read no client secret")
 CONFIRM_TRUST = Message(
     "cli.confirm_trust",
     "confirm with --yes (after checking the fingerprint above) or give --fingerprint",
 )
 CANNOT_READ = Message("cli.cannot_read_file", "cannot read {path}: {reason}")
 CANNOT_WRITE = Message("cli.cannot_write_file", "cannot write {path}: {reason}")
+
+if TYPE_CHECKING:
+    from barua.app.present import DeviceCode
 
 settings_app = typer.Typer(
     help="Show and change how email leaves: SMTP server or HTTP email service.",
@@ -143,15 +149,48 @@ def settings_show(
         data = view.values
         if as_json:
             document = {**data, "business": view.business.name}
+            if view.sign_in is not None:
+                document["sign_in"] = {
+                    "provider": view.sign_in.provider,
+                    "account": view.sign_in.account,
+                    "expires_at": view.sign_in.expires_at.isoformat(),
+                    "renewable": view.sign_in.renewable,
+                    "failure": view.sign_in.failure,
+                }
             out.print_json(json.dumps({**document, "unreadable_secrets": list(view.unreadable)}))
             return
+        width = max(len(name.removesuffix("_set")) for name in data) + 1
         for name, value in data.items():
             label, shown = name, "" if value is None else value
             if name.endswith("_set"):
                 label, shown = name.removesuffix("_set"), _(N_("set") if value else N_("not set"))
                 if label in view.unreadable:
                     shown = _(N_("set, but cannot be read with this key: set it again"))
-            print_line(f"{label:18} {shown}")
+            print_line(f"{label:{width}} {shown}")
+        status = view.sign_in
+        if view.values.get("auth") == "oauth":
+            if status is None:
+                print_line(f"{'sign-in':{width}} " + _(N_("nobody has signed in yet")))
+            elif status.failure:
+                print_line(
+                    _(
+                        N_("sign-in            {account} with {provider}: ended, sign in again")
+                    ).format(account=status.account or "?", provider=status.provider)
+                )
+            else:
+                print_line(
+                    f"{'sign-in':{width}} "
+                    + _(
+                        N_(
+                            "signed in as {account} with {provider} (OAuth), token valid until "
+                            "{until} UTC"
+                        )
+                    ).format(
+                        account=status.account or "?",
+                        provider=status.provider,
+                        until=status.expires_at.strftime("%Y-%m-%d %H:%M"),
+                    )
+                )
         if view.overridden_by:
             print_line(
                 _(N_("(overridden by the environment: {names})")).format(
@@ -265,6 +304,149 @@ def settings_detect(
             if "username" not in proposal.values:
                 flags += " --username USERNAME"
             print_line(f"barua settings set {flags} --password-stdin")
+
+
+@settings_app.command("oauth")
+def settings_oauth(
+    # Described in the docstring: typer would list the argument with its Python type.
+    provider: Annotated[
+        OAuthProvider,
+        typer.Argument(metavar="PROVIDER", case_sensitive=False, show_default=False),
+    ],
+    client_id: Annotated[
+        str | None,
+        typer.Option(
+            "--client-id",
+            metavar="ID",
+            help="The app your business registered with the provider (its client ID).",
+        ),
+    ] = None,
+    client_secret_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--client-secret-stdin",
+            help="Read the app's client secret from standard input (Google's desktop apps "
+            "have one).",
+        ),
+    ] = False,
+    tenant: Annotated[
+        str | None,
+        typer.Option(
+            "--tenant",
+            metavar="ID",
+            help="Microsoft: your organisation's tenant (a domain or ID); default 'organizations'.",
+        ),
+    ] = None,
+    issuer: Annotated[
+        str | None,
+        typer.Option(
+            "--issuer",
+            metavar="URL",
+            help="custom: the issuer whose discovery document names the endpoints.",
+        ),
+    ] = None,
+    username: Annotated[
+        str | None,
+        typer.Option(
+            "--username",
+            metavar="ADDRESS",
+            help="The mailbox, when the provider does not say who signed in.",
+        ),
+    ] = None,
+    scope: Annotated[
+        str | None,
+        typer.Option("--scope", metavar="SCOPES", help="The scopes to ask for, if not the usual."),
+    ] = None,
+    token_url: Annotated[
+        str | None,
+        typer.Option("--token-url", metavar="URL", help="The provider's token endpoint."),
+    ] = None,
+    device_url: Annotated[
+        str | None,
+        typer.Option("--device-url", metavar="URL", help="Its device authorization endpoint."),
+    ] = None,
+    authorization_url: Annotated[
+        str | None,
+        typer.Option("--authorization-url", metavar="URL", help="Its authorization endpoint."),
+    ] = None,
+    no_browser: Annotated[
+        bool,
+        typer.Option("--no-browser", help="Print the sign-in address instead of opening it."),
+    ] = False,
+    host: HostOpt = None,
+    port: PortOpt = None,
+    security: SecurityOpt = None,
+) -> None:
+    """Sign in with PROVIDER (microsoft, google or custom) instead of a password: barua then
+    sends with a token it renews by itself, and keeps no password.
+
+    Microsoft shows a code to type at https://microsoft.com/devicelogin on any device;
+    Google and custom providers open their page in a browser, which comes back to barua. A
+    custom provider needs --issuer and the SMTP server (--host, --port)."""
+    with user_errors():
+        changes: dict[str, object] = {}
+        given = {
+            "oauth_client_id": (client_id, "--client-id"),
+            "oauth_tenant": (tenant, "--tenant"),
+            "oauth_issuer": (issuer, "--issuer"),
+            "username": (username, "--username"),
+            "oauth_scope": (scope, "--scope"),
+            "oauth_token_url": (token_url, "--token-url"),
+            "oauth_device_url": (device_url, "--device-url"),
+            "oauth_authorization_url": (authorization_url, "--authorization-url"),
+        }
+        for name, (value, option) in given.items():
+            if value is not None:
+                changes[name] = utf8_text(value, option=option)
+        # The SMTP server, for a custom provider (Microsoft's and Google's are known).
+        changes.update(
+            {
+                name: value
+                for name, value in (("host", host), ("port", port), ("security", security))
+                if value is not None
+            }
+        )
+        if client_secret_stdin:
+            changes["oauth_client_secret"] = read_secret(
+                "--client-secret-stdin",
+                prompt=_(N_("Client secret: ")),
+                empty=NO_CLIENT_SECRET_READ,
+                clear_with=None,
+            )
+
+        def show_code(device: DeviceCode) -> None:
+            print_line(
+                _(N_("To sign in, open {address} and enter the code {code}")).format(
+                    address=device.verification_uri, code=device.user_code
+                )
+            )
+            print_line(_(N_("Waiting for the sign-in…")))
+
+        def open_browser(url: str) -> None:
+            print_line(_(N_("Sign in at this address (opened in your browser if there is one):")))
+            print_line(url)
+            if not no_browser:
+                import webbrowser
+
+                webbrowser.open(url)
+
+        signed = app().sign_in(
+            business(),
+            provider,
+            changes=changes,
+            on_code=show_code,
+            on_browser=open_browser,
+            lang=language(),
+        )
+        settings = signed.settings
+        print_line(
+            _(
+                N_(
+                    "Signed in as {account}. Mail now goes through {host} port {port} with the "
+                    "sign-in; no password is kept."
+                )
+            ).format(account=signed.account, host=settings.host, port=settings.port)
+        )
 
 
 @settings_app.command("export")

@@ -21,6 +21,7 @@ from barua.database.tables import (
     meta,
     metadata,
     migrations_table,
+    oauth_tokens,
     pauses,
     pieces,
     recipients,
@@ -69,7 +70,7 @@ def _v2(conn: Connection) -> None:
 
 
 def _v3(conn: Connection) -> None:
-    metadata.create_all(conn, tables=[businesses, business_files], checkfirst=True)
+    metadata.create_all(conn, tables=[businesses, business_files, oauth_tokens], checkfirst=True)
     _add_column(conn, messages, "last_error_text")
     _add_column(conn, attempts, "error_text")
     _add_column(conn, pauses, "reason_text")
@@ -80,7 +81,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "remember which messages go into SMTP DATA as they are; due index by id", _v2),
     Migration(
         3,
-        "businesses with their email settings and files; errors kept as codes with values",
+        "businesses with their email settings, files and sign-ins; errors kept as codes "
+        "with values",
         _v3,
     ),
 )

@@ -6,6 +6,7 @@ way in both databases and cost no parsing. Tables::
     businesses          one row per business: its name and its email settings (secrets
                         encrypted), with a version that grows with every change
     business_files      a business's own files: edited email templates, its logo
+    oauth_tokens        a business's sign-in with its provider: tokens (encrypted), expiry
     outbox_messages     one row per email: envelope, status, lease, last error
     outbox_recipients   one row per envelope recipient, with what the server said to it
     outbox_pieces       the message's bytes as an ordered list of blobs
@@ -178,5 +179,24 @@ business_files = Table(
     Column("business_key", String(64), ForeignKey("businesses.key"), primary_key=True),
     Column("name", String(200), primary_key=True),
     Column("data", LargeBinary, nullable=False),
+    Column("updated_at", Double, nullable=False),
+)
+
+oauth_tokens = Table(
+    "oauth_tokens",
+    metadata,
+    Column("business_key", String(64), ForeignKey("businesses.key"), primary_key=True),
+    # Who signed in (the mailbox), as the provider names them.
+    Column("account", Text, nullable=True),
+    # Fernet tokens, like the secrets of the settings.
+    Column("access_token", Text, nullable=False),
+    Column("refresh_token", Text, nullable=True),
+    Column("expires_at", Double, nullable=False),
+    Column("version", Integer, nullable=False, default=0),
+    # One refresh at a time, whatever the number of workers: the one holding the lease.
+    Column("refreshing_by", String(64), nullable=True),
+    Column("refreshing_until", Double, nullable=True),
+    # Why the last refresh failed for good (``invalid_grant``): a new sign-in is needed.
+    Column("failure", String(64), nullable=True),
     Column("updated_at", Double, nullable=False),
 )

@@ -125,11 +125,15 @@ class Fleet:
         transport_factory: TransportFactory = default_transport,
         log: Callable[[str], None] | None = None,
         share: tuple[int, int] = (0, 1),
+        transports: Callable[[str], TransportFactory] | None = None,
     ) -> None:
         self.outbox = outbox
         self.config = config or WorkerConfig()
         self._source = source
         self._transport_factory = transport_factory
+        self._transports = transports
+        """The transport factory of each business (by key), when it needs one of its own (a
+        sign-in's tokens); else ``transport_factory`` for all."""
         self._log = log or (lambda _line: None)
         self._share = share
         self._stop = threading.Event()
@@ -225,7 +229,9 @@ class Fleet:
                 self.outbox,
                 settings,
                 config=config,
-                transport_factory=self._transport_factory,
+                transport_factory=(
+                    self._transports(key) if self._transports else self._transport_factory
+                ),
                 log=self._prefixed(key),
             )
             thread = threading.Thread(

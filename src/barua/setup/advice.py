@@ -27,6 +27,7 @@ from barua.setup.providers import (
 )
 from barua.transports.base import format_size
 from barua.transports.causes import GENERAL, explain, filled
+from barua.transports.oauth import sign_in_values
 
 STEP_LABELS: dict[Step, str] = {
     Step.RESOLVE: N_("find the server"),
@@ -68,8 +69,8 @@ _MICROSOFT_365_BASIC_AUTH_OFF = (
     N_(
         "An administrator must turn on Authenticated SMTP for the mailbox (Microsoft 365 admin "
         "center → Users → Active users → the user → Mail → Manage email apps) and allow it for "
-        "the organisation (security defaults turn it off). Microsoft is retiring this basic "
-        "authentication for SMTP: sending through Microsoft 365 will need sign-in with OAuth."
+        "the organisation (security defaults turn it off). Or sign in with Microsoft instead of "
+        "a password: barua settings oauth microsoft."
     ),
 )
 _OUTLOOK_BASIC_AUTH_OFF = N_(
@@ -81,8 +82,8 @@ _MICROSOFT_365_WRONG_PASSWORD = N_(
     "Add sign-in method → App password, and use it instead."
 )
 _RETIRING = N_(
-    "Microsoft is retiring basic authentication (username and password) for SMTP: sending "
-    "through {provider} will need sign-in with OAuth."
+    "Microsoft is retiring basic authentication (username and password) for SMTP: sign in "
+    "with Microsoft instead (barua settings oauth microsoft)."
 )
 
 _CERT_LINES = (
@@ -181,6 +182,19 @@ def _microsoft_login(
     return None, f"{general} {gettext(preset.oauth_note or '')}".strip()
 
 
+_SIGN_IN_CAUSES = frozenset(
+    {
+        Cause.SIGN_IN_NEEDED,
+        Cause.SIGN_IN_EXPIRED,
+        Cause.SIGN_IN_FAILED,
+        Cause.CONSENT_NEEDED,
+        Cause.TOKEN_REFUSED,
+        Cause.SMTP_AUTH_DISABLED,
+        Cause.PROVIDER_UNREACHABLE,
+    }
+)
+
+
 def step_label(step: Step, lang: str | None = None) -> str:
     """A step as the user reads it, e.g. ``log in``."""
     return translator(lang).gettext(STEP_LABELS[step])
@@ -201,11 +215,23 @@ def advise(error: BaruaError, settings: Settings | None = None, lang: str | None
         "issuer": certificate.issuer if certificate else "?",
         "expiry": certificate.not_after.date().isoformat() if certificate else "?",
         "names": ", ".join(certificate.names) if certificate and certificate.names else "?",
+        # A sign-in with the provider (OAuth): who, and the command that signs in again.
+        **(
+            sign_in_values(settings)
+            if settings is not None
+            else {"provider": "?", "provider_id": "microsoft", "account": ""}
+        ),
     }
     http = settings is not None and settings.protocol is Protocol.HTTP
     explained = explain(error.cause, http=http, step=error.step, replied=error.code is not None)
     fix = filled(explained.fix, values)
     summary = filled(explained.summary, values).render(lang)
+    if error.cause in _SIGN_IN_CAUSES and (settings is None or error.cause is Cause.SIGN_IN_FAILED):
+        # The sign-in's own words name the provider and what happened more precisely than
+        # the cause's, and its hint already names the provider and the command.
+        summary = error.render(lang)
+        if error.hint_text is not None:
+            fix = error.hint_text
     if isinstance(error, MessageTooLarge) and error.size is not None:
         if error.limit is not None:
             summary = gettext(_TOO_LARGE_LIMIT).format(

@@ -34,7 +34,7 @@ import httpx
 from barua.addresses import validate_address
 from barua.errors import SettingsError
 from barua.i18n import N_
-from barua.settings import Security, make_settings
+from barua.settings import OAuthProvider, Security, make_settings
 from barua.setup.advice import password_advice
 from barua.setup.providers import (
     PasswordKind,
@@ -105,10 +105,9 @@ _LOOKALIKE = N_(
     'until you confirm that "{address}" is right.'
 )
 _LOOKALIKE_QUESTION = N_('Is "{address}" right, not an address at {suggestion}?')
-_NO_OAUTH_YET = N_(
-    "{provider} accepts no password for SMTP, only sign-in with OAuth, which barua cannot do "
-    "yet. Send from an address at your own domain through another provider or an email service "
-    "(such as Brevo, Mailgun or Amazon SES), and detect the settings for that address."
+_SIGN_IN = N_(
+    "{provider} lets barua send with a sign-in instead of a password: register an app for "
+    "your business (the README shows how), then sign in once:"
 )
 
 _SECURITY_LABELS = {Security.SSL: "SSL/TLS", Security.STARTTLS: "STARTTLS"}
@@ -192,17 +191,35 @@ class Proposal:
         found = {name: value for name, value in limits.items() if value is not None}
         return found or None
 
+    @property
+    def sign_in(self) -> OAuthProvider | None:
+        """Who can sign the user in instead of a password (OAuth), when the provider allows."""
+        if self.preset is None or not self.values:
+            return None
+        return self.preset.oauth
+
+    def sign_in_command(self) -> str | None:
+        """The command that signs in instead of a password, or None."""
+        if self.sign_in is None:
+            return None
+        return f"barua settings oauth {self.sign_in.value} --client-id YOUR-APP-ID"
+
     def advice_lines(self, gettext: Callable[[str], str] = _identity) -> list[str]:
         """What a front end shows after the proposed values, in order: the password advice and
-        the provider's notes; for a provider that refuses passwords, its notes and what to do
-        instead."""
+        the provider's notes, then how to sign in instead of a password where the provider
+        allows it; for a provider that refuses passwords, its notes and the sign-in."""
+        lines: list[str] = []
         if self.values and not self.accepts_password:
             # Instead of the password advice, which would say the same about OAuth.
+            lines = self.notes(gettext)
+        else:
+            advice = self.password_advice(gettext)
+            lines = [advice, *self.notes(gettext)] if advice else self.notes(gettext)
+        command = self.sign_in_command()
+        if command is not None:
             assert self.preset is not None
-            instead = gettext(_NO_OAUTH_YET).format(provider=self.preset.name)
-            return [*self.notes(gettext), instead]
-        advice = self.password_advice(gettext)
-        return [advice, *self.notes(gettext)] if advice else self.notes(gettext)
+            lines += [gettext(_SIGN_IN).format(provider=self.preset.name), f"  {command}"]
+        return lines
 
     def to_dict(self, gettext: Callable[[str], str] = _identity) -> dict[str, Any]:
         """A JSON-ready form for the web app and scripts."""
@@ -215,6 +232,8 @@ class Proposal:
             "notes": self.notes(gettext),
             "sending_limit": self.sending_limit(),
             "accepts_password": self.accepts_password,
+            "sign_in": self.sign_in.value if self.sign_in is not None else None,
+            "sign_in_command": self.sign_in_command(),
             "advice": self.advice_lines(gettext),
             "lookalike_of": self.lookalike_of,
             "needs_confirmation": self.needs_confirmation,

@@ -34,6 +34,7 @@ from barua.texts import Message
 from barua.transports.base import SendResult, StepEvent, StepObserver
 from barua.transports.causes import fix_for
 from barua.transports.delivery import send_now
+from barua.transports.oauth import TokenSource
 from barua.version import __version__
 
 
@@ -159,7 +160,11 @@ _PINNABLE = {Cause.CERT_SELF_SIGNED, Cause.CERT_UNTRUSTED}
 
 
 def _attempt(
-    settings: Settings, to: str, report: TestReport, observer: StepObserver | None
+    settings: Settings,
+    to: str,
+    report: TestReport,
+    observer: StepObserver | None,
+    tokens: TokenSource | None = None,
 ) -> None:
     def record(event: StepEvent) -> None:
         report.steps.append(event)
@@ -168,7 +173,7 @@ def _attempt(
 
     try:
         message = build_test_email(settings, to=to)
-        report.result = send_now(settings, message, observer=record)
+        report.result = send_now(settings, message, observer=record, tokens=tokens)
         report.error = _refusal(settings, report.result)
     except BaruaError as exc:
         report.error = exc
@@ -209,6 +214,7 @@ def run_test(
     trust_certificate: bool = False,
     check_deliverability: bool = True,
     resolver: dns.resolver.Resolver | None = None,
+    tokens: TokenSource | None = None,
 ) -> TestReport:
     """Send a test email with ``settings`` to ``to``, step by step, and explain the outcome.
 
@@ -217,7 +223,7 @@ def run_test(
     """
     report = TestReport(settings=settings)
     started = time.perf_counter()
-    _attempt(settings, to, report, observer)
+    _attempt(settings, to, report, observer, tokens)
     error = report.error
     if (
         trust_certificate
@@ -228,7 +234,7 @@ def run_test(
     ):
         report.trusted_certificate = error.certificate
         report.settings = update_settings(settings, pinned_certificate=error.certificate.sha256)
-        _attempt(report.settings, to, report, observer)
+        _attempt(report.settings, to, report, observer, tokens)
     if report.error is not None:
         report.advice = advise(report.error, report.settings, lang)
     elif check_deliverability and settings.protocol is Protocol.SMTP:

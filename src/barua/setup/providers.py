@@ -25,7 +25,7 @@ from typing import Any
 from barua.addresses import validate_address
 from barua.errors import SettingsError
 from barua.i18n import N_
-from barua.settings import Security, is_loopback
+from barua.settings import OAuthProvider, Security, is_loopback
 from barua.texts import Message
 
 
@@ -82,6 +82,8 @@ class Preset:
     password_steps: str = ""
     """Where to get the app password or key, as complete sentences (``N_``-marked)."""
     oauth_note: str | None = None
+    oauth: OAuthProvider | None = None
+    """Who signs the user in, when the provider lets barua send with a sign-in (OAuth)."""
     spf_includes: tuple[str, ...] = ()
     """The ``include:`` domains an SPF record needs so that this provider may send."""
     daily_limit: int | None = None
@@ -110,13 +112,13 @@ _GOOGLE_APP_PASSWORD = N_(
 )
 _OUTLOOK_OAUTH = N_(
     "Outlook.com no longer accepts a username and password for SMTP (basic authentication): "
-    "sending through Outlook.com needs sign-in with OAuth. Use an address at your own domain "
-    "with another service if OAuth is not available."
+    "sign in with Microsoft instead (barua settings oauth microsoft)."
 )
 _MICROSOFT_365_OAUTH = N_(
     "Microsoft is retiring basic authentication (username and password) for SMTP in "
-    "Microsoft 365. Until it is switched off for your organisation, an administrator must "
-    "turn on Authenticated SMTP for the mailbox; after that, sending needs sign-in with OAuth."
+    "Microsoft 365: sign in with Microsoft instead (barua settings oauth microsoft). Until "
+    "password login is switched off for your organisation, an administrator can still turn on "
+    "Authenticated SMTP for the mailbox."
 )
 _ZOHO_STEPS = N_(
     "To create one, open Zoho Accounts → Security → App Passwords, generate a password named "
@@ -163,6 +165,7 @@ PRESETS: tuple[Preset, ...] = (
         security=Security.STARTTLS,
         password_kind=PasswordKind.APP_PASSWORD,
         password_steps=_GOOGLE_APP_PASSWORD,
+        oauth=OAuthProvider.GOOGLE,
         spf_includes=("_spf.google.com",),
         daily_limit=500,
         notes=N_(
@@ -178,6 +181,7 @@ PRESETS: tuple[Preset, ...] = (
         host="smtp.gmail.com",
         port=587,
         security=Security.STARTTLS,
+        oauth=OAuthProvider.GOOGLE,
         password_kind=PasswordKind.APP_PASSWORD,
         password_steps=N_(
             "Turn on 2-Step Verification for your Google Workspace account, then open Google "
@@ -253,6 +257,7 @@ PRESETS: tuple[Preset, ...] = (
         security=Security.STARTTLS,
         password_kind=PasswordKind.OAUTH_REQUIRED,
         oauth_note=_OUTLOOK_OAUTH,
+        oauth=OAuthProvider.MICROSOFT,
         spf_includes=("spf.protection.outlook.com",),
         daily_limit=300,
         notes=N_(
@@ -272,6 +277,7 @@ PRESETS: tuple[Preset, ...] = (
             "mysignins.microsoft.com → Security info → Add sign-in method → App password."
         ),
         oauth_note=_MICROSOFT_365_OAUTH,
+        oauth=OAuthProvider.MICROSOFT,
         spf_includes=("spf.protection.outlook.com",),
         daily_limit=10000,
         per_minute_limit=30,

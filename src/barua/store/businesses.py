@@ -39,6 +39,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -97,6 +98,19 @@ class Business:
     settings_version: int
     """Grows with every change of the settings."""
     has_settings: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SignIn:
+    """A business's sign-in with its provider: the tokens (secret) and when they expire."""
+
+    account: str | None
+    access_token: SecretStr
+    refresh_token: SecretStr | None
+    expires_at: float
+    version: int
+    failure: str | None
+    """Set when the provider refused a refresh for good: a new sign-in is needed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +259,7 @@ class SettingsStore:
                     hint=BUSINESS_HAS_MAIL_HINT(),
                 )
             conn.execute(statements.DELETE_BUSINESS_FILES, {"p_key": business.key})
+            conn.execute(statements.DELETE_SIGN_IN, {"p_key": business.key})
             conn.execute(statements.DELETE_BUSINESS, {"p_key": business.key})
 
     # Settings ----------------------------------------------------------------------------------
@@ -399,6 +414,117 @@ class SettingsStore:
         with self._transaction() as conn:
             result = conn.execute(statements.DELETE_FILE, {"p_key": business.key, "p_name": name})
         return bool(result.rowcount)
+
+    # A sign-in with the provider (OAuth) ------------------------------------------------------
+
+    def sign_in(self, business: Business) -> SignIn | None:
+        """The business's tokens, decrypted, or None when it never signed in. Their ``version``
+        grows with every refresh."""
+        with self._transaction() as conn:
+            row = conn.execute(statements.SIGN_IN, {"p_key": business.key}).one_or_none()
+        if row is None:
+            return None
+        key = self._key(create=False)
+        refresh = row.refresh_token
+        return SignIn(
+            account=row.account,
+            access_token=SecretStr(decrypt(key, row.access_token, field="access_token")),
+            refresh_token=(
+                None if refresh is None else SecretStr(decrypt(key, refresh, field="refresh_token"))
+            ),
+            expires_at=float(row.expires_at),
+            version=int(row.version),
+            failure=row.failure,
+        )
+
+    def save_sign_in(
+        self,
+        business: Business,
+        *,
+        account: str | None,
+        access_token: str,
+        refresh_token: str | None,
+        expires_at: float,
+    ) -> None:
+        """Keep a new sign-in's tokens (encrypted), replacing any earlier one."""
+        key = self._key(create=True)
+        now = time.time()
+        with self._transaction() as conn:
+            old = conn.execute(statements.SIGN_IN, {"p_key": business.key}).one_or_none()
+            conn.execute(statements.DELETE_SIGN_IN, {"p_key": business.key})
+            conn.execute(
+                statements.INSERT_SIGN_IN,
+                {
+                    "business_key": business.key,
+                    "account": account,
+                    "access_token": encrypt(key, access_token),
+                    "refresh_token": None if refresh_token is None else encrypt(key, refresh_token),
+                    "expires_at": expires_at,
+                    # A new sign-in is a new version too: workers holding the old tokens see it.
+                    "version": 0 if old is None else int(old.version) + 1,
+                    "updated_at": now,
+                },
+            )
+
+    def forget_sign_in(self, business: Business) -> bool:
+        """Delete the business's tokens; True when there were some."""
+        with self._transaction() as conn:
+            result = conn.execute(statements.DELETE_SIGN_IN, {"p_key": business.key})
+        return bool(result.rowcount)
+
+    def claim_refresh(self, business: Business, *, version: int, holder: str, lease: float) -> bool:
+        """Take the right to refresh the tokens of ``version`` for ``lease`` seconds; False when
+        another process holds it or has refreshed them already."""
+        now = time.time()
+        with self._transaction() as conn:
+            result = conn.execute(
+                statements.CLAIM_REFRESH,
+                {
+                    "p_key": business.key,
+                    "p_version": version,
+                    "p_now": now,
+                    "p_holder": holder,
+                    "p_until": now + lease,
+                },
+            )
+        return bool(result.rowcount)
+
+    def finish_refresh(
+        self,
+        business: Business,
+        *,
+        holder: str,
+        access_token: str,
+        refresh_token: str | None,
+        expires_at: float,
+    ) -> None:
+        """Keep refreshed tokens, in one row update (the old refresh token is gone with it)."""
+        key = self._key(create=True)
+        with self._transaction() as conn:
+            conn.execute(
+                statements.FINISH_REFRESH,
+                {
+                    "p_key": business.key,
+                    "p_holder": holder,
+                    "p_access": encrypt(key, access_token),
+                    "p_refresh": None if refresh_token is None else encrypt(key, refresh_token),
+                    "p_expires": expires_at,
+                    "p_now": time.time(),
+                },
+            )
+
+    def fail_refresh(self, business: Business, *, holder: str, failure: str | None) -> None:
+        """Give back the right to refresh; ``failure`` marks the sign-in dead."""
+        with self._transaction() as conn:
+            conn.execute(
+                statements.FAIL_REFRESH,
+                {
+                    "p_key": business.key,
+                    "p_holder": holder,
+                    "p_failure": failure,
+                    "p_now": time.time(),
+                },
+            )
 
     # Internals ---------------------------------------------------------------------------------
 

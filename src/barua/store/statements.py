@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
 
-from barua.database.tables import business_files, businesses, messages
+from barua.database.tables import business_files, businesses, messages, oauth_tokens
 
 BUSINESSES = select(
     businesses.c.key,
@@ -74,3 +74,55 @@ DELETE_FILE = delete(business_files).where(
     business_files.c.business_key == bindparam("p_key"),
     business_files.c.name == bindparam("p_name"),
 )
+
+SIGN_IN = select(oauth_tokens).where(oauth_tokens.c.business_key == bindparam("p_key"))
+DELETE_SIGN_IN = delete(oauth_tokens).where(oauth_tokens.c.business_key == bindparam("p_key"))
+INSERT_SIGN_IN = insert(oauth_tokens)
+
+CLAIM_REFRESH = (
+    update(oauth_tokens)
+    .where(
+        oauth_tokens.c.business_key == bindparam("p_key"),
+        oauth_tokens.c.version == bindparam("p_version"),
+        (oauth_tokens.c.refreshing_until.is_(None))
+        | (oauth_tokens.c.refreshing_until < bindparam("p_now")),
+    )
+    .values(refreshing_by=bindparam("p_holder"), refreshing_until=bindparam("p_until"))
+)
+"""Take the right to refresh the tokens read at ``version``: matches nothing when another
+process holds it, or has already refreshed them (the version moved on)."""
+
+FINISH_REFRESH = (
+    update(oauth_tokens)
+    .where(
+        oauth_tokens.c.business_key == bindparam("p_key"),
+        oauth_tokens.c.refreshing_by == bindparam("p_holder"),
+    )
+    .values(
+        access_token=bindparam("p_access"),
+        refresh_token=bindparam("p_refresh"),
+        expires_at=bindparam("p_expires"),
+        version=oauth_tokens.c.version + 1,
+        refreshing_by=None,
+        refreshing_until=None,
+        failure=None,
+        updated_at=bindparam("p_now"),
+    )
+)
+"""Keep the refreshed tokens (a rotated refresh token replaces the old one in the same row)."""
+
+FAIL_REFRESH = (
+    update(oauth_tokens)
+    .where(
+        oauth_tokens.c.business_key == bindparam("p_key"),
+        oauth_tokens.c.refreshing_by == bindparam("p_holder"),
+    )
+    .values(
+        failure=bindparam("p_failure"),
+        refreshing_by=None,
+        refreshing_until=None,
+        version=oauth_tokens.c.version + 1,
+        updated_at=bindparam("p_now"),
+    )
+)
+"""Give the right back; with a failure, the sign-in is known to be dead (``invalid_grant``)."""

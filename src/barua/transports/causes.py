@@ -298,6 +298,88 @@ GENERAL: dict[Cause, Explanation] = {
 }
 """Every cause, as an SMTP server's failure reads."""
 
+GENERAL.update(
+    {
+        Cause.SIGN_IN_NEEDED: Explanation(
+            Message(
+                "transport.summary.sign_in_needed",
+                "the settings sign in with {provider}, and nobody has signed in yet",
+            ),
+            Message(
+                "transport.fix.sign_in_needed",
+                "Sign in once: barua settings oauth {provider_id}.",
+            ),
+        ),
+        Cause.SIGN_IN_EXPIRED: Explanation(
+            Message(
+                "transport.summary.sign_in_expired",
+                "{provider} no longer accepts the sign-in of {account}",
+            ),
+            Message(
+                "transport.fix.sign_in_expired",
+                "Sign in again: barua settings oauth {provider_id}. A sign-in ends when it is "
+                "revoked, when the password changes, or after a long time unused; the mail "
+                "waits in the outbox until then.",
+            ),
+        ),
+        Cause.CONSENT_NEEDED: Explanation(
+            Message(
+                "transport.summary.consent_needed",
+                "{provider} wants consent for the app before it lets it send mail",
+            ),
+            Message(
+                "transport.fix.consent_needed",
+                "Sign in again and accept what the app asks for; if your organisation requires "
+                "it, ask an administrator to grant consent for the app (Microsoft Entra admin "
+                "center → Enterprise applications → the app → Permissions).",
+            ),
+        ),
+        Cause.TOKEN_REFUSED: Explanation(
+            Message(
+                "transport.summary.token_refused",
+                "the server refused the sign-in of {account}",
+            ),
+            Message(
+                "transport.fix.token_refused",
+                "Check that the account that signed in is the mailbox in the settings "
+                "(username), then sign in again: barua settings oauth {provider_id}.",
+            ),
+        ),
+        Cause.SMTP_AUTH_DISABLED: Explanation(
+            Message(
+                "transport.summary.smtp_auth_disabled",
+                "SMTP sending is turned off for the mailbox {account}",
+            ),
+            Message(
+                "transport.fix.smtp_auth_disabled",
+                "An administrator must turn on Authenticated SMTP for the mailbox (Microsoft "
+                "365 admin center → Users → Active users → the user → Mail → Manage email apps) "
+                "and allow it for the organisation.",
+            ),
+        ),
+        Cause.PROVIDER_UNREACHABLE: Explanation(
+            Message(
+                "transport.summary.provider_unreachable",
+                "the sign-in service of {provider} could not be reached",
+            ),
+            Message(
+                "transport.fix.provider_unreachable",
+                "Check that this computer is online; barua tries again by itself.",
+            ),
+        ),
+        Cause.SIGN_IN_FAILED: Explanation(
+            Message("transport.summary.sign_in_failed", "{provider} refused the sign-in"),
+            Message(
+                "transport.fix.sign_in_failed",
+                "Check the app's client ID (and secret) in the settings, then sign in again: "
+                "barua settings oauth {provider_id}.",
+            ),
+        ),
+    }
+)
+"""Signing in with the provider (OAuth): its ``provider``, ``provider_id`` and ``account``."""
+
+
 HTTP: dict[Cause, Explanation] = {
     Cause.HOST_NOT_FOUND: Explanation(
         Message(

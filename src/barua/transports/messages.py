@@ -320,3 +320,60 @@ INVALID_REQUEST_HINT = Message(
     "of barua and the service.",
 )
 HTTP_REFUSED = Message("http.refused", "the email service refused the message ({status} {reason})")
+
+# Signing in with the provider (OAuth) -----------------------------------------------------------
+
+OAUTH_NO_ENDPOINTS = Message(
+    "transport.oauth.no_endpoints", "barua does not know where {provider} signs in"
+)
+OAUTH_NO_CLIENT = Message(
+    "transport.oauth.no_client", "no app is registered for signing in with {provider}"
+)
+OAUTH_NO_DEVICE = Message(
+    "transport.oauth.no_device", "{provider} offers no sign-in with a code on another device"
+)
+OAUTH_NO_AUTHORIZE = Message(
+    "transport.oauth.no_authorize", "{provider} offers no sign-in in a browser"
+)
+OAUTH_CODE_EXPIRED = Message("transport.oauth.code_expired", "the sign-in was not finished in time")
+OAUTH_DENIED = Message("transport.oauth.denied", "the sign-in was refused at the provider's page")
+OAUTH_PENDING = Message("transport.oauth.pending", "the sign-in is not finished yet")
+OAUTH_UNREACHABLE = Message(
+    "transport.oauth.unreachable", "the sign-in service of {provider} did not answer: {reason}"
+)
+OAUTH_NOT_JSON = Message(
+    "transport.oauth.not_json", "the sign-in service answered HTTP {status} with no usable answer"
+)
+OAUTH_INVALID_GRANT = Message(
+    "transport.oauth.invalid_grant", "the provider no longer accepts the sign-in ({reason})"
+)
+OAUTH_CONSENT = Message(
+    "transport.oauth.consent", "the provider wants consent for the app ({reason})"
+)
+OAUTH_REFUSED = Message("transport.oauth.refused", "the provider refused: {reason}")
+OAUTH_UNEXPECTED = Message(
+    "transport.oauth.unexpected", "the provider's answer holds no token (it has: {fields})"
+)
+OAUTH_NO_DISCOVERY = Message(
+    "transport.oauth.no_discovery", "the discovery document {url} could not be read: {reason}"
+)
+OAUTH_STATE = Message(
+    "transport.oauth.state",
+    "the browser came back with an answer to another sign-in (its state does not match)",
+)
+OAUTH_BROWSER_TIMEOUT = Message(
+    "transport.oauth.browser_timeout", "the browser did not come back within {minutes} minutes"
+)
+OAUTH_NOT_SIGNED_IN = Message(
+    "transport.oauth.not_signed_in", "nobody has signed in with {provider} for these settings"
+)
+OAUTH_SIGN_IN_DEAD = Message(
+    "transport.oauth.sign_in_dead", "{provider} refused to renew the sign-in of {account}"
+)
+OAUTH_TOKEN_REFUSED = Message(
+    "transport.oauth.token_refused", "the server refused the sign-in of {account}"
+)
+OAUTH_NO_MECHANISM = Message(
+    "transport.oauth.no_mechanism",
+    "{host} port {port} offers no login with a token (XOAUTH2 or OAUTHBEARER)",
+)

@@ -51,7 +51,7 @@ from barua.errors import (
     all_temporary,
 )
 from barua.message import OutgoingMessage
-from barua.settings import Protocol, Security, Settings, is_loopback
+from barua.settings import AuthMethod, Protocol, Security, Settings, is_loopback
 from barua.texts import Text
 from barua.transports import messages as say
 from barua.transports.base import (
@@ -66,6 +66,13 @@ from barua.transports.base import (
     resolve,
 )
 from barua.transports.causes import filled, fix_for
+from barua.transports.oauth import (
+    TokenSource,
+    oauthbearer,
+    sign_in_fix,
+    sign_in_values,
+    xoauth2,
+)
 from barua.transports.smtp_probes import await_greeting, old_tls_context
 from barua.transports.smtp_replies import (
     classify_reply,
@@ -160,10 +167,12 @@ class SmtpTransport(ClosesOnExit):
         observer: StepObserver | None = None,
         tls_context: ssl.SSLContext | None = None,
         max_messages_per_connection: int | None = None,
+        tokens: TokenSource | None = None,
     ) -> None:
         if settings.protocol is not Protocol.SMTP or settings.host is None:
             raise SettingsError({"host": say.NO_SMTP_HOST()}, hint=say.NO_SMTP_HOST_HINT())
         self.settings = settings
+        self._tokens = tokens
         self.host: str = settings.host
         self.port = settings.port
         self.security = settings.effective_security
@@ -501,8 +510,11 @@ class SmtpTransport(ClosesOnExit):
                 step=Step.AUTH,
                 cause=Cause.AUTH_NOT_OFFERED,
             )
-        secret = password.get_secret_value() if password is not None else ""
         mechanisms = client.esmtp_features.get("auth", "").upper().split()
+        if self.settings.auth is AuthMethod.OAUTH:
+            self._login_with_token(client, username, mechanisms)
+            return
+        secret = password.get_secret_value() if password is not None else ""
         if "PLAIN" in mechanisms:
             code, reply = self._call(
                 Step.AUTH, lambda: client.docmd("AUTH", "PLAIN " + _sasl("", username, secret))
@@ -525,6 +537,61 @@ class SmtpTransport(ClosesOnExit):
         if code != 235:
             raise self._reply_error(Step.AUTH, code, reply)
         self._steps.detail = f"{code} {reply_text(reply)}"
+
+    def _login_with_token(self, client: _Client, username: str, mechanisms: list[str]) -> None:
+        """Log in with an access token (SASL XOAUTH2, else OAUTHBEARER). A refused token is
+        renewed and tried once more: it may have been revoked, or expired early."""
+        values = sign_in_values(self.settings)
+        if self._tokens is None:
+            raise self._error(
+                AuthenticationError,
+                say.OAUTH_NOT_SIGNED_IN(provider=values["provider"]),
+                step=Step.AUTH,
+                cause=Cause.SIGN_IN_NEEDED,
+                hint=sign_in_fix(self.settings, Cause.SIGN_IN_NEEDED),
+            )
+        if "XOAUTH2" in mechanisms:
+            initial = xoauth2
+        elif "OAUTHBEARER" in mechanisms:
+            initial = partial(oauthbearer, host=self.host, port=self.port)
+        else:
+            raise self._error(
+                AuthenticationError,
+                say.OAUTH_NO_MECHANISM(**self._server),
+                step=Step.AUTH,
+                cause=Cause.AUTH_NOT_OFFERED,
+            )
+        mechanism = "XOAUTH2" if "XOAUTH2" in mechanisms else "OAUTHBEARER"
+        token = self._tokens.access_token()
+        for attempt in (1, 2):
+            command = f"{mechanism} {initial(username, token.token)}"
+            code, reply = self._call(Step.AUTH, partial(client.docmd, "AUTH", command))
+            if code == 334:
+                # The server's error, as a challenge: an empty line ends the exchange.
+                code, reply = self._call(Step.AUTH, lambda: client.docmd(""))
+            if code == 235:
+                self._steps.detail = f"{code} {reply_text(reply)}"
+                return
+            if attempt == 1 and 500 <= code < 600:
+                token = self._tokens.access_token(renew_after=token.version)
+                continue
+            break
+        text = reply_text(reply)
+        account = token.account or username
+        cause = (
+            Cause.SMTP_AUTH_DISABLED
+            if "5.7.139" in text or "SmtpClientAuthentication" in text
+            else Cause.TOKEN_REFUSED
+        )
+        error = self._error(
+            AuthenticationError if 500 <= code < 600 else TemporaryError,
+            say.OAUTH_TOKEN_REFUSED(account=account),
+            step=Step.AUTH,
+            cause=cause if 500 <= code < 600 else Cause.TRY_LATER,
+            hint=sign_in_fix(self.settings, cause, account=account) if 500 <= code < 600 else None,
+        )
+        error.code, error.reply = code, text
+        raise error
 
     def close(self) -> None:
         """Say QUIT when possible and close the connection."""
