@@ -157,6 +157,12 @@ def password_advice(preset: Preset, gettext: Callable[[str], str]) -> str | None
     return gettext(template).format(provider=preset.name, steps=steps).strip()
 
 
+def _oauth_note(preset: Preset, gettext: Callable[[str], str]) -> str:
+    """The preset's note on signing in, translated; "" when it has none (gettext("") would
+    answer the catalog's header)."""
+    return gettext(preset.oauth_note) if preset.oauth_note else ""
+
+
 def _microsoft_login(
     preset: Preset, error: TransportError, gettext: Callable[[str], str], lang: str | None
 ) -> tuple[str | None, str] | None:
@@ -168,7 +174,7 @@ def _microsoft_login(
     if preset.id == "outlook_com":
         # Outlook.com turned basic authentication for SMTP off in September 2024: no password
         # works there, an app password included, whatever the reply says.
-        return gettext(_OUTLOOK_BASIC_AUTH_OFF), gettext(preset.oauth_note or "")
+        return gettext(_OUTLOOK_BASIC_AUTH_OFF), _oauth_note(preset, gettext)
     reply = error.reply or ""
     if _BASIC_AUTH_OFF.search(reply):
         summary, fix = _MICROSOFT_365_BASIC_AUTH_OFF
@@ -179,7 +185,7 @@ def _microsoft_login(
         return None, f"{gettext(check)} {retiring}"
     # No known reason: the password may be wrong, or password login may be off.
     general = GENERAL[Cause.AUTH_REFUSED].fix().render(lang)
-    return None, f"{general} {gettext(preset.oauth_note or '')}".strip()
+    return None, f"{general} {_oauth_note(preset, gettext)}".strip()
 
 
 _SIGN_IN_CAUSES = frozenset(
