@@ -132,6 +132,17 @@ class TokenRecorder(Recorder):
     token_logins: list[tuple[str, str]] = field(default_factory=list)
     """Each login tried: (mechanism, user)."""
 
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        # Like Microsoft 365: a mailbox signed in sends only as itself (no "Send As" here).
+        user = str(session.auth_data or "")
+        sender = str(envelope.mail_from or "")
+        if user and sender.lower() != user.lower():
+            return (
+                f"554 5.2.252 SendAsDenied; {user} not allowed to send as {sender}; "
+                "STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied"
+            )
+        return await super().handle_DATA(server, session, envelope)
+
     async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:
         raw = await self._initial(server, args)
         fields = dict(part.split("=", 1) for part in raw.split("\x01") if "=" in part)

@@ -241,7 +241,7 @@ def test_a_worker_without_settings_says_so_in_the_users_language() -> None:
     proc = barua("--lang", "sw", "worker", "--once")
     assert proc.returncode == 2
     assert proc.stderr.splitlines()[1] == (
-        "ushauri: Endesha `barua settings set --help`, au weka vigezo vya mazingira vya BARUA_*."
+        "ushauri: Endesha `barua settings set --help`, au weka vigeu vya mazingira vya BARUA_*."
     )
 
 

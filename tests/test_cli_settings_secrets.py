@@ -82,7 +82,7 @@ def test_settings_show_still_works_and_says_the_password_must_be_set_again(
     env = lose_the_key(how, barua_home)
     shown = barua("settings", "show", env=env)
     assert shown.returncode == 0, shown.stderr
-    assert "host               smtp.example.com" in shown.stdout
+    assert "host smtp.example.com" in lines(shown.stdout)
     assert UNREADABLE_LINE in lines(shown.stdout)
     as_json = json.loads(barua("settings", "show", "--json", env=env).stdout)
     assert as_json["password_set"] is True
@@ -142,7 +142,7 @@ def test_setting_the_password_after_the_key_is_lost_removes_the_api_key_it_canno
     shown = barua("settings", "show")
     assert shown.returncode == 0, shown.stderr
     assert UNREADABLE_LINE in lines(shown.stdout)
-    assert "http_api_key       not set" in shown.stdout.splitlines()
+    assert "http_api_key not set" in lines(shown.stdout)
     again = barua("settings", "set", "--port", "465")
     assert again.returncode == 0, again.stderr
     assert again.stderr.splitlines() == [WARNING]

@@ -81,16 +81,16 @@ def test_settings_commands_speak_kiswahili(certs: CertFiles) -> None:
     nothing = barua("--lang", "sw", "settings", "show")
     assert nothing.stderr.splitlines() == [
         "hitilafu: bado hakuna mipangilio ya barua pepe iliyohifadhiwa",
-        "ushauri: Endesha `barua settings set --help`.",
+        "ushauri: Endesha `barua settings set --help`, au weka vigeu vya mazingira vya BARUA_*.",
     ]
     with SmtpServer(mode="ssl", certs=certs, users={USER: PASSWORD}) as server:
         saved = barua(
             "--lang", "sw", "settings", "set", *server_flags(server, "ssl"), stdin=PASSWORD + "\n"
         )
-        assert saved.stdout.startswith("Mipangilio ya barua pepe imehifadhiwa kwenye ")
+        assert saved.stdout == 'Mipangilio ya barua pepe ya "default" imehifadhiwa.\n'
         shown = barua("--lang", "sw", "settings", "show").stdout.splitlines()
         assert "password imewekwa" in [" ".join(line.split()) for line in shown]
-        assert "http_api_key       haijawekwa" in shown
+        assert "http_api_key haijawekwa" in [" ".join(line.split()) for line in shown]
 
         info = describe_certificate(_der(certs))
         unconfirmed = barua("--lang", "sw", "settings", "trust-certificate")

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from barua.app import Barua, Environment
-from barua.errors import AuthenticationError, Cause
+from barua.errors import AuthenticationError, Cause, SenderRefused
 from barua.message import OutgoingMessage, build_message
 from barua.settings import Settings, make_settings
 from barua.setup.advice import advise
@@ -555,4 +555,25 @@ def test_a_server_without_token_login_is_named(provider: OAuthServer, smtp: Smtp
     assert str(caught.value) == (
         f"127.0.0.1 port {passwords_only.port} offers no login with a token (XOAUTH2 or "
         "OAUTHBEARER)"
+    )
+
+
+def test_a_sign_in_of_another_mailbox_than_the_sender_says_whom_to_sign_in_as(
+    provider: OAuthServer,
+) -> None:
+    with SmtpServer(mode="plain", tokens=provider.check) as server:
+        settings = oauth_settings(server).model_copy(update={"email_address": "mauzo@duka.example"})
+        with (
+            pytest.raises(SenderRefused) as caught,
+            SmtpTransport(settings, tokens=Tokens(provider.mint(ACCOUNT))) as smtp,
+        ):
+            smtp.send(message(settings))
+        assert server.messages == []
+    assert caught.value.cause is Cause.SENDER_REFUSED
+    advice = advise(caught.value, settings, "en")
+    assert advice.summary == "the server does not allow sending as mauzo@duka.example"
+    assert advice.fix == (
+        f"You signed in with Microsoft as {ACCOUNT}, which is not mauzo@duka.example: sign in "
+        "again as mauzo@duka.example (barua settings oauth microsoft), or ask an administrator "
+        f"to let {ACCOUNT} send as mauzo@duka.example."
     )

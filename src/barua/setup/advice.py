@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from barua.choices import AuthMethod
 from barua.errors import BaruaError, Cause, MessageTooLarge, Step, TLSError, TransportError
 from barua.i18n import N_, resolve_language, translator
 from barua.settings import Protocol, Settings
@@ -54,6 +55,11 @@ _SMTP_CREDENTIALS = N_(
     "{provider} logs in with the SMTP credentials it issues, not your account password. {steps}"
 )
 _BRIDGE = N_("{provider}: use the password that the Bridge app shows, not your account password.")
+_SEND_AS_ANOTHER = N_(
+    "You signed in with {provider} as {account}, which is not {sender}: sign in again as "
+    "{sender} (barua settings oauth {provider_id}), or ask an administrator to let {account} "
+    "send as {sender}."
+)
 _DID_YOU_MEAN = N_('Did you mean "{suggestion}"?')
 _PORT_25 = N_("Port 25 is blocked by many internet providers: use 587 or 465.")
 _TOO_LARGE_LIMIT = N_("the message is {size}; the server accepts at most {limit}")
@@ -201,6 +207,13 @@ _SIGN_IN_CAUSES = frozenset(
 )
 
 
+def _signed_in_as_another(settings: Settings | None, account: str) -> bool:
+    """Whether the sign-in with the provider (OAuth) is another mailbox than the sender."""
+    if settings is None or settings.auth is not AuthMethod.OAUTH or not account:
+        return False
+    return account.lower() != settings.from_address.lower()
+
+
 def step_label(step: Step, lang: str | None = None) -> str:
     """A step as the user reads it, e.g. ``log in``."""
     return translator(lang).gettext(STEP_LABELS[step])
@@ -266,6 +279,8 @@ def advise(error: BaruaError, settings: Settings | None = None, lang: str | None
     unreachable = (Cause.CONNECTION_TIMEOUT, Cause.CONNECTION_REFUSED)
     if cause in unreachable and error.step is Step.CONNECT and error.port == 25 and not http:
         fixes = [gettext(_PORT_25)]
+    if cause is Cause.SENDER_REFUSED and _signed_in_as_another(settings, values["account"]):
+        fixes = [gettext(_SEND_AS_ANOTHER).format(**values)]
     microsoft = _microsoft_login(preset, error, gettext, lang) if preset is not None else None
     if cause is Cause.AUTH_REFUSED and microsoft is not None:
         summary = microsoft[0] or summary
