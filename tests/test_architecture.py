@@ -20,7 +20,17 @@ import barua
 PACKAGE = Path(barua.__file__).parent
 
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "texts", "version", "i18n", "certificates", "lazy", "environment", "choices"),
+    (
+        "errors",
+        "texts",
+        "version",
+        "i18n",
+        "certificates",
+        "lazy",
+        "environment",
+        "choices",
+        "files",
+    ),
     ("addresses", "settings", "secrets", "database", "store"),
     ("message", "wire"),
     ("transports",),

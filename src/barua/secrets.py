@@ -21,6 +21,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken
 
 from barua.errors import StoreError
+from barua.files import private_directory
 from barua.texts import Message
 
 ENV_KEY = "BARUA_SECRET_KEY"
@@ -145,7 +146,7 @@ def write_private_file(path: Path, data: bytes, *, replace: bool) -> bool:
     fails when ``path`` exists: of two processes racing to create the file, one wins and the
     other gets False and reads the winner's file. Raises :class:`OSError`.
     """
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_directory(path.parent)
     # mkstemp opens with O_EXCL and mode 0600.
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
     try:

@@ -8,15 +8,35 @@ wait for the worker, and with a busy timeout, so writers queue instead of failin
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
+import stat
+import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from barua.database.errors import UNUSABLE, URL_HINT, URL_INVALID, DatabaseError
+from barua.database.errors import (
+    CANNOT_CREATE,
+    CANNOT_CREATE_HINT,
+    DAMAGED,
+    EMPTY_FILE,
+    MOVE_AWAY_HINT,
+    NOT_A_FILE,
+    RESTORE_HINT,
+    UNUSABLE,
+    URL_HINT,
+    URL_INVALID,
+    DatabaseError,
+)
+from barua.files import private_directory
+from barua.texts import Text
+
+_Error = TypeVar("_Error", bound=DatabaseError)
 
 DATABASE_FILE = "barua.db"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -47,8 +67,9 @@ def redacted(url: str) -> str:
 def create_database_engine(url: str | URL, *, pool_size: int = 8, relaxed: bool = False) -> Engine:
     """An engine for ``url`` (see :func:`database_url`), configured for concurrent workers.
 
-    ``relaxed`` (PostgreSQL): every statement commits on its own, and a commit returns before
-    the server flushed it to disk (``synchronous_commit = off``), for what a worker writes
+    ``relaxed``: on PostgreSQL every statement commits on its own, and a commit returns before
+    the server flushed it to disk (``synchronous_commit = off``); on SQLite a commit is synced
+    at checkpoints only (``synchronous = NORMAL``); for what a worker writes
     about messages it holds; see :meth:`barua.outbox.queue.Outbox.worker_engine` for why a
     lost commit there can duplicate a message but never lose one.
     """
@@ -62,11 +83,7 @@ def create_database_engine(url: str | URL, *, pool_size: int = 8, relaxed: bool 
     kwargs: dict[str, Any] = {"pool_size": pool_size, "max_overflow": pool_size}
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            path = Path(parsed.database).expanduser()
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            # The outbox holds the business's invoices: readable by its owner only. SQLite
-            # gives the -wal and -shm files the same mode.
-            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+            _open_sqlite_file(Path(parsed.database).expanduser())
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
     else:
         kwargs["pool_pre_ping"] = not relaxed
@@ -79,10 +96,77 @@ def create_database_engine(url: str | URL, *, pool_size: int = 8, relaxed: bool 
             UNUSABLE(url=redacted(resolved), reason=str(exc)), hint=URL_HINT()
         ) from exc
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_worker_pragmas if relaxed else _sqlite_pragmas)
     elif relaxed and engine.dialect.name == "postgresql":
         event.listen(engine, "connect", _worker_connection)
     return engine
+
+
+def _open_sqlite_file(path: Path) -> None:
+    """Check the SQLite file at ``path`` before SQLite opens it, or make it.
+
+    SQLite takes an empty file for an empty database and would fill it with new tables: a
+    ``barua.db`` cut to 0 bytes would turn into an empty outbox without a word. barua never
+    leaves its file empty (a new one is made beside it, in WAL mode, and moved into place),
+    so an empty file is always damage, and is said so.
+    """
+    try:
+        found = path.stat()
+    except FileNotFoundError:
+        _create_sqlite_file(path)
+        return
+    except OSError as exc:
+        raise DatabaseError(
+            CANNOT_CREATE(path=str(path), reason=exc.strerror or str(exc)),
+            hint=CANNOT_CREATE_HINT(),
+        ) from exc
+    if not stat.S_ISREG(found.st_mode):
+        raise DatabaseError(NOT_A_FILE(path=str(path)), hint=MOVE_AWAY_HINT(path=str(path)))
+    if found.st_size == 0:
+        raise DatabaseError(EMPTY_FILE(path=str(path)), hint=RESTORE_HINT(path=str(path)))
+
+
+def _create_sqlite_file(path: Path) -> None:
+    # The outbox holds the business's invoices: readable by its owner only (mkstemp: 0600;
+    # SQLite gives the -wal and -shm files the same mode).
+    try:
+        private_directory(path.parent)
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".new")
+        os.close(fd)
+        try:
+            connection = sqlite3.connect(temporary)
+            try:
+                # Switching to WAL writes the file's first page: from now on it is never empty.
+                connection.execute("PRAGMA journal_mode=WAL")
+            finally:
+                connection.close()
+            with contextlib.suppress(FileExistsError):
+                os.link(temporary, path)  # fails if another process made it first: theirs it is
+        finally:
+            for leftover in (temporary, f"{temporary}-wal", f"{temporary}-shm"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(leftover)
+    except (OSError, sqlite3.Error) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise DatabaseError(
+            CANNOT_CREATE(path=str(path), reason=reason), hint=CANNOT_CREATE_HINT()
+        ) from exc
+
+
+def failure(
+    kind: type[_Error], exc: BaseException, url: str | URL, *, text: Text, hint: Text
+) -> _Error:
+    """The error to raise when the database failed with ``exc``: ``text`` and ``hint`` (e.g.
+    "check that the database is running"), unless ``exc`` says an SQLite file is damaged."""
+    reason = str(getattr(exc, "orig", None) or exc)
+    if any(sign in reason for sign in _DAMAGED):
+        path = make_url(str(url)).database or str(url)
+        return kind(DAMAGED(path=path, reason=reason.splitlines()[0]), hint=RESTORE_HINT(path=path))
+    return kind(text, hint=hint)
+
+
+_DAMAGED = ("file is not a database", "database disk image is malformed")
+"""What SQLite says of a file that is not, or no longer, a whole database."""
 
 
 def _worker_connection(dbapi_connection: Any, _record: Any) -> None:
@@ -101,12 +185,23 @@ def _worker_connection(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    _sqlite_setup(dbapi_connection, synchronous="FULL")
+
+
+def _sqlite_worker_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    _sqlite_setup(dbapi_connection, synchronous="NORMAL")
+
+
+def _sqlite_setup(dbapi_connection: Any, *, synchronous: str) -> None:
     cursor = dbapi_connection.cursor()
-    # WAL: readers do not block the writer; NORMAL: durable at every checkpoint, and a power
-    # cut can lose at most the last transactions, never corrupt the file.
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    # WAL: readers do not block the writer. FULL: a commit returns once it is on the disk, so
+    # a message reported queued survives a power cut, as Postfix syncs before it answers 250.
+    # NORMAL (a worker's writes about the messages it holds): durable at every checkpoint; a
+    # power cut can lose the last commits, never corrupt the file, and a lost result only
+    # sends a message a second time (see Outbox.worker_engine).
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA synchronous={synchronous}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 

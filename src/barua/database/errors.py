@@ -28,3 +28,24 @@ FAILED_HINT = Message(
     "Check that the database is running and reachable; nothing was lost, the operation can "
     "be repeated.",
 )
+EMPTY_FILE = Message(
+    "database.empty_file",
+    "{path} is empty (0 bytes): the database was cut short or replaced by an empty file",
+)
+DAMAGED = Message("database.damaged", "{path} is damaged and cannot be read ({reason})")
+NOT_A_FILE = Message("database.not_a_file", "{path} is not a file barua can keep its data in")
+RESTORE_HINT = Message(
+    "database.restore_hint",
+    "Nothing was changed. Restore {path} from your backup; or, to start again without its "
+    "businesses, settings and queued mail, move it away and barua makes a new one.",
+)
+MOVE_AWAY_HINT = Message(
+    "database.move_away_hint",
+    "Move {path} away, or set BARUA_HOME to another folder; barua then makes its database there.",
+)
+CANNOT_CREATE = Message("database.cannot_create", "cannot make the database {path}: {reason}")
+CANNOT_CREATE_HINT = Message(
+    "database.cannot_create_hint",
+    "Check that the folder exists or can be made, that you may write in it and that the disk "
+    "is not full; or set BARUA_HOME to another folder.",
+)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine, Index, Table, func, insert, inspect, select, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from barua.database.engine import first_line, redacted
+from barua.database.engine import failure, first_line, redacted
 from barua.database.errors import NOT_PREPARED, PREPARE_HINT, DatabaseError
 from barua.database.tables import (
     attempts,
@@ -121,8 +121,12 @@ def migrate(engine: Engine) -> int:
 
 
 def _not_prepared(engine: Engine, exc: SQLAlchemyError) -> DatabaseError:
-    return DatabaseError(
-        NOT_PREPARED(url=redacted(str(engine.url)), reason=first_line(exc)), hint=PREPARE_HINT()
+    return failure(
+        DatabaseError,
+        exc,
+        engine.url,
+        text=NOT_PREPARED(url=redacted(str(engine.url)), reason=first_line(exc)),
+        hint=PREPARE_HINT(),
     )
 
 

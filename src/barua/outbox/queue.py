@@ -25,7 +25,7 @@ from typing import Any, Self
 from sqlalchemy import Connection, Engine, Row
 from sqlalchemy.exc import SQLAlchemyError
 
-from barua.database.engine import create_database_engine, first_line, redacted
+from barua.database.engine import create_database_engine, failure, first_line, redacted
 from barua.database.errors import FAILED, FAILED_HINT
 from barua.database.migrations import migrate
 from barua.database.tables import blobs, meta, pauses
@@ -235,12 +235,13 @@ class Outbox:
     @property
     def worker_engine(self) -> Engine:
         """The engine of what workers write about the messages they hold: claims, leases,
-        results. On SQLite it is :attr:`engine`. On PostgreSQL it is a second pool whose
+        results. A second pool whose commits do not wait for the disk: on PostgreSQL its
         statements commit on their own (no BEGIN and COMMIT round trips around a single
-        statement) and whose commits do not wait for the disk (``synchronous_commit = off``).
+        statement) with ``synchronous_commit = off``; on SQLite with ``synchronous = NORMAL``
+        (synced at checkpoints). An SQLite database in memory has no second pool.
 
-        Why a lost commit there is safe: if PostgreSQL itself crashes, the commits of its last
-        fraction of a second can be lost (never half of one, never a later one without the
+        Why a lost commit there is safe: if the database's machine crashes or loses power,
+        the commits of its last fraction of a second can be lost (never half of one, never a later one without the
         earlier ones). Every such write moves a message the worker holds: a claim (lost: the
         message is due again, as before), a lease renewal (lost: the lease runs out sooner), a
         release, or the result of an attempt (lost: the message is back under the worker's
@@ -253,12 +254,18 @@ class Outbox:
         if self._worker_engine is None:
             with self._worker_engine_lock:
                 if self._worker_engine is None:
-                    if self.dialect == "postgresql":
-                        self._worker_engine = create_database_engine(
+                    in_memory = self.dialect == "sqlite" and self.engine.url.database in (
+                        None,
+                        "",
+                        ":memory:",
+                    )
+                    self._worker_engine = (
+                        self.engine
+                        if in_memory
+                        else create_database_engine(
                             self.engine.url, pool_size=self._pool_size, relaxed=True
                         )
-                    else:
-                        self._worker_engine = self.engine
+                    )
         return self._worker_engine
 
     def __enter__(self) -> Self:
@@ -285,7 +292,13 @@ class Outbox:
             with (self.worker_engine if worker else self.engine).connect() as conn:
                 yield conn
         except SQLAlchemyError as exc:
-            raise OutboxError(FAILED(reason=first_line(exc)), hint=FAILED_HINT()) from exc
+            raise failure(
+                OutboxError,
+                exc,
+                self.engine.url,
+                text=FAILED(reason=first_line(exc)),
+                hint=FAILED_HINT(),
+            ) from exc
 
     # Enqueueing --------------------------------------------------------------------------------
 

@@ -30,7 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from barua.database.engine import SQLITE_BUSY_TIMEOUT_MS, first_line
+from barua.database.engine import SQLITE_BUSY_TIMEOUT_MS, failure, first_line
 from barua.database.errors import FAILED, FAILED_HINT
 from barua.message import OutgoingMessage
 from barua.outbox import content, schema
@@ -202,7 +202,13 @@ class WorkerSession:
                     self.close()
                 raise
         except (dbapi.Error, SQLAlchemyError) as exc:
-            raise OutboxError(FAILED(reason=first_line(exc)), hint=FAILED_HINT()) from exc
+            raise failure(
+                OutboxError,
+                exc,
+                engine.url,
+                text=FAILED(reason=first_line(exc)),
+                hint=FAILED_HINT(),
+            ) from exc
 
     # Claiming ---------------------------------------------------------------------------------
 

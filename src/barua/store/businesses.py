@@ -43,7 +43,7 @@ from pydantic import SecretStr
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from barua.database.engine import first_line
+from barua.database.engine import failure, first_line
 from barua.database.errors import FAILED, FAILED_HINT, DatabaseError
 from barua.environment import SETTINGS_VARIABLES
 from barua.errors import SettingsError, StoreError
@@ -536,7 +536,13 @@ class SettingsStore:
             with self._engine.begin() as conn:
                 yield conn
         except SQLAlchemyError as exc:
-            raise DatabaseError(FAILED(reason=first_line(exc)), hint=FAILED_HINT()) from exc
+            raise failure(
+                DatabaseError,
+                exc,
+                self._engine.url,
+                text=FAILED(reason=first_line(exc)),
+                hint=FAILED_HINT(),
+            ) from exc
 
     def _prepare(self) -> None:
         """On first use: the default business, with the settings of an earlier barua."""
