@@ -1,8 +1,8 @@
 """A tiny real DNS server for the tests: UDP on 127.0.0.1, port 0, answers from a dict zone.
 
-Names not in the zone get NXDOMAIN; a name in the zone without the asked type gets an empty
-answer (NODATA). Names in ``hang`` are never answered, to test timeouts, and names in
-``servfail`` get SERVFAIL. Every question is recorded in ``queries``.
+Names not in the zone, and with no name under them in it, get NXDOMAIN; another name without
+the asked type gets an empty answer (NODATA). Names in ``hang`` are never answered, to test
+timeouts, and names in ``servfail`` get SERVFAIL. Every question is recorded in ``queries``.
 
     with DnsServer({"example.com": {"MX": ["10 mx.example.net."]}}) as server:
         resolver = server.resolver()
@@ -87,10 +87,11 @@ class DnsServer:
         response.flags |= dns.flags.AA
         if name in self.servfail:
             response.set_rcode(dns.rcode.SERVFAIL)
-        elif name not in self.zone:
+        elif name not in self.zone and not any(n.endswith(f".{name}") for n in self.zone):
+            # A name with names under it exists (an empty non-terminal: no records, NODATA).
             response.set_rcode(dns.rcode.NXDOMAIN)
         else:
-            values = self.zone[name].get(rdtype, [])
+            values = self.zone.get(name, {}).get(rdtype, [])
             if values:
                 response.answer.append(
                     dns.rrset.from_text(question.name, 300, "IN", rdtype, *values)

@@ -68,7 +68,7 @@ def test_trust_certificate_pins_it_and_a_changed_certificate_is_refused(
         assert refused.returncode == 1
         assert f"SHA-256 fingerprint: {pem_fingerprint(certs)}" in refused.stdout
         assert "barua settings trust-certificate" in refused.stderr
-        trusted = barua("test", "--to", "me@example.com", "--trust-certificate")
+        trusted = barua("test", "--to", "me@example.com", "--trust-certificate", "--yes")
         assert trusted.returncode == 0, trusted.stderr
         assert f"Trusted the certificate with SHA-256 fingerprint {pem_fingerprint(certs)}." in (
             trusted.stdout

@@ -220,6 +220,19 @@ def test_no_spf_and_no_dmarc_give_the_records_to_add(dns_server: DnsServer) -> N
     )
 
 
+def test_a_domain_that_does_not_exist_is_named_not_its_missing_records(
+    dns_server: DnsServer,
+) -> None:
+    report = check(dns_server, smtp_host="mail.duka.example", smtp_ips=["198.51.100.7"])
+    [warning] = report.warnings
+    assert warning.code is WarningCode.DOMAIN_MISSING
+    assert warning.record_to_add is None
+    assert warning.text() == (
+        f"The domain duka.example does not exist, so receiving servers refuse or bin email from "
+        f"{ADDRESS}. Check the sender address, or register duka.example and add its DNS records."
+    )
+
+
 def test_no_spf_with_an_ip_gives_an_ip4_record(dns_server: DnsServer) -> None:
     dns_server.add("_dmarc.duka.example", "TXT", DMARC_OK)
     report = check(dns_server, smtp_host="mail.duka.example", smtp_ips=["198.51.100.7"])
@@ -441,6 +454,7 @@ def test_yahoo_address_through_sendgrid_is_warned(dns_server: DnsServer) -> None
 
 
 def test_report_to_dict(dns_server: DnsServer) -> None:
+    dns_server.add("duka.example", "MX", "10 aspmx.l.google.com.")
     report = check(dns_server, preset=GMAIL)
     data = report.to_dict()
     assert data["domain"] == "duka.example"

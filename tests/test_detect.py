@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -222,6 +223,32 @@ def test_dns_timeout_is_not_fatal(dns_server: DnsServer, http: httpx.Client) -> 
         "preset for duka.example: none",
         "MX of duka.example: no answer from DNS within 0.5 s",
     ]
+
+
+def test_dns_that_does_not_answer_is_named_without_waiting_for_every_lookup(
+    dns_server: DnsServer,
+) -> None:
+    dns_server.hang.update({"duka.example", "smtp.duka.example", "mail.duka.example"})
+    started = time.monotonic()
+    proposal = detect(
+        ADDRESS,
+        resolver=dns_server.resolver(timeout=0.5),
+        http=forbidden_http(),
+        autoconfig_urls=[],
+        timeout=0.5,
+    )
+    elapsed = time.monotonic() - started
+    assert proposal.source is Source.NONE
+    assert proposal.explain() == (
+        "barua could not find the email settings for duka.example: DNS did not answer within "
+        "0.5 seconds. Check this computer's internet connection and DNS server, then try again; "
+        "or ask your email provider for the SMTP server name, port and security."
+    )
+    assert proposal.tried == [
+        "preset for duka.example: none",
+        "MX of duka.example: no answer from DNS within 0.5 s",
+    ]
+    assert elapsed < 1.5, "one lookup's wait, not one per server name and address type"
 
 
 def test_dns_server_failure_then_nothing_found(dns_server: DnsServer) -> None:

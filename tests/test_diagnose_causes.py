@@ -13,7 +13,7 @@ from barua.certificates import describe_certificate, fingerprint
 from barua.errors import Cause, MessageTooLarge, SettingsError, Step
 from barua.settings import Settings, make_settings
 from barua.setup.advice import Advice
-from barua.setup.diagnose import TestReport, _deliverability, run_test
+from barua.setup.diagnose import TestReport, TrustRequest, _deliverability, run_test
 from barua.transports.base import StepEvent
 from barua.transports.smtp import fetch_certificate
 from tests.certs import CertFiles, make_certificates
@@ -176,7 +176,9 @@ def test_an_expired_certificate(
     monkeypatch.setenv("SSL_CERT_FILE", str(made.ca))
     info = describe_certificate(_der(made))
     with SmtpServer(mode=security, certs=made, users={USER: PASSWORD}) as server:  # type: ignore[arg-type]
-        advice, report = failed(smtp_settings(server), trust_certificate=True)
+        advice, report = failed(
+            smtp_settings(server), trust=TrustRequest(confirm=lambda _info, _doubts: True)
+        )
         assert server.recorder.logins == []
     assert report.trusted_certificate is None  # pinning would hide a real problem
     assert last_step(report) == (Step.CERTIFICATE, False)
@@ -192,7 +194,9 @@ def test_a_certificate_for_another_host(tmp_path: Path, monkeypatch: pytest.Monk
     made = make_certificates(tmp_path, hostnames=("mail.other.test",), ip_addresses=False)
     monkeypatch.setenv("SSL_CERT_FILE", str(made.ca))
     with SmtpServer(mode="starttls", certs=made, users={USER: PASSWORD}) as server:
-        advice, report = failed(smtp_settings(server), trust_certificate=True)
+        advice, report = failed(
+            smtp_settings(server), trust=TrustRequest(confirm=lambda _info, _doubts: True)
+        )
         assert server.recorder.logins == []
     assert report.trusted_certificate is None
     assert last_step(report) == (Step.CERTIFICATE, False)
@@ -252,7 +256,9 @@ def test_http_timeout_points_at_the_firewall_and_proxy(silent_port: int) -> None
 def test_http_self_signed_certificate_is_not_offered_smtp_pinning(tmp_path: Path) -> None:
     made = make_certificates(tmp_path, self_signed=True)
     with Service(certs=made) as service:
-        advice, report = failed(http_settings(service.url), trust_certificate=True)
+        advice, report = failed(
+            http_settings(service.url), trust=TrustRequest(confirm=lambda _info, _doubts: True)
+        )
         assert service.received == []
     assert report.trusted_certificate is None
     assert last_step(report) == (Step.CERTIFICATE, False)

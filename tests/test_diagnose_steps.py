@@ -120,7 +120,7 @@ def test_the_certificate_step_says_how_the_certificate_was_accepted(
             flags.append("--skip-tls-verify")
         if how == "pinned":
             pinned = barua(
-                "test", "--to", "me@example.com", *flags, "--trust-certificate",
+                "test", "--to", "me@example.com", *flags, "--trust-certificate", "--yes",
                 "--save", stdin=PASSWORD + "\n",
             )  # fmt: skip
             assert pinned.returncode == 0, pinned.stderr

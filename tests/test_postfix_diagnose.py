@@ -248,7 +248,7 @@ def test_self_signed_certificate_refused_by_default(postfix: PostfixServer, secu
 
 def test_trust_certificate_on_the_test_pins_it(postfix: PostfixServer, barua_home: Path) -> None:
     port, sha256 = postfix.smtps_port, fingerprint(postfix.certificate.der)
-    proc = run_test(postfix, port, "ssl", "--trust-certificate", "--save")
+    proc = run_test(postfix, port, "ssl", "--trust-certificate", "--fingerprint", sha256, "--save")
     queue_id, advice = accepted(proc)
     assert after_steps(proc.stdout)[0] == (
         f"Trusted the certificate with SHA-256 fingerprint {sha256}."

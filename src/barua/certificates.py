@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -52,6 +53,32 @@ class CertificateInfo:
     @property
     def self_signed(self) -> bool:
         return self.subject == self.issuer
+
+    def matches(self, host: str) -> bool:
+        """Whether the certificate is for ``host`` (a name, or an IP address), by the rules
+        browsers and mail clients follow (RFC 6125): a name exactly, ``*.`` one label deep,
+        never a wildcard for an IP address."""
+        wanted = host.rstrip(".").lower()
+        try:
+            address = ipaddress.ip_address(wanted.strip("[]"))
+        except ValueError:
+            address = None
+        for name in self.names:
+            if address is not None:
+                try:
+                    if ipaddress.ip_address(name) == address:
+                        return True
+                except ValueError:
+                    continue
+                continue
+            candidate = name.rstrip(".").lower()
+            if candidate == wanted:
+                return True
+            if candidate.startswith("*.") and "." in wanted:
+                label, rest = wanted.split(".", 1)
+                if label and rest == candidate[2:]:
+                    return True
+        return False
 
     def expired(self, now: datetime | None = None) -> bool:
         return (now or datetime.now(UTC)) > self.not_after

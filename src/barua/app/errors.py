@@ -39,3 +39,22 @@ NO_DOCUMENTS_IN_FOLDER = Message(
 )
 LOGO_TOO_LARGE = Message("app.logo_too_large", "the logo is larger than {limit} MB")
 LOGO_NOT_AN_IMAGE = Message("app.logo_not_an_image", "the logo must be a PNG or JPEG image")
+EMPTY_PASSWORD = Message(
+    "app.warning.empty_password",
+    "no password is set for {username}: barua will log in to {host} with an empty password",
+)
+EMPTY_PASSWORD_HINT = Message(
+    "app.warning.empty_password_hint",
+    "Set it with `barua settings set --password-stdin`; if the server needs no login, remove "
+    'the username (`--username ""`) and give the sender with --email-address.',
+)
+UNVERIFIED_PROVIDER = Message(
+    "app.warning.unverified_provider",
+    "{provider}'s server {host} has a valid certificate: with verification off, anyone on the "
+    "network can read the password and the mail",
+)
+UNVERIFIED_PROVIDER_HINT = Message(
+    "app.warning.unverified_provider_hint",
+    "Turn verification back on: `barua settings set --verify-tls`. If the test email fails "
+    "without it, it says which step failed and what to do.",
+)

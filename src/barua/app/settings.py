@@ -11,16 +11,20 @@ from typing import TYPE_CHECKING, Any
 from barua.addresses import display_address
 from barua.app.context import Context
 from barua.app.errors import (
+    EMPTY_PASSWORD,
+    EMPTY_PASSWORD_HINT,
     FINGERPRINT_DIFFERS,
     FINGERPRINT_DIFFERS_HINT,
     FINGERPRINT_INVALID,
     NO_SETTINGS,
     NO_SETTINGS_FOR,
     NO_SETTINGS_HINT,
+    UNVERIFIED_PROVIDER,
+    UNVERIFIED_PROVIDER_HINT,
     AppError,
 )
 from barua.certificates import CertificateInfo, describe_certificate, normalise_fingerprint
-from barua.settings import SECRET_FIELDS, AuthMethod, Settings, update_settings
+from barua.settings import SECRET_FIELDS, AuthMethod, Protocol, Settings, update_settings
 from barua.store.businesses import Business, Saved
 from barua.texts import Text
 
@@ -42,6 +46,49 @@ class SignInStatus:
     """True while barua can renew the token without the person (it holds a refresh token)."""
     failure: str | None
     """Set when the provider refused to renew it: sign in again."""
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsWarning:
+    """Settings that work, or may, but not as the user likely thinks: said when they are saved
+    and before a test connects."""
+
+    text: Text
+    hint: Text
+
+
+def settings_warnings(
+    settings: Settings, *, unreadable: tuple[str, ...] = ()
+) -> tuple[SettingsWarning, ...]:
+    """What to warn of in ``settings``: a login with an empty password; verification turned
+    off for a known provider, whose certificates are valid (its form says never to).
+    ``unreadable``: secrets saved but not read (they are set)."""
+    from barua.setup.providers import preset_for_host
+
+    if settings.protocol is not Protocol.SMTP or settings.host is None:
+        return ()
+    found: list[SettingsWarning] = []
+    if (
+        settings.username is not None
+        and settings.auth is AuthMethod.PASSWORD
+        and "password" not in unreadable
+        and not (settings.password and settings.password.get_secret_value())
+    ):
+        found.append(
+            SettingsWarning(
+                EMPTY_PASSWORD(username=settings.username, host=settings.host),
+                EMPTY_PASSWORD_HINT(),
+            )
+        )
+    preset = preset_for_host(settings.host, settings.port)
+    if settings.skip_tls_verify and preset is not None:
+        found.append(
+            SettingsWarning(
+                UNVERIFIED_PROVIDER(provider=preset.name, host=settings.host),
+                UNVERIFIED_PROVIDER_HINT(),
+            )
+        )
+    return tuple(found)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,8 +144,15 @@ class SettingsUseCases(Context):
 
     def save_settings(self, business: Business, changes: Mapping[str, Any]) -> Saved:
         """Apply ``changes`` to the saved settings of ``business`` (only the fields given;
-        None removes an option or a secret), atomically, and save them."""
+        None removes an option or a secret), atomically, and save them. Check
+        :func:`settings_warnings` of what was saved."""
         return self.store.update(business, changes)
+
+    def settings_warnings(
+        self, settings: Settings, *, unreadable: tuple[str, ...] = ()
+    ) -> tuple[SettingsWarning, ...]:
+        """See :func:`settings_warnings`."""
+        return settings_warnings(settings, unreadable=unreadable)
 
     def settings_view(self, business: Business) -> SettingsView:
         """The settings in effect, fit to show: secrets only as set or not set."""

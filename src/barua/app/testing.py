@@ -9,12 +9,17 @@ from typing import TYPE_CHECKING, Any
 from barua.app.context import Context
 from barua.app.errors import NO_SETTINGS_FLAGS_HINT
 from barua.app.settings import SettingsUseCases
+from barua.certificates import CertificateInfo
 from barua.settings import AuthMethod
+from barua.setup.diagnose import Doubt, TrustRequest
 from barua.store.businesses import Business
 
 if TYPE_CHECKING:
     from barua.setup.diagnose import TestReport
     from barua.transports.base import StepObserver
+
+
+__all__ = ["CertificateInfo", "Doubt", "TestOutcome", "TestingUseCases", "TrustRequest"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +41,7 @@ class TestingUseCases(SettingsUseCases, Context):
         *,
         to: str,
         changes: Mapping[str, Any] | None = None,
-        trust_certificate: bool = False,
+        trust: TrustRequest | None = None,
         save: bool = False,
         observer: StepObserver | None = None,
         lang: str | None = None,
@@ -45,10 +50,12 @@ class TestingUseCases(SettingsUseCases, Context):
         ``changes`` (values typed in a form or on a command line, not saved yet).
 
         ``observer`` receives each step as it ends, so a page can show the steps live. With
-        ``trust_certificate``, a self-signed or private-CA certificate is pinned and the test
-        runs again. When the test passes, ``save`` saves ``changes`` (and a pinned
-        certificate); saved settings tested as they are keep a certificate trusted during the
-        test. Never raises for a delivery failure: the report names the step that failed.
+        ``trust``, a self-signed or private-CA certificate is pinned as the request allows
+        (confirmed, or the fingerprint given; never silently one for another name or out of
+        its dates) and the test runs again; ``report.untrusted`` says why it was not. When the
+        test passes, ``save`` saves ``changes`` (and a pinned certificate); saved settings
+        tested as they are keep a certificate trusted during the test. Never raises for a
+        delivery failure: the report names the step that failed.
         """
         from barua.app.oauth import StoredTokens
         from barua.setup.diagnose import run_test
@@ -60,7 +67,7 @@ class TestingUseCases(SettingsUseCases, Context):
             to=to,
             observer=observer,
             lang=self.lang(lang),
-            trust_certificate=trust_certificate,
+            trust=trust,
             resolver=self.resolver(),
             tokens=StoredTokens(self.store, business, settings)
             if settings.auth is AuthMethod.OAUTH

@@ -3,7 +3,7 @@ application, output on stdout, and one or two lines per error on stderr in that 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -18,6 +18,7 @@ from barua.texts import Message, Text
 
 if TYPE_CHECKING:
     from barua.app import Barua, Business, Settings
+    from barua.app.settings import SettingsWarning
 
 EXIT_DELIVERY_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -138,6 +139,17 @@ def user_errors() -> Iterator[None]:
     except KeyboardInterrupt:
         err.print(_(N_("interrupted")), markup=False)
         raise typer.Exit(130) from None
+
+
+def print_warnings(warnings: Iterable[SettingsWarning]) -> None:
+    """Each warning on stderr, its advice under it; the command goes on."""
+    for warning in warnings:
+        err.print(
+            _(N_("warning: {message}")).format(message=render(warning.text)),
+            style="yellow",
+            markup=False,
+        )
+        err.print(_(N_("hint: {hint}")).format(hint=render(warning.hint)), markup=False)
 
 
 def bad_input(message: Text, hint: Text | None = None) -> typer.Exit:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from barua.choices import OAuthProvider, Protocol
+from barua.cli.certificates import confirmed, print_certificate
 from barua.cli.common import (
     _,
     app,
@@ -21,6 +22,7 @@ from barua.cli.common import (
     language,
     out,
     print_line,
+    print_warnings,
     user_errors,
     utf8_text,
 )
@@ -74,10 +76,6 @@ _REMOVED = {
     ),
 }
 NO_CLIENT_SECRET_READ = Message("cli.no_client_secret_read", "{option} read no client secret")
-CONFIRM_TRUST = Message(
-    "cli.confirm_trust",
-    "confirm with --yes (after checking the fingerprint above) or give --fingerprint",
-)
 CANNOT_READ = Message("cli.cannot_read_file", "cannot read {path}: {reason}")
 CANNOT_WRITE = Message("cli.cannot_write_file", "cannot write {path}: {reason}")
 
@@ -137,6 +135,7 @@ def settings_set(
             err.print(_(_REMOVED[name]), markup=False)
         for name in saved.unreadable:
             err.print(_(_UNREADABLE[name]), markup=False)
+        print_warnings(app().settings_warnings(saved.settings, unreadable=saved.unreadable))
 
 
 @settings_app.command("show")
@@ -225,20 +224,10 @@ def settings_trust_certificate(
             print_line(_(N_("No certificate is pinned any more.")))
             return
         info = app().fetch_certificate(shop)
-        shown = (
-            (_(N_("subject")), info.subject),
-            (_(N_("issued by")), info.issuer),
-            (_(N_("valid until")), info.not_after.date().isoformat()),
-            ("SHA-256", info.sha256),
-        )
-        width = max(12, *(len(label) for label, _value in shown))
-        for label, value in shown:
-            print_line(f"{label:{width}} {value}")
-        if fingerprint is None and not yes:
-            if not sys.stdin.isatty():
-                raise bad_input(CONFIRM_TRUST())
-            if not typer.confirm(_(N_("Trust this certificate?")), default=False):
-                raise typer.Exit(1)
+        if fingerprint is not None:
+            print_certificate(info)
+        elif not confirmed(info, yes=yes):
+            raise typer.Exit(1)
         app().trust_certificate(shop, info, expected=fingerprint)
         print_line(_(N_("Trusted the certificate {sha256}.")).format(sha256=info.sha256))
 

@@ -7,16 +7,20 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from barua.cli.certificates import ACCEPT_DOUBT_HINT, confirmed, doubt_option
 from barua.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_DELIVERY_FAILED,
     _,
     app,
     business,
+    err,
     fail,
     language,
     out,
     print_line,
+    print_warnings,
+    render,
     user_errors,
 )
 from barua.cli.flags import (
@@ -45,6 +49,7 @@ from barua.i18n import N_
 if TYPE_CHECKING:
     from barua.app import Settings
     from barua.app.present import StepEvent, StepObserver, TestReport
+    from barua.app.testing import TrustRequest
 
 _CERTIFICATE = N_("{verdict}: {subject}, issued by {issuer}, valid until {expiry}")
 _RECIPIENT = N_("{recipient}: {reply}")
@@ -80,6 +85,36 @@ def step_printer(settings: Settings) -> StepObserver:
         out.print(f"{label:24} {event.seconds * 1000:7.1f} ms  {detail}", markup=False)
 
     return print_step
+
+
+def _trust_request(
+    *, fingerprint: str | None, yes: bool, quiet: bool, expired: bool, other_name: bool
+) -> TrustRequest:
+    """What ``--trust-certificate`` and its options allow; ``quiet`` (JSON): nothing shown
+    and nobody asked, so only ``--yes`` or ``--fingerprint`` trusts."""
+    from barua.app.testing import Doubt, TrustRequest
+
+    accept = {Doubt.EXPIRED, Doubt.NOT_YET_VALID} if expired else set()
+    if other_name:
+        accept.add(Doubt.OTHER_NAME)
+    return TrustRequest(
+        fingerprint=fingerprint,
+        confirm=(lambda _info, _doubts: yes)
+        if quiet
+        else lambda info, _d: confirmed(info, yes=yes),
+        accept=frozenset(accept),
+    )
+
+
+def _print_untrusted(report: TestReport) -> None:
+    """Why the certificate was not trusted, and the option that would trust it."""
+    untrusted = report.untrusted
+    if untrusted is None:
+        return
+    err.print(f"! {render(untrusted.reason)}", style="yellow", markup=False)
+    if untrusted.doubts:
+        option = doubt_option(untrusted.doubts[0])
+        err.print("  " + render(ACCEPT_DOUBT_HINT(option=option)), markup=False)
 
 
 def _print_outcome(report: TestReport, to: str) -> None:
@@ -123,7 +158,37 @@ def test_command(
         typer.Option(
             "--trust-certificate",
             help="If the server's certificate is self-signed or from a private authority, "
-            "trust that one certificate (safer than --skip-tls-verify).",
+            "show it and trust that one certificate once confirmed (safer than "
+            "--skip-tls-verify).",
+        ),
+    ] = False,
+    fingerprint: Annotated[
+        str | None,
+        typer.Option(
+            "--fingerprint",
+            metavar="FINGERPRINT",
+            help="With --trust-certificate: the SHA-256 fingerprint you expect (from the "
+            "server's administrator); trusted only if the server presents this one.",
+        ),
+    ] = None,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes", help="With --trust-certificate: trust what the server presents unasked."
+        ),
+    ] = False,
+    trust_expired: Annotated[
+        bool,
+        typer.Option(
+            "--trust-expired",
+            help="With --trust-certificate: trust it even if it has expired or is not valid yet.",
+        ),
+    ] = False,
+    trust_other_name: Annotated[
+        bool,
+        typer.Option(
+            "--trust-other-name",
+            help="With --trust-certificate: trust it even if it is for another server name.",
         ),
     ] = False,
     protocol: ProtocolOpt = None,
@@ -148,7 +213,17 @@ def test_command(
         flags = {
             k: v
             for k, v in locals().items()
-            if k not in {"to", "as_json", "save", "trust_certificate"}
+            if k
+            not in {
+                "to",
+                "as_json",
+                "save",
+                "trust_certificate",
+                "fingerprint",
+                "yes",
+                "trust_expired",
+                "trust_other_name",
+            }
         }
         changes = changes_from_flags(**flags)
         shop = business()
@@ -159,11 +234,24 @@ def test_command(
             if as_json
             else app().settings_in_effect(shop, changes, hint=NO_SETTINGS_FLAGS_HINT())
         )
+        if settings is not None:
+            print_warnings(app().settings_warnings(settings))
+        trust = (
+            _trust_request(
+                fingerprint=fingerprint,
+                yes=yes,
+                quiet=as_json,
+                expired=trust_expired,
+                other_name=trust_other_name,
+            )
+            if trust_certificate
+            else None
+        )
         outcome = app().test_email(
             shop,
             to=to,
             changes=changes,
-            trust_certificate=trust_certificate,
+            trust=trust,
             save=save,
             observer=None if settings is None else step_printer(settings),
             lang=language(),
@@ -173,6 +261,7 @@ def test_command(
             out.print_json(json.dumps(report.to_dict(language())))
         else:
             _print_outcome(report, to)
+            _print_untrusted(report)
         if report.error is not None:
             if as_json:
                 raise typer.Exit(

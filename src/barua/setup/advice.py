@@ -60,6 +60,10 @@ _SEND_AS_ANOTHER = N_(
     "{sender} (barua settings oauth {provider_id}), or ask an administrator to let {account} "
     "send as {sender}."
 )
+_SELF_SIGNED_EXPIRED = N_(
+    "the server's certificate is self-signed, so this computer cannot check it, and it "
+    "expired on {expiry}"
+)
 _DID_YOU_MEAN = N_('Did you mean "{suggestion}"?')
 _PORT_25 = N_("Port 25 is blocked by many internet providers: use 587 or 465.")
 _TOO_LARGE_LIMIT = N_("the message is {size}; the server accepts at most {limit}")
@@ -251,6 +255,9 @@ def advise(error: BaruaError, settings: Settings | None = None, lang: str | None
         summary = error.render(lang)
         if error.hint_text is not None:
             fix = error.hint_text
+    if cause is Cause.CERT_SELF_SIGNED and certificate is not None and certificate.expired():
+        # OpenSSL names the first problem it meets, "self-signed"; an expired one is worse.
+        summary = gettext(_SELF_SIGNED_EXPIRED).format(**values)
     if isinstance(error, MessageTooLarge) and error.size is not None:
         if error.limit is not None:
             summary = gettext(_TOO_LARGE_LIMIT).format(

@@ -65,6 +65,7 @@ _LOCAL_NETWORKS = tuple(
 class WarningCode(StrEnum):
     """What a :class:`DomainWarning` is about, for programs that act on it."""
 
+    DOMAIN_MISSING = "domain_missing"
     SPF_MISSING = "spf_missing"
     SPF_NOT_AUTHORISED = "spf_not_authorised"
     SPF_MULTIPLE = "spf_multiple"
@@ -78,6 +79,10 @@ class WarningCode(StrEnum):
     FREE_MAIL_ELSEWHERE = "free_mail_elsewhere"
 
 
+_DOMAIN_MISSING = N_(
+    "The domain {domain} does not exist, so receiving servers refuse or bin email from "
+    "{address}. Check the sender address, or register {domain} and add its DNS records."
+)
 _SPF_MISSING = N_(
     "{domain} has no SPF record, so receiving servers cannot tell that {server} may send its "
     "email. Add this TXT record to {domain}:"
@@ -428,6 +433,12 @@ def check_sender_domain(
     spf_result: SpfResult | None = None
     authorises: bool | None = None
     records = check.spf_records()
+    if records == [] and domain.lower() in lookup.missing:
+        # Not a missing record: the whole domain is missing, and DMARC's would be too.
+        check.warn(WarningCode.DOMAIN_MISSING, _DOMAIN_MISSING, address=mailbox.address)
+        return DeliverabilityReport(
+            domain=domain, spf_result=SpfResult.NONE, warnings=check.warnings
+        )
     if records == []:
         spf_result = SpfResult.NONE
         if needed:

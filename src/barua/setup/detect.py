@@ -96,6 +96,11 @@ _NOTHING = N_(
     "barua could not find the email settings for {domain}. Ask your email provider for the "
     "SMTP server name, port and security, or choose your provider from the list."
 )
+_DNS_SILENT = N_(
+    "barua could not find the email settings for {domain}: DNS did not answer within {seconds} "
+    "seconds. Check this computer's internet connection and DNS server, then try again; or ask "
+    "your email provider for the SMTP server name, port and security."
+)
 _NO_DOMAIN = N_(
     'The domain {domain} does not exist. Did you mean {suggestion}? Check the address "{address}".'
 )
@@ -313,6 +318,9 @@ def detect(
         if http is None:
             client.close()
 
+    if search.dns_silent and probe_hosts is None:
+        # The servers' names would not resolve either: say why nothing was found, now.
+        return search.nothing(_DNS_SILENT, {"domain": domain, "seconds": f"{timeout:g}"})
     for name in (f"smtp.{domain}", f"mail.{domain}"):
         ip = _probe_address(name, resolver, probe_hosts, timeout)
         if ip is None:
@@ -365,6 +373,8 @@ class _Search:
     found: _Found | None = None
     untrusted: _Found | None = None
     lookalike_of: str | None = None
+    dns_silent: bool = False
+    """DNS did not answer at all: every later lookup would wait as long for nothing."""
 
     def note(self, line: str) -> None:
         self.tried.append(line)
@@ -453,6 +463,7 @@ def _mx_hosts(resolver: dns.resolver.Resolver, search: _Search) -> tuple[list[st
         return [], True
     except dns.exception.Timeout:
         tried.append(f"MX of {domain}: no answer from DNS within {timeout:g} s")
+        search.dns_silent = True
         return [], False
     except dns.resolver.NoNameservers:
         tried.append(f"MX of {domain}: DNS server failure")

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 import dns.resolver
 
-from barua.certificates import CertificateInfo
+from barua.certificates import CertificateInfo, normalise_fingerprint
 from barua.errors import (
     BaruaError,
     Cause,
@@ -30,9 +33,9 @@ from barua.setup.advice import Advice, advise, step_label
 from barua.setup.deliverability import DeliverabilityReport, check_sender_domain
 from barua.setup.providers import preset_for_host
 from barua.setup.resolver import make_resolver
-from barua.texts import Message
+from barua.texts import Message, Text
 from barua.transports.base import SendResult, StepEvent, StepObserver
-from barua.transports.causes import fix_for
+from barua.transports.causes import filled, fix_for
 from barua.transports.delivery import send_now
 from barua.transports.oauth import TokenSource
 from barua.version import __version__
@@ -65,7 +68,9 @@ class TestReport:
     error: BaruaError | None = None
     advice: Advice | None = None
     trusted_certificate: CertificateInfo | None = None
-    """The certificate pinned during this test (``trust_certificate=True``)."""
+    """The certificate pinned during this test (see :class:`TrustRequest`)."""
+    untrusted: Untrusted | None = None
+    """Why the server's own certificate was not trusted though the test was asked to."""
     deliverability: DeliverabilityReport | None = None
     seconds: float = 0.0
 
@@ -100,6 +105,8 @@ class TestReport:
             data["advice"] = self.advice.to_dict()
         if self.trusted_certificate is not None:
             data["trusted_certificate"] = self.trusted_certificate.to_dict()
+        if self.untrusted is not None:
+            data["untrusted"] = self.untrusted.to_dict(lang)
         if self.deliverability is not None:
             data["deliverability"] = self.deliverability.to_dict(translator(lang).gettext)
         return data
@@ -159,6 +166,109 @@ def error_dict(error: BaruaError, lang: str | None = None) -> dict[str, Any]:
 _PINNABLE = {Cause.CERT_SELF_SIGNED, Cause.CERT_UNTRUSTED}
 
 
+class Doubt(StrEnum):
+    """What makes a server's own certificate suspect, beyond nobody vouching for it: a
+    certificate pinned for these would hide a real problem unless the user said to."""
+
+    EXPIRED = "expired"
+    NOT_YET_VALID = "not_yet_valid"
+    OTHER_NAME = "other_name"
+
+
+DOUBTED = {
+    Doubt.EXPIRED: Message(
+        "diagnose.trust.expired",
+        "the certificate expired on {expiry}: barua did not trust it",
+    ),
+    Doubt.NOT_YET_VALID: Message(
+        "diagnose.trust.not_yet_valid",
+        "the certificate is valid only from {start}: barua did not trust it",
+    ),
+    Doubt.OTHER_NAME: Message(
+        "diagnose.trust.other_name",
+        "the certificate is for {names}, not for {host}: barua did not trust it",
+    ),
+}
+NOT_CONFIRMED = Message(
+    "diagnose.trust.not_confirmed", "the certificate was not trusted: nobody confirmed it"
+)
+OTHER_FINGERPRINT = Message(
+    "diagnose.trust.other_fingerprint",
+    "the server presents {sha256}, not the fingerprint you gave: barua did not trust it",
+)
+
+
+def doubts(
+    certificate: CertificateInfo, host: str | None, now: datetime | None = None
+) -> tuple[Doubt, ...]:
+    """What is suspect about ``certificate`` presented by ``host``, in the order to say it."""
+    moment = now or datetime.now(UTC)
+    found: list[Doubt] = []
+    if host and not certificate.matches(host):
+        found.append(Doubt.OTHER_NAME)
+    if certificate.expired(moment):
+        found.append(Doubt.EXPIRED)
+    elif moment < certificate.not_before:
+        found.append(Doubt.NOT_YET_VALID)
+    return tuple(found)
+
+
+@dataclass(frozen=True, slots=True)
+class TrustRequest:
+    """How the test email may trust the server's own certificate (self-signed or from a
+    private authority) when the CA check refuses it.
+
+    The certificate is pinned only if it is ``fingerprint`` (from the server's administrator)
+    or ``confirm`` (shown the certificate and its doubts) says yes; and, when it is for
+    another name, expired or not yet valid, only if ``accept`` names each of those doubts.
+    """
+
+    fingerprint: str | None = None
+    confirm: Callable[[CertificateInfo, tuple[Doubt, ...]], bool] | None = None
+    accept: frozenset[Doubt] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Untrusted:
+    """The certificate a test was asked to trust and did not, and why."""
+
+    certificate: CertificateInfo
+    reason: Text
+    doubts: tuple[Doubt, ...] = ()
+    """The doubts not accepted (empty when the reason is a fingerprint or no confirmation)."""
+
+    def to_dict(self, lang: str | None = None) -> dict[str, Any]:
+        return {
+            "certificate": self.certificate.to_dict(),
+            "doubts": [str(doubt) for doubt in self.doubts],
+            "reason_code": self.reason.code,
+            "reason": self.reason.render(lang),
+        }
+
+
+def _trust(
+    request: TrustRequest, certificate: CertificateInfo, host: str | None
+) -> Untrusted | None:
+    """None when ``certificate`` may be pinned under ``request``; else why not."""
+    found = doubts(certificate, host)
+    refused = tuple(doubt for doubt in found if doubt not in request.accept)
+    if refused:
+        values = {
+            "expiry": certificate.not_after.date().isoformat(),
+            "start": certificate.not_before.date().isoformat(),
+            "names": ", ".join(certificate.names) or certificate.subject,
+            "host": host or "",
+        }
+        return Untrusted(certificate, filled(DOUBTED[refused[0]], values), refused)
+    if request.fingerprint is not None:
+        if normalise_fingerprint(request.fingerprint) != certificate.sha256:
+            return Untrusted(certificate, OTHER_FINGERPRINT(sha256=certificate.sha256))
+        return None
+    if request.confirm is None or not request.confirm(certificate, found):
+        return Untrusted(certificate, NOT_CONFIRMED())
+    return None
+
+
 def _attempt(
     settings: Settings,
     to: str,
@@ -211,30 +321,33 @@ def run_test(
     to: str,
     observer: StepObserver | None = None,
     lang: str | None = None,
-    trust_certificate: bool = False,
+    trust: TrustRequest | None = None,
     check_deliverability: bool = True,
     resolver: dns.resolver.Resolver | None = None,
     tokens: TokenSource | None = None,
 ) -> TestReport:
     """Send a test email with ``settings`` to ``to``, step by step, and explain the outcome.
 
-    With ``trust_certificate``, a self-signed or private-CA certificate is pinned (its SHA-256
-    fingerprint goes into ``report.settings``) and the test runs again.
+    With ``trust``, a self-signed or private-CA certificate is pinned as the request allows
+    (its SHA-256 fingerprint goes into ``report.settings``) and the test runs again; when it
+    is not, ``report.untrusted`` says why.
     """
     report = TestReport(settings=settings)
     started = time.perf_counter()
     _attempt(settings, to, report, observer, tokens)
     error = report.error
     if (
-        trust_certificate
+        trust is not None
         and settings.protocol is Protocol.SMTP  # an HTTP service's certificate is not pinned
         and isinstance(error, TLSError)
         and error.cause in _PINNABLE
         and error.certificate is not None
     ):
-        report.trusted_certificate = error.certificate
-        report.settings = update_settings(settings, pinned_certificate=error.certificate.sha256)
-        _attempt(report.settings, to, report, observer, tokens)
+        report.untrusted = _trust(trust, error.certificate, settings.host)
+        if report.untrusted is None:
+            report.trusted_certificate = error.certificate
+            report.settings = update_settings(settings, pinned_certificate=error.certificate.sha256)
+            _attempt(report.settings, to, report, observer, tokens)
     if report.error is not None:
         report.advice = advise(report.error, report.settings, lang)
     elif check_deliverability and settings.protocol is Protocol.SMTP:

@@ -101,6 +101,8 @@ class DnsLookups:
         self._resolver = resolver
         self._timeout = timeout
         self._cache: dict[tuple[str, str], list[Any]] = {}
+        self.missing: set[str] = set()
+        """Names DNS said do not exist (NXDOMAIN), in lower case."""
 
     def query(self, name: str, rdtype: str) -> list[Any]:
         """The records, ``[]`` for a name that does not exist or has none of this type."""
@@ -118,6 +120,7 @@ class DnsLookups:
             records = list(answer) if answer.rrset is not None else []
         except dns.resolver.NXDOMAIN:
             records = []
+            self.missing.add(name.lower().rstrip("."))
         except dns.exception.Timeout as exc:
             raise SpfTempError(f"no answer from DNS within {self._timeout:g} s") from exc
         except dns.exception.DNSException as exc:
