@@ -144,6 +144,11 @@ def test_microsoft_sign_in_with_a_device_code_then_mail_goes_with_the_token(
     assert subjects(smtp) == ["Ankara"]
     assert isinstance(smtp.recorder, TokenRecorder)
     assert smtp.recorder.token_logins == [("XOAUTH2", ACCOUNT)]
+    tested = barua("test", "--to", "me@example.com")
+    assert tested.returncode == 0, tested.stderr
+    [login] = [line for line in tested.stdout.splitlines() if "log in" in line]
+    assert login.startswith("✓ log in") and login.endswith("235 2.7.0 Authentication successful")
+    assert smtp.recorder.token_logins == [("XOAUTH2", ACCOUNT)] * 2
 
 
 def google_sign_in(provider: OAuthServer, check: bool = False) -> subprocess.CompletedProcess[str]:
