@@ -2,7 +2,8 @@
 
 barua never relies on ``email.utils.parseaddr`` (CVE-2023-27043 misreads malformed addresses)
 nor on the email package to refuse line breaks in headers (CVE-2024-6923): every value that
-reaches a header passes through :func:`check_no_line_breaks` first.
+reaches a header passes through :func:`check_no_line_breaks` first, which also refuses every
+other control character (an ESC in a sender name would reach the terminals that show it).
 
 Text that came from bytes which are not UTF-8 (a Latin-1 terminal, a file name from an old
 system) reaches Python holding lone surrogates; no email can carry them, so
@@ -20,6 +21,8 @@ from barua.errors import MessageError
 from barua.texts import Message, untranslated
 
 _LINE_BREAKS = re.compile(r"[\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029\x00]")
+# C0 controls but the tab (a header may hold one), DEL and the C1 controls.
+_CONTROLS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 _SURROGATES = re.compile(r"[\ud800-\udfff]")
 _LIST_SEPARATORS = re.compile(r"[,;\s]+")
 _NAMED = re.compile(r'^\s*(?:"(?P<quoted>[^"]*)"|(?P<plain>[^"<>]*?))\s*<(?P<addr>[^<>]+)>\s*$')
@@ -32,6 +35,14 @@ NOT_UTF8_HINT = Message(
 LINE_BREAK = Message("addresses.line_break", "{field} must not contain line breaks")
 LINE_BREAK_HINT = Message(
     "addresses.line_break_hint", "Remove the line break: it could be used to add hidden headers."
+)
+CONTROL = Message(
+    "addresses.control", "{field} must not contain control characters (it holds {character})"
+)
+CONTROL_HINT = Message(
+    "addresses.control_hint",
+    "Type the value again: a control character (such as ESC) is invisible, and a terminal "
+    "showing it could be made to do something else.",
 )
 SEVERAL = Message(
     "addresses.several", '{field}: "{value}" holds several addresses: give them one at a time'
@@ -60,11 +71,18 @@ def readable(value: str) -> str:
 
 
 def check_no_line_breaks(value: str, *, field: str) -> str:
-    """Return ``value``, or refuse it when it holds a line break that could inject a header
-    (or bytes that were not UTF-8, which no header can carry)."""
+    """Return ``value``, or refuse it when it holds a line break that could inject a header,
+    another control character (C0 but the tab, DEL, C1), or bytes that were not UTF-8, which
+    no header can carry."""
     check_utf8(value, field=field)
     if _LINE_BREAKS.search(value):
         raise MessageError(LINE_BREAK(field=field), field=field, hint=LINE_BREAK_HINT())
+    control = _CONTROLS.search(value)
+    if control is not None:
+        character = f"\\x{ord(control.group()):02x}"
+        raise MessageError(
+            CONTROL(field=field, character=character), field=field, hint=CONTROL_HINT()
+        )
     return value
 
 

@@ -4,15 +4,16 @@ Everything below the faces gets its state as arguments (a home folder, a databas
 language); nothing else in barua reads or writes ``os.environ``. A face (the command line, the
 web app, the relay) calls :meth:`Environment.from_environ` once and hands the result on.
 
-=========================  ==========================================================
-``BARUA_HOME``             where barua keeps its files (default: the user data folder)
-``BARUA_DATABASE_URL``     the database (default: SQLite in ``$BARUA_HOME``)
-``BARUA_SECRET_KEY``       the key that encrypts secrets (default: ``$BARUA_HOME/secret.key``)
-``BARUA_LANG``             ``en`` or ``sw`` (default: the system's language)
-``BARUA_DNS_SERVER``       ``host[:port]`` for MX, SPF and DMARC lookups
-``BARUA_FONT_DIR``         a folder with the DejaVu fonts for documents
-``BARUA_SMTP_HOST`` …      settings that override the saved ones (see ``SETTINGS_VARIABLES``)
-=========================  ==========================================================
+==========================  ==========================================================
+``BARUA_HOME``              where barua keeps its files (default: the user data folder)
+``BARUA_DATABASE_URL``      the database (default: SQLite in ``$BARUA_HOME``)
+``BARUA_SECRET_KEY``        the key that encrypts secrets (default: ``$BARUA_HOME/secret.key``)
+``BARUA_LANG``              ``en`` or ``sw`` (default: the system's language)
+``BARUA_DNS_SERVER``        ``host[:port]`` for MX, SPF and DMARC lookups
+``BARUA_FONT_DIR``          a folder with the DejaVu fonts for documents
+``BARUA_MAX_MESSAGE_SIZE``  the largest email barua builds, as ``25MB``, ``500KB`` or bytes
+``BARUA_SMTP_HOST`` …       settings that override the saved ones (see ``SETTINGS_VARIABLES``)
+==========================  ==========================================================
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ ENV_SECRET_KEY = "BARUA_SECRET_KEY"  # noqa: S105 - the name of a variable, not 
 ENV_LANG = "BARUA_LANG"
 ENV_DNS_SERVER = "BARUA_DNS_SERVER"
 ENV_FONT_DIR = "BARUA_FONT_DIR"
+ENV_MAX_MESSAGE_SIZE = "BARUA_MAX_MESSAGE_SIZE"
 
 SETTINGS_VARIABLES: dict[str, str] = {
     "BARUA_PROTOCOL": "protocol",
@@ -81,6 +83,8 @@ class Environment:
     """``BARUA_LANG``, else the system's language, when barua speaks it."""
     dns_server: str | None = None
     font_dir: Path | None = None
+    max_message_size: str | None = None
+    """``BARUA_MAX_MESSAGE_SIZE``, as given (checked where it is used)."""
     settings_overrides: Mapping[str, str] = field(default_factory=dict, repr=False)
     """The ``BARUA_*`` settings variables that are set, by variable (may hold a password)."""
 
@@ -97,6 +101,7 @@ class Environment:
             language=language_code(env.get(ENV_LANG)) or _system_language(env),
             dns_server=env.get(ENV_DNS_SERVER, "").strip() or None,
             font_dir=Path(fonts).expanduser() if fonts else None,
+            max_message_size=env.get(ENV_MAX_MESSAGE_SIZE, "").strip() or None,
             settings_overrides={
                 name: value for name in SETTINGS_VARIABLES if (value := env.get(name))
             },

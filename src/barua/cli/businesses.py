@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from barua.cli.common import _, app, bad_input, business, print_line, user_errors
+from barua.cli.common import _, app, bad_input, business, print_line, printable, user_errors
 from barua.i18n import N_
 from barua.texts import Message
 
@@ -44,7 +44,7 @@ def list_command() -> None:
     with user_errors():
         for shop in app().businesses():
             mark = "" if shop.has_settings else " *"
-            print_line(f"{shop.name}{mark}")
+            print_line(f"{printable(shop.name)}{mark}")
 
 
 @business_app.command("add")

@@ -3,10 +3,12 @@ application, output on stdout, and one or two lines per error on stderr in that 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import json as _json
+import re
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -22,10 +24,91 @@ if TYPE_CHECKING:
 
 EXIT_DELIVERY_FAILED = 1
 EXIT_BAD_INPUT = 2
+EXIT_SOME_REFUSED = 3
+"""``barua send``: the server took the email for some recipients and refused the others."""
+
+# What a terminal must not be sent as it is: C0 and C1 controls and DEL (ESC starts the
+# sequences that clear a screen or hide text), the marks that reorder text (a name that
+# reads backwards), line and paragraph separators, and lone surrogates (bytes that were not
+# UTF-8). Kiswahili, accents and emoji (with their joiners) are shown as they are.
+_BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_UNPRINTABLE = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}\u2028\u2029\ud800-\udfff]")
+_UNPRINTABLE_IN_LINES = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}\u2028\u2029\ud800-\udfff]")
+# In JSON: what json.dumps leaves as it is (it escapes C0 itself).
+_UNPRINTABLE_IN_JSON = re.compile(f"[\x7f-\x9f{_BIDI}\u2028\u2029\ud800-\udfff]")
+
+
+_NAMED_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def _escaped(match: re.Match[str]) -> str:
+    if match.group() in _NAMED_ESCAPES:
+        return _NAMED_ESCAPES[match.group()]
+    code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8, as Python keeps it
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str, *, lines: bool = False) -> str:
+    r"""``text`` fit to show on a terminal: each control character, reordering mark and
+    byte that was not UTF-8 written as an escape (ESC as ``\x1b``), everything else as it is.
+    With ``lines``, line breaks and tabs stay (text of several lines).
+
+    >>> printable("Duka \x1b[2J la Amani ✓")
+    'Duka \\x1b[2J la Amani ✓'
+    """
+    return (_UNPRINTABLE_IN_LINES if lines else _UNPRINTABLE).sub(_escaped, text)
+
+
+class _Terminal(Console):
+    """A console that shows text with its control characters escaped (:func:`printable`),
+    whatever a command prints: names, subjects and servers' replies are other people's
+    text. Markup is off: ``[red]`` in a subject is shown, not obeyed."""
+
+    def print(self, *objects: Any, **options: Any) -> None:
+        shown = (printable(o, lines=True) if isinstance(o, str) else o for o in objects)
+        super().print(*shown, **options)
+
+    def print_json(
+        self,
+        json: str | None = None,
+        *,
+        data: Any = None,
+        indent: int | str | None = 2,
+        highlight: bool = True,
+        skip_keys: bool = False,
+        ensure_ascii: bool = False,
+        check_circular: bool = True,
+        allow_nan: bool = True,
+        default: Callable[[Any], Any] | None = None,
+        sort_keys: bool = False,
+    ) -> None:
+        """JSON as rich prints it, with what a terminal must not get as it is escaped the
+        JSON way (``\u009b``): the same values for a program."""
+        from rich.highlighter import JSONHighlighter, NullHighlighter
+
+        value = _json.loads(json) if json is not None else data
+        text = _json.dumps(
+            value,
+            indent=indent,
+            skipkeys=skip_keys,
+            ensure_ascii=ensure_ascii,
+            check_circular=check_circular,
+            allow_nan=allow_nan,
+            default=default,
+            sort_keys=sort_keys,
+        )
+        text = _UNPRINTABLE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+        shown = (JSONHighlighter() if highlight else NullHighlighter())(text)
+        shown.no_wrap = True
+        shown.overflow = None
+        super().print(shown, soft_wrap=True)
+
 
 # No emoji codes: rich would turn ":ab:" in a fingerprint ("04:AB:54") into a picture.
-out = Console(highlight=False, soft_wrap=True, emoji=False)
-err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+out = _Terminal(highlight=False, soft_wrap=True, emoji=False, markup=False)
+err = _Terminal(stderr=True, highlight=False, soft_wrap=True, emoji=False, markup=False)
 
 
 @dataclass

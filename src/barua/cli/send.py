@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from barua.cli.common import (
+    EXIT_SOME_REFUSED,
     _,
     app,
     bad_input,
@@ -15,6 +16,7 @@ from barua.cli.common import (
     err,
     fail,
     print_line,
+    printable,
     user_errors,
     utf8_text,
 )
@@ -48,14 +50,13 @@ ENTRY_STATE_HINT = Message("cli.entry_state_hint", "`barua outbox show {id}` sho
 
 
 def _read_text(path: Path, what: str) -> str:
+    """The text of the file given as the body or its HTML: a regular file no larger than an
+    email may be (a device, a pipe or a huge file is refused unread), in UTF-8."""
     from barua.app.present import readable
 
+    data = app().read_file(path, field=what, cannot_read=CANNOT_READ[what])
     try:
-        return path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise bad_input(
-            CANNOT_READ[what](path=readable(str(path)), reason=exc.strerror or str(exc))
-        ) from None
+        return data.decode("utf-8")
     except UnicodeDecodeError:
         raise bad_input(NOT_UTF8_FILE[what](path=readable(str(path)))) from None
 
@@ -101,10 +102,14 @@ def send_command(
         ),
     ] = None,
 ) -> None:
-    """Send an email with the saved settings; exit 0 when the server accepted it.
+    """Send an email with the saved settings; exit 0 when the server accepted it for every
+    recipient, 3 when it refused some of them (each is printed with the server's reply, the
+    others get the email), 1 when the delivery failed, 2 when the input is wrong.
 
     The email goes through the outbox: with --queue the command returns at once, otherwise it
-    delivers the email and reports what the server said."""
+    delivers the email and reports what the server said. The files of --body-file,
+    --html-file and --attach must be regular files; an email larger than
+    BARUA_MAX_MESSAGE_SIZE (25 MB unless set) is refused before anything is queued."""
     with user_errors():
         if (body is None) == (body_file is None):
             raise bad_input(ONE_BODY())
@@ -161,17 +166,20 @@ def report_delivery(sent: Sent) -> None:
         code, reply = accepted[0].code, accepted[0].reply
         print_line(
             _(N_("Sent to {recipients} ({reply}).")).format(
-                recipients=", ".join(r.address for r in accepted), reply=f"{code} {reply}"
+                recipients=", ".join(printable(r.address) for r in accepted),
+                reply=printable(f"{code} {reply}"),
             )
         )
-        for r in entry.recipients:
-            if r.status is not RecipientStatus.ACCEPTED:
-                err.print(
-                    _(N_("refused: {address} ({reply})")).format(
-                        address=r.address, reply=f"{r.code} {r.reply}"
-                    ),
-                    markup=False,
-                )
+        refused = [r for r in entry.recipients if r.status is not RecipientStatus.ACCEPTED]
+        for r in refused:
+            err.print(
+                _(N_("refused: {address} ({reply})")).format(
+                    address=printable(r.address), reply=printable(f"{r.code} {r.reply}")
+                ),
+                markup=False,
+            )
+        if refused:
+            raise typer.Exit(EXIT_SOME_REFUSED)
         return
     if error is not None:
         if entry.status is MessageStatus.DEFERRED:

@@ -23,6 +23,7 @@ from barua.cli.common import (
     out,
     print_line,
     print_warnings,
+    printable,
     user_errors,
     utf8_text,
 )
@@ -165,7 +166,7 @@ def settings_show(
                 label, shown = name.removesuffix("_set"), _(N_("set") if value else N_("not set"))
                 if label in view.unreadable:
                     shown = _(N_("set, but cannot be read with this key: set it again"))
-            print_line(f"{label:{width}} {shown}")
+            print_line(f"{label:{width}} {printable(str(shown))}")
         status = view.sign_in
         if view.values.get("auth") == "oauth":
             if status is None:
@@ -174,7 +175,7 @@ def settings_show(
                 print_line(
                     _(
                         N_("sign-in            {account} with {provider}: ended, sign in again")
-                    ).format(account=status.account or "?", provider=status.provider)
+                    ).format(account=printable(status.account or "?"), provider=status.provider)
                 )
             else:
                 print_line(
@@ -185,7 +186,7 @@ def settings_show(
                             "{until} UTC"
                         )
                     ).format(
-                        account=status.account or "?",
+                        account=printable(status.account or "?"),
                         provider=status.provider,
                         until=status.expires_at.strftime("%Y-%m-%d %H:%M"),
                     )
