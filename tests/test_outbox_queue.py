@@ -275,6 +275,16 @@ def test_retry_and_cancel_follow_the_states(outbox: Outbox) -> None:
         outbox.cancel(sent)
 
 
+def test_a_retry_keeps_the_time_the_entry_was_queued(outbox: Outbox) -> None:
+    failed = _finish(outbox, "failed")
+    queued = outbox.get(failed).created_at
+    time.sleep(0.01)
+    again = outbox.retry(failed)
+    assert again.created_at == queued
+    assert again.updated_at > queued
+    assert again.next_attempt_at is not None and again.next_attempt_at > queued
+
+
 def test_list_show_and_counts(outbox: Outbox) -> None:
     ids = [_finish(outbox, "sent"), _finish(outbox, "deferred"), _finish(outbox, "failed")]
     entries = outbox.list_entries()

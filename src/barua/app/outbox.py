@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from barua.app.context import Context
+from barua.outbox.errors import NO_ENTRY, NO_ENTRY_HINT, OutboxError
 from barua.store.businesses import Business
 
 if TYPE_CHECKING:
@@ -36,6 +37,18 @@ class EntryDetail:
     paused: Pause | None
 
 
+_LARGEST_ID = 2**63 - 1
+"""The largest id a database keeps (a signed 64-bit integer)."""
+
+
+def _checked(entry_id: int) -> int:
+    """``entry_id``, or the error of an entry that is not there when no entry can have it (a
+    database would fail on a number past 64 bits rather than find nothing)."""
+    if not 1 <= entry_id <= _LARGEST_ID:
+        raise OutboxError(NO_ENTRY(id=entry_id), hint=NO_ENTRY_HINT())
+    return entry_id
+
+
 class OutboxUseCases(Context):
     """The outbox, as a person looks after it."""
 
@@ -62,19 +75,19 @@ class OutboxUseCases(Context):
 
     def outbox_entry(self, entry_id: int) -> EntryDetail:
         """Entry ``entry_id``, its delivery log, and why its business is paused if it is."""
-        entry = self.outbox.get(entry_id)
+        entry = self.outbox.get(_checked(entry_id))
         attempts = self.outbox.attempts(entry_id)
         pause = None if entry.status.final else self.outbox.pause_of(entry.business)
         name = self.business_names().get(entry.business, entry.business)
         return EntryDetail(entry, attempts, name, pause)
 
     def retry(self, entry_id: int) -> OutboxEntry:
-        """Send a deferred or failed entry again now."""
-        return self.outbox.retry(entry_id)
+        """Send a deferred or failed entry again now; it keeps the time it was queued."""
+        return self.outbox.retry(_checked(entry_id))
 
     def cancel(self, entry_id: int) -> OutboxEntry:
         """Cancel an entry that has not been sent."""
-        return self.outbox.cancel(entry_id)
+        return self.outbox.cancel(_checked(entry_id))
 
     def purge(self, *, sent_before: datetime) -> int:
         """Delete the entries sent before ``sent_before``; how many."""

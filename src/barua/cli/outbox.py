@@ -22,6 +22,7 @@ from barua.cli.common import (
     err,
     out,
     print_line,
+    printable,
     render,
     user_errors,
 )
@@ -74,9 +75,9 @@ def _warn_paused(pause: Pause | None, name: str) -> None:
         return
     err.print(
         _(N_('delivery for "{business}" is paused since {since} UTC: {reason}')).format(
-            business=name,
+            business=printable(name),
             since=_when(pause.paused_at),
-            reason=_said(pause.reason_text, pause.reason),
+            reason=printable(_said(pause.reason_text, pause.reason)),
         ),
         markup=False,
     )
@@ -142,11 +143,13 @@ def list_command(
             f"{_(N_('CREATED (UTC)')):19}  {who}{_(N_('TO / SUBJECT'))}"
         )
         for entry in page.entries:
-            to = ", ".join(r.address for r in entry.recipients)
-            name = f"{page.names.get(entry.business, entry.business)[:16]:16}  " if several else ""
+            # Other people's text, each kept on its one line.
+            to = printable(", ".join(r.address for r in entry.recipients))
+            name = page.names.get(entry.business, entry.business)[:16]
+            shown = f"{printable(name):16}  " if several else ""
             _print(
                 f"{entry.id:>6}  {entry.status:9}  {entry.attempts:>5}  "
-                f"{_when(entry.created_at):19}  {name}{to}: {entry.subject}"
+                f"{_when(entry.created_at):19}  {shown}{to}: {printable(entry.subject)}"
             )
 
 
@@ -171,11 +174,11 @@ def _show(entry: OutboxEntry, business_name: str) -> None:
     if entry.queue_id:
         rows.append(("server id", entry.queue_id))
     for label, value in rows:
-        _print(f"{label:13} {value}")
+        _print(f"{label:13} {printable(value)}")
     _print("recipients:")
     for r in entry.recipients:
         said = f" ({r.code} {r.reply})" if r.code is not None else ""
-        _print(f"  {r.status:9} {r.address}{said}")
+        _print(f"  {r.status:9} {printable(r.address + said)}")
 
 
 @outbox_app.command("show")
@@ -195,23 +198,24 @@ def show_command(entry_id: IdArg, as_json: JsonOpt = False) -> None:
         _show(entry, detail.business_name)
         _print("log:" if attempts else "log:          no attempt yet")
         for a in attempts:
-            reply = f"{a.code} {a.reply}" if a.code is not None else ""
+            reply = printable(f"{a.code} {a.reply}") if a.code is not None else ""
             step = f" at step {a.step}" if a.step else ""
             _print(
                 f"  #{a.number} {_when(a.started_at)} UTC  {a.duration * 1000:7.1f} ms  "
-                f"{a.server}  {a.outcome}{step}  {reply}".rstrip()
+                f"{printable(a.server)}  {a.outcome}{step}  {reply}".rstrip()
             )
             if a.error:
-                _print(f"      {a.error_class}: {_said(a.error_text, a.error)}")
+                _print(f"      {a.error_class}: {printable(_said(a.error_text, a.error))}")
             if a.detail:
-                _print(f"      {a.detail}")
+                _print(f"      {printable(a.detail)}")
         if entry.status in (MessageStatus.QUEUED, MessageStatus.DEFERRED):
             _warn_paused(detail.paused, detail.business_name)
 
 
 @outbox_app.command("retry")
 def retry_command(entry_id: IdArg) -> None:
-    """Try the deferred or failed outbox entry ID again now."""
+    """Try the deferred or failed outbox entry ID again now. It keeps the time it was
+    queued: past the worker's --max-age, a temporary failure ends it again."""
     with user_errors():
         entry = app().retry(entry_id)
         _print(

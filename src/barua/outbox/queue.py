@@ -486,7 +486,8 @@ class Outbox:
     # Changes a person asks for -----------------------------------------------------------------
 
     def retry(self, entry_id: int) -> OutboxEntry:
-        """Send a deferred or failed entry again now, with a new retry period."""
+        """Send a deferred or failed entry again now. It keeps its creation time, from which
+        the maximum age counts: an entry past it gets one attempt."""
         return self._change(
             entry_id, schema.RETRY, schema.RETRY_RECIPIENTS, refused=CANNOT_RETRY, hint=RETRY_HINT
         )

@@ -344,8 +344,8 @@ RETRY = (
     .values(
         status=MessageStatus.QUEUED.value,
         next_attempt_at=bindparam("p_now"),
-        # A manual retry starts a new retry period: the maximum age counts from now.
-        created_at=bindparam("p_now"),
+        # The creation time stays: it is when the email was queued, and the maximum age
+        # counts from it: an entry past it gets this one attempt.
         updated_at=bindparam("p_now"),
     )
 )
