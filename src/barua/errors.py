@@ -119,6 +119,9 @@ class Cause(StrEnum):
     """The provider's sign-in service could not be reached."""
     SIGN_IN_FAILED = "sign_in_failed"
     """The provider answered the sign-in with an error barua does not know."""
+    REPLY_OUT_OF_BOUNDS = "reply_out_of_bounds"
+    """The server's reply broke the protocol's bounds: longer than a server may send, or
+    begun and not finished within the timeout."""
     UNKNOWN = "unknown"
 
 

@@ -287,6 +287,19 @@ GENERAL: dict[Cause, Explanation] = {
             "it is right, ask the service's administrator whether it may send for your address.",
         ),
     ),
+    Cause.REPLY_OUT_OF_BOUNDS: Explanation(
+        Message(
+            "transport.summary.reply_out_of_bounds",
+            "{host} on port {port} does not answer as a mail server should",
+        ),
+        Message(
+            "transport.fix.reply_out_of_bounds",
+            "Check the server name and port: the port may belong to another service. If they "
+            "are right, the server or a device between it and this computer (a firewall, an "
+            "antivirus program) is misbehaving: try again later, and tell your provider if it "
+            "goes on.",
+        ),
+    ),
     Cause.UNKNOWN: Explanation(
         Message("transport.summary.unknown", "the email could not be sent"),
         Message(

@@ -150,6 +150,26 @@ NO_GREETING_NOR_TLS = Message(
     "{host} port {port} accepted the connection but sent no greeting within {timeout:g} "
     "seconds, and does not answer a TLS handshake either",
 )
+SLOW_GREETING = Message(
+    "smtp.slow_greeting",
+    "{host} port {port} did not finish its greeting within {timeout:g} seconds",
+)
+SLOW_REPLY = Message(
+    "smtp.slow_reply",
+    "{host} port {port} did not finish its reply to {command} within {timeout:g} seconds",
+)
+LONG_GREETING = Message(
+    "smtp.long_greeting",
+    "the greeting of {host} port {port} is longer than an SMTP server may send ({limit})",
+)
+LONG_REPLY = Message(
+    "smtp.long_reply",
+    "the reply of {host} port {port} to {command} is longer than an SMTP server may send ({limit})",
+)
+# The {limit} of LONG_GREETING and LONG_REPLY: which bound the reply broke.
+LIMIT_LINE = Message("smtp.limit_line", "a line of more than {count} bytes")
+LIMIT_LINES = Message("smtp.limit_lines", "more than {count} lines")
+LIMIT_SIZE = Message("smtp.limit_size", "more than {count} bytes")
 NO_CERTIFICATE = Message(
     "smtp.no_certificate", "security is set to none, so the server presents no certificate"
 )

@@ -6,8 +6,9 @@ default, never a password in clear text, UTF-8 SASL (``smtplib.login`` cannot en
 ``Pässwörd-ß€``), PIPELINING (RFC 2920: a message's envelope in one write, sent behind the
 previous message's final dot when the caller names the next message: one round trip per
 message instead of four), stored bytes sent as they are, without a copy, when they need no
-dot-stuffing, and one translation of every low-level failure into barua's errors
-(:func:`_translate`).
+dot-stuffing, every reply read within bounds of size and time
+(:mod:`~barua.transports.smtp_reading`), and one translation of every low-level failure into
+barua's errors (:func:`_translate`).
 
 Beside the client: what a reply means (:mod:`~barua.transports.smtp_replies`), the questions
 asked of a server only to explain a failure (:mod:`~barua.transports.smtp_probes`), and the
@@ -74,6 +75,12 @@ from barua.transports.oauth import (
     xoauth2,
 )
 from barua.transports.smtp_probes import await_greeting, old_tls_context
+from barua.transports.smtp_reading import (
+    Bound,
+    BoundedReplies,
+    ReplyTooLong,
+    ReplyTooSlow,
+)
 from barua.transports.smtp_replies import (
     classify_reply,
     queue_id,
@@ -134,8 +141,8 @@ def _b64(value: str) -> str:
     return base64.b64encode(value.encode("utf-8")).decode("ascii")
 
 
-class _Client(smtplib.SMTP):
-    """smtplib over a socket barua opened itself, step by step."""
+class _Client(BoundedReplies):
+    """smtplib over a socket barua opened itself, step by step, each reply read within bounds."""
 
     def __init__(self, sock: socket.socket, *, host: str, timeout: float, local_name: str) -> None:
         self._prepared_sock = sock
@@ -229,6 +236,10 @@ class SmtpTransport(ClosesOnExit):
         """The values that name this server in a message."""
         return {"host": self.host, "port": self.port}
 
+    def _said(self, reply: bytes | str) -> str:
+        """A reply as text to keep or show, on one line."""
+        return reply_text(reply)
+
     def open(self) -> None:
         """Connect, greet, encrypt and log in; does nothing when already connected."""
         if self._client is not None:
@@ -251,17 +262,19 @@ class SmtpTransport(ClosesOnExit):
                     self._check_certificate(sock)
             local_name = _address_literal(sock.getsockname()[0])
             client = _Client(sock, host=self.host, timeout=timeout, local_name=local_name)
-            with steps.step(Step.GREETING):
+            # Each step that waits for the server ends within the timeout, however the server
+            # spaces its bytes: one deadline for the step, not one for each read.
+            with steps.step(Step.GREETING), client.within(timeout):
                 if self._observed and not self._peeking and self.security is not Security.SSL:
                     await_greeting(sock, host=self.host, port=self.port, timeout=timeout)
                 code, banner = self._call(
                     Step.GREETING, lambda: client.connect(self.host, self.port)
                 )
-                steps.detail = f"{code} {reply_text(banner)}"
+                steps.detail = f"{code} {self._said(banner)}"
                 if code != 220:
                     raise self._reply_error(Step.GREETING, code, banner)
             self._client = client
-            with steps.step(Step.EHLO):
+            with steps.step(Step.EHLO), client.within(timeout):
                 self._ehlo(client)
             if self.security in (Security.STARTTLS, Security.STARTTLS_IF_OFFERED):
                 self._starttls(client)
@@ -270,6 +283,7 @@ class SmtpTransport(ClosesOnExit):
                     self._login(client)
         except BaseException:
             self.close()
+            sock.close()  # before the greeting, the client is not yet this transport's
             raise
         self._sent_on_connection = 0
 
@@ -461,7 +475,7 @@ class SmtpTransport(ClosesOnExit):
                 raise self._reply_error(Step.EHLO, code, reply)
         size = client.esmtp_features.get("size", "")
         self._size_limit = int(size) if size.isdigit() and int(size) else None
-        self._steps.detail = " ".join(sorted(client.esmtp_features)) or reply_text(reply)
+        self._steps.detail = self._said(" ".join(sorted(client.esmtp_features)) or reply)
 
     def _starttls(self, client: _Client) -> None:
         with self._steps.step(Step.STARTTLS):
@@ -476,9 +490,12 @@ class SmtpTransport(ClosesOnExit):
                     cause=Cause.NO_STARTTLS,
                 )
             try:
-                client.starttls(context=self._tls)
+                with client.within(self.settings.timeout):  # the reply and the handshake
+                    client.starttls(context=self._tls)
             except smtplib.SMTPResponseException as exc:
                 raise self._reply_error(Step.STARTTLS, exc.smtp_code, exc.smtp_error) from exc
+            except (ReplyTooLong, ReplyTooSlow) as exc:
+                raise self._translate(exc, Step.STARTTLS) from exc
             except (ssl.SSLError, OSError) as exc:
                 self.close()
                 raise self._tls_error(exc, Step.STARTTLS) from exc
@@ -489,7 +506,7 @@ class SmtpTransport(ClosesOnExit):
             self._steps.detail = self.tls_version or ""
         with self._steps.step(Step.CERTIFICATE):
             self._check_certificate(client.sock)
-        with self._steps.step(Step.EHLO):
+        with self._steps.step(Step.EHLO), client.within(self.settings.timeout):
             self._ehlo(client)
 
     def _login(self, client: _Client) -> None:
@@ -515,6 +532,16 @@ class SmtpTransport(ClosesOnExit):
             self._login_with_token(client, username, mechanisms)
             return
         secret = password.get_secret_value() if password is not None else ""
+        with client.within(self.settings.timeout):  # AUTH LOGIN's three exchanges too
+            code, reply = self._password_login(client, username, secret, mechanisms)
+        if code != 235:
+            raise self._reply_error(Step.AUTH, code, reply)
+        self._steps.detail = f"{code} {self._said(reply)}"
+
+    def _password_login(
+        self, client: _Client, username: str, secret: str, mechanisms: list[str]
+    ) -> tuple[int, bytes]:
+        """The reply to AUTH PLAIN, or the last of AUTH LOGIN's."""
         if "PLAIN" in mechanisms:
             code, reply = self._call(
                 Step.AUTH, lambda: client.docmd("AUTH", "PLAIN " + _sasl("", username, secret))
@@ -534,9 +561,7 @@ class SmtpTransport(ClosesOnExit):
                 step=Step.AUTH,
                 cause=Cause.AUTH_NOT_OFFERED,
             )
-        if code != 235:
-            raise self._reply_error(Step.AUTH, code, reply)
-        self._steps.detail = f"{code} {reply_text(reply)}"
+        return code, reply
 
     def _login_with_token(self, client: _Client, username: str, mechanisms: list[str]) -> None:
         """Log in with an access token (SASL XOAUTH2, else OAUTHBEARER). A refused token is
@@ -570,13 +595,13 @@ class SmtpTransport(ClosesOnExit):
                 # The server's error, as a challenge: an empty line ends the exchange.
                 code, reply = self._call(Step.AUTH, lambda: client.docmd(""))
             if code == 235:
-                self._steps.detail = f"{code} {reply_text(reply)}"
+                self._steps.detail = f"{code} {self._said(reply)}"
                 return
             if attempt == 1 and 500 <= code < 600:
                 token = self._tokens.access_token(renew_after=token.version)
                 continue
             break
-        text = reply_text(reply)
+        text = self._said(reply)
         account = token.account or username
         cause = (
             Cause.SMTP_AUTH_DISABLED
@@ -742,11 +767,11 @@ class SmtpTransport(ClosesOnExit):
                     cause=Cause.OUTCOME_UNKNOWN,
                     hint=say.NOT_CONFIRMED_HINT(),
                 ) from exc
-            steps.detail = f"{code} {reply_text(reply)}"
+            steps.detail = f"{code} {self._said(reply)}"
             if code != 250:
                 raise self._reply_error(Step.DATA, code, reply)
         self._sent_on_connection += 1
-        text = reply_text(reply)
+        text = self._said(reply)
         with steps.step(Step.ACCEPTED):
             steps.detail = text
         return SendResult(
@@ -772,7 +797,7 @@ class SmtpTransport(ClosesOnExit):
                 raise _StaleConnection from exc
             except (smtplib.SMTPException, OSError) as exc:
                 raise self._translate(exc, Step.MAIL_FROM) from exc
-            steps.detail = f"{code} {reply_text(reply)}"
+            steps.detail = f"{code} {self._said(reply)}"
             if code != 250:
                 self._reset(client)
                 raise self._reply_error(Step.MAIL_FROM, code, reply)
@@ -798,12 +823,12 @@ class SmtpTransport(ClosesOnExit):
                 code, reply = client.getreply()
             except smtplib.SMTPServerDisconnected as exc:
                 raise _StaleConnection from exc
+            except (ReplyTooLong, ReplyTooSlow) as exc:  # smtplib's errors are OSErrors too
+                raise self._translate(exc, Step.MAIL_FROM) from exc
             except OSError as exc:
                 client.close()
                 raise _StaleConnection from exc
-            except smtplib.SMTPException as exc:
-                raise self._translate(exc, Step.MAIL_FROM) from exc
-            steps.detail = f"{code} {reply_text(reply)}"
+            steps.detail = f"{code} {self._said(reply)}"
             if code != 250:
                 if code != 421:  # after a 421 the server closes: nothing left to read
                     self._abandon(client, len(message.recipients))
@@ -838,13 +863,13 @@ class SmtpTransport(ClosesOnExit):
             with steps.step(Step.RCPT_TO):
                 steps.recipient = recipient
                 code, reply = self._call(Step.RCPT_TO, ask)
-                steps.detail = f"{code} {reply_text(reply)}"
+                steps.detail = f"{code} {self._said(reply)}"
                 if code in (250, 251):
                     accepted.append(recipient)
                 elif code == 421:
                     raise self._reply_error(Step.RCPT_TO, code, reply, recipient=recipient)
                 else:
-                    refused[recipient] = (code, reply_text(reply))
+                    refused[recipient] = (code, self._said(reply))
                     steps.refusal = self._reply_error(
                         Step.RCPT_TO, code, reply, recipient=recipient
                     )
@@ -929,6 +954,8 @@ class SmtpTransport(ClosesOnExit):
         self.close()
         if isinstance(exc, smtplib.SMTPResponseException):
             return self._reply_error(step, exc.smtp_code, exc.smtp_error)
+        if isinstance(exc, ReplyTooLong | ReplyTooSlow):
+            return self._out_of_bounds(exc, step)
         timed_out = isinstance(exc, socket.timeout) or isinstance(exc.__context__, socket.timeout)
         if timed_out:
             if step is Step.GREETING and self.security is not Security.SSL:
@@ -947,6 +974,31 @@ class SmtpTransport(ClosesOnExit):
             cause=Cause.CONNECTION_LOST,
         )
 
+    def _out_of_bounds(self, exc: ReplyTooLong | ReplyTooSlow, step: Step) -> TransportError:
+        """A reply longer than SMTP allows, or begun and not finished by the step's deadline:
+        a server to leave, whatever it meant, before it fills the memory or holds the
+        worker."""
+        command = _COMMANDS.get(step, str(step).upper())
+        if isinstance(exc, ReplyTooSlow):
+            timeout = self.settings.timeout
+            return self._error(
+                TimeoutError,
+                say.SLOW_GREETING(**self._server, timeout=timeout)
+                if step is Step.GREETING
+                else say.SLOW_REPLY(**self._server, command=command, timeout=timeout),
+                step=step,
+                cause=Cause.REPLY_OUT_OF_BOUNDS,
+            )
+        limit = _LIMITS[exc.bound](count=exc.limit)
+        return self._error(
+            ConnectError,
+            say.LONG_GREETING(**self._server, limit=limit)
+            if step is Step.GREETING
+            else say.LONG_REPLY(**self._server, command=command, limit=limit),
+            step=step,
+            cause=Cause.REPLY_OUT_OF_BOUNDS,
+        )
+
     def _no_greeting(self) -> TransportError:
         """The port took the connection and said nothing for the whole timeout: most likely an
         implicit-TLS port waiting for a handshake (the test email checks before it says so)."""
@@ -961,14 +1013,15 @@ class SmtpTransport(ClosesOnExit):
         self, step: Step, code: int, reply: bytes | str, *, recipient: str | None = None
     ) -> TransportError:
         """An SMTP reply that is not success, as the matching error of barua's tree."""
-        cls, cause, message = classify_reply(step, code, reply_text(reply))
+        text = self._said(reply)
+        cls, cause, message = classify_reply(step, code, text)
         return cls(
             filled(message, {**self._server, "step": step}),
             host=self.host,
             port=self.port,
             step=step,
             code=code,
-            reply=reply_text(reply),
+            reply=text,
             recipient=recipient,
             cause=cause,
             hint=self._fix(cause, step, replied=True),
@@ -1003,6 +1056,19 @@ def fetch_certificate(settings: Settings, *, tls_context: ssl.SSLContext | None 
         return probe.peer_certificate
     finally:
         probe.close()
+
+
+_COMMANDS = {
+    Step.EHLO: "EHLO",
+    Step.STARTTLS: "STARTTLS",
+    Step.AUTH: "AUTH",
+    Step.MAIL_FROM: "MAIL FROM",
+    Step.RCPT_TO: "RCPT TO",
+    Step.DATA: "DATA",
+}
+"""The command whose reply a step reads, as a message names it."""
+
+_LIMITS = {Bound.LINE: say.LIMIT_LINE, Bound.LINES: say.LIMIT_LINES, Bound.SIZE: say.LIMIT_SIZE}
 
 
 class _Unobserved:
