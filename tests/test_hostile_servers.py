@@ -1,8 +1,8 @@
 """Hostile servers on loopback cannot exhaust barua's memory or hold it past its timeout.
 
 Each attack is replayed by a small threaded server (:mod:`tests.hostile`) against the test
-email, ``SmtpTransport.send`` and the outbox's worker, each delivery in a process of its own
-whose time and peak resident memory are measured.
+email, ``SmtpTransport.send``, the outbox's worker and the HTTP transport, each delivery in a
+process of its own whose time and peak resident memory are measured.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from tests.hostile import (
     Script,
     endless_line,
     flood,
+    http,
     measure,
     said,
     smtp,
@@ -101,6 +102,71 @@ def test_a_hostile_mail_server_costs_bounded_memory_and_time(
         assert error["cause"] == "reply_out_of_bounds"
         assert error["temporary"] is True  # the outbox tries again later
         assert "Check the server name and port" in error["hint"]
+
+
+NO_ANSWER = (
+    rf"^the email service did not answer within {TIMEOUT:g} seconds after receiving the "
+    "message; it may or may not have been accepted$"
+)
+UNFINISHED = (
+    rf"^the email service did not finish its answer within {TIMEOUT:g} seconds after "
+    "receiving the message; it may or may not have been accepted$"
+)
+TOO_LARGE = (
+    r"^the answer of the email service is larger than 1\.0 MB, more than an email service "
+    "sends; the message may or may not have been accepted$"
+)
+
+
+def trickled_head(peer: Peer) -> None:
+    """Read the request, then trickle the status line and headers, never ending them."""
+    peer.line()
+    length = 0
+    while (header := peer.line()) != b"\r\n":
+        if header.lower().startswith(b"content-length:"):
+            length = int(header.split(b":")[1])
+    peer.read(length)
+    trickle(b"HTTP/1.1 202 Accepted\r\nX-Slow: " + b"z" * 300, 0.1)(peer)
+
+
+@pytest.mark.parametrize(
+    ("script", "message"),
+    [
+        pytest.param(
+            http(
+                flood(b"1000\r\n" + b"x" * 4096 + b"\r\n"),
+                headers=b"Transfer-Encoding: chunked\r\n",
+            ),
+            TOO_LARGE,
+            id="endless-chunked-body",
+        ),
+        pytest.param(
+            http(flood(b"x" * 65536), headers=b"Content-Length: 100000000000\r\n"),
+            TOO_LARGE,
+            id="endless-body-of-announced-length",
+        ),
+        pytest.param(
+            http(trickle(b'{"id": "' + b"z" * 300, 0.1), headers=b"Content-Length: 1000\r\n"),
+            UNFINISHED,
+            id="trickled-body",
+        ),
+        pytest.param(trickled_head, NO_ANSWER, id="trickled-headers"),
+    ],
+)
+def test_a_hostile_email_service_costs_bounded_memory_and_time(
+    script: Script, message: str
+) -> None:
+    with HostileServer(script) as server:
+        measured = measure("http", port=server.port, timeout=TIMEOUT)
+    assert measured.seconds <= TIMEOUT + 1, measured
+    assert measured.rss_growth < MEMORY, measured
+    error = measured.error
+    assert error is not None
+    assert error["type"] == "OutcomeUnknown"
+    assert error["step"] == Step.HTTP_REQUEST
+    assert error["cause"] == "outcome_unknown"
+    assert re.match(message, error["message"]), error["message"]
+    assert "same Message-ID" in error["hint"]
 
 
 # Servers at the bounds, and slow but in time, still deliver ---------------------------------------

@@ -12,7 +12,10 @@ httpx does the HTTP; barua adds what a business's mail needs on top of it:
   and one of every refusal the service answers (:meth:`HttpTransport._refusal`);
 * "nothing was sent" told apart from "it may have been sent": once the whole request has left,
   a lost answer is :class:`~barua.errors.OutcomeUnknown`. The service treats a repeated
-  Message-ID as the same message for 24 hours, so the retry that follows never sends twice.
+  Message-ID as the same message for 24 hours, so the retry that follows never sends twice;
+* the answer bounded: at most :data:`MAX_ANSWER` bytes, never decompressed, and over within
+  ``timeout`` seconds of the request's last byte, however the service spaces its bytes (httpx
+  bounds each read; a :class:`~barua.transports.deadlines.Deadline` bounds the whole).
 
 The request's encoding and the answers' parsing, which the service (barua's relay) shares, are
 in :mod:`~barua.transports.http_protocol`.
@@ -24,6 +27,7 @@ import builtins
 import re
 import socket
 import ssl
+import time
 import urllib.request
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -62,6 +66,7 @@ from barua.transports.base import (
     resolve,
 )
 from barua.transports.causes import filled, fix_for
+from barua.transports.deadlines import WATCHDOG, Deadline
 from barua.transports.http_protocol import (
     AUTHORIZATION,
     IDEMPOTENT_REPLAYED,
@@ -84,6 +89,12 @@ _E = TypeVar("_E", bound=BaseException)
 # RFC 9110 field values: visible ASCII only, so a pasted key with a space or a non-ASCII
 # character is caught here, with a message, rather than by h11 (whose error quotes the value).
 _KEY_CHARS = re.compile(r"^[\x21-\x7e]+$")
+MAX_ANSWER = 1_000_000
+"""The most bytes read of an answer: the service's answers are JSON of a few KB."""
+_GRACE = 0.5
+"""Seconds the deadline of an answer waits beyond the timeout: a service silent all along
+meets httpx's read timeout first, and its error says so; the deadline ends one that keeps
+sending too slowly."""
 
 
 def _size(size: int) -> str:
@@ -124,15 +135,21 @@ class _Phases:
     opened when the answer arrives.
     """
 
-    def __init__(self, steps: StepRecorder) -> None:
+    def __init__(self, steps: StepRecorder, *, stream: Any = None, timeout: float) -> None:
         self._steps = steps
         self._open: AbstractContextManager[None] | None = None
+        self._timeout = timeout
         self.step: Step | None = None
         self.traced = False
         self.new_connection = False
         self.body_sent = False
         self.tls: Any = None
         """The ``ssl.SSLObject`` of a connection opened by this request."""
+        self.stream: Any = stream
+        """httpcore's network stream of the connection: the one this request opened, or the
+        one the previous request left open (httpx reuses it)."""
+        self.deadline: Deadline | None = None
+        """When the answer must be over: armed once the whole request has left."""
 
     def __call__(self, event: str, info: dict[str, Any]) -> None:
         self.traced = True
@@ -143,12 +160,14 @@ class _Phases:
                 self.new_connection = True
                 self.begin(Step.CONNECT)
             elif state == "complete":
-                self.end(_peer(info.get("return_value")))
+                self.stream = info.get("return_value")
+                self.end(_peer(self.stream))
         elif phase == "start_tls":
             if state == "started":
                 self.begin(Step.TLS)
             elif state == "complete":
                 stream = info.get("return_value")
+                self.stream = stream or self.stream
                 self.tls = stream.get_extra_info("ssl_object") if stream is not None else None
                 self.end(self.tls.version() if self.tls is not None else "")
         elif phase == "send_request_headers" and state == "started":
@@ -158,6 +177,23 @@ class _Phases:
                 self.begin(Step.HTTP_REQUEST)
         elif phase == "send_request_body" and state == "complete":
             self.body_sent = True
+            self._arm()
+
+    def _arm(self) -> None:
+        """From now on the answer has ``timeout`` seconds in all, not for each read (and a
+        moment more: :data:`_GRACE`)."""
+        self.disarm()
+        try:
+            sock = self.stream.get_extra_info("socket") if self.stream is not None else None
+        except (AttributeError, OSError):
+            sock = None
+        if isinstance(sock, socket.socket):
+            self.deadline = WATCHDOG.arm(self._timeout + _GRACE, sock)
+
+    def disarm(self) -> bool:
+        """Stop the deadline; whether it had passed (and ended the connection)."""
+        deadline, self.deadline = self.deadline, None
+        return deadline is not None and deadline.disarm()
 
     def begin(self, step: Step) -> None:
         self.end()
@@ -246,6 +282,8 @@ class HttpTransport(ClosesOnExit):
         self._resolve_first = self._observed
         self._own_client = client is None
         self._client = client
+        self._stream: Any = None
+        """The network stream of the client's connection, from the request that opened it."""
         self.encrypted = False
         self.tls_version: str | None = None
         self.peer_certificate: bytes | None = None
@@ -257,6 +295,7 @@ class HttpTransport(ClosesOnExit):
         if self._own_client and self._client is not None:
             self._client.close()
             self._client = None
+            self._stream = None
             self._resolve_first = self._observed
 
     def _http(self) -> httpx.Client:
@@ -293,10 +332,10 @@ class HttpTransport(ClosesOnExit):
         if self._resolve_first:
             self._resolve()
         try:
-            response, phases = self._post(body, first=True)
+            response, answer, phases = self._post(body, first=True)
         except _StaleConnection:
-            response, phases = self._post(body, first=False)
-        return self._accept(message, response, phases)
+            response, answer, phases = self._post(body, first=False)
+        return self._accept(message, response, answer, phases)
 
     def _resolve(self) -> None:
         with self._steps.step(Step.RESOLVE):
@@ -312,49 +351,108 @@ class HttpTransport(ClosesOnExit):
             self._steps.detail = ", ".join(sorted({a[4][0] for a in addresses}))
         self._resolve_first = False
 
-    def _post(self, body: bytes, *, first: bool) -> tuple[httpx.Response, _Phases]:
-        phases = _Phases(self._steps)
+    def _post(self, body: bytes, *, first: bool) -> tuple[httpx.Response, bytes, _Phases]:
+        """The request, and the service's answer with its body, read within bounds."""
+        timeout = self.settings.timeout
+        phases = _Phases(self._steps, stream=self._stream, timeout=timeout)
         headers = {
             "Content-Type": JSON_TYPE,
             "Accept": JSON_TYPE,
+            # The answer's bytes are bounded as they arrive; compressed, they would not be.
+            "Accept-Encoding": "identity",
             "User-Agent": f"barua/{__version__}",
         }
         if self._key is not None:
             headers[AUTHORIZATION] = bearer(self._key)
+        client = self._http()
+        request = client.build_request(
+            "POST",
+            self.url,
+            content=body,
+            headers=headers,
+            timeout=timeout,
+            extensions={"trace": phases},
+        )
+        response: httpx.Response | None = None
         try:
-            response = self._http().post(
-                self.url,
-                content=body,
-                headers=headers,
-                timeout=self.settings.timeout,
-                follow_redirects=False,
-                extensions={"trace": phases},
-            )
+            response = client.send(request, stream=True, follow_redirects=False)
+            try:
+                answer = self._read(response, phases)
+            finally:
+                response.close()
         except httpx.HTTPError as exc:
-            if first and _stale(exc, phases):
+            if phases.disarm():
+                # The deadline ended the connection: the answer was too slow, not broken.
+                error = self._late(answered=response is not None)
+            elif first and _stale(exc, phases):
                 phases.abandon()
                 raise _StaleConnection from exc
-            error = self._translate(exc, phases)
+            else:
+                error = self._translate(exc, phases)
             phases.fail(error)
             raise error from exc
+        except TransportError as error:
+            phases.disarm()
+            phases.fail(error)
+            raise
         except BaseException:
+            phases.disarm()
             phases.abandon()
             raise
+        phases.disarm()
+        self._stream = phases.stream
         if phases.tls is not None:
             self.encrypted = True
             self.tls_version = phases.tls.version()
             self.peer_certificate = phases.tls.getpeercert(True)
-        return response, phases
+        return response, answer, phases
+
+    def _read(self, response: httpx.Response, phases: _Phases) -> bytes:
+        """The body of ``response``, as it came (never decompressed), within bounds: at most
+        :data:`MAX_ANSWER` bytes, and over within the timeout (checked here between reads
+        when barua could not arm a deadline on the connection: a client that does not
+        trace)."""
+        if response.is_stream_consumed:  # made in memory (a mock transport): read already
+            return response.content
+        started = time.monotonic()
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_raw():
+            size += len(chunk)
+            if size > MAX_ANSWER:
+                raise self._error(
+                    OutcomeUnknown,
+                    say.ANSWER_TOO_LARGE(limit=_size(MAX_ANSWER)),
+                    step=Step.HTTP_REQUEST,
+                    hint=say.SAME_ID_HINT(),
+                )
+            if phases.deadline is None and time.monotonic() - started > self.settings.timeout:
+                raise self._late(answered=True)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _late(self, *, answered: bool) -> TransportError:
+        """The answer was not over ``timeout`` seconds after the request had left; it began
+        (its status and headers came) when ``answered``."""
+        timeout = self.settings.timeout
+        return self._error(
+            OutcomeUnknown,
+            say.ANSWER_TOO_SLOW(timeout=timeout)
+            if answered
+            else say.NO_ANSWER_AFTER_SENDING(timeout=timeout),
+            step=Step.HTTP_REQUEST,
+            hint=say.SAME_ID_HINT(),
+        )
 
     def _accept(
-        self, message: OutgoingMessage, response: httpx.Response, phases: _Phases
+        self, message: OutgoingMessage, response: httpx.Response, answer: bytes, phases: _Phases
     ) -> SendResult:
         if phases.step is not Step.HTTP_REQUEST:
             phases.begin(Step.HTTP_REQUEST)
         status = f"{response.status_code} {response.reason_phrase}"
-        acceptance = parse_acceptance(response.content) if response.status_code == 202 else None
+        acceptance = parse_acceptance(answer) if response.status_code == 202 else None
         if acceptance is None:
-            error = self._refusal(message, response)
+            error = self._refusal(message, response, answer)
             phases.fail(error)
             raise error
         phases.end(status)
@@ -531,12 +629,14 @@ class HttpTransport(ClosesOnExit):
         except (OSError, ValueError):
             return None
 
-    def _refusal(self, message: OutgoingMessage, response: httpx.Response) -> TransportError:
+    def _refusal(
+        self, message: OutgoingMessage, response: httpx.Response, body: bytes
+    ) -> TransportError:
         """The one place where the service's answers other than ``202`` become barua's errors."""
         status, reason = response.status_code, response.reason_phrase
         answer = parse_error(
             status,
-            response.content,
+            body,
             content_type=response.headers.get("content-type", ""),
             reason=reason,
         )

@@ -216,6 +216,16 @@ NO_ANSWER_AFTER_SENDING = Message(
     "the email service did not answer within {timeout:g} seconds after receiving the message; "
     "it may or may not have been accepted",
 )
+ANSWER_TOO_SLOW = Message(
+    "http.answer_too_slow",
+    "the email service did not finish its answer within {timeout:g} seconds after receiving "
+    "the message; it may or may not have been accepted",
+)
+ANSWER_TOO_LARGE = Message(
+    "http.answer_too_large",
+    "the answer of the email service is larger than {limit}, more than an email service "
+    "sends; the message may or may not have been accepted",
+)
 SAME_ID_HINT = Message(
     "http.same_id_hint",
     "barua will try again with the same Message-ID; the email service recognises it and will "
