@@ -9,6 +9,7 @@ from barua.app.outbox import OutboxUseCases
 from barua.app.sending import SendingUseCases
 from barua.app.settings import SettingsUseCases
 from barua.app.testing import TestingUseCases
+from barua.app.users import UserUseCases
 from barua.app.workers import WorkerUseCases
 
 
@@ -21,6 +22,7 @@ class Barua(
     SettingsUseCases,
     BusinessUseCases,
     OutboxUseCases,
+    UserUseCases,
 ):
     """barua, opened on a home folder and a database: every use case is a method.
 

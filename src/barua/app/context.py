@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from barua.outbox.queue import Outbox
+    from barua.store.users import UserStore
 
 
 class Context:
@@ -35,6 +36,7 @@ class Context:
         self._engine: Engine | None = None
         self._outbox: Outbox | None = None
         self._store: SettingsStore | None = None
+        self._users: UserStore | None = None
         self._lock = threading.Lock()
         if environment.font_dir is not None:
             from barua.documents.fonts import use_font_dir
@@ -73,6 +75,15 @@ class Context:
         return self._store
 
     @property
+    def users(self) -> UserStore:
+        """The people who use the web app, their sessions and the API's tokens."""
+        if self._users is None:
+            from barua.store.users import UserStore
+
+            self._users = UserStore(self.engine)
+        return self._users
+
+    @property
     def outbox(self) -> Outbox:
         """The outbox, in the same database."""
         if self._outbox is None:
@@ -103,7 +114,7 @@ class Context:
             self._outbox.close()  # disposes the engine as well
         elif self._engine is not None:
             self._engine.dispose()
-        self._outbox = self._engine = self._store = None
+        self._outbox = self._engine = self._store = self._users = None
 
     def __enter__(self) -> Self:
         return self

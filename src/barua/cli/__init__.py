@@ -33,6 +33,7 @@ from barua.cli.common import (
 from barua.cli.document import document_app
 from barua.cli.outbox import outbox_app, worker_command
 from barua.cli.send import send_command
+from barua.cli.serve import serve_command
 from barua.cli.settings import settings_app
 from barua.cli.testmail import test_command
 from barua.i18n import N_
@@ -90,6 +91,7 @@ app.command("send")(send_command)
 app.add_typer(document_app, name="document")
 app.add_typer(outbox_app, name="outbox")
 app.command("worker")(worker_command)
+app.command("serve")(serve_command)
 
 
 def _option_name(error: BadParameter) -> str:

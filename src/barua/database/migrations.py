@@ -13,10 +13,13 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from barua.database.engine import failure, first_line, redacted
 from barua.database.errors import NOT_PREPARED, PREPARE_HINT, DatabaseError
 from barua.database.tables import (
+    api_tokens,
     attempts,
     blobs,
     business_files,
     businesses,
+    documents,
+    login_attempts,
     messages,
     meta,
     metadata,
@@ -25,6 +28,9 @@ from barua.database.tables import (
     pauses,
     pieces,
     recipients,
+    setup_links,
+    users,
+    web_sessions,
 )
 
 
@@ -76,6 +82,11 @@ def _v3(conn: Connection) -> None:
     _add_column(conn, pauses, "reason_text")
 
 
+def _v4(conn: Connection) -> None:
+    web = [users, web_sessions, setup_links, login_attempts, api_tokens, documents]
+    metadata.create_all(conn, tables=web, checkfirst=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "create the outbox tables", _v1),
     Migration(2, "remember which messages go into SMTP DATA as they are; due index by id", _v2),
@@ -85,6 +96,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "with values",
         _v3,
     ),
+    Migration(4, "the web app: users, sessions, setup links, API tokens, documents", _v4),
 )
 """Every migration in order; :func:`migrate` runs those not yet run."""
 

@@ -15,6 +15,12 @@ way in both databases and cost no parsing. Tables::
     outbox_pauses       businesses whose queue waits (the server refused the login)
     outbox_meta         small values of the installation (the fingerprint salt)
     schema_migrations   which migrations ran
+    users               the people who sign in to the web app (argon2 password hashes)
+    web_sessions        their sessions: a hash of the cookie's token, the CSRF token, expiry
+    setup_links         one-time links that let the first user choose a password (hashed)
+    login_attempts      recent sign-in attempts, to slow down whoever guesses passwords
+    api_tokens          tokens of business programs using the API (hashed), one business each
+    documents           documents pushed or uploaded to the web app: JSON or a PDF
 
 The statements that use them live beside their users: :mod:`barua.outbox.schema` and
 :mod:`barua.database.statements`.
@@ -199,4 +205,94 @@ oauth_tokens = Table(
     # Why the last refresh failed for good (``invalid_grant``): a new sign-in is needed.
     Column("failure", String(64), nullable=True),
     Column("updated_at", Double, nullable=False),
+)
+
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("username", Text, nullable=False),
+    # The name as compared: "Amina" and "amina " are one user.
+    Column("folded_username", String(200), nullable=False, unique=True),
+    # argon2id, with its parameters and salt (PHC string format).
+    Column("password_hash", Text, nullable=False),
+    Column("language", String(8), nullable=True),
+    Column("created_at", Double, nullable=False),
+    Column("last_login_at", Double, nullable=True),
+)
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    # SHA-256 of the cookie's random token: the database alone cannot sign anyone in.
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", _Id, ForeignKey("users.id"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("last_seen_at", Double, nullable=False),
+    Column("expires_at", Double, nullable=False),
+    Index("web_sessions_user", "user_id"),
+)
+
+setup_links = Table(
+    "setup_links",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("created_at", Double, nullable=False),
+    Column("expires_at", Double, nullable=False),
+    Column("used_at", Double, nullable=True),
+)
+
+login_attempts = Table(
+    "login_attempts",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("folded_username", String(200), nullable=False),
+    Column("address", String(64), nullable=False),
+    Column("at", Double, nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Index("login_attempts_user", "folded_username", "at"),
+    Index("login_attempts_address", "address", "at"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    # The token's first characters, to tell tokens apart in a list without the token.
+    Column("prefix", String(16), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("business_key", String(64), ForeignKey("businesses.key"), nullable=False),
+    Column("created_by", _Id, ForeignKey("users.id"), nullable=True),
+    Column("created_at", Double, nullable=False),
+    Column("last_used_at", Double, nullable=True),
+    Column("revoked_at", Double, nullable=True),
+)
+
+documents = Table(
+    "documents",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("business_key", String(64), ForeignKey("businesses.key"), nullable=False),
+    # "json" (a document in barua's schema, rendered to PDF) or "pdf" (made elsewhere).
+    Column("source", String(8), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("number", Text, nullable=False),
+    Column("party", Text, nullable=False),
+    # The customer's or supplier's addresses, comma-separated as typed.
+    Column("email", Text, nullable=True),
+    Column("issue_date", String(10), nullable=True),
+    Column("total", Text, nullable=True),
+    Column("currency", String(8), nullable=True),
+    Column("filename", Text, nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    # SHA-256 of the content: the same document pushed twice is one row.
+    Column("digest", String(64), nullable=False),
+    Column("created_at", Double, nullable=False),
+    # The last email of it: its outbox entry (its status is read there).
+    Column("message_pk", _Id, nullable=True),
+    Index("documents_business", "business_key", "created_at"),
+    Index("documents_digest", "business_key", "digest", unique=True),
 )

@@ -103,3 +103,42 @@ NOT_A_BOOLEAN = Message(
     "store.not_a_boolean",
     "{variable}: {field} must be true or false (1/0, true/false or yes/no)",
 )
+
+# Users of the web app, their sessions, setup links and API tokens
+USERNAME_EMPTY = Message("store.username_empty", "the username must not be empty")
+USERNAME_INVALID = Message(
+    "store.username_invalid",
+    "the username must be at most {limit} characters, without control characters",
+)
+USERNAME_TAKEN = Message("store.username_taken", 'there is already a user named "{name}"')
+PASSWORD_SHORT = Message(
+    "store.password_short", "the password must be at least {minimum} characters long"
+)
+PASSWORD_LONG = Message(
+    "store.password_long", "the password must be at most {maximum} characters long"
+)
+PASSWORD_IS_USERNAME = Message(
+    "store.password_is_username", "the password must not be the username"
+)
+PASSWORD_HINT = Message(
+    "store.password_hint",
+    "A few unrelated words make a password that is long and easy to remember.",
+)
+WRONG_LOGIN = Message("store.wrong_login", "wrong username or password")
+TOO_MANY_ATTEMPTS = Message(
+    "store.too_many_attempts",
+    "too many wrong passwords: try again in {minutes} minutes",
+)
+SETUP_LINK_INVALID = Message(
+    "store.setup_link_invalid",
+    "this setup link is not valid: it was used already, it expired, or it was mistyped",
+)
+SETUP_LINK_HINT = Message(
+    "store.setup_link_hint",
+    "Restart `barua serve` to get a new setup link, or ask a user who can sign in to add you.",
+)
+NO_USER = Message("store.no_user", "there is no such user")
+LAST_USER = Message(
+    "store.last_user", "the last user cannot be removed: nobody could sign in any more"
+)
+API_TOKEN_NAME_EMPTY = Message("store.api_token_name_empty", "the token needs a name")
