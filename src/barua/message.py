@@ -330,10 +330,11 @@ def _set_addresses(msg: EmailMessage, name: str, boxes: Sequence[Mailbox]) -> No
     3,000-character name on one line of 3,000 octets, past RFC 5322's 998), and folds a long
     name that is not ASCII slowly (1.6 s for 1,000 emoji): such a header gives every display
     name as RFC 2047 encoded words, which split anywhere and read back as the same name."""
+    # A name of _SHORT_NAME characters fits on a line whatever it holds; a longer one in
+    # ASCII is folded quickly, to see whether the email package managed it.
     long = [box.name for box in boxes if box.name and len(box.name) > _SHORT_NAME]
-    if all(name.isascii() for name in long):
+    if all(each.isascii() for each in long):
         msg[name] = [_header_address(box) for box in boxes]
-        # A name this short fits on a line whatever it holds; folding to look costs 0.2 ms.
         if not long or _fits(msg, name):
             return
         del msg[name]
