@@ -104,6 +104,9 @@ def settings_changes(form: Mapping[str, str]) -> dict[str, Any]:
         skip_tls_verify="skip_tls_verify" in form,
     )
     _secret(changes, form, "password")
+    if form.get("pinned_certificate", "").strip():
+        # Trusted during a test on this page: saved with the rest.
+        changes["pinned_certificate"] = form["pinned_certificate"].strip()
     return changes
 
 

@@ -103,6 +103,7 @@ async def update(key: str, visit: VisitDep) -> Response:
             errors=_form_fields(errors, form),
             sign_in=sign_in,
             test_to=form.get("test_to", ""),
+            pinned=form.get("pinned_certificate", ""),
         )
     return visit.redirect(f"/b/{business.key}/settings?saved=1")
 
@@ -164,6 +165,7 @@ async def test_email(key: str, visit: VisitDep) -> Response:
             sign_in=sign_in,
             test_to=to,
         )
+    view = outcome_view(outcome.report, visit.lang)
     return _page(
         visit,
         business,
@@ -171,7 +173,8 @@ async def test_email(key: str, visit: VisitDep) -> Response:
         sign_in=sign_in,
         test_to=to,
         steps=steps,
-        outcome=outcome_view(outcome.report, visit.lang),
+        outcome=view,
+        pinned=view.get("trusted") or form.get("pinned_certificate", ""),
     )
 
 
@@ -200,6 +203,7 @@ async def _stream(
             put(
                 {
                     "ok": view["ok"],
+                    "trusted": view.get("trusted"),
                     "html": render(visit.lang, "test_outcome.html", context),
                     "trust_html": render(visit.lang, "trust.html", context)
                     if "certificate" in view

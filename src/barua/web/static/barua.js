@@ -166,6 +166,7 @@
       } else if (item.html !== undefined) {
         // Rendered by barua's own templates, escaped there.
         outcome.innerHTML = item.html;
+        if (item.trusted) { document.getElementById("pinned_certificate").value = item.trusted; }
         trust.innerHTML = item.trust_html || "";
         trust.hidden = !item.trust_html;
       } else if (item.errors || item.problem) {
