@@ -37,7 +37,7 @@ def page(browser: Browser, web: Served) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
     opened = context.new_page()
     errors: list[Any] = []
-    opened.on("pageerror", lambda error: errors.append(error))
+    opened.on("pageerror", lambda error: errors.append(error))  # noqa: PLW0108 - a bound method is refused
     yield opened
     context.close()
     assert errors == [], "the page's script failed"
