@@ -144,6 +144,39 @@ TEMPLATE_UNKNOWN_FIELD = Message(
     "documents.template_unknown_field", "{reason}; use one of the fields listed below"
 )
 TEMPLATE_FAILED = Message("documents.template_failed", "{reason}")
+TEMPLATE_TOO_SLOW = Message(
+    "documents.template_too_slow", "took more than {seconds} s to render: does it loop too much?"
+)
+TEMPLATE_TOO_MANY_LOOPS = Message(
+    "documents.template_too_many_loops", "loops more than {limit} times in all"
+)
+TEMPLATE_TOO_MUCH_TEXT = Message(
+    "documents.template_too_much_text", "builds a text longer than {limit} characters"
+)
+TEMPLATE_TOO_MUCH_OUTPUT = Message(
+    "documents.template_too_much_output",
+    "writes more than {limit} characters in all (macros and blocks included)",
+)
+TEMPLATE_TOO_LONG_OUTPUT = Message(
+    "documents.template_too_long_output", "prints more than {limit} characters"
+)
+TEMPLATE_TOO_LONG = Message("documents.template_too_long", "is longer than {limit} characters")
+TEMPLATE_NUMBER_TOO_LARGE = Message(
+    "documents.template_number_too_large", "computes a number of more than {digits} digits"
+)
+TEMPLATE_TOO_DEEP = Message(
+    "documents.template_too_deep",
+    "nests or calls itself too deeply (a macro that calls itself without end?)",
+)
+TEMPLATE_STANDS_ALONE = Message(
+    "documents.template_stands_alone",
+    "cannot use {{% {tag} %}}: an email template stands alone, without other templates or files",
+)
+TEMPLATE_LIMITS_HINT = Message(
+    "documents.template_limits_hint",
+    "An email template prints the document's fields with some text around them: it may loop "
+    "{loops} times, build {text} characters and take {seconds} s at most. Make it simpler.",
+)
 
 # Emailing
 NO_RECIPIENT = Message("documents.no_recipient", "has no address to email the document to")

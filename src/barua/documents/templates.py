@@ -20,18 +20,16 @@ file name to text, which the caller reads from where the business keeps it);
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Final
+from typing import Final
 
-from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError
+from jinja2 import Template, TemplateSyntaxError, UndefinedError
 from jinja2.exceptions import SecurityError, TemplateError
-from jinja2.runtime import Context
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from barua.documents import messages
 from barua.documents.context import document_label, document_title
@@ -54,6 +52,15 @@ from barua.documents.models import (
 )
 from barua.documents.paper import Paper
 from barua.documents.render import render_pdf
+from barua.documents.sandbox import (
+    LIMITS,
+    Render,
+    Sandbox,
+    TemplateLimitError,
+    TemplateLimits,
+    guarded_tree,
+    stand_alone_tag,
+)
 from barua.documents.totals import document_totals, statement_totals
 from barua.message import Attachment
 from barua.texts import Text
@@ -115,26 +122,8 @@ class EmailTemplate:
     """The parts the business edited, rather than barua's defaults."""
 
 
-_MAX_REPEAT = 10_000
-
-
-class _Sandbox(ImmutableSandboxedEnvironment):
-    """Jinja's sandbox, also refusing ``**`` and huge repetitions (``{{ 'x' * 10**9 }}``)."""
-
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
-        if operator == "**":
-            raise SecurityError("the ** operator is not allowed in templates")
-        if operator == "*":
-            sizes = [len(v) for v in (left, right) if isinstance(v, str | list | tuple)]
-            counts = [v for v in (left, right) if isinstance(v, int)]
-            if sizes and counts and sizes[0] * max(counts[0], 0) > _MAX_REPEAT:
-                raise SecurityError("repeating text that many times is not allowed")
-        return super().call_binop(context, operator, left, right)
-
-
-_ENV = _Sandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+_ENV = Sandbox()
+"""Where every template renders: Jinja's sandbox, bounded (:mod:`barua.documents.sandbox`)."""
 
 
 def _file_name(document_type: DocumentType, language: Language, part: Part) -> str:
@@ -187,14 +176,16 @@ def check_templates(
     kind, lang = DocumentType(document_type), Language(language)
     given = {Part.SUBJECT: subject, Part.BODY: body}
     problems: dict[str, Text] = {}
+    hint: Text | None = None
     for part, text in given.items():
         if text is not None:
             try:
                 _render(text, _SAMPLE, part)
             except DocumentError as exc:
                 problems.update(exc.problems)
+                hint = hint or exc.hint_text
     if problems:
-        raise DocumentError(problems, hint=_template_hint())
+        raise DocumentError(problems, hint=hint or _template_hint())
     return {_file_name(kind, lang, part): text for part, text in given.items() if text is not None}
 
 
@@ -208,40 +199,81 @@ def _template_hint() -> Text:
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
+def _problem(part: Part, text: Text, hint: Text | None = None) -> DocumentError:
+    return DocumentError({f"template.{part.value}": text}, hint=hint or _template_hint())
+
+
+def _limits_hint(limits: TemplateLimits) -> Text:
+    return messages.TEMPLATE_LIMITS_HINT(
+        loops=f"{limits.loops:,}", text=f"{limits.text:,}", seconds=f"{limits.seconds:g}"
+    )
+
+
 @lru_cache(maxsize=256)
 def _compile(text: str, part: Part) -> Template:
+    limits = LIMITS
+    if len(text) > limits.source:
+        raise _problem(
+            part, messages.TEMPLATE_TOO_LONG(limit=f"{limits.source:,}"), _limits_hint(limits)
+        )
     try:
-        return _ENV.from_string(text)
+        tree = _ENV.parse(text)
+        tag = stand_alone_tag(tree)
+        if tag is not None:
+            raise _problem(part, messages.TEMPLATE_STANDS_ALONE(tag=tag))
+        return _ENV.from_string(guarded_tree(_ENV, tree))
     except TemplateSyntaxError as exc:
-        raise DocumentError(
-            {
-                f"template.{part.value}": messages.TEMPLATE_SYNTAX(
-                    line=exc.lineno, reason=exc.message
-                )
-            },
-            hint=_template_hint(),
+        raise _problem(
+            part, messages.TEMPLATE_SYNTAX(line=exc.lineno, reason=exc.message)
         ) from None
+    except RecursionError:  # brackets nested thousands deep
+        raise _problem(part, messages.TEMPLATE_TOO_DEEP(), _limits_hint(limits)) from None
 
 
-def _render(text: str, fields: dict[str, TemplateValue], part: Part) -> str:
+def _render(
+    text: str, fields: dict[str, TemplateValue], part: Part, limits: TemplateLimits = LIMITS
+) -> str:
+    """``text`` rendered with ``fields`` within ``limits``; every failure of the template,
+    whatever it is, a DocumentError naming the part."""
     template = _compile(text, part)
+    chunks: list[str] = []
     try:
-        result = template.render(fields)
+        with Render(limits) as budget:
+            printed = 0
+            stream = template.generate(fields)
+            try:
+                for chunk in stream:
+                    printed += len(chunk)
+                    if printed > limits.text:
+                        raise TemplateLimitError(
+                            messages.TEMPLATE_TOO_LONG_OUTPUT(limit=f"{limits.text:,}")
+                        )
+                    budget.tick()
+                    chunks.append(chunk)
+            finally:
+                if isinstance(stream, Generator):
+                    stream.close()
+    except TemplateLimitError as exc:
+        raise _problem(part, exc.text, _limits_hint(limits)) from None
     except SecurityError as exc:
-        raise DocumentError(
-            {f"template.{part.value}": messages.TEMPLATE_NOT_ALLOWED(reason=str(exc))},
-            hint=messages.TEMPLATE_NOT_ALLOWED_HINT(),
+        raise _problem(
+            part,
+            messages.TEMPLATE_NOT_ALLOWED(reason=str(exc)),
+            messages.TEMPLATE_NOT_ALLOWED_HINT(),
         ) from None
     except UndefinedError as exc:
-        raise DocumentError(
-            {f"template.{part.value}": messages.TEMPLATE_UNKNOWN_FIELD(reason=exc.message)},
-            hint=_template_hint(),
-        ) from None
+        raise _problem(part, messages.TEMPLATE_UNKNOWN_FIELD(reason=exc.message)) from None
+    except RecursionError:
+        raise _problem(part, messages.TEMPLATE_TOO_DEEP(), _limits_hint(limits)) from None
     except TemplateError as exc:
-        raise DocumentError(
-            {f"template.{part.value}": messages.TEMPLATE_FAILED(reason=str(exc))},
-            hint=_template_hint(),
+        raise _problem(part, messages.TEMPLATE_FAILED(reason=str(exc))) from None
+    except MemoryError:
+        raise _problem(part, messages.TEMPLATE_TOO_MUCH_TEXT(limit=f"{limits.text:,}")) from None
+    except Exception as exc:  # the template's own mistake, e.g. 1 / 0
+        raise _problem(
+            part, messages.TEMPLATE_FAILED(reason=str(exc) or type(exc).__name__)
         ) from None
+    result = "".join(chunks)
     if part is Part.SUBJECT:
         # One line, whatever the template's line breaks: a subject is a header.
         return " ".join(result.split())
@@ -328,6 +360,7 @@ def render_email(
     template = load_template(document.type, document.language, edited=edited)
     fields = template_fields(document)
     problems: dict[str, Text] = {}
+    hint: Text | None = None
     rendered: dict[Part, str] = {}
     for part, text in (
         (Part.SUBJECT, subject or template.subject),
@@ -337,8 +370,9 @@ def render_email(
             rendered[part] = _render(text, fields, part)
         except DocumentError as exc:
             problems.update(exc.problems)
+            hint = hint or exc.hint_text  # the first part's: what to do about its problem
     if problems:
-        raise DocumentError(problems, hint=_template_hint())
+        raise DocumentError(problems, hint=hint or _template_hint())
     return rendered[Part.SUBJECT], rendered[Part.BODY]
 
 
