@@ -128,8 +128,10 @@ class EmailRow:
 def write_invoices(folder: Path, count: int) -> None:
     """``count`` distinct copies of the example invoice (20 lines, a logo, one page)."""
     data = json.loads((EXAMPLES / "invoice.json").read_text(encoding="utf-8"))
-    data["business"]["logo"] = str(EXAMPLES / "logo.png")
     folder.mkdir(parents=True, exist_ok=True)
+    # The logo beside the documents, as an export writes it: a logo elsewhere is refused.
+    (folder / "logo.png").write_bytes((EXAMPLES / "logo.png").read_bytes())
+    data["business"]["logo"] = "logo.png"
     for n in range(count):
         data["number"] = f"INV-{n:06d}"
         data["lines"][0]["quantity"] = 1 + n % 7
@@ -179,7 +181,7 @@ def straightforward_run(folder: Path, port: int) -> None:
         host="127.0.0.1", port=port, security="none", email_address="billing@baobab-studio.example"
     )
     with smtplib.SMTP("127.0.0.1", port) as smtp:
-        for path in sorted(folder.iterdir()):
+        for path in sorted(folder.glob("*.json")):
             document = load_document(path)
             subject, body, attachment = compose_document_email(document)
             assert document.party is not None

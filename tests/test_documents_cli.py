@@ -47,7 +47,8 @@ def test_check_names_every_problem_and_exits_2(tmp_path: Path) -> None:
     data["lines"][3]["quantity"] = "many"
     data["lines"][1]["unit_prize"] = 3
     del data["issue_date"]
-    data["business"]["logo"] = str(EXAMPLES / "logo.png")
+    data["business"]["logo"] = "logo.png"
+    (tmp_path / "logo.png").write_bytes((EXAMPLES / "logo.png").read_bytes())
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(data), encoding="utf-8")
     result = barua("check", bad, EXAMPLES / "quote.json")

@@ -106,6 +106,8 @@ def attachment_of(message: EmailMessage) -> tuple[str | None, bytes]:
 
 
 def write_document(folder: Path, name: str, data: dict[str, Any]) -> Path:
+    """``data`` as the JSON file ``name`` in ``folder``, with the example logo beside it."""
+    (folder / "logo.png").write_bytes((EXAMPLES / "logo.png").read_bytes())
     path = folder / name
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     return path
@@ -114,7 +116,7 @@ def write_document(folder: Path, name: str, data: dict[str, Any]) -> Path:
 def invoice_data(number: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((EXAMPLES / "invoice.json").read_text(encoding="utf-8"))
     data["number"] = number
-    data["business"]["logo"] = str(EXAMPLES / "logo.png")
+    data["business"]["logo"] = "logo.png"  # beside the file: write_document puts it there
     return data
 
 

@@ -81,7 +81,8 @@ def pdf_of(message: EmailMessage) -> tuple[str | None, bytes]:
 def write_invoice(folder: Path, number: str, **changes: Any) -> Path:
     data = json.loads((EXAMPLES / "invoice.json").read_text(encoding="utf-8"))
     data.update(number=number, **changes)
-    data["business"]["logo"] = str(EXAMPLES / "logo.png")
+    data["business"]["logo"] = "logo.png"
+    (folder / "logo.png").write_bytes((EXAMPLES / "logo.png").read_bytes())
     path = folder / f"{number}.json"
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     return path
@@ -216,7 +217,8 @@ def test_a_wrong_document_is_named_line_by_line_with_exit_2(
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert proc.stderr.splitlines() == [
-        f"error: {bad}: business.logo: file not found: {tmp_path / 'logo.png'}",
+        f"error: {bad}: business.logo: must name a PNG or JPEG file of at most 2 MB and 8 "
+        f"million pixels in the document's folder or in {Path(env['BARUA_HOME']) / 'logos'}",
         f"error: {bad}: lines[3].quantity: must be a number",
         "hint: Fix the fields named above; `barua document schema` prints every field and its "
         "type.",

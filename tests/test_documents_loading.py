@@ -162,7 +162,8 @@ def test_the_logo_is_found_next_to_the_json_file(tmp_path: Path) -> None:
     with pytest.raises(DocumentError) as caught:
         load_document(path)
     assert words(caught.value.problems) == {
-        "business.logo": f"file not found: {tmp_path / 'missing.png'}"
+        "business.logo": "must name a PNG or JPEG file of at most 2 MB and 8 million pixels "
+        "in the document's folder"
     }
 
 

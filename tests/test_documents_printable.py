@@ -46,7 +46,8 @@ def invoice_file(path: Path, *, party_name: str) -> Path:
     """The example invoice as a JSON file at ``path``, its party named ``party_name``."""
     data = json.loads((EXAMPLES / "invoice.json").read_text(encoding="utf-8"))
     data["party"]["name"] = party_name
-    data["business"]["logo"] = str(EXAMPLES / "logo.png")
+    data["business"]["logo"] = "logo.png"
+    (path.parent / "logo.png").write_bytes((EXAMPLES / "logo.png").read_bytes())
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     return path
 

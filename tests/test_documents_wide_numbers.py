@@ -88,7 +88,7 @@ def test_a_table_that_fits_upright_stays_upright() -> None:
 
 
 def test_a_table_too_wide_even_in_landscape_is_refused_by_name() -> None:
-    too_wide = profit_and_loss("123456789012345678")
+    too_wide = profit_and_loss("999999999999999")  # the most digits a number may have
     with pytest.raises(DocumentError) as caught:
         render_pdf(too_wide)
     [(path, problem)] = words(caught.value.problems).items()

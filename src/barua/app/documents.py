@@ -26,7 +26,10 @@ if TYPE_CHECKING:
 LOGO_FILE = "logo"
 """The business file that holds its logo (PNG or JPEG)."""
 LOGO_LIMIT = 2_000_000
-"""The largest logo a business may keep, in bytes."""
+"""The largest logo a business may keep, in bytes (``barua.documents.logos.MAX_LOGO_BYTES``)."""
+LOGOS_FOLDER = "logos"
+"""The folder of ``$BARUA_HOME`` whose images any document may name as its logo, besides the
+files in the document's own folder."""
 _LOGO_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
 
 
@@ -72,12 +75,20 @@ class DocumentUseCases(SettingsUseCases, Context):
         return files
 
     def check_document(self, path: Path) -> Checked:
-        """Read and validate the document at ``path``, and check that its text can be printed;
-        raises :class:`~barua.documents.DocumentError` listing every problem."""
+        """Read and validate the document at ``path``, and check that it prints: its text in
+        the fonts, its logo decoded, its tables laid out on the page. Raises
+        :class:`~barua.documents.DocumentError` listing every problem, so that a document
+        this passes renders."""
         from barua import documents
 
-        document = documents.load_document(path)
+        document = documents.load_document(path, logo_folders=self.logo_folders)
         documents.check_printable(document, source=str(path))
+        try:
+            documents.count_pages(document)  # the layout without the drawing: ~2 ms
+        except documents.DocumentError as exc:
+            raise documents.DocumentError(
+                exc.problems, hint=exc.hint_text, source=str(path)
+            ) from None
         total = documents.template_fields(document)["total"]
         return Checked(path, documents.document_label(document), str(total) if total else None)
 
@@ -93,7 +104,7 @@ class DocumentUseCases(SettingsUseCases, Context):
         ``business`` lends its logo to a document without one."""
         from barua import documents
 
-        document = documents.load_document(path)
+        document = documents.load_document(path, logo_folders=self.logo_folders)
         if business is not None:
             document = documents.with_default_logo(document, self.logo_uri(business))
         pdf = documents.render_pdf(document, paper=paper)
@@ -102,9 +113,16 @@ class DocumentUseCases(SettingsUseCases, Context):
         return Rendered(target, documents.document_label(document), len(pdf))
 
     def load_document(self, path: Path) -> AnyDocument:
+        """Read and validate the document at ``path``; its logo file must lie in its folder
+        or in :attr:`logo_folders`."""
         from barua import documents
 
-        return documents.load_document(path)
+        return documents.load_document(path, logo_folders=self.logo_folders)
+
+    @property
+    def logo_folders(self) -> tuple[Path, ...]:
+        """Where a document's logo may lie besides its own folder: ``$BARUA_HOME/logos``."""
+        return (self.home / LOGOS_FOLDER,)
 
     def email_document(
         self,
@@ -179,6 +197,7 @@ class DocumentUseCases(SettingsUseCases, Context):
             edited=self.templates(business),
             default_logo=self.logo_uri(business),
             business=business.key,
+            logo_folders=self.logo_folders,
         )
 
     # A business's templates and logo -----------------------------------------------------------
@@ -233,10 +252,16 @@ class DocumentUseCases(SettingsUseCases, Context):
     def set_logo(self, business: Business, data: bytes) -> None:
         """Keep ``data`` (a PNG or JPEG image) as the business's logo, printed on documents
         that bring none of their own."""
+        from barua.documents.logos import LogoRefused, check_logo_image
+
         if len(data) > LOGO_LIMIT:
             raise AppError(LOGO_TOO_LARGE(limit=LOGO_LIMIT // 1_000_000))
         if not any(data.startswith(magic) for magic in _LOGO_TYPES):
             raise AppError(LOGO_NOT_AN_IMAGE())
+        try:
+            check_logo_image(data)  # its pixels counted, from its header, before it is kept
+        except LogoRefused as exc:
+            raise AppError(exc.text) from None
         self.store.save_file(business, LOGO_FILE, data)
 
     def remove_logo(self, business: Business) -> bool:

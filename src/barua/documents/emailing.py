@@ -235,6 +235,7 @@ class _Options:
     created: datetime | None
     edited: Mapping[str, str] | None
     default_logo: str | None
+    logo_folders: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,7 +257,7 @@ class _Prepared:
 def _prepare(source: str, options: _Options) -> _Prepared:
     label = None
     try:
-        document = load_document(source)
+        document = load_document(source, logo_folders=options.logo_folders)
         label = document_label(document)
         message = build_document_email(
             document,
@@ -284,6 +285,18 @@ def _prepare(source: str, options: _Options) -> _Prepared:
     except BaruaError as exc:  # the message cannot be built, e.g. a header with a line break
         return _Prepared(
             source, label, None, problems={"": exc.text}, hint=exc.hint_text, error_source=source
+        )
+    except Exception as exc:  # a fault of barua's own must not end the run
+        # One document barua cannot handle stops here, named with what went wrong; the
+        # others are queued as the help promises.
+        problem = messages.UNEXPECTED(error=type(exc).__name__, reason=str(exc)[:300])
+        return _Prepared(
+            source,
+            label,
+            None,
+            problems={"": problem},
+            hint=messages.UNEXPECTED_HINT(),
+            error_source=source,
         )
 
 
@@ -348,6 +361,7 @@ def email_documents(
     edited: Mapping[str, str] | None = None,
     default_logo: str | None = None,
     business: str = DEFAULT_BUSINESS,
+    logo_folders: Sequence[str | Path] = (),
 ) -> Generator[EmailOutcome, None, None]:
     """Email every document file of ``sources``; one outcome per file, in the same order.
 
@@ -355,6 +369,7 @@ def email_documents(
     are rendered here). ``sources`` is read as the run goes, so it can be a generator over a
     folder of any size. An invalid document is reported in its outcome and the run goes on;
     a wrong ``to`` or ``cc`` address raises :class:`~barua.errors.MessageError` at once.
+    A logo file must lie in its document's folder or in one of ``logo_folders``.
     """
     check_recipients(to, cc)
     options = _Options(
@@ -368,6 +383,7 @@ def email_documents(
         created=created,
         edited=dict(edited) if edited else None,
         default_logo=default_logo,
+        logo_folders=tuple(str(folder) for folder in logo_folders),
     )
     suffix = again_suffix() if again else ""
     files: Iterator[str] = (str(source) for source in sources)

@@ -19,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from barua.documents.logos import MAX_LOGO_BYTES, read_regular_file
 from barua.documents.models import AnyDocument
 
 
@@ -40,7 +41,10 @@ def _canonical(value: Any) -> Any:
 
 @lru_cache(maxsize=64)
 def _file_digest(path: str, mtime_ns: int, size: int) -> str:
-    return "sha256:" + hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    data = read_regular_file(path, MAX_LOGO_BYTES)
+    if data is None:  # no longer a logo barua would read: rendering will say so
+        return "name:" + Path(path).name
+    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def logo_digest(logo: str) -> str:

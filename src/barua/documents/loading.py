@@ -10,8 +10,11 @@ exactly one tenth. Paths in messages count from 0, as in JSON Pointer, jq and Ja
 
 from __future__ import annotations
 
+import errno
 import json
-from collections.abc import Mapping
+import os
+import stat
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -164,14 +167,50 @@ def document_problems(error: ValidationError) -> dict[str, Text]:
     return problems
 
 
+MAX_DEPTH = 32
+"""How deeply a document's JSON may nest objects and lists; a document needs 6 levels."""
+
+MAX_DOCUMENT_BYTES = 64_000_000
+"""The largest document file: ten times the largest statement or report barua prints."""
+
+
+def _too_deep(data: Any) -> bool:
+    """Whether ``data`` nests lists and objects deeper than :data:`MAX_DEPTH` (walked
+    without recursion, so a deep one costs no stack)."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, Mapping):
+            children: Any = value.values()
+        elif isinstance(value, list | tuple):
+            children = value
+        else:
+            continue
+        if depth > MAX_DEPTH:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 def parse_document(
-    data: Mapping[str, Any], *, base_dir: str | Path | None = None, source: str | None = None
+    data: Mapping[str, Any],
+    *,
+    base_dir: str | Path | None = None,
+    source: str | None = None,
+    logo_folders: Sequence[str | Path] = (),
 ) -> AnyDocument:
     """Validate ``data`` (decoded JSON) into a document, or raise DocumentError listing it all.
 
-    ``base_dir`` is where a relative logo path is looked up (the JSON file's folder).
+    ``base_dir`` is the document's folder (the JSON file's; the current folder when None): a
+    relative logo path is looked up there, and a logo file must lie there or in one of
+    ``logo_folders`` (:mod:`barua.documents.logos`).
     """
-    context = {"base_dir": str(base_dir) if base_dir is not None else None}
+    context = {
+        "base_dir": str(base_dir) if base_dir is not None else None,
+        "logo_folders": tuple(str(folder) for folder in logo_folders),
+    }
+    if _too_deep(data):
+        raise DocumentError({"": messages.TOO_DEEP(limit=MAX_DEPTH)}, source=source)
     # "$schema" lets editors validate and complete the file; it is not part of the document.
     if isinstance(data, Mapping) and SCHEMA_KEY in data:
         data = {key: value for key, value in data.items() if key != SCHEMA_KEY}
@@ -182,11 +221,16 @@ def parse_document(
 
 
 def parse_json(
-    text: str | bytes, *, base_dir: str | Path | None = None, source: str | None = None
+    text: str | bytes,
+    *,
+    base_dir: str | Path | None = None,
+    source: str | None = None,
+    logo_folders: Sequence[str | Path] = (),
 ) -> AnyDocument:
-    """Validate a JSON text into a document; numbers are read as exact decimals."""
+    """Validate a JSON text into a document; numbers are read as exact decimals (integers
+    too, so that one of 5,000 digits is a number too large, not a crash)."""
     try:
-        data = json.loads(text, parse_float=Decimal)
+        data = json.loads(text, parse_float=Decimal, parse_int=Decimal)
     except json.JSONDecodeError as exc:
         raise DocumentError(
             {"": messages.NOT_JSON(reason=exc.msg, line=exc.lineno, column=exc.colno)},
@@ -195,19 +239,48 @@ def parse_json(
         ) from None
     except UnicodeDecodeError:
         raise DocumentError({"": messages.NOT_UTF8()}, source=source) from None
+    except RecursionError:  # nested deeper than the parser's stack goes
+        raise DocumentError({"": messages.TOO_DEEP(limit=MAX_DEPTH)}, source=source) from None
     if not isinstance(data, dict):
         raise DocumentError({"": messages.NOT_ONE_OBJECT()}, source=source)
-    return parse_document(data, base_dir=base_dir, source=source)
+    return parse_document(data, base_dir=base_dir, source=source, logo_folders=logo_folders)
 
 
-def load_document(path: str | Path) -> AnyDocument:
-    """Read and validate a document from a JSON file."""
+def load_document(path: str | Path, *, logo_folders: Sequence[str | Path] = ()) -> AnyDocument:
+    """Read and validate a document from a JSON file.
+
+    A logo file must lie in the file's folder or in one of ``logo_folders``. Only a regular
+    file of at most :data:`MAX_DOCUMENT_BYTES` is read: a FIFO is refused, not waited on.
+    """
     file = Path(path)
     try:
-        text = file.read_bytes()
+        text = _read_document(file)
     except OSError as exc:
-        raise DocumentError(
-            {"": messages.CANNOT_READ(path=file, reason=exc.strerror or str(exc))},
-            hint=messages.CANNOT_READ_HINT(),
-        ) from None
-    return parse_json(text, base_dir=file.resolve().parent, source=str(path))
+        problem = messages.CANNOT_READ(path=file, reason=exc.strerror or str(exc))
+        raise DocumentError({"": problem}, hint=messages.CANNOT_READ_HINT()) from None
+    if isinstance(text, Text):
+        raise DocumentError({"": text}, source=str(path))
+    return parse_json(
+        text, base_dir=file.resolve().parent, source=str(path), logo_folders=logo_folders
+    )
+
+
+def _read_document(file: Path) -> bytes | Text:
+    """The bytes of ``file``, or what is wrong with it: not a regular file, or too large
+    (without waiting on a FIFO). OSError when it cannot be opened or read."""
+    descriptor = os.open(file, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        status = os.fstat(descriptor)
+        if stat.S_ISDIR(status.st_mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+        if not stat.S_ISREG(status.st_mode):
+            return messages.NOT_A_FILE()
+        too_large = messages.DOCUMENT_TOO_LARGE(megabytes=MAX_DOCUMENT_BYTES // 1_000_000)
+        if status.st_size > MAX_DOCUMENT_BYTES:
+            return too_large
+        os.set_blocking(descriptor, True)
+        with os.fdopen(descriptor, "rb", closefd=False) as stream:
+            data = stream.read(MAX_DOCUMENT_BYTES + 1)
+        return too_large if len(data) > MAX_DOCUMENT_BYTES else data
+    finally:
+        os.close(descriptor)

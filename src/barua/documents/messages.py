@@ -29,6 +29,13 @@ MORE_THAN = Message("documents.more_than", "must be more than {bound}")
 AT_MOST = Message("documents.at_most", "must be at most {bound}")
 LESS_THAN = Message("documents.less_than", "must be less than {bound}")
 DECIMAL_PLACES = Message("documents.decimal_places", "must have at most {places} decimal places")
+TOO_MANY_DIGITS = Message(
+    "documents.too_many_digits", "must have at most {digits} digits before the decimal point"
+)
+LINE_TOO_LARGE = Message(
+    "documents.line_too_large",
+    "quantity times unit_price must have at most {digits} digits before the decimal point",
+)
 ONE_OF = Message("documents.one_of", "must be {choices}")
 NOT_A_COLOUR = Message("documents.not_a_colour", "must be a colour like #1F4E79")
 NO_PATTERN = Message("documents.no_pattern", "does not match the pattern {pattern}")
@@ -53,13 +60,25 @@ LOGO_NOT_PATH_OR_URI = Message(
     "documents.logo_not_path_or_uri", "must be a file path or a data:image/png;base64,... URI"
 )
 LOGO_BAD_BASE64 = Message("documents.logo_bad_base64", "the data URI is not valid base64")
-LOGO_NOT_FOUND = Message("documents.logo_not_found", "file not found: {path}")
-LOGO_UNREADABLE = Message("documents.logo_unreadable", "cannot read {path}: {reason}")
 LOGO_NOT_AN_IMAGE = Message("documents.logo_not_an_image", "the logo must be a PNG or JPEG image")
 LOGO_UNDECODABLE = Message(
     "documents.logo_undecodable", "{where} is not a readable PNG or JPEG image"
 )
 LOGO_DATA_URI = Message("documents.logo_data_uri", "the logo data URI")
+LOGO_FILE_REFUSED = Message(
+    "documents.logo_file_refused",
+    "must name a PNG or JPEG file of at most {megabytes} MB and {megapixels} million pixels "
+    "in the document's folder",
+)
+LOGO_FILE_REFUSED_OR_FOLDER = Message(
+    "documents.logo_file_refused_or_folder",
+    "must name a PNG or JPEG file of at most {megabytes} MB and {megapixels} million pixels "
+    "in the document's folder or in {folder}",
+)
+LOGO_TOO_LARGE = Message(
+    "documents.logo_too_large",
+    "the logo must be at most {megabytes} MB and {megapixels} million pixels",
+)
 LOGO_HINT = Message("documents.logo_hint", "Save the logo as PNG or JPEG.")
 LOGO_PATH_HINT = Message(
     "documents.logo_path_hint",
@@ -80,6 +99,11 @@ NOT_UTF8 = Message("documents.not_utf8", "not UTF-8 text")
 NOT_ONE_OBJECT = Message("documents.not_one_object", "must hold one JSON object")
 CANNOT_READ = Message("documents.cannot_read", "cannot read {path}: {reason}")
 CANNOT_READ_HINT = Message("documents.cannot_read_hint", "Check the file name.")
+NOT_A_FILE = Message("documents.not_a_file", "is not a regular file (a FIFO or a device?)")
+DOCUMENT_TOO_LARGE = Message(
+    "documents.document_too_large", "is larger than {megabytes} MB, more than a document holds"
+)
+TOO_DEEP = Message("documents.too_deep", "nests objects and lists more than {limit} levels deep")
 
 # Printing
 NO_GLYPHS = Message("documents.no_glyphs", "cannot be printed: the PDF fonts have no {characters}")
@@ -194,6 +218,13 @@ REPORT_NO_RECIPIENT_HINT = Message(
     "documents.report_no_recipient_hint",
     "Give the recipients with --to (e.g. --to accountant@example.com), or add a party with "
     "emails to the report.",
+)
+UNEXPECTED = Message(
+    "documents.unexpected", "could not be emailed: barua met an unexpected {error} ({reason})"
+)
+UNEXPECTED_HINT = Message(
+    "documents.unexpected_hint",
+    "The other documents are queued. Please report this document to barua's developers.",
 )
 RENDERING_DIED = Message(
     "documents.rendering_died",

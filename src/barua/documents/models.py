@@ -22,7 +22,7 @@ import base64
 import binascii
 import datetime as dt
 import re
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -30,6 +30,7 @@ from typing import Annotated, Any, Literal
 from babel import Locale, UnknownLocaleError
 from babel.numbers import is_currency, list_currencies
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -44,6 +45,12 @@ from pydantic_core import PydanticCustomError
 
 from barua.addresses import validate_address
 from barua.documents import messages
+from barua.documents.logos import (
+    MAX_LOGO_BYTES,
+    LogoRefused,
+    check_logo_image,
+    read_logo_file,
+)
 from barua.documents.paper import Paper, paper_for
 from barua.errors import MessageError
 from barua.texts import Text as Words
@@ -111,13 +118,31 @@ DEFAULT_LOCALES = {Language.EN: "en", Language.SW: "sw_TZ"}
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+MAX_INTEGER_DIGITS = 15
+"""Digits a number may have before its decimal point: up to 999 trillion, in any currency.
+
+A line's quantity x unit price is held to the same bound, so that every total of a
+document (at most 5,000 lines, with tax) stays within 20 digits, which the number formats
+print exactly; a larger number would make rendering fail where checking had passed."""
+MAX_DECIMAL_PLACES = 10
+"""Decimal places a number may have (trailing zeros aside): ``0.0000000001`` at most."""
+NUMBER_LIMIT = Decimal(10) ** MAX_INTEGER_DIGITS
+"""Every number's size must stay below this."""
+
 _DIGITS = r"[0-9]+(\.[0-9]+)?"
 _MINUS_ZERO = r"-0+(\.0+)?"
+# The same shapes, bounded as the loader bounds them: leading and trailing zeros are free.
+_BOUNDED = rf"0*[0-9]{{1,{MAX_INTEGER_DIGITS}}}(\.[0-9]{{1,{MAX_DECIMAL_PLACES}}}0*)?"
 DECIMAL_PATTERN = rf"^-?{_DIGITS}$"
 """How a number written as a string must look: ``"1234.50"``, ``"-3"``; no exponent, no spaces."""
-NON_NEGATIVE_PATTERN = rf"^({_DIGITS}|{_MINUS_ZERO})$"
-"""The decimal strings from 0 up (``"-0"`` is zero), for the JSON Schema."""
-PERCENT_PATTERN = rf"^(0*([0-9]{{1,2}}(\.[0-9]+)?|100(\.0+)?)|{_MINUS_ZERO})$"
+AMOUNT_PATTERN = rf"^-?{_BOUNDED}$"
+"""The decimal strings within the bounds (:data:`MAX_INTEGER_DIGITS`,
+:data:`MAX_DECIMAL_PLACES`), for the JSON Schema."""
+NON_NEGATIVE_PATTERN = rf"^({_BOUNDED}|{_MINUS_ZERO})$"
+"""The decimal strings from 0 up (``"-0"`` is zero) within the bounds, for the JSON Schema."""
+PERCENT_PATTERN = (
+    rf"^(0*([0-9]{{1,2}}(\.[0-9]{{1,{MAX_DECIMAL_PLACES}}}0*)?|100(\.0+)?)|{_MINUS_ZERO})$"
+)
 """The decimal strings from 0 to 100, for the JSON Schema."""
 _DECIMAL = re.compile(DECIMAL_PATTERN)
 
@@ -134,33 +159,66 @@ def _plain_decimal(value: Any) -> Any:
     return value
 
 
+def decimal_places(value: Decimal) -> int:
+    """The decimal places of ``value`` without its trailing zeros (``1.50`` has 1), exactly:
+    no context rounds it."""
+    if value.is_zero():
+        return 0
+    _, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    trailing = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return max(0, -(exponent + trailing))
+
+
+def number_problem(value: Decimal) -> Words | None:
+    """What is wrong with a finite number's size, or None: too many digits before the
+    point (:data:`MAX_INTEGER_DIGITS`) or after it (:data:`MAX_DECIMAL_PLACES`)."""
+    if value.copy_abs() >= NUMBER_LIMIT:
+        return messages.TOO_MANY_DIGITS(digits=MAX_INTEGER_DIGITS)
+    if decimal_places(value) > MAX_DECIMAL_PLACES:
+        return messages.DECIMAL_PLACES(places=MAX_DECIMAL_PLACES)
+    return None
+
+
+def _bounded(value: Decimal) -> Decimal:
+    problem = number_problem(value)
+    if problem is not None:
+        raise problem_error(problem)
+    return value
+
+
 def _number_schema(pattern: str, **bounds: int) -> WithJsonSchema:
     return WithJsonSchema(
         {"anyOf": [{"type": "number", **bounds}, {"type": "string", "pattern": pattern}]}
     )
 
 
+_BOUND = 10**MAX_INTEGER_DIGITS
 Percent = Annotated[
     Decimal,
     Field(ge=0, le=100, allow_inf_nan=False),
     BeforeValidator(_plain_decimal),
+    AfterValidator(_bounded),
     _number_schema(PERCENT_PATTERN, minimum=0, maximum=100),
 ]
 Amount = Annotated[
     Decimal,
     Field(allow_inf_nan=False),
     BeforeValidator(_plain_decimal),
-    _number_schema(DECIMAL_PATTERN),
+    AfterValidator(_bounded),
+    _number_schema(AMOUNT_PATTERN, exclusiveMinimum=-_BOUND, exclusiveMaximum=_BOUND),
 ]
 NonNegativeAmount = Annotated[
     Decimal,
     Field(ge=0, allow_inf_nan=False),
     BeforeValidator(_plain_decimal),
-    _number_schema(NON_NEGATIVE_PATTERN, minimum=0),
+    AfterValidator(_bounded),
+    _number_schema(NON_NEGATIVE_PATTERN, minimum=0, exclusiveMaximum=_BOUND),
 ]
 Color = Annotated[str, StringConstraints(pattern=r"^#[0-9A-Fa-f]{6}$")]
 
-_LOGO_TYPES = {b"\x89PNG\r\n\x1a\n": "PNG", b"\xff\xd8\xff": "JPEG"}
+_MAX_LOGO_TEXT = MAX_LOGO_BYTES * 4 // 3 + 1000
+"""A data URI of the largest logo, in base64, with room for line breaks."""
 _DATA_URI = re.compile(r"^data:image/(png|jpeg);base64,(?P<data>[A-Za-z0-9+/=\s]+)$")
 
 
@@ -232,8 +290,9 @@ class Business(_Model):
     emails: list[str] = Field(default_factory=list, max_length=10)
     phone: Text | None = None
     website: Text | None = None
-    logo: str | None = None
-    """A PNG or JPEG file (relative to the JSON file), or a ``data:image/png;base64,`` URI."""
+    logo: Annotated[str, StringConstraints(max_length=_MAX_LOGO_TEXT)] | None = None
+    """A PNG or JPEG file in the JSON file's folder (a path relative to it), or a
+    ``data:image/png;base64,`` URI; at most 2 MB and 8 million pixels."""
     bank_accounts: list[BankAccount] = Field(default_factory=list, max_length=4)
     accent_color: Color | None = None
     """The colour of titles and table headings, e.g. ``#1F4E79``."""
@@ -246,7 +305,10 @@ class Business(_Model):
     @field_validator("logo")
     @classmethod
     def _logo_exists(cls, value: str | None, info: ValidationInfo) -> str | None:
-        """Check the logo when the document is read, so a typo is reported with the rest."""
+        """Check the logo when the document is read, so a typo is reported with the rest.
+
+        A file must lie in the document's folder (``base_dir`` of the context, else the
+        current folder) or one of ``logo_folders``; see :mod:`barua.documents.logos`."""
         if value is None or not value.strip():
             return None
         value = value.strip()
@@ -255,31 +317,21 @@ class Business(_Model):
             if match is None:
                 raise problem_error(messages.LOGO_NOT_PATH_OR_URI())
             try:
-                head = base64.b64decode(match.group("data"), validate=False)[:8]
+                data = base64.b64decode(match.group("data"), validate=False)
             except (binascii.Error, ValueError):
                 raise problem_error(messages.LOGO_BAD_BASE64()) from None
-            _check_image_head(head)
+            try:
+                check_logo_image(data)
+            except LogoRefused as exc:
+                raise problem_error(exc.text) from None
             return value
-        base = (info.context or {}).get("base_dir")
-        path = Path(value).expanduser()
-        if not path.is_absolute():
-            path = Path(base or Path.cwd()) / path
+        context = info.context or {}
+        base = context.get("base_dir") or Path.cwd()
         try:
-            with path.open("rb") as file:
-                head = file.read(8)
-        except FileNotFoundError:
-            raise problem_error(messages.LOGO_NOT_FOUND(path=path)) from None
-        except OSError as exc:
-            raise problem_error(
-                messages.LOGO_UNREADABLE(path=path, reason=exc.strerror or str(exc))
-            ) from None
-        _check_image_head(head)
-        return str(path.resolve())
-
-
-def _check_image_head(head: bytes) -> None:
-    if not any(head.startswith(magic) for magic in _LOGO_TYPES):
-        raise problem_error(messages.LOGO_NOT_AN_IMAGE())
+            path, _ = read_logo_file(value, base_dir=base, folders=context.get("logo_folders", ()))
+        except LogoRefused as exc:
+            raise problem_error(exc.text) from None
+        return str(path)
 
 
 class Line(_Model):
@@ -376,6 +428,22 @@ class _Priced(_Addressed):
     amount_paid: NonNegativeAmount = Decimal(0)
     tax_name: Text | None = None
     """How tax is called on this document, e.g. "VAT"; "Tax" / "Kodi" when absent."""
+
+    @model_validator(mode="after")
+    def _lines_within_bounds(self) -> Any:
+        """Each line's quantity x unit price within :data:`NUMBER_LIMIT`, as each number is:
+        then no total of the document outgrows what the number formats print."""
+        problems: list[tuple[str, Words]] = []
+        with localcontext() as context:
+            context.prec = 2 * (MAX_INTEGER_DIGITS + MAX_DECIMAL_PLACES)  # exact products
+            for index, line in enumerate(self.lines):
+                if (line.quantity * line.unit_price).copy_abs() >= NUMBER_LIMIT:
+                    problems.append(
+                        (f"lines[{index}]", messages.LINE_TOO_LARGE(digits=MAX_INTEGER_DIGITS))
+                    )
+        if problems:
+            raise problems_error(problems)
+        return self
 
 
 class _Due(_Priced):
@@ -537,11 +605,19 @@ def _read_cell(value: Any, kind: ColumnKind) -> Cell:
         if isinstance(value, str) and _DECIMAL.fullmatch(value) is None:
             raise _BadCell(messages.NOT_A_NUMBER())
         try:
-            number = Decimal(str(value)) if not isinstance(value, Decimal) else value
+            # An int as it is: str() of one with over 4,300 digits raises ValueError.
+            number = (
+                value
+                if isinstance(value, Decimal)
+                else Decimal(value if isinstance(value, int) else str(value))
+            )
         except ArithmeticError:
             raise _BadCell(messages.NOT_A_NUMBER()) from None
         if not number.is_finite():
             raise _BadCell(messages.NOT_A_NUMBER())
+        problem = number_problem(number)
+        if problem is not None:
+            raise _BadCell(problem)
         return number
     if kind is ColumnKind.DATE:
         if isinstance(value, dt.date):

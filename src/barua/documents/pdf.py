@@ -24,6 +24,7 @@ import base64
 import copy
 import hashlib
 import io
+import warnings
 import zlib
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,6 +38,13 @@ from reportlab.pdfgen.canvas import Canvas  # type: ignore[import-untyped]
 from barua.documents import messages
 from barua.documents.errors import DocumentError
 from barua.documents.fonts import Font
+from barua.documents.logos import (
+    MAX_LOGO_BYTES,
+    MAX_LOGO_PIXELS,
+    file_refused,
+    image_too_large,
+    read_regular_file,
+)
 from barua.texts import Text
 
 RGB = tuple[float, float, float]
@@ -103,25 +111,42 @@ def _xobject(
     return image
 
 
+def _refused(text: Text, hint: Text) -> DocumentError:
+    return DocumentError({"business.logo": text}, hint=hint)
+
+
 def _decode_logo(data: bytes, where: Text | str) -> Logo:
     name = hashlib.sha256(data).hexdigest()[:24]
+    undecodable = _refused(messages.LOGO_UNDECODABLE(where=where), messages.LOGO_HINT())
+    if len(data) > MAX_LOGO_BYTES:
+        raise _refused(image_too_large(), messages.LOGO_HINT())
     try:
-        picture = Image.open(io.BytesIO(data))
+        with warnings.catch_warnings():  # Pillow's pixel bomb warning: refused below instead
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            picture = Image.open(io.BytesIO(data), formats=["PNG", "JPEG"])
+        # The header gives the size: refuse a pixel bomb before a byte of it is decoded.
+        if picture.size[0] * picture.size[1] > MAX_LOGO_PIXELS:
+            raise _refused(image_too_large(), messages.LOGO_HINT())
+        small = picture.size[0] <= _MAX_LOGO_PIXELS[0] and picture.size[1] <= _MAX_LOGO_PIXELS[1]
+        if picture.format == "JPEG" and not small:
+            picture.draft(picture.mode, _MAX_LOGO_PIXELS)  # decoded at 1/2, 1/4 or 1/8 size
         picture.load()
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
-        raise DocumentError(
-            {"business.logo": messages.LOGO_UNDECODABLE(where=where)},
-            hint=messages.LOGO_HINT(),
-        ) from exc
-    small = picture.size[0] <= _MAX_LOGO_PIXELS[0] and picture.size[1] <= _MAX_LOGO_PIXELS[1]
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise undecodable from exc
+    except Image.DecompressionBombError as exc:
+        raise _refused(image_too_large(), messages.LOGO_HINT()) from exc
     if picture.format == "JPEG" and picture.mode in {"RGB", "L"} and small:
         # A JPEG goes into the PDF as it is: PDF viewers decode JPEG themselves.
         space = "DeviceRGB" if picture.mode == "RGB" else "DeviceGray"
         image = _xobject(name, size=picture.size, space=space, data=data, filt="DCTDecode")
         return Logo(name, *picture.size, image=image, mask=None)
     has_alpha = picture.mode in {"RGBA", "LA", "PA"} or "transparency" in picture.info
-    pixels = picture.convert("RGBA" if has_alpha else "RGB")
-    pixels.thumbnail(_MAX_LOGO_PIXELS, Image.Resampling.LANCZOS)
+    # Shrink before converting: a large logo is then converted at its printed size.
+    shrunk: Image.Image = picture
+    if shrunk.mode not in {"RGB", "RGBA", "L", "LA"}:
+        shrunk = shrunk.convert("RGBA" if has_alpha else "RGB")
+    shrunk.thumbnail(_MAX_LOGO_PIXELS, Image.Resampling.LANCZOS)
+    pixels = shrunk.convert("RGBA" if has_alpha else "RGB")
     rgb = zlib.compress(pixels.convert("RGB").tobytes())
     image = _xobject(name, size=pixels.size, space="DeviceRGB", data=rgb, filt="FlateDecode")
     mask = None
@@ -137,29 +162,31 @@ def _decode_logo(data: bytes, where: Text | str) -> Logo:
 def _cached_logo(key: tuple[str, int, int], source: str) -> Logo:
     if source.startswith("data:"):
         payload = source.split(",", 1)[1]
-        return _decode_logo(base64.b64decode(payload), messages.LOGO_DATA_URI())
-    try:
-        data = Path(source).read_bytes()
-    except OSError as exc:
-        raise DocumentError(
-            {"business.logo": messages.LOGO_UNREADABLE(path=source, reason=exc.strerror)},
-            hint=messages.LOGO_PATH_HINT(),
-        ) from exc
-    return _decode_logo(data, source)
+        try:
+            data = base64.b64decode(payload)
+        except ValueError as exc:
+            raise _refused(messages.LOGO_BAD_BASE64(), messages.LOGO_HINT()) from exc
+        return _decode_logo(data, messages.LOGO_DATA_URI())
+    content = read_regular_file(source, MAX_LOGO_BYTES)
+    if content is None:
+        raise _refused(file_refused(()), messages.LOGO_PATH_HINT())
+    return _decode_logo(content, source)
 
 
 def load_logo(source: str) -> Logo:
-    """The decoded logo of ``source`` (a path or a data URI), cached while the file is unchanged."""
+    """The decoded logo of ``source`` (a path or a data URI), cached while the file is unchanged.
+
+    The path is the one the loader checked (:mod:`barua.documents.logos`); it is read again
+    only if it is still a regular file within the size limit, and the pixels are counted
+    before they are decoded.
+    """
     if source.startswith("data:"):
         return _cached_logo(("data", len(source), hash(source)), source)
     try:
-        stat = Path(source).stat()
+        status = Path(source).stat()
     except OSError as exc:
-        raise DocumentError(
-            {"business.logo": messages.LOGO_UNREADABLE(path=source, reason=exc.strerror)},
-            hint=messages.LOGO_PATH_HINT(),
-        ) from exc
-    return _cached_logo((source, stat.st_mtime_ns, stat.st_size), source)
+        raise _refused(file_refused(()), messages.LOGO_PATH_HINT()) from exc
+    return _cached_logo((source, status.st_mtime_ns, status.st_size), source)
 
 
 # The writer -------------------------------------------------------------------------------
