@@ -201,6 +201,10 @@ SPELLINGS = [
     "18", "18.5", "0", "0.000", "100", "100.00", "007", "-0", "-0.00", "-1", "-12.50",
     "100.01", "120", "1000", "1e1", "1E+2", " 18", "18 ", "+18", ".5", "5.", "1_0", "\uff11\uff18",
     "NaN", "Infinity", "", "-", "18%", "0x10",
+    # the bounds: 15 digits before the point, 10 after it (zeros aside)
+    "999999999999999", "1000000000000000", "-999999999999999.9999999999", "0001000000000000000",
+    "000999999999999999", "1.1234567890", "1.12345678901", "1.12345678900000", "12.0000000000001",
+    "123456789012345678901234567890",
 ]  # fmt: skip
 
 
@@ -220,11 +224,23 @@ def test_the_schema_and_the_loader_read_numbers_as_text_alike(
     disagreements = []
     for spelling in SPELLINGS:
         data = _line(0, **{field: spelling}) if where == "line" else invoice(**{field: spelling})
+        if field == "quantity":  # quantity x unit_price has the bound of a number, too
+            data["lines"][0]["unit_price"] = "1"
         by_schema = not schema_errors(schema, data)
         by_loader = not loader_problems(data)
         if by_schema != by_loader:
             disagreements.append((spelling, f"schema {by_schema}, loader {by_loader}"))
     assert disagreements == []
+
+
+@pytest.mark.parametrize(
+    "number", [999_999_999_999_999, 10**15, -(10**15), 10**24, 1e24, -1e28, 0.5, -12]
+)
+def test_the_schema_and_the_loader_bound_numbers_alike(schema: dict[str, Any], number: Any) -> None:
+    for data in (_line(0, unit_price=number), invoice(amount_paid=abs(number))):
+        by_schema = not schema_errors(schema, data)
+        by_loader = not loader_problems(data)
+        assert by_schema == by_loader == (abs(number) < 10**15), (number, loader_problems(data))
 
 
 def test_currencies_are_listed_in_the_schema(schema: dict[str, Any]) -> None:
