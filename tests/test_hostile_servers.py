@@ -1,4 +1,5 @@
-"""Hostile servers on loopback cannot exhaust barua's memory or hold it past its timeout.
+"""Hostile servers on loopback cannot exhaust barua's memory, hold it past its timeout, or get
+the password they echo into what barua shows or keeps.
 
 Each attack is replayed by a small threaded server (:mod:`tests.hostile`) against the test
 email, ``SmtpTransport.send``, the outbox's worker and the HTTP transport, each delivery in a
@@ -7,21 +8,31 @@ process of its own whose time and peak resident memory are measured.
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from barua.errors import ConnectError, Step, TimeoutError
+from barua.errors import AuthenticationError, ConnectError, Step, TimeoutError
 from barua.message import build_message
+from barua.outbox import AttemptOutcome, Outbox, Worker
 from barua.settings import Settings, make_settings
+from barua.setup.advice import advise
+from barua.setup.diagnose import error_dict, run_test
+from barua.transports.base import StepEvent
 from barua.transports.smtp import SmtpTransport
 from barua.transports.smtp_reading import MAX_LINE, MAX_LINES, MAX_REPLY
-from tests.conftest import USER
+from tests.conftest import PASSWORD, USER, home_url
 from tests.hostile import (
     HostileServer,
     Peer,
     Script,
+    echo_credentials,
     endless_line,
     flood,
     http,
@@ -30,6 +41,7 @@ from tests.hostile import (
     smtp,
     trickle,
 )
+from tests.test_cli import barua
 
 TIMEOUT = 1.5
 """The settings' timeout in these tests: every attack must be over within it and a second."""
@@ -251,3 +263,116 @@ def test_a_slow_server_that_ends_each_reply_in_time_delivers() -> None:
     with HostileServer(script) as server:
         assert deliver(server.port) == "2.0.0 Ok: queued as H0STILE"
     assert time.monotonic() - started > TIMEOUT  # longer than one timeout in all
+
+
+# A password echoed by the server is masked wherever it would go ----------------------------------
+
+SPACED = "correct  horse battery\tstaple"
+"""A password with runs of white space, which a reply's text shows as single spaces."""
+
+
+def forms(password: str) -> list[str]:
+    """The password as the server echoes it: in clear (and as the reply's text shows it), in
+    base64 as AUTH LOGIN sends it, and AUTH PLAIN's response."""
+
+    def b64(text: str) -> str:
+        return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+    return [password, " ".join(password.split()), b64(password), b64(f"\0{USER}\0{password}")]
+
+
+def assert_masked(text: str, password: str) -> None:
+    for form in forms(password):
+        assert form not in text, (form, text)
+
+
+def as_text(data: Any) -> str:
+    """JSON with its characters as they are (a JSON escape would hide a password)."""
+    return json.dumps(data, ensure_ascii=False)
+
+
+@pytest.fixture(params=["PLAIN", "LOGIN"])
+def echoing(request: pytest.FixtureRequest) -> Iterator[HostileServer]:
+    """A mail server that offers one login mechanism and echoes, in its 535, every form of
+    the credentials it got."""
+    ehlo = said(f"250-hostile.test\r\n250 AUTH {request.param}\r\n".encode())
+    with HostileServer(smtp(ehlo=ehlo, auth=echo_credentials)) as server:
+        yield server
+
+
+@pytest.mark.parametrize("password", [PASSWORD, SPACED], ids=["non-ascii", "spaced"])
+def test_an_echoed_password_is_masked_in_the_error(echoing: HostileServer, password: str) -> None:
+    settings = settings_for(echoing.port, username=USER, password=password)
+    message = build_message(settings, to=["jane@example.com"], subject="Ankara", text="Habari")
+    events: list[StepEvent] = []
+    with (
+        SmtpTransport(settings, observer=events.append) as transport,
+        pytest.raises(AuthenticationError) as caught,
+    ):
+        transport.send(message)
+    error = caught.value
+    assert error.code == 535
+    assert error.reply is not None
+    assert "**********" in error.reply and "5.7.8 Authentication failed" in error.reply
+    for shown in (
+        str(error),
+        error.render("sw"),
+        error.text.dumps(),
+        as_text(error_dict(error)),
+        as_text(advise(error, settings).to_dict()),
+        " ".join(f"{event.detail} {event.error}" for event in events),
+    ):
+        assert_masked(shown, password)
+
+
+def test_an_echoed_password_is_masked_in_the_test_email(echoing: HostileServer) -> None:
+    settings = settings_for(echoing.port, username=USER, password=PASSWORD)
+    report = run_test(settings, to="jane@example.com", check_deliverability=False)
+    assert isinstance(report.error, AuthenticationError)
+    data = report.to_dict()
+    assert "**********" in data["error"]["reply"]
+    assert_masked(as_text(data), PASSWORD)
+
+    flags = [
+        "--to", "jane@example.com", "--host", "127.0.0.1", "--port", str(echoing.port),
+        "--security", "none", "--username", USER, "--password-stdin", "--timeout", "5",
+    ]  # fmt: skip
+    shown = barua("test", *flags, stdin=PASSWORD + "\n")
+    assert shown.returncode != 0
+    assert "535" in shown.stdout + shown.stderr
+    assert_masked(shown.stdout + shown.stderr, PASSWORD)
+    printed = barua("test", *flags, "--json", stdin=PASSWORD + "\n")
+    assert printed.returncode != 0
+    report_json = json.loads(printed.stdout)
+    assert report_json["error"]["code"] == 535
+    assert_masked(as_text(report_json) + printed.stderr, PASSWORD)
+
+
+def test_an_echoed_password_is_not_kept_by_the_outbox(
+    echoing: HostileServer, barua_home: Path
+) -> None:
+    settings = settings_for(echoing.port, username=USER, password=PASSWORD)
+    message = build_message(settings, to=["jane@example.com"], subject="Ankara", text="Habari")
+    with Outbox.open(home_url()) as outbox:
+        entry = outbox.enqueue(message)
+        Worker(outbox, settings).run(once=True)
+        [attempt] = outbox.attempts(entry.id)
+        assert attempt.outcome is AttemptOutcome.PAUSED  # a refused login pauses the queue
+        assert attempt.code == 535 and attempt.reply is not None and "**********" in attempt.reply
+        pause = outbox.pause_of()
+        assert pause is not None
+        kept = as_text(
+            [
+                attempt.to_dict(),
+                outbox.get(entry.id).to_dict(),
+                [pause.reason, pause.hint, pause.reply],
+                pause.reason_text.to_dict() if pause.reason_text else None,
+            ]
+        )
+        assert_masked(kept, PASSWORD)
+    # And nowhere in the database's files, in any encoding barua writes text in.
+    stored = b"".join(path.read_bytes() for path in barua_home.rglob("*") if path.is_file())
+    assert stored, "the outbox wrote nothing"
+    for form in forms(PASSWORD):
+        assert form.encode("utf-8") not in stored, form
+        assert json.dumps(form)[1:-1].encode("ascii") not in stored, form

@@ -7,8 +7,8 @@ default, never a password in clear text, UTF-8 SASL (``smtplib.login`` cannot en
 previous message's final dot when the caller names the next message: one round trip per
 message instead of four), stored bytes sent as they are, without a copy, when they need no
 dot-stuffing, every reply read within bounds of size and time
-(:mod:`~barua.transports.smtp_reading`), and one translation of every low-level failure into
-barua's errors (:func:`_translate`).
+(:mod:`~barua.transports.smtp_reading`) and its text shown with the password masked, and one
+translation of every low-level failure into barua's errors (:func:`_translate`).
 
 Beside the client: what a reply means (:mod:`~barua.transports.smtp_replies`), the questions
 asked of a server only to explain a failure (:mod:`~barua.transports.smtp_probes`), and the
@@ -83,6 +83,7 @@ from barua.transports.smtp_reading import (
 )
 from barua.transports.smtp_replies import (
     classify_reply,
+    masked,
     queue_id,
     refuses_sender,
     reply_text,
@@ -139,6 +140,20 @@ def _sasl(*parts: str) -> str:
 
 def _b64(value: str) -> str:
     return base64.b64encode(value.encode("utf-8")).decode("ascii")
+
+
+def _password_forms(username: str | None, password: str) -> tuple[str, ...]:
+    """The password as a server may echo it back: in clear (as a reply's text shows it, its
+    runs of white space made single spaces, too), in base64 as AUTH LOGIN sends it, and AUTH
+    PLAIN's whole response, which holds it."""
+    if not password:
+        return ()
+    return (
+        password,
+        " ".join(password.split()),
+        _b64(password),
+        _sasl("", username or "", password),
+    )
 
 
 class _Client(BoundedReplies):
@@ -202,6 +217,9 @@ class SmtpTransport(ClosesOnExit):
         self.encrypted = False
         self.tls_version: str | None = None
         self.peer_certificate: bytes | None = None
+        password = settings.password.get_secret_value() if settings.password else ""
+        self._secrets = _password_forms(settings.username, password)
+        """What never leaves in a reply's text: a server may echo the login it refuses."""
 
     # Context manager ----------------------------------------------------------------------
 
@@ -237,8 +255,10 @@ class SmtpTransport(ClosesOnExit):
         return {"host": self.host, "port": self.port}
 
     def _said(self, reply: bytes | str) -> str:
-        """A reply as text to keep or show, on one line."""
-        return reply_text(reply)
+        """A reply as text to keep or show: one line, the password and its AUTH forms masked
+        (a server may echo the credentials it refuses, and the reply goes into the error, the
+        test email's report and the outbox's log)."""
+        return masked(reply_text(reply), self._secrets)
 
     def open(self) -> None:
         """Connect, greet, encrypt and log in; does nothing when already connected."""
@@ -589,7 +609,9 @@ class SmtpTransport(ClosesOnExit):
         mechanism = "XOAUTH2" if "XOAUTH2" in mechanisms else "OAUTHBEARER"
         token = self._tokens.access_token()
         for attempt in (1, 2):
-            command = f"{mechanism} {initial(username, token.token)}"
+            response = initial(username, token.token)
+            self._secrets = (*self._secrets, token.token, response)
+            command = f"{mechanism} {response}"
             code, reply = self._call(Step.AUTH, partial(client.docmd, "AUTH", command))
             if code == 334:
                 # The server's error, as a challenge: an empty line ends the exchange.

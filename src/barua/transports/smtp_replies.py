@@ -8,6 +8,7 @@ server's acceptance. Nothing here does I/O, so every rule is tested without a se
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from barua.errors import (
@@ -64,6 +65,23 @@ def reply_text(reply: bytes | str) -> str:
     if isinstance(reply, bytes):
         reply = reply.decode("utf-8", "replace")
     return " ".join(reply.split())
+
+
+MASK = "**********"
+"""What stands in a reply's text for a secret the server echoed."""
+
+
+def masked(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with each of ``secrets`` replaced by :data:`MASK`, the longest first (one
+    may hold another).
+
+    >>> masked("535 5.7.8 bad password s3cret", ["s3cret"])
+    '535 5.7.8 bad password **********'
+    """
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret:
+            text = text.replace(secret, MASK)
+    return text
 
 
 def queue_id(text: str) -> str | None:
