@@ -355,7 +355,9 @@ RETRY_RECIPIENTS = (
     update(recipients)
     .where(
         recipients.c.message_pk == bindparam("p_id"),
-        recipients.c.status == RecipientStatus.FAILED.value,
+        # A person retrying wants every recipient not reached tried again, those the server
+        # refused too (the mailbox may exist now); the accepted ones are never sent twice.
+        recipients.c.status.in_([RecipientStatus.FAILED.value, RecipientStatus.REFUSED.value]),
     )
     .values(status=RecipientStatus.PENDING.value, updated_at=bindparam("p_now"))
 )

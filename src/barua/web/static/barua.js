@@ -15,6 +15,25 @@
     select.addEventListener("change", function () { select.form.submit(); });
   });
 
+  // A list that refreshes itself while something in it is on its way (the outbox).
+  var live = document.querySelector("[data-live]");
+  if (live) {
+    var refresh = function () {
+      fetch(live.getAttribute("data-live"), { credentials: "same-origin" })
+        .then(function (answer) {
+          if (!answer.ok) { return; }
+          var more = answer.headers.get("x-barua-live") === "1";
+          return answer.text().then(function (html) {
+            // Rendered by barua's own templates, escaped there.
+            live.innerHTML = html;
+            if (more) { window.setTimeout(refresh, 2000); }
+          });
+        })
+        .catch(function () { window.setTimeout(refresh, 5000); });
+    };
+    window.setTimeout(refresh, 2000);
+  }
+
   var form = document.getElementById("settings-form");
   if (!form) { return; }
 
