@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from barua.app.businesses import BusinessUseCases
 from barua.app.documents import DocumentUseCases
+from barua.app.library import LibraryUseCases
 from barua.app.oauth import OAuthUseCases
 from barua.app.outbox import OutboxUseCases
 from barua.app.sending import SendingUseCases
@@ -14,6 +15,7 @@ from barua.app.workers import WorkerUseCases
 
 
 class Barua(
+    LibraryUseCases,
     TestingUseCases,
     SendingUseCases,
     DocumentUseCases,

@@ -58,3 +58,20 @@ UNVERIFIED_PROVIDER_HINT = Message(
     "Turn verification back on: `barua settings set --verify-tls`. If the test email fails "
     "without it, it says which step failed and what to do.",
 )
+NO_DOCUMENT = Message("app.no_document", "there is no document {id}")
+NOT_A_PDF = Message("app.not_a_pdf", "{name} is not a PDF file")
+NOT_A_PDF_HINT = Message(
+    "app.not_a_pdf_hint",
+    "Upload the PDF your accounting program made, or a document in barua's JSON format.",
+)
+PDF_NEEDS = Message(
+    "app.pdf_needs", "a PDF needs its type, its number and the customer's or supplier's name"
+)
+UPLOAD_TOO_LARGE = Message(
+    "app.upload_too_large", "the file is larger than {megabytes} MB, the largest email barua sends"
+)
+PDF_EMAIL_SUBJECT = Message("app.pdf_email_subject", "{title} {number}")
+PDF_EMAIL_MESSAGE = Message(
+    "app.pdf_email_message",
+    "Hello {party},\n\nPlease find attached {title} {number}.\n\nKind regards,\n{sender}",
+)

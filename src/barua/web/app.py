@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException
 
 from barua.app.present import WorkerConfig
 from barua.version import __version__
-from barua.web.pages import account, home, outbox, settings
+from barua.web.pages import account, documents, home, outbox, settings
 from barua.web.security import HostAllowList, SecurityHeaders
 from barua.web.visit import FormRefused, SignInNeeded, query, visit_of
 
@@ -52,7 +52,7 @@ def create_app(barua: Barua, options: WebOptions) -> Any:
     app.state.barua = barua
     app.state.options = options
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (account, home, settings, outbox):
+    for module in (account, home, settings, outbox, documents):
         app.include_router(module.router)
 
     @app.exception_handler(SignInNeeded)

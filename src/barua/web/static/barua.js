@@ -34,6 +34,35 @@
     window.setTimeout(refresh, 2000);
   }
 
+  // Emails just queued: their status and a progress bar, until every one is done.
+  var sending = document.getElementById("sending");
+  if (sending) {
+    var follow = function () {
+      fetch(sending.getAttribute("data-progress"), { credentials: "same-origin" })
+        .then(function (answer) { return answer.ok ? answer.json() : null; })
+        .then(function (data) {
+          if (!data) { return; }
+          var done = 0;
+          data.emails.forEach(function (email) {
+            if (email.final) { done += 1; }
+            var line = document.getElementById("sent-" + email.id);
+            if (!line) { return; }
+            var badge = line.querySelector(".badge");
+            badge.className = "badge " + email.status;
+            badge.textContent = email.status_words;
+            line.querySelector(".summary").textContent = email.summary;
+          });
+          document.getElementById("sending-progress").value = done;
+          document.getElementById("sending-count").textContent = sending
+            .getAttribute("data-done-label")
+            .replace("{done}", done).replace("{total}", data.emails.length);
+          if (done < data.emails.length) { window.setTimeout(follow, 1500); }
+        })
+        .catch(function () { window.setTimeout(follow, 5000); });
+    };
+    window.setTimeout(follow, 1000);
+  }
+
   var form = document.getElementById("settings-form");
   if (!form) { return; }
 
