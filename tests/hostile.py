@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -282,7 +282,7 @@ class Measurement:
 def measure(path: str, *, port: int, timeout: float, within: float = 30) -> Measurement:
     """Deliver one message to 127.0.0.1 ``port`` in a new process, by ``path``: ``test-email``
     (the test email, watched step by step), ``send`` (``SmtpTransport.send``), ``worker``
-    (the outbox's worker, on a SQLite database in BARUA_HOME) or ``http``
+    (the outbox's worker, on a new SQLite database) or ``http``
     (``HttpTransport.send``), the settings' timeout ``timeout`` seconds. The process is
     killed after ``within`` seconds, which fails the test."""
     request = json.dumps({"path": path, "port": port, "timeout": timeout})
@@ -359,15 +359,20 @@ def _prepare(path: str, port: int, timeout: float) -> Callable[[], dict[str, Any
     from barua.database.engine import database_url
     from barua.outbox import Outbox, Worker, WorkerConfig
 
-    outbox = Outbox.open(database_url(None, home=Path(os.environ["BARUA_HOME"])))
+    # A database of its own: nothing queued before is due again during the measurement.
+    folder = tempfile.TemporaryDirectory(prefix="barua-")
+    outbox = Outbox.open(database_url(None, home=Path(folder.name)))
     entry = outbox.enqueue(message)
     # Without its pause between failed connections, which is the worker's own choice.
     config = WorkerConfig(connections=1, max_connection_backoff=0.01)
 
     def work() -> dict[str, Any] | None:
-        Worker(outbox, settings, config=config).run(once=True)
-        [attempt] = outbox.attempts(entry.id)
-        outbox.close()
+        try:
+            Worker(outbox, settings, config=config).run(once=True)
+            [attempt] = outbox.attempts(entry.id)
+        finally:
+            outbox.close()
+            folder.cleanup()
         if attempt.error_class is None:
             return None
         # What the outbox keeps of the error (it keeps no cause).
