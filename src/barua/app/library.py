@@ -180,6 +180,10 @@ class LibraryUseCases(SendingUseCases, DocumentUseCases):
             raise AppError(NO_DOCUMENT(id=document_id))
         return found
 
+    def last_email(self, document: StoredDocument) -> OutboxEntry | None:
+        """The outbox entry of the document's last email, if it has one still there."""
+        return self._entry(document.message_pk)
+
     def document_pdf(self, business: Business, document_id: int) -> tuple[str, bytes]:
         """The document as PDF: its file name and bytes."""
         stored = self.library_document(business, document_id)

@@ -10,13 +10,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import PlainTextResponse, RedirectResponse, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from barua.app.present import WorkerConfig
 from barua.version import __version__
-from barua.web.pages import account, documents, home, outbox, settings
+from barua.web import api
+from barua.web.pages import account, documents, home, outbox, people, settings
 from barua.web.security import HostAllowList, SecurityHeaders
 from barua.web.visit import FormRefused, SignInNeeded, query, visit_of
 
@@ -52,8 +54,27 @@ def create_app(barua: Barua, options: WebOptions) -> Any:
     app.state.barua = barua
     app.state.options = options
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (account, home, settings, outbox, documents):
-        app.include_router(module.router)
+    for module in (account, home, settings, outbox, documents, people):
+        app.include_router(module.router, include_in_schema=False)
+    app.include_router(api.router)
+
+    @app.exception_handler(api.ApiProblem)
+    async def api_problem(request: Request, exc: api.ApiProblem) -> Response:
+        return api.problem_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        if not request.url.path.startswith("/api/"):
+            return visit_of(request).page("not_found.html", status=404)
+        problems = {
+            ".".join(str(part) for part in error["loc"][1:]) or "body": error["msg"]
+            for error in exc.errors()
+        }
+        return api.problem_response(
+            api.ApiProblem(
+                400, "api.invalid_request", "the request is not valid", problems=problems
+            )
+        )
 
     @app.exception_handler(SignInNeeded)
     async def sign_in_needed(request: Request, exc: SignInNeeded) -> Response:
@@ -68,7 +89,9 @@ def create_app(barua: Barua, options: WebOptions) -> Any:
     @app.exception_handler(HTTPException)
     async def not_found(request: Request, exc: HTTPException) -> Response:
         if request.url.path.startswith("/api/"):
-            return PlainTextResponse(str(exc.detail), status_code=exc.status_code)
+            return api.problem_response(
+                api.ApiProblem(exc.status_code, "api.http", str(exc.detail))
+            )
         visit = visit_of(request)
         return visit.page("not_found.html", status=exc.status_code)
 

@@ -21,7 +21,7 @@ def home(visit: Annotated[Visit, Depends(visit_of)]) -> Response:
     return visit.redirect(f"/b/{business.key}/settings")
 
 
-AREAS = ("settings", "documents", "outbox")
+AREAS = ("settings", "documents", "outbox", "api")
 
 
 @router.get("/switch")
