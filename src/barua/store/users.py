@@ -13,6 +13,7 @@ import secrets
 import time
 import unicodedata
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -60,7 +61,13 @@ ADDRESS_ATTEMPTS = 20
 """Wrong passwords from one address within the window (any usernames) before it waits."""
 
 _HASHER = PasswordHasher()
-_DUMMY_HASH = _HASHER.hash("barua: a password nobody has")
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash to check a password against when the user does not exist (made on first use:
+    each hash costs 64 MB and a fifth of a second)."""
+    return _HASHER.hash("barua: a password nobody has")
 
 
 class AccessError(StoreError):
@@ -195,7 +202,7 @@ class UserStore:
             wait = self._wait(conn, key, address, since, now)
         if wait is not None:
             raise AccessError(TOO_MANY_ATTEMPTS(minutes=max(1, round(wait / 60))))
-        stored = found["password_hash"] if found is not None else _DUMMY_HASH
+        stored = found["password_hash"] if found is not None else _dummy_hash()
         ok = False
         try:
             # A missing user costs the same hash as a wrong password: the time tells nothing.
