@@ -241,8 +241,8 @@ class Outbox:
         (synced at checkpoints). An SQLite database in memory has no second pool.
 
         Why a lost commit there is safe: if the database's machine crashes or loses power,
-        the commits of its last fraction of a second can be lost (never half of one, never a later one without the
-        earlier ones). Every such write moves a message the worker holds: a claim (lost: the
+        the commits of its last fraction of a second can be lost (never half of one, never a
+        later one without the earlier ones). Every such write moves a message the worker holds: a claim (lost: the
         message is due again, as before), a lease renewal (lost: the lease runs out sooner), a
         release, or the result of an attempt (lost: the message is back under the worker's
         old lease, which runs out, and the message is sent again). So the worst is a second
