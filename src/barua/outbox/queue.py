@@ -242,14 +242,15 @@ class Outbox:
 
         Why a lost commit there is safe: if the database's machine crashes or loses power,
         the commits of its last fraction of a second can be lost (never half of one, never a
-        later one without the earlier ones). Every such write moves a message the worker holds: a claim (lost: the
-        message is due again, as before), a lease renewal (lost: the lease runs out sooner), a
-        release, or the result of an attempt (lost: the message is back under the worker's
-        old lease, which runs out, and the message is sent again). So the worst is a second
-        delivery with the same Message-ID, the case the outbox already has when a worker dies
-        between the server's reply and the commit; a message is never marked sent without
-        having been sent. What a person or an application writes (enqueue, retry, cancel,
-        resume, purge) goes through :attr:`engine`, with commits that wait for the disk.
+        later one without the earlier ones). Every such write moves a message the worker
+        holds: a claim (lost: the message is due again, as before), a lease renewal (lost: the
+        lease runs out sooner), a release, or the result of an attempt (lost: the message is
+        back under the worker's old lease, which runs out, and the message is sent again). So
+        the worst is a second delivery with the same Message-ID, the case the outbox already
+        has when a worker dies between the server's reply and the commit; a message is never
+        marked sent without having been sent. What a person or an application writes
+        (enqueue, retry, cancel, resume, purge) goes through :attr:`engine`, with commits that
+        wait for the disk.
         """
         if self._worker_engine is None:
             with self._worker_engine_lock:
