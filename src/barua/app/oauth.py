@@ -3,11 +3,12 @@ renew themselves, one renewal at a time however many workers share the database.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -71,6 +72,23 @@ class SignedIn:
 
     account: str
     settings: Settings
+
+
+WEB_SIGN_IN_TIME = 900.0
+"""Seconds a sign-in begun in the web app may take to come back."""
+
+WEB_SIGN_IN_AGAIN = Message(
+    "app.oauth.web_sign_in_again",
+    "Press the sign-in button again and finish signing in within 15 minutes, in this browser.",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class WebSignIn:
+    """A sign-in begun in the web app: where to send the browser, and what it carries back."""
+
+    url: str
+    sealed: str
 
 
 class StoredTokens:
@@ -253,7 +271,91 @@ class OAuthUseCases(SettingsUseCases, Context):
         finally:
             if http is None:
                 client.close()
-        account = tokens.account or _given_account(changes or {})
+        return self._keep(business, settings, endpoints, tokens, changes or {})
+
+    def start_web_sign_in(
+        self,
+        business: Business,
+        provider: OAuthProvider,
+        *,
+        changes: dict[str, Any],
+        redirect_uri: str,
+        http: httpx.Client | None = None,
+    ) -> WebSignIn:
+        """Begin a sign-in in the person's own browser, coming back to ``redirect_uri`` (the
+        web app's): the provider's page to send them to, and what the browser carries back
+        sealed (the ``state``, the PKCE verifier, the business and the settings given), so
+        that any of several web processes can finish it."""
+        settings = self._sign_in_settings(business, provider, changes)
+        endpoints = endpoints_for(settings, http=http)
+        state = secrets.token_urlsafe(24)
+        verifier = new_verifier()
+        client = OAuthClient(settings, endpoints, http=http)
+        try:
+            url = client.authorization_url(
+                redirect_uri=redirect_uri, state=state, code_verifier=verifier
+            )
+        finally:
+            if http is None:
+                client.close()
+        carried = {
+            "business": business.key,
+            "provider": provider.value,
+            "changes": {k: _plain(v) for k, v in changes.items()},
+            "state": state,
+            "verifier": verifier,
+            "redirect_uri": redirect_uri,
+        }
+        return WebSignIn(url, self.store.seal(json.dumps(carried)))
+
+    def finish_web_sign_in(
+        self, sealed: str, answer: Mapping[str, str], *, http: httpx.Client | None = None
+    ) -> tuple[Business, SignedIn]:
+        """Finish a sign-in begun by :meth:`start_web_sign_in` with the provider's ``answer``
+        (the query of the redirect). An answer meant for another sign-in, or coming back
+        after :data:`WEB_SIGN_IN_TIME`, is refused."""
+        opened = self.store.unseal(sealed, max_age=WEB_SIGN_IN_TIME) if sealed else None
+        carried = json.loads(opened) if opened else None
+        if not isinstance(carried, dict) or not secrets.compare_digest(
+            str(answer.get("state", "")), str(carried.get("state", ""))
+        ):
+            raise AuthenticationError(
+                say.OAUTH_STATE(),
+                step=Step.AUTH,
+                cause=Cause.SIGN_IN_FAILED,
+                hint=WEB_SIGN_IN_AGAIN(),
+            )
+        business = next((b for b in self.store.businesses() if b.key == carried["business"]), None)
+        if business is None:
+            raise AuthenticationError(say.OAUTH_STATE(), step=Step.AUTH, cause=Cause.SIGN_IN_FAILED)
+        provider = OAuthProvider(carried["provider"])
+        changes = dict(carried["changes"])
+        settings = self._sign_in_settings(business, provider, changes)
+        endpoints = endpoints_for(settings, http=http)
+        client = OAuthClient(settings, endpoints, http=http)
+        try:
+            if "error" in answer:
+                raise client.refusal(answer)
+            tokens = client.exchange(
+                str(answer.get("code", "")),
+                redirect_uri=str(carried["redirect_uri"]),
+                code_verifier=str(carried["verifier"]),
+            )
+        finally:
+            if http is None:
+                client.close()
+        return business, self._keep(business, settings, endpoints, tokens, changes)
+
+    def _keep(
+        self,
+        business: Business,
+        settings: Settings,
+        endpoints: Endpoints,
+        tokens: Tokens,
+        changes: dict[str, Any],
+    ) -> SignedIn:
+        """Keep a sign-in's tokens (encrypted) and switch the settings to it."""
+        account = tokens.account or _given_account(changes)
         if account is None:
             raise AuthenticationError(
                 NO_ACCOUNT(provider=endpoints.provider),
@@ -360,6 +462,13 @@ class OAuthUseCases(SettingsUseCases, Context):
         return client.exchange(
             answer.get("code", ""), redirect_uri=redirect.redirect_uri, code_verifier=verifier
         )
+
+
+def _plain(value: Any) -> Any:
+    """A setting as JSON carries it (a secret's value: the whole is sealed)."""
+    if hasattr(value, "get_secret_value"):
+        return value.get_secret_value()
+    return value.value if hasattr(value, "value") else value
 
 
 def _given_account(changes: dict[str, Any]) -> str | None:

@@ -39,6 +39,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from cryptography.fernet import Fernet, InvalidToken
 from pydantic import SecretStr
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -619,6 +620,23 @@ class SettingsStore:
                 },
             )
         return bool(result.rowcount)
+
+    def seal(self, text: str) -> str:
+        """``text`` encrypted and authenticated with the installation's key: for a value a
+        browser carries for barua (a sign-in in progress) and must neither read nor change."""
+        return Fernet(self._key(create=True)).encrypt(text.encode("utf-8")).decode("ascii")
+
+    def unseal(self, token: str, *, max_age: float) -> str | None:
+        """What :meth:`seal` sealed, if ``token`` is one of its seals at most ``max_age``
+        seconds old; None otherwise."""
+        key = find_key(self._home, env_key=self._secret_key)
+        if key is None:
+            return None
+        try:
+            plain = Fernet(key).decrypt(token.encode("ascii"), ttl=int(max_age))
+        except (InvalidToken, UnicodeEncodeError, ValueError):
+            return None
+        return plain.decode("utf-8")
 
     def _key(self, *, create: bool) -> bytes:
         return load_key(self._home, create=create, env_key=self._secret_key)

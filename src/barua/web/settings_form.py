@@ -48,6 +48,10 @@ def form_values(saved: Mapping[str, Any]) -> dict[str, Any]:
         "http_api_key_set": bool(saved.get("http_api_key_set")),
         "timeout": _number(saved.get("timeout"), "30"),
         "auth": text("auth") or "password",
+        "oauth_provider": text("oauth_provider"),
+        "oauth_client_id": text("oauth_client_id"),
+        "oauth_tenant": text("oauth_tenant"),
+        "oauth_client_secret_set": bool(saved.get("oauth_client_secret_set")),
     }
 
 

@@ -7,6 +7,7 @@ import asyncio
 import json
 import threading
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
@@ -14,6 +15,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from barua.app import Business
 from barua.app.errors import AppError
+from barua.choices import OAuthProvider
 from barua.errors import BaruaError, SettingsError
 from barua.web.i18n import render
 from barua.web.settings_form import (
@@ -63,7 +65,7 @@ def _page(
 
 
 @router.get("/b/{key}/settings")
-def settings_page(key: str, visit: VisitDep, saved: int = 0) -> Response:
+def settings_page(key: str, visit: VisitDep, saved: int = 0, signed_in: int = 0) -> Response:
     visit.require_user()
     business = visit.business(key)
     values, sign_in = _saved(visit, business)
@@ -79,6 +81,7 @@ def settings_page(key: str, visit: VisitDep, saved: int = 0) -> Response:
         business,
         form_values(values),
         saved=bool(saved),
+        signed_in_now=bool(signed_in),
         warnings=warnings,
         sign_in=sign_in,
         test_to=values.get("email_address") or values.get("username") or "",
@@ -252,3 +255,91 @@ _DETECTED = (
     "needs_confirmation",
     "confirm_question",
 )
+
+
+# Signing in with the provider (OAuth) ------------------------------------------------------------
+
+OAUTH_COOKIE = "barua_oauth"
+
+
+def provider_words(provider: OAuthProvider) -> str:
+    return {"microsoft": "Microsoft", "google": "Google"}.get(provider.value, provider.value)
+
+
+@router.post("/b/{key}/settings/oauth")
+async def oauth_start(key: str, visit: VisitDep) -> Response:
+    """Send the browser to the provider's sign-in page; it comes back to /oauth/callback."""
+    visit.require_user()
+    form = await visit.form()
+    business = visit.business(key)
+    try:
+        provider = OAuthProvider(form.get("provider", ""))
+    except ValueError:
+        return visit.page("not_found.html", status=404)
+    changes = {
+        name: form[name].strip()
+        for name in ("oauth_client_id", "oauth_client_secret", "oauth_tenant")
+        if form.get(name, "").strip()
+    }
+    redirect_uri = str(visit.request.url_for("oauth_callback"))
+    try:
+        begun = await asyncio.to_thread(
+            partial(
+                visit.barua.start_web_sign_in,
+                business,
+                provider,
+                changes=changes,
+                redirect_uri=redirect_uri,
+            )
+        )
+    except BaruaError as exc:
+        saved_values, sign_in = _saved(visit, business)
+        return _page(
+            visit,
+            business,
+            form_values(saved_values),
+            status=400,
+            problem=exc.render(visit.lang),
+            hint=exc.render_hint(visit.lang),
+            sign_in=sign_in,
+            test_to="",
+        )
+    visit.cookies[OAUTH_COOKIE] = (begun.sealed, 900)
+    # A page with the link, followed at once by the script: the page's policy lets forms
+    # go to barua only (form-action 'self'), which a redirect after a POST would break.
+    return visit.page(
+        "oauth_continue.html",
+        area="settings",
+        business=business,
+        businesses=visit.barua.businesses(),
+        provider=provider_words(provider),
+        url=begun.url,
+    )
+
+
+@router.get("/oauth/callback", name="oauth_callback")
+async def oauth_callback(visit: VisitDep) -> Response:
+    """The provider's answer: the tokens kept, the settings switched to the sign-in."""
+    visit.require_user()
+    answer = dict(visit.request.query_params.items())
+    sealed = visit.request.cookies.get(OAUTH_COOKIE, "")
+    try:
+        business, _signed = await asyncio.to_thread(visit.barua.finish_web_sign_in, sealed, answer)
+    except BaruaError as exc:
+        business = visit.business(None)
+        saved_values, sign_in = _saved(visit, business)
+        response = _page(
+            visit,
+            business,
+            form_values(saved_values),
+            status=400,
+            problem=exc.render(visit.lang),
+            hint=exc.render_hint(visit.lang),
+            sign_in=sign_in,
+            test_to="",
+        )
+        response.delete_cookie(OAUTH_COOKIE, path="/")
+        return response
+    response = visit.redirect(f"/b/{business.key}/settings?signed_in=1")
+    response.delete_cookie(OAUTH_COOKIE, path="/")
+    return response

@@ -10,6 +10,10 @@
     return field ? field.value : "";
   }
 
+  // A link to follow at once (the provider's sign-in page).
+  var follow = document.querySelector("a[data-follow]");
+  if (follow) { window.location.assign(follow.href); }
+
   // Submitting a select's form when it changes (the business switcher).
   document.querySelectorAll("[data-submit-on-change]").forEach(function (select) {
     select.addEventListener("change", function () { select.form.submit(); });
@@ -138,6 +142,10 @@
       line.textContent = note;
       detected.appendChild(line);
     });
+    if (data.sign_in) {
+      var oauth = document.getElementById("oauth");
+      if (oauth) { oauth.open = true; }
+    }
     var use = document.createElement("button");
     use.type = "button";
     use.className = "secondary";
