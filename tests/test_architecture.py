@@ -32,7 +32,7 @@ LAYERS: list[tuple[str, ...]] = [
         "files",
     ),
     ("addresses", "settings", "secrets", "database", "store"),
-    ("message", "wire"),
+    ("message", "wire", "relaying"),
     ("transports",),
     ("setup",),
     ("outbox",),

@@ -28,6 +28,11 @@ from barua.database.tables import (
     pauses,
     pieces,
     recipients,
+    relay_config,
+    relay_idempotency,
+    relay_keys,
+    relay_messages,
+    relay_suppressed,
     setup_links,
     users,
     web_sessions,
@@ -87,6 +92,11 @@ def _v4(conn: Connection) -> None:
     metadata.create_all(conn, tables=web, checkfirst=True)
 
 
+def _v5(conn: Connection) -> None:
+    relay = [relay_keys, relay_messages, relay_idempotency, relay_suppressed, relay_config]
+    metadata.create_all(conn, tables=relay, checkfirst=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "create the outbox tables", _v1),
     Migration(2, "remember which messages go into SMTP DATA as they are; due index by id", _v2),
@@ -97,6 +107,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         _v3,
     ),
     Migration(4, "the web app: users, sessions, setup links, API tokens, documents", _v4),
+    Migration(5, "the relay: API keys, accepted messages, idempotency records, suppressions", _v5),
 )
 """Every migration in order; :func:`migrate` runs those not yet run."""
 

@@ -21,6 +21,11 @@ way in both databases and cost no parsing. Tables::
     login_attempts      recent sign-in attempts, to slow down whoever guesses passwords
     api_tokens          tokens of business programs using the API (hashed), one business each
     documents           documents pushed or uploaded to the web app: JSON or a PDF
+    relay_keys          the relay's API keys (hashed): senders allowed, rate, daily quota
+    relay_messages      each message the relay accepted: its id, key and outbox entry
+    relay_idempotency   each decision of the relay (202, 422) by key and Message-ID, 24 hours
+    relay_suppressed    addresses a key no longer sends to (they bounced for good)
+    relay_config        the relay's own settings: sending address, DKIM key (encrypted)
 
 The statements that use them live beside their users: :mod:`barua.outbox.schema` and
 :mod:`barua.database.statements`.
@@ -295,4 +300,78 @@ documents = Table(
     Column("message_pk", _Id, nullable=True),
     Index("documents_business", "business_key", "created_at"),
     Index("documents_digest", "business_key", "digest", unique=True),
+)
+
+
+relay_keys = Table(
+    "relay_keys",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("name", Text, nullable=False),
+    Column("folded_name", String(200), nullable=False, unique=True),
+    # SHA-256 of the key: the database alone cannot send mail.
+    Column("key_hash", String(64), nullable=False, unique=True),
+    # The key's first characters, to tell keys apart in a list without the key.
+    Column("prefix", String(16), nullable=False),
+    # JSON: the addresses and @domains the key may send as.
+    Column("senders", Text, nullable=False),
+    Column("rate_per_minute", Integer, nullable=True),
+    Column("daily_quota", Integer, nullable=True),
+    # The address its mail is sent from, instead of the relay's.
+    Column("from_address", Text, nullable=True),
+    # "enabled", "disabled" (403) or "revoked" (401).
+    Column("status", String(16), nullable=False),
+    Column("created_at", Double, nullable=False),
+    # The rate limit's bucket: messages it may still send now, as of bucket_at.
+    Column("bucket_tokens", Double, nullable=True),
+    Column("bucket_at", Double, nullable=True),
+    # The daily quota: the day (UTC, YYYY-MM-DD) counted, and how many were accepted then.
+    Column("quota_day", String(10), nullable=True),
+    Column("quota_used", Integer, nullable=False, default=0),
+)
+
+relay_messages = Table(
+    "relay_messages",
+    metadata,
+    # The id the relay answered with (msg_...), also in the message's bounce address.
+    Column("id", String(64), primary_key=True),
+    # The key's id; 0 for open mode's shared identity.
+    Column("identity", _Id, nullable=False),
+    Column("outbox_pk", _Id, nullable=True),
+    Column("mail_from", Text, nullable=False),
+    Column("message_id", Text, nullable=False),
+    Column("created_at", Double, nullable=False),
+    Index("relay_messages_outbox", "outbox_pk"),
+)
+
+relay_idempotency = Table(
+    "relay_idempotency",
+    metadata,
+    Column("identity", _Id, primary_key=True),
+    Column("message_id", Text, primary_key=True),
+    # SHA-256 of the envelope and the MIME: the same request, or another with this Message-ID.
+    Column("fingerprint", String(64), nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("answer", Text, nullable=False),
+    Column("created_at", Double, nullable=False),
+    Index("relay_idempotency_created", "created_at"),
+)
+
+relay_suppressed = Table(
+    "relay_suppressed",
+    metadata,
+    Column("identity", _Id, primary_key=True),
+    # The address with its domain in lower case.
+    Column("address", Text, primary_key=True),
+    Column("code", Integer, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_at", Double, nullable=False),
+)
+
+relay_config = Table(
+    "relay_config",
+    metadata,
+    Column("key", String(100), primary_key=True),
+    # JSON; the DKIM key as {"fernet": "..."}, like the secrets of the settings.
+    Column("value", Text, nullable=False),
 )
