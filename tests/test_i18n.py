@@ -19,10 +19,13 @@ PACKAGE = Path(barua.__file__).parent
 
 
 def marked_texts() -> set[str]:
+    """Every text the code marks, and every ``_("…")`` of the web app's templates."""
     found: set[str] = set()
-    for path in PACKAGE.rglob("*.py"):
+    sources = [("python", path) for path in PACKAGE.rglob("*.py")]
+    sources += [("jinja2", path) for path in (PACKAGE / "web" / "templates").glob("*.html")]
+    for method, path in sources:
         for _, text, _, _ in extract_from_file(
-            "python", str(path), keywords={"N_": None, "_": None, "Message": (2,)}
+            method, str(path), keywords={"N_": None, "_": None, "Message": (2,)}
         ):
             if isinstance(text, str):
                 found.add(text)

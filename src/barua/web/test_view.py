@@ -51,10 +51,11 @@ def outcome_view(report: TestReport, lang: str) -> dict[str, Any]:
         data["trusted"] = report.trusted_certificate.sha256
     if report.ok:
         assert report.result is not None
+        reply = f"{report.result.code} {report.result.reply}".strip()
         data["summary"] = _(
             "The server accepted the test email for {to} ({reply}).",
             to=", ".join(report.result.accepted),
-            reply=f"{report.result.code} {report.result.reply}".strip(),
+            reply=reply,
         )
         if report.deliverability is not None:
             data["warnings"] = [
