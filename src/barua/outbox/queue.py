@@ -322,55 +322,22 @@ class Outbox:
         now = time.time()
         due = now if not_before is None else max(now, not_before.timestamp())
         fingerprint = settings_fingerprint(settings) if settings is not None else ""
-        parts = content.split(message.data)
-        digests = [content.digest(part) for part in parts]
         with self._transaction() as conn:
-            new_id = conn.execute(
-                schema.insert_message(self.dialect),
-                {
-                    "message_id": message.message_id,
-                    "idempotency_key": idempotency_key,
-                    "profile": business,
-                    "settings_fingerprint": fingerprint,
-                    "sender": message.sender,
-                    "subject": message.subject,
-                    "size": message.size,
-                    "status": MessageStatus.QUEUED.value,
-                    "attempts": 0,
-                    "created_at": now,
-                    "updated_at": now,
-                    "next_attempt_at": due,
-                    "wire_ready": is_wire_ready(message.data),
-                },
-            ).scalar()
+            new_id = self._insert(
+                conn,
+                message,
+                now=now,
+                due=due,
+                fingerprint=fingerprint,
+                idempotency_key=idempotency_key,
+                business=business,
+            )
             if new_id is None:
                 existing = conn.execute(
                     schema.MESSAGE_BY_KEY, _p({"key": idempotency_key})
                 ).scalar()
                 assert existing is not None
                 return self._entry(conn, int(existing))
-            unique = dict(zip(digests, parts, strict=True))
-            conn.execute(
-                schema.insert_ignoring_duplicates(blobs, self.dialect),
-                [{"digest": d, "size": len(p), "data": p} for d, p in unique.items()],
-            )
-            conn.execute(
-                schema.INSERT_PIECES,
-                [{"message_pk": new_id, "position": i, "digest": d} for i, d in enumerate(digests)],
-            )
-            conn.execute(
-                schema.INSERT_RECIPIENTS,
-                [
-                    {
-                        "message_pk": new_id,
-                        "position": i,
-                        "address": address,
-                        "status": RecipientStatus.PENDING.value,
-                        "updated_at": now,
-                    }
-                    for i, address in enumerate(message.recipients)
-                ],
-            )
         created = _when(now)
         assert created is not None
         return OutboxEntry(
@@ -398,6 +365,97 @@ class Outbox:
             business=business,
             settings_fingerprint=fingerprint,
         )
+
+    def insert(self, conn: Connection, message: OutgoingMessage, *, business: str) -> int:
+        """Write ``message`` to the outbox within the caller's transaction on ``conn`` (of
+        :attr:`engine`), so that what the caller writes beside it is committed with it or
+        not at all; the new entry's id. The caller commits (the relay's idempotency record
+        goes in the same transaction, see :mod:`barua.outbox.shared`)."""
+        if not message.recipients:
+            raise ValueError("a message needs at least one recipient")
+        now = time.time()
+        new_id = self._insert(
+            conn, message, now=now, due=now, fingerprint="", idempotency_key=None, business=business
+        )
+        assert new_id is not None
+        return new_id
+
+    def _insert(
+        self,
+        conn: Connection,
+        message: OutgoingMessage,
+        *,
+        now: float,
+        due: float,
+        fingerprint: str,
+        idempotency_key: str | None,
+        business: str,
+    ) -> int | None:
+        """The rows of a new entry; its id, or None when ``idempotency_key`` is taken."""
+        new_id = conn.execute(
+            schema.insert_message(self.dialect),
+            {
+                "message_id": message.message_id,
+                "idempotency_key": idempotency_key,
+                "profile": business,
+                "settings_fingerprint": fingerprint,
+                "sender": message.sender,
+                "subject": message.subject,
+                "size": message.size,
+                "status": MessageStatus.QUEUED.value,
+                "attempts": 0,
+                "created_at": now,
+                "updated_at": now,
+                "next_attempt_at": due,
+                "wire_ready": is_wire_ready(message.data),
+            },
+        ).scalar()
+        if new_id is None:
+            return None
+        parts = content.split(message.data)
+        digests = [content.digest(part) for part in parts]
+        unique = dict(zip(digests, parts, strict=True))
+        conn.execute(
+            schema.insert_ignoring_duplicates(blobs, self.dialect),
+            [{"digest": d, "size": len(p), "data": p} for d, p in unique.items()],
+        )
+        conn.execute(
+            schema.INSERT_PIECES,
+            [{"message_pk": new_id, "position": i, "digest": d} for i, d in enumerate(digests)],
+        )
+        conn.execute(
+            schema.INSERT_RECIPIENTS,
+            [
+                {
+                    "message_pk": new_id,
+                    "position": i,
+                    "address": address,
+                    "status": RecipientStatus.PENDING.value,
+                    "updated_at": now,
+                }
+                for i, address in enumerate(message.recipients)
+            ],
+        )
+        return int(new_id)
+
+    def mark_bounced(self, entry_id: int, address: str, *, code: int, reply: str) -> bool:
+        """A recipient the server had accepted bounced later: it is ``failed``, with the
+        bounce's code and reason; True when the entry had that recipient."""
+        with self._transaction() as conn:
+            result = conn.execute(
+                schema.MARK_BOUNCED,
+                _p(
+                    {
+                        "id": entry_id,
+                        "address": address,
+                        "rstatus": RecipientStatus.FAILED.value,
+                        "rcode": code,
+                        "rreply": reply,
+                        "now": time.time(),
+                    }
+                ),
+            )
+            return bool(result.rowcount)
 
     # Reading -----------------------------------------------------------------------------------
 

@@ -243,6 +243,21 @@ SET_RECIPIENT = (
     )
 )
 
+MARK_BOUNCED = (
+    update(recipients)
+    .where(
+        recipients.c.message_pk == bindparam("p_id"),
+        func.lower(recipients.c.address) == func.lower(bindparam("p_address")),
+    )
+    .values(
+        status=bindparam("p_rstatus"),
+        code=bindparam("p_rcode"),
+        reply=bindparam("p_rreply"),
+        updated_at=bindparam("p_now"),
+    )
+)
+"""A recipient whose delivery bounced after the server accepted it (the relay's bounces)."""
+
 INSERT_ATTEMPT = insert(attempts)
 
 

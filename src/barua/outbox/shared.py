@@ -1,0 +1,128 @@
+"""Units of work from many threads committed in one transaction: a group commit for writes
+that must be durable before their caller answers (the relay's ``202``).
+
+An SQLite commit in WAL mode with ``synchronous=FULL`` waits for the disk; so does a
+PostgreSQL commit. A relay answering sixteen clients at once would wait sixteen times in
+turn. Here one thread runs whatever work is waiting, each unit in a savepoint of its own (a
+unit that fails is rolled back alone and its caller gets its exception), and commits once
+for all of them; every caller returns only after that commit. A unit of work holds no more
+than a commit per unit would: its caller still answers after its own writes are on disk.
+
+>>> shared = SharedTransactions(outbox.engine)                     # doctest: +SKIP
+>>> entry_id = shared.run(lambda conn: outbox.insert(conn, message, business="relay"))
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from barua.database.engine import failure, first_line
+from barua.database.errors import FAILED, FAILED_HINT
+from barua.outbox.errors import OutboxError
+
+_T = TypeVar("_T")
+
+MAX_GROUP = 64
+"""The most units in one transaction: a long queue is served by several commits."""
+LOCK_WAIT = "5s"
+"""PostgreSQL: the longest a unit waits for a row another transaction holds."""
+
+
+class LockTimeout(Exception):
+    """A unit of work waited too long for a row another transaction holds (PostgreSQL)."""
+
+
+class SharedTransactions:
+    """Runs units of work (``work(conn)``) from any thread, several in one transaction."""
+
+    def __init__(self, engine: Engine, *, name: str = "barua-shared-commit") -> None:
+        self._engine = engine
+        self._queue: queue.SimpleQueue[_Unit[Any] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
+        self._thread.start()
+
+    def run(self, work: Callable[[Connection], _T]) -> _T:
+        """``work`` done in a transaction shared with others, once it is committed: its
+        result, or its exception (an :class:`OutboxError` when the commit failed)."""
+        unit: _Unit[_T] = _Unit(work)
+        self._queue.put(unit)
+        unit.done.wait()
+        if unit.error is not None:
+            raise unit.error
+        return unit.result  # type: ignore[return-value]
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=30)
+
+    def _serve(self) -> None:
+        stopping = False
+        while not stopping:
+            item = self._queue.get()
+            group: list[_Unit[Any]] = []
+            while item is not None:
+                group.append(item)
+                if len(group) >= MAX_GROUP:
+                    break
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            stopping = item is None
+            if group:
+                self._commit(group)
+
+    def _commit(self, group: list[_Unit[Any]]) -> None:
+        try:
+            with self._engine.connect() as conn:
+                if conn.dialect.name == "sqlite":
+                    # The write lock first: pysqlite would begin only at the first write, and a
+                    # savepoint before it would begin and end a transaction of its own.
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                elif conn.dialect.name == "postgresql":
+                    conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'"))
+                for unit in group:
+                    savepoint = conn.begin_nested()
+                    try:
+                        unit.result = unit.work(conn)
+                        savepoint.commit()
+                    except Exception as exc:  # handed to the unit's caller
+                        if savepoint.is_active:
+                            savepoint.rollback()
+                        unit.error = _lock_timeout(exc) or exc
+                conn.commit()
+        except SQLAlchemyError as exc:
+            error = failure(
+                OutboxError, exc, self._engine.url, text=FAILED(reason=first_line(exc)),
+                hint=FAILED_HINT(),
+            )  # fmt: skip
+            for unit in group:
+                unit.result, unit.error = None, error
+        except BaseException as exc:  # the thread must go on serving
+            for unit in group:
+                unit.result, unit.error = None, exc
+        for unit in group:
+            unit.done.set()
+
+
+def _lock_timeout(exc: Exception) -> LockTimeout | None:
+    """PostgreSQL's ``lock_not_available`` (55P03) as :class:`LockTimeout`."""
+    original = getattr(exc, "orig", None)
+    if getattr(original, "sqlstate", None) == "55P03":
+        return LockTimeout(str(original))
+    return None
+
+
+@dataclass(slots=True, eq=False)
+class _Unit(Generic[_T]):
+    work: Callable[[Connection], _T]
+    done: threading.Event = field(default_factory=threading.Event)
+    result: _T | None = None
+    error: BaseException | None = None
