@@ -7,6 +7,7 @@ from barua.app.documents import DocumentUseCases
 from barua.app.library import LibraryUseCases
 from barua.app.oauth import OAuthUseCases
 from barua.app.outbox import OutboxUseCases
+from barua.app.relay import RelayUseCases
 from barua.app.sending import SendingUseCases
 from barua.app.settings import SettingsUseCases
 from barua.app.testing import TestingUseCases
@@ -21,6 +22,7 @@ class Barua(
     DocumentUseCases,
     WorkerUseCases,
     OAuthUseCases,
+    RelayUseCases,
     SettingsUseCases,
     BusinessUseCases,
     OutboxUseCases,

@@ -131,6 +131,7 @@ class WorkerUseCases(SettingsUseCases, Context):
 
         def make_fleet(environment: Environment, share: tuple[int, int]) -> Fleet:
             from barua.app.oauth import transport_factory
+            from barua.app.relay import RELAY_BUSINESS
             from barua.outbox.fleet import Fleet
             from barua.outbox.queue import Outbox
 
@@ -144,6 +145,7 @@ class WorkerUseCases(SettingsUseCases, Context):
                 log=say,
                 share=share,
                 transports=lambda key: transport_factory(context.store, source.business_of(key)),
+                skip=frozenset({RELAY_BUSINESS}),
             )
 
         return Workers(self.environment, make_fleet, processes=count, log=say)

@@ -32,6 +32,7 @@ from barua.cli.common import (
 )
 from barua.cli.document import document_app
 from barua.cli.outbox import outbox_app, worker_command
+from barua.cli.relay import relay_app
 from barua.cli.send import send_command
 from barua.cli.serve import serve_command
 from barua.cli.settings import settings_app
@@ -92,6 +93,7 @@ app.add_typer(document_app, name="document")
 app.add_typer(outbox_app, name="outbox")
 app.command("worker")(worker_command)
 app.command("serve")(serve_command)
+app.add_typer(relay_app, name="relay")
 
 
 def _option_name(error: BadParameter) -> str:

@@ -126,6 +126,7 @@ class Fleet:
         log: Callable[[str], None] | None = None,
         share: tuple[int, int] = (0, 1),
         transports: Callable[[str], TransportFactory] | None = None,
+        skip: frozenset[str] = frozenset(),
     ) -> None:
         self.outbox = outbox
         self.config = config or WorkerConfig()
@@ -134,6 +135,8 @@ class Fleet:
         self._transports = transports
         """The transport factory of each business (by key), when it needs one of its own (a
         sign-in's tokens); else ``transport_factory`` for all."""
+        self._skip = skip
+        """Outbox names delivered by workers of their own (the relay's mail)."""
         self._log = log or (lambda _line: None)
         self._share = share
         self._stop = threading.Event()
@@ -205,7 +208,7 @@ class Fleet:
 
     def _start(self, due: set[str], versions: dict[str, int]) -> int:
         started = 0
-        for key in sorted(due):
+        for key in sorted(due - self._skip):
             if key in self._running or self._stop.is_set():
                 continue
             if key in self._paused and not self._pause_lifted(key, versions):

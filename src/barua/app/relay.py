@@ -1,0 +1,729 @@
+"""Use cases of the relay (``barua relay``): the HTTP email service of
+``docs/http-protocol.md``, its keys, its DKIM key and records, its bounces and its delivery.
+
+A face (``barua relay serve``) authenticates each request with :meth:`RelayService.authenticate`
+and hands the body to :meth:`RelayService.accept`, which checks it in the order of section
+5.1, rewrites and signs the message (section 6), and stores it in the outbox together with
+its idempotency record in one transaction shared with the other requests of the moment
+(:class:`~barua.outbox.shared.SharedTransactions`); the answer comes back only after that
+commit. Every answer is a :class:`RelayAnswer`: status, JSON body, headers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+import string
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.exc import IntegrityError
+
+from barua.addresses import validate_address
+from barua.app.context import Context
+from barua.app.errors import AppError
+from barua.app.settings import SettingsUseCases
+from barua.errors import BaruaError, MessageError
+from barua.message import OutgoingMessage
+from barua.relaying.bounces import Report, bounce_address, message_of, read_report
+from barua.relaying.dkim import Record, dkim_record, dmarc_record, generate_key, spf_record
+from barua.relaying.dkim import published_key as published_dkim_key
+from barua.relaying.dkim import sign as dkim_sign
+from barua.relaying.rewrite import InvalidMime, ParsedMime, check_request, inspect_mime, rewrite
+from barua.store import relay as stored
+from barua.store.relay import OPEN_KEY, KeyStatus, RelayConfig, RelayKey, RelayStore
+from barua.texts import Message
+from barua.transports.http_protocol import (
+    BEARER_CHALLENGE,
+    IDEMPOTENT_REPLAYED,
+    MAX_MESSAGE_SIZE,
+    MAX_RECIPIENTS,
+    PROTOCOL_VERSION,
+    RETRY_AFTER,
+    WWW_AUTHENTICATE,
+    Acceptance,
+    ErrorCode,
+    InvalidRequest,
+    MessageRequest,
+    bearer_key,
+    decode_request,
+    encode_acceptance,
+    encode_error,
+    encode_refused,
+    is_json,
+    request_size_limit,
+    retry_after,
+)
+
+__all__ = [
+    "RELAY_BUSINESS",
+    "ErrorCode",
+    "RelayAnswer",
+    "RelayOptions",
+    "RelayService",
+    "RelayUseCases",
+    "error_answer",
+    "is_json",
+    "request_size_limit",
+]
+
+if TYPE_CHECKING:
+    from barua.outbox.shared import SharedTransactions
+    from barua.outbox.worker import Worker, WorkerConfig
+
+RELAY_BUSINESS = "relay"
+"""The outbox's name for the relay's mail: delivered by the relay's worker, not a business's."""
+log = logging.getLogger("barua.relay")
+
+NO_SENDING_ADDRESS = Message("app.relay_no_sending_address", "the relay has no sending address yet")
+NO_SENDING_ADDRESS_HINT = Message(
+    "app.relay_no_sending_address_hint",
+    "Set the address it sends from: `barua relay settings --sending-address "
+    "noreply@mail.example.com`.",
+)
+NO_DKIM = Message("app.relay_no_dkim", "the relay has no DKIM key yet")
+NO_DKIM_HINT = Message(
+    "app.relay_no_dkim_hint",
+    "Make one: `barua relay dkim generate --domain mail.example.com --selector barua`.",
+)
+SENDER_INVALID = Message(
+    "app.relay_sender_invalid", '"{value}" is neither an email address nor @domain'
+)
+LIMIT_INVALID = Message("app.relay_limit_invalid", "{option} must be a whole number of 1 or more")
+BOUNCE_NOTICE_SUBJECT = Message("app.relay_bounce_subject", "Undelivered: {subject}")
+BOUNCE_NOTICE_TEXT = Message(
+    "app.relay_bounce_text",
+    "Your message {message_id} could not be delivered to:\n\n{failures}\n\n"
+    "Addresses that failed for good are no longer sent to by this relay.",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RelayAnswer:
+    """An answer of the relay: its status, JSON body and headers."""
+
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def error_answer(code: ErrorCode, message: str, **fields: Any) -> RelayAnswer:
+    """The answer of an error: its status, its JSON body, and ``Retry-After`` (seconds, from
+    ``retry=``) or the Bearer challenge where the protocol asks for them."""
+    wait = fields.pop("retry", None)
+    headers: dict[str, str] = {}
+    if code.status == 401:
+        headers[WWW_AUTHENTICATE] = BEARER_CHALLENGE
+    if wait is not None:
+        headers[RETRY_AFTER] = retry_after(wait)
+    return RelayAnswer(code.status, encode_error(code, message, **fields), headers)
+
+
+@dataclass(frozen=True, slots=True)
+class RelayOptions:
+    """How a relay answers: its limits, open mode, and how long a repeated request waits."""
+
+    max_message_size: int = MAX_MESSAGE_SIZE
+    max_recipients: int = MAX_RECIPIENTS
+    open: bool = False
+    """Requests without a key are taken, all as one identity (loopback only: the face checks)."""
+    open_senders: tuple[str, ...] = ()
+    """What open mode may send as (addresses, @domains); empty: anything."""
+    wait_in_progress: float = 10.0
+    """Seconds a request waits for the first one with its Message-ID before ``409``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Candidates:
+    """A request's recipients once checked alone: those to look up, those refused, in the
+    order given, each distinct address once under its first spelling."""
+
+    to_check: tuple[str, ...]
+    refused: dict[str, tuple[int, str]]
+
+
+class _InFlight:
+    """The requests being decided in this process, by identity and Message-ID."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: dict[tuple[int, str], threading.Event] = {}
+
+    @contextmanager
+    def hold(self, identity: int, message_id: str, *, wait: float) -> Iterator[bool]:
+        """Hold the pair while the block runs; yields False when another request held it
+        for longer than ``wait`` seconds (the caller answers ``409 in_progress``)."""
+        pair = (identity, message_id)
+        deadline = time.monotonic() + wait
+        while True:
+            with self._lock:
+                running = self._running.get(pair)
+                if running is None:
+                    mine = threading.Event()
+                    self._running[pair] = mine
+                    break
+            if not running.wait(max(0.0, deadline - time.monotonic())):
+                yield False
+                return
+        try:
+            yield True
+        finally:
+            with self._lock:
+                del self._running[pair]
+            mine.set()
+
+
+class RelayService:
+    """What the relay answers to each request (see the module docstring); one per process."""
+
+    def __init__(self, app: RelayUseCases, options: RelayOptions) -> None:
+        from barua.outbox.shared import SharedTransactions
+
+        self._app = app
+        self.options = options
+        self.config = app.relay_config()
+        if not self.config.sending_address:
+            raise AppError(NO_SENDING_ADDRESS(), hint=NO_SENDING_ADDRESS_HINT())
+        self._store = app.relay_store
+        self._outbox = app.outbox
+        self._shared: SharedTransactions = SharedTransactions(app.outbox.engine)
+        self._in_flight = _InFlight()
+        self._open_key = replace(OPEN_KEY, senders=options.open_senders)
+
+    def close(self) -> None:
+        self._shared.close()
+
+    # Authentication (section 3) and health (section 10) ----------------------------------------
+
+    def authenticate(self, authorization: str | None) -> RelayKey | RelayAnswer:
+        """The identity of a request's ``Authorization``, or the ``401``/``403`` to answer."""
+        if not authorization or not authorization.strip():
+            if self.options.open:
+                return self._open_key
+            return error_answer(ErrorCode.MISSING_API_KEY, "An API key is required.")
+        key = bearer_key(authorization)
+        try:
+            found = self._store.identify(key) if key is not None else None
+        except BaruaError:
+            return self.unavailable()
+        if found is None or found.status == KeyStatus.REVOKED:
+            return error_answer(ErrorCode.INVALID_API_KEY, "The API key is not valid.")
+        if found.status != KeyStatus.ENABLED:
+            return error_answer(ErrorCode.KEY_DISABLED, "The API key is disabled.")
+        return found
+
+    def health(self, authorization: str | None) -> RelayAnswer:
+        authenticated = False
+        if authorization and authorization.strip():
+            found = self.authenticate(authorization)
+            if isinstance(found, RelayAnswer):
+                return replace(found, headers={**found.headers, "Cache-Control": "no-store"})
+            authenticated = True
+        status, state = 200, "ok"
+        try:
+            self._outbox.counts()
+        except BaruaError:
+            status, state = 503, "unavailable"
+        body = {
+            "status": state,
+            "versions": [PROTOCOL_VERSION],
+            "max_message_size": self.options.max_message_size,
+            "max_recipients": self.options.max_recipients,
+            "features": [],
+            "authenticated": authenticated,
+        }
+        headers = {"Cache-Control": "no-store"}
+        if status == 503:
+            headers[RETRY_AFTER] = "5"
+        return RelayAnswer(status, json.dumps(body).encode(), headers)
+
+    def unavailable(self) -> RelayAnswer:
+        return error_answer(ErrorCode.UNAVAILABLE, "The service cannot take messages now.", retry=5)
+
+    # Accepting a message (sections 5 to 7) -----------------------------------------------------
+
+    def accept(self, key: RelayKey, body: bytes) -> RelayAnswer:
+        """The answer to ``POST /v1/messages`` of ``key`` with ``body`` (checked in the order
+        of section 5.1 from the shape on; authentication, content type and the size of the
+        body are the face's, before it reads the body)."""
+        options = self.options
+        try:
+            request = decode_request(
+                body,
+                max_message_size=options.max_message_size,
+                max_recipients=options.max_recipients,
+            )
+            parsed = inspect_mime(request.mime)
+            check_request(parsed, message_id=request.message_id, mail_from=request.mail_from)
+        except InvalidRequest as exc:
+            return RelayAnswer(exc.status, exc.answer())
+        except InvalidMime as exc:
+            return error_answer(ErrorCode(exc.code), exc.message)
+        candidates = checked_recipients(request.recipients)
+        fingerprint = request_fingerprint(request)
+        reference = new_reference()
+        data = self._prepared(key, parsed)
+        message = OutgoingMessage(
+            message_id=request.message_id,
+            sender=bounce_address(self.config.bounces or "", reference),
+            recipients=(),
+            data=data,
+            subject=_subject(parsed),
+        )
+        decide = partial(
+            self._decide,
+            key=key,
+            request=request,
+            fingerprint=fingerprint,
+            candidates=candidates,
+            message=message,
+            reference=reference,
+        )
+        with self._in_flight.hold(key.id, request.message_id, wait=options.wait_in_progress) as ok:
+            if not ok:
+                return _in_progress()
+            for _ in range(2):
+                try:
+                    answer: RelayAnswer = self._shared.run(decide)
+                except IntegrityError:
+                    continue  # another process recorded this Message-ID first: decide again
+                except BaruaError:
+                    return self.unavailable()
+                except Exception as exc:
+                    from barua.outbox.shared import LockTimeout
+
+                    if isinstance(exc, LockTimeout):
+                        return _in_progress()
+                    raise
+                log.info(
+                    "%s %s key=%s recipients=%d status=%d",
+                    reference,
+                    request.message_id,
+                    key.id,
+                    len(request.recipients),
+                    answer.status,
+                )
+                return answer
+        return _in_progress()
+
+    def _prepared(self, key: RelayKey, parsed: ParsedMime) -> bytes:
+        """The message as it is sent: rewritten (section 6), then signed."""
+        sending = key.from_address or self.config.sending_address or ""
+        data = rewrite(parsed, sending_address=sending)
+        config = self.config
+        if config.dkim_key and config.dkim_domain and config.dkim_selector:
+            data = dkim_sign(
+                data, key=config.dkim_key, domain=config.dkim_domain, selector=config.dkim_selector
+            )
+        return data
+
+    def _decide(
+        self,
+        conn: Any,
+        *,
+        key: RelayKey,
+        request: MessageRequest,
+        fingerprint: str,
+        candidates: Candidates,
+        message: OutgoingMessage,
+        reference: str,
+    ) -> RelayAnswer:
+        """Steps 5 to 9 of section 5.1, in the shared transaction."""
+        now = time.time()
+        found = stored.recorded(conn, key.id, request.message_id, now=now)
+        if found is not None:
+            if found.fingerprint != fingerprint:
+                return error_answer(
+                    ErrorCode.IDEMPOTENCY_CONFLICT,
+                    "Another message was sent with this message_id.",
+                )
+            return RelayAnswer(found.status, found.answer, {IDEMPOTENT_REPLAYED: "true"})
+        if key.senders and not key.may_send_as(request.mail_from):
+            return error_answer(
+                ErrorCode.SENDER_NOT_ALLOWED, "This key may not send as envelope.mail_from."
+            )
+        limited = stored.allowance(conn, key, now=now)
+        if limited is not None:
+            if limited.quota:
+                text = f"This key may send {limited.limit} messages a day."
+                return error_answer(ErrorCode.QUOTA_EXCEEDED, text, retry=limited.retry_after)
+            text = f"This key may send {limited.limit} messages a minute."
+            return error_answer(ErrorCode.RATE_LIMITED, text, retry=limited.retry_after)
+        refused = dict(candidates.refused)
+        wanted = {stored.normalised(r): r for r in candidates.to_check}
+        for address, (code, reason) in stored.suppressed_among(conn, key.id, list(wanted)).items():
+            refused[wanted[address]] = (code, f"5.7.1 address is on the suppression list: {reason}")
+        accepted = tuple(r for r in candidates.to_check if r not in refused)
+        if not accepted:
+            body = encode_error(
+                ErrorCode.RECIPIENTS_REFUSED,
+                "Every recipient was refused.",
+                refused=encode_refused(refused),
+            )
+            stored.record(
+                conn, key.id, request.message_id,
+                fingerprint=fingerprint, status=422, answer=body, now=now,
+            )  # fmt: skip
+            return RelayAnswer(422, body)
+        entry = self._outbox.insert(
+            conn, replace(message, recipients=accepted), business=RELAY_BUSINESS
+        )
+        stored.remember_message(
+            conn, reference, identity=key.id, outbox_pk=entry,
+            mail_from=request.mail_from, message_id=request.message_id, now=now,
+        )  # fmt: skip
+        stored.consume(conn, key, now=now)
+        body = encode_acceptance(Acceptance(reference, request.message_id, accepted, refused))
+        stored.record(
+            conn, key.id, request.message_id,
+            fingerprint=fingerprint, status=202, answer=body, now=now,
+        )  # fmt: skip
+        return RelayAnswer(202, body)
+
+
+def _in_progress() -> RelayAnswer:
+    return error_answer(
+        ErrorCode.IN_PROGRESS, "A request with this message_id is being processed.", retry=1
+    )
+
+
+def _subject(parsed: ParsedMime) -> str:
+    header = parsed.get(b"subject")
+    return header.text()[:200] if header is not None else ""
+
+
+_REFERENCE_CHARS = string.ascii_uppercase + string.digits
+
+
+def new_reference() -> str:
+    """A new id of an accepted message: ``msg_`` and 26 random characters (130 bits)."""
+    return "msg_" + "".join(secrets.choice(_REFERENCE_CHARS) for _ in range(26))
+
+
+def request_fingerprint(request: MessageRequest) -> str:
+    """SHA-256 over ``envelope.mail_from``, the recipients in order and the decoded MIME."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps([request.mail_from, list(request.recipients)]).encode("utf-8"))
+    digest.update(b"\x00")
+    digest.update(request.mime)
+    return digest.hexdigest()
+
+
+def checked_recipients(recipients: tuple[str, ...]) -> Candidates:
+    """Each distinct recipient (domains compared without case) under its first spelling,
+    refused with ``553`` when it is not a bare address."""
+    seen: set[str] = set()
+    to_check: list[str] = []
+    refused: dict[str, tuple[int, str]] = {}
+    for recipient in recipients:
+        key = stored.normalised(recipient)
+        if key in seen:
+            continue
+        seen.add(key)
+        if not _bare_address(recipient):
+            refused[recipient] = (553, "5.1.3 the address is not valid")
+        else:
+            to_check.append(recipient)
+    return Candidates(tuple(to_check), refused)
+
+
+def _bare_address(value: str) -> bool:
+    if not value or len(value) > 254 or value != value.strip() or "<" in value:
+        return False
+    try:
+        checked = validate_address(value, field="recipient")
+    except MessageError:
+        return False
+    return checked.name is None
+
+
+# The use cases ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DnsFinding:
+    """One record the relay's domain needs, and what the DNS has."""
+
+    record: Record
+    found: str | None
+    ok: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BounceOutcome:
+    """What a bounce did: the message it was about (None: not one of the relay's), the
+    recipients marked failed and those now suppressed."""
+
+    message: str | None
+    failed: tuple[str, ...] = ()
+    suppressed: tuple[str, ...] = ()
+    notified: bool = False
+
+
+class RelayUseCases(SettingsUseCases, Context):
+    """The relay: its settings, keys, DKIM key, bounces and delivery."""
+
+    @property
+    def relay_store(self) -> RelayStore:
+        found: RelayStore | None = getattr(self, "_relay_store", None)
+        if found is None:
+            found = RelayStore(self.engine, home=self.home, secret_key=self.environment.secret_key)
+            self._relay_store = found
+        return found
+
+    def relay_config(self) -> RelayConfig:
+        return self.relay_store.config()
+
+    def update_relay_config(self, **changes: Any) -> RelayConfig:
+        """The relay's settings with ``changes`` (sending_address, bounce_address, direct,
+        mx_port, domain_connections), saved."""
+        for name in ("sending_address", "bounce_address"):
+            value = changes.get(name)
+            if value:
+                changes[name] = validate_address(value, field=name).address
+        config = replace(self.relay_config(), **changes)
+        self.relay_store.save_config(config)
+        return config
+
+    def relay_service(self, options: RelayOptions) -> RelayService:
+        return RelayService(self, options)
+
+    # Keys --------------------------------------------------------------------------------------
+
+    def create_relay_key(
+        self,
+        name: str,
+        *,
+        senders: list[str],
+        rate_per_minute: int | None = None,
+        daily_quota: int | None = None,
+        from_address: str | None = None,
+    ) -> tuple[str, RelayKey]:
+        """A new key for ``name`` that may send as ``senders`` (addresses, ``@domains``); the
+        key is shown once."""
+        checked = tuple(_sender(value) for value in senders)
+        for option, value in (("--rate", rate_per_minute), ("--daily-quota", daily_quota)):
+            if value is not None and value < 1:
+                raise AppError(LIMIT_INVALID(option=option))
+        if from_address:
+            from_address = validate_address(from_address, field="--from").address
+        return self.relay_store.create_key(
+            name,
+            senders=checked,
+            rate_per_minute=rate_per_minute,
+            daily_quota=daily_quota,
+            from_address=from_address,
+        )
+
+    def relay_keys(self) -> list[RelayKey]:
+        return self.relay_store.keys()
+
+    def set_relay_key_status(self, name: str, status: str) -> RelayKey:
+        return self.relay_store.set_status(name, status)
+
+    def relay_suppressed(self, name: str) -> list[stored.Suppression]:
+        return self.relay_store.suppressed(self.relay_store.key_named(name).id)
+
+    def relay_unsuppress(self, name: str, address: str) -> bool:
+        return self.relay_store.unsuppress(self.relay_store.key_named(name).id, address)
+
+    # DKIM, SPF, DMARC --------------------------------------------------------------------------
+
+    def generate_dkim(self, *, domain: str, selector: str) -> list[Record]:
+        """A new signing key for ``domain`` (kept encrypted), and the records to publish."""
+        config = replace(
+            self.relay_config(),
+            dkim_domain=domain.strip().rstrip(".").lower(),
+            dkim_selector=selector.strip(),
+            dkim_key=generate_key(),
+        )
+        self.relay_store.save_config(config)
+        return self.dns_records(config)
+
+    def dns_records(self, config: RelayConfig | None = None) -> list[Record]:
+        """The DKIM key's record, and the SPF and DMARC records the sending domain needs."""
+        config = config or self.relay_config()
+        if not (config.dkim_key and config.dkim_domain and config.dkim_selector):
+            raise AppError(NO_DKIM(), hint=NO_DKIM_HINT())
+        bounce_domain = (config.bounces or f"bounces@{config.dkim_domain}").rpartition("@")[2]
+        mechanisms = "a mx"
+        if not config.direct:
+            settings = self.store.load_effective(self.store.business())
+            if settings is not None and settings.host:
+                mechanisms = f"a:{settings.host} a mx"
+        return [
+            dkim_record(config.dkim_key, domain=config.dkim_domain, selector=config.dkim_selector),
+            spf_record(bounce_domain, mechanisms=mechanisms),
+            dmarc_record(config.dkim_domain),
+        ]
+
+    def check_dns(self) -> list[DnsFinding]:
+        """Each record of :meth:`dns_records` as the DNS has it: present and right, or not."""
+        from barua.setup.spf import DnsLookups, spf_records
+
+        records = self.dns_records()
+        lookups = DnsLookups(self.resolver(timeout=5.0), 5.0)
+        findings = []
+        for record in records:
+            try:
+                texts = lookups.txt(record.name)
+            except Exception:  # a lookup that failed is a record not found
+                texts = []
+            if record.value.startswith("v=DKIM1"):
+                mine = published_dkim_key([record.value])
+                theirs = published_dkim_key(texts)
+                found = next((t for t in texts if "p=" in t), None)
+                findings.append(DnsFinding(record, found, theirs == mine))
+            elif record.value.startswith("v=spf1"):
+                found_spf = spf_records(texts)
+                findings.append(
+                    DnsFinding(record, found_spf[0] if found_spf else None, bool(found_spf))
+                )
+            else:
+                found = next((t for t in texts if t.startswith("v=DMARC1")), None)
+                findings.append(DnsFinding(record, found, found is not None))
+        return findings
+
+    # Bounces -----------------------------------------------------------------------------------
+
+    def relay_bounce(self, data: bytes, *, to: str | None = None) -> BounceOutcome:
+        """A bounce that came back to the relay (``to``: its envelope recipient): the failed
+        recipients of the message are marked failed, hard bounces go on the key's suppression
+        list, and the business is told by email."""
+        config = self.relay_config()
+        base = config.bounces
+        report = read_report(data)
+        reference = None
+        for address in ([to] if to else []) + report.to:
+            reference = message_of(address, base) if base and address else None
+            if reference:
+                break
+        if reference is None:
+            return BounceOutcome(None)
+        accepted = self.relay_store.accepted_message(reference)
+        if accepted is None or not report.failures:
+            return BounceOutcome(reference)
+        failed, suppressed = [], []
+        for failure in report.failures:
+            reason = f"{failure.status} {failure.diagnostic}".strip()
+            if accepted.outbox_pk is not None:
+                self.outbox.mark_bounced(
+                    accepted.outbox_pk, failure.recipient, code=failure.code, reply=reason
+                )
+            failed.append(failure.recipient)
+            if failure.permanent:
+                self.relay_store.suppress(
+                    accepted.identity, failure.recipient, code=550, reason=reason
+                )
+                suppressed.append(failure.recipient)
+        notified = self._notify(config, accepted, report)
+        log.info("%s bounced: %d failed, %d suppressed", reference, len(failed), len(suppressed))
+        return BounceOutcome(reference, tuple(failed), tuple(suppressed), notified)
+
+    def _notify(
+        self, config: RelayConfig, accepted: stored.AcceptedMessage, report: Report
+    ) -> bool:
+        """Tell the business (``envelope.mail_from``) which recipients failed; the notice's
+        envelope sender is empty, so it never bounces back."""
+        from barua.addresses import Mailbox
+        from barua.message import compose
+
+        if not config.sending_address:
+            return False
+        failures = "\n".join(
+            f"  {f.recipient}: {f.status} {f.diagnostic}".rstrip() for f in report.failures
+        )
+        notice = compose(
+            sender=Mailbox(config.sending_address),
+            to=[accepted.mail_from],
+            subject=BOUNCE_NOTICE_SUBJECT(subject=accepted.message_id).render(),
+            text=BOUNCE_NOTICE_TEXT(message_id=accepted.message_id, failures=failures).render(),
+        )
+        data = notice.data
+        if config.dkim_key and config.dkim_domain and config.dkim_selector:
+            data = dkim_sign(
+                data, key=config.dkim_key, domain=config.dkim_domain, selector=config.dkim_selector
+            )
+        self.outbox.enqueue(replace(notice, sender="", data=data), business=RELAY_BUSINESS)
+        return True
+
+    def relay_bounces_in(self, maildir: str) -> list[BounceOutcome]:
+        """Every bounce waiting in the Maildir ``maildir`` (its ``new/``), each moved to
+        ``cur/`` once handled."""
+        from pathlib import Path
+
+        folder = Path(maildir)
+        outcomes = []
+        for path in sorted((folder / "new").glob("*")):
+            if not path.is_file():
+                continue
+            with path.open("rb") as file:
+                data = file.read(2_000_000)
+            outcomes.append(self.relay_bounce(data))
+            (folder / "cur").mkdir(exist_ok=True)
+            path.rename(folder / "cur" / f"{path.name}:2,S")
+        return outcomes
+
+    # Delivery ----------------------------------------------------------------------------------
+
+    def relay_worker(
+        self, config: WorkerConfig | None = None, *, log: Callable[[str], None] | None = None
+    ) -> Worker:
+        """The worker that delivers the relay's mail: through the home's email settings (a
+        smarthost), or with ``barua relay settings --direct`` to each recipient's MX."""
+        from barua.app.oauth import transport_factory
+        from barua.outbox.worker import Worker, WorkerConfig
+        from barua.settings import make_settings
+        from barua.transports.direct import DirectTransport, DomainSlots
+
+        relay = self.relay_config()
+        worker_config = replace(config or WorkerConfig(), business=RELAY_BUSINESS)
+        if relay.direct:
+            domain = (relay.sending_address or "relay@localhost").rpartition("@")[2]
+            settings = make_settings(
+                host=domain,
+                port=relay.mx_port,
+                security="starttls_if_offered",
+                email_address=relay.bounces or relay.sending_address,
+                skip_tls_verify=True,
+            )
+            slots = DomainSlots(relay.domain_connections)
+            resolver = self.resolver(timeout=10.0)
+
+            def direct(settings: Any, _limits: Any, _observer: Any) -> Any:
+                return DirectTransport(
+                    resolver=resolver, port=relay.mx_port, slots=slots, timeout=settings.timeout
+                )
+
+            return Worker(
+                self.outbox, settings, config=worker_config, transport_factory=direct, log=log
+            )
+        business = self.store.business()
+        return Worker(
+            self.outbox,
+            lambda: self.settings_in_effect(business),
+            config=worker_config,
+            transport_factory=transport_factory(self.store, business),
+            log=log,
+        )
+
+
+def _sender(value: str) -> str:
+    """An address or ``@domain`` a key may send as, checked."""
+    value = value.strip()
+    if value.startswith("@"):
+        domain = value[1:].rstrip(".").lower()
+        if domain and "@" not in domain and "." in domain and " " not in domain:
+            return "@" + domain
+        raise AppError(SENDER_INVALID(value=value))
+    try:
+        return validate_address(value, field="--sender").address
+    except MessageError:
+        raise AppError(SENDER_INVALID(value=value)) from None

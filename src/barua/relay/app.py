@@ -1,0 +1,248 @@
+"""The relay's HTTP face: ``POST /v1/messages`` and ``GET /v1/health`` over FastAPI, every
+answer JSON, no redirects, the OpenAPI document at ``/openapi.json``.
+
+What happens here, in the order of section 5.1: the key is checked, then the content type,
+then ``Content-Length`` against the request limit (before a byte of the body is read), then
+the body is read within that limit and within ``body_timeout`` seconds (``408``). At most
+``concurrency`` requests are taken at once; more are answered ``503`` with ``Retry-After``.
+The rest is the application's (:meth:`barua.app.relay.RelayService.accept`), in a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+
+from barua.app.present import WorkerConfig
+from barua.app.relay import (
+    ErrorCode,
+    RelayAnswer,
+    RelayOptions,
+    error_answer,
+    is_json,
+    request_size_limit,
+)
+from barua.version import __version__
+
+if TYPE_CHECKING:
+    from barua.app import Barua
+
+JSON = "application/json"
+
+_ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "max_size": {"type": "integer"},
+                "refused": {"$ref": "#/components/schemas/Refused"},
+            },
+        }
+    },
+}
+_REFUSED = {
+    "type": "object",
+    "additionalProperties": {
+        "type": "object",
+        "required": ["code", "message"],
+        "properties": {"code": {"type": "integer"}, "message": {"type": "string"}},
+    },
+}
+_REQUEST = {
+    "type": "object",
+    "required": ["envelope", "message_id", "mime"],
+    "properties": {
+        "envelope": {
+            "type": "object",
+            "required": ["mail_from", "recipients"],
+            "properties": {
+                "mail_from": {"type": "string"},
+                "recipients": {"type": "array", "items": {"type": "string"}},
+            },
+        },
+        "message_id": {"type": "string", "maxLength": 250},
+        "mime": {"type": "string", "description": "The message, standard base64 with padding"},
+    },
+}
+_ACCEPTANCE = {
+    "type": "object",
+    "required": ["id", "message_id", "accepted", "refused"],
+    "properties": {
+        "id": {"type": "string", "maxLength": 128},
+        "message_id": {"type": "string"},
+        "accepted": {"type": "array", "items": {"type": "string"}},
+        "refused": {"$ref": "#/components/schemas/Refused"},
+    },
+}
+_HEALTH = {
+    "type": "object",
+    "required": ["status", "versions", "max_message_size", "max_recipients", "features"],
+    "properties": {
+        "status": {"type": "string", "enum": ["ok", "unavailable"]},
+        "versions": {"type": "array", "items": {"type": "string"}},
+        "max_message_size": {"type": "integer"},
+        "max_recipients": {"type": "integer"},
+        "features": {"type": "array", "items": {"type": "string"}},
+        "authenticated": {"type": "boolean"},
+    },
+}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {JSON: {"schema": schema}}}
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    error = {"$ref": "#/components/schemas/Error"}
+    return {status: _json(error, "An error (section 8)") for status in statuses}
+
+
+@dataclass(frozen=True, slots=True)
+class RelayServeOptions:
+    """How the face serves: the relay's own options, and the face's limits."""
+
+    relay: RelayOptions = field(default_factory=RelayOptions)
+    worker: bool = True
+    """Deliver the relay's mail in this process."""
+    worker_config: WorkerConfig | None = None
+    body_timeout: float = 30.0
+    """Seconds to read a request's body before answering ``408``."""
+    concurrency: int = 64
+    """Requests taken at once; more are answered ``503``."""
+
+
+def _response(answer: RelayAnswer) -> Response:
+    return Response(answer.body, status_code=answer.status, headers=answer.headers, media_type=JSON)
+
+
+def create_app(barua: Barua, options: RelayServeOptions) -> Any:
+    """The ASGI application of the relay of ``barua``."""
+    service = barua.relay_service(options.relay)
+    gate = asyncio.Semaphore(options.concurrency)
+    limit = request_size_limit(options.relay.max_message_size)
+    too_large = f"Messages may be at most {options.relay.max_message_size} bytes."
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        worker = barua.relay_worker(options.worker_config) if options.worker else None
+        thread = None
+        if worker is not None:
+            thread = threading.Thread(target=worker.run, name="barua-relay-worker", daemon=True)
+            thread.start()
+        try:
+            yield
+        finally:
+            if worker is not None and thread is not None:
+                worker.stop()
+                await run_in_threadpool(thread.join, 60)
+            service.close()
+
+    app = FastAPI(
+        title="barua relay",
+        version=__version__,
+        description="The barua HTTP email service protocol, version 1 (docs/http-protocol.md).",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+        redirect_slashes=False,
+        lifespan=lifespan,
+    )
+
+    @app.post(
+        "/v1/messages",
+        status_code=202,
+        summary="Hand over one message for delivery",
+        openapi_extra={
+            "requestBody": {"required": True, "content": {JSON: {"schema": _REQUEST}}},
+        },
+        responses={
+            202: _json(_ACCEPTANCE, "Stored durably; the service delivers it"),
+            **_errors(400, 401, 403, 408, 409, 413, 415, 422, 429, 503),
+        },
+    )
+    async def messages(request: Request) -> Response:
+        authorization = request.headers.get("authorization")
+        key = await run_in_threadpool(service.authenticate, authorization)
+        if isinstance(key, RelayAnswer):
+            return _response(key)
+        if not is_json(request.headers.get("content-type")):
+            return _response(
+                error_answer(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "The body must be JSON.")
+            )
+        declared = request.headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            size = options.relay.max_message_size
+            return _response(error_answer(ErrorCode.MESSAGE_TOO_LARGE, too_large, max_size=size))
+        if gate.locked():
+            return _response(service.unavailable())
+        async with gate:
+            try:
+                body = await asyncio.wait_for(_body(request, limit), options.body_timeout)
+            except TimeoutError:
+                return _response(
+                    error_answer(ErrorCode.REQUEST_TIMEOUT, "The request's body came too slowly.")
+                )
+            if body is None:
+                size = options.relay.max_message_size
+                return _response(
+                    error_answer(ErrorCode.MESSAGE_TOO_LARGE, too_large, max_size=size)
+                )
+            answer = await run_in_threadpool(service.accept, key, body)
+        return _response(answer)
+
+    @app.get(
+        "/v1/health",
+        summary="Is the service up, what are its limits, is my key valid",
+        responses={
+            200: _json(_HEALTH, "The service and its limits"),
+            **_errors(401, 403, 503),
+        },
+    )
+    async def health(request: Request) -> Response:
+        answer = await run_in_threadpool(service.health, request.headers.get("authorization"))
+        return _response(answer)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        if exc.status_code == 405:
+            answer = error_answer(ErrorCode.METHOD_NOT_ALLOWED, "This method is not allowed here.")
+        else:
+            answer = error_answer(ErrorCode.NOT_FOUND, "There is nothing at this address.")
+        return _response(answer)
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> Response:
+        # Nothing was stored: a failure after the store would have answered 202.
+        return _response(error_answer(ErrorCode.INTERNAL_ERROR, "Something went wrong.", retry=5))
+
+    schema = app.openapi()
+    schema.setdefault("components", {}).setdefault("schemas", {}).update(
+        {"Error": _ERROR, "Refused": _REFUSED}
+    )
+    return app
+
+
+async def _body(request: Request, limit: int) -> bytes | None:
+    """The request's body, or None as soon as it is larger than ``limit`` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
