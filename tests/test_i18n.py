@@ -18,17 +18,17 @@ from tests.certs import CertFiles
 PACKAGE = Path(barua.__file__).parent
 
 
-def marked_texts() -> set[str]:
-    """Every text the code marks, and every ``_("…")`` of the web app's templates."""
-    found: set[str] = set()
+def marked_texts() -> set[tuple[str | None, str]]:
+    """Every text the code marks, and every ``_("…")`` and ``pgettext("…", "…")`` of the web
+    app's templates: (context, text)."""
+    found: set[tuple[str | None, str]] = set()
     sources = [("python", path) for path in PACKAGE.rglob("*.py")]
     sources += [("jinja2", path) for path in (PACKAGE / "web" / "templates").glob("*.html")]
     for method, path in sources:
-        for _, text, _, _ in extract_from_file(
-            method, str(path), keywords={"N_": None, "_": None, "Message": (2,)}
-        ):
+        keywords = {"N_": None, "_": None, "Message": (2,), "pgettext": ((1, "c"), 2)}
+        for _, text, _, context in extract_from_file(method, str(path), keywords=keywords):
             if isinstance(text, str):
-                found.add(text)
+                found.add((context, text))
     return found
 
 
@@ -40,11 +40,13 @@ def fields(text: str) -> set[str]:
 def test_catalog_is_complete_and_current(lang: str) -> None:
     with catalog_path(lang).open("rb") as po:
         catalog = read_po(po)
-    translated = {m.id: m.string for m in catalog if m.id}
+    translated = {(m.context, m.id): m.string for m in catalog if m.id}
     texts = marked_texts()
-    assert sorted(texts - translated.keys()) == [], "run pybabel extract + update, translate"
-    assert sorted(translated.keys() - texts) == [], "the catalog holds texts no longer used"
-    for source, target in translated.items():
+    missing = sorted(texts - translated.keys(), key=str)
+    assert missing == [], "run scripts/update-catalog, translate"
+    unused = sorted(translated.keys() - texts, key=str)
+    assert unused == [], "the catalog holds texts no longer used"
+    for (_context, source), target in translated.items():
         assert isinstance(source, str) and isinstance(target, str)
         assert target.strip(), f"not translated: {source!r}"
         assert fields(target) == fields(source), f"placeholders differ: {source!r}"

@@ -36,6 +36,18 @@ def gettext_for(lang: str) -> Callable[..., str]:
     return _
 
 
+def pgettext_for(lang: str) -> Callable[..., str]:
+    """``pgettext(context, text, **values)``: a text that reads differently in another place
+    (the Email button, the Email column), translated for its ``context``."""
+    translations = translator(lang)
+
+    def pgettext(context: str, text: str, **values: Any) -> str:
+        translated = translations.pgettext(context, text)
+        return translated.format(**values) if values else translated
+
+    return pgettext
+
+
 @cache
 def environment(lang: str) -> Environment:
     """The templates, speaking ``lang``."""
@@ -47,6 +59,7 @@ def environment(lang: str) -> Environment:
         lstrip_blocks=True,
     )
     env.globals["_"] = gettext_for(lang)
+    env.globals["pgettext"] = pgettext_for(lang)
     env.globals["lang"] = lang
     env.globals["languages"] = LANGUAGE_NAMES
     env.filters["words"] = lambda text: text.render(lang) if isinstance(text, Text) else text
