@@ -45,6 +45,7 @@ def configure(barua: Barua, *, dkim: bool = True, **config: Any) -> str:
 @contextmanager
 def serve_relay(
     *,
+    environment: Environment | None = None,
     worker: bool = False,
     configured: bool = True,
     relay: RelayOptions | None = None,
@@ -52,7 +53,7 @@ def serve_relay(
     **options: Any,
 ) -> Iterator[Relay]:
     """The relay of a barua opened on the environment (the test's BARUA_HOME)."""
-    barua = Barua(Environment.from_environ())
+    barua = Barua(environment or Environment.from_environ())
     key = configure(barua) if configured else ""
     # IPPROTO_TCP named: asyncio turns Nagle's algorithm off only on sockets that say they are
     # TCP, and with it on, an answer waits 40 ms for the client's delayed ACK.
@@ -94,10 +95,15 @@ def mime(
     extra: bytes = b"",
 ) -> bytes:
     return (
-        f"From: {sender}\r\nTo: {to}\r\nSubject: Ankara\r\n"
-        f"Date: Mon, 07 Dec 2026 10:00:00 +0000\r\nMessage-ID: {message_id}\r\n"
-        "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
-    ).encode() + extra + b"\r\n" + body
+        (
+            f"From: {sender}\r\nTo: {to}\r\nSubject: Ankara\r\n"
+            f"Date: Mon, 07 Dec 2026 10:00:00 +0000\r\nMessage-ID: {message_id}\r\n"
+            "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        ).encode()
+        + extra
+        + b"\r\n"
+        + body
+    )
 
 
 def request(

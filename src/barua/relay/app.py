@@ -230,9 +230,12 @@ def create_app(barua: Barua, options: RelayServeOptions) -> Any:
         return _response(error_answer(ErrorCode.INTERNAL_ERROR, "Something went wrong.", retry=5))
 
     schema = app.openapi()
-    schema.setdefault("components", {}).setdefault("schemas", {}).update(
-        {"Error": _ERROR, "Refused": _REFUSED}
-    )
+    components = schema.setdefault("components", {})
+    components.setdefault("schemas", {}).update({"Error": _ERROR, "Refused": _REFUSED})
+    components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+    for path in schema["paths"].values():
+        for operation in path.values():
+            operation["security"] = [{"bearer": []}, {}]
     return app
 
 
