@@ -157,3 +157,25 @@ def test_a_wrong_value_is_shown_beside_its_field(page: Page, web: Served) -> Non
     expect(page.get_by_label("Port")).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_label("SMTP server")).to_have_value("smtp.example.com")
     assert not web.barua.business().has_settings
+
+
+def test_kiswahili_is_chosen_once_and_remembered(page: Page, web: Served, browser: Browser) -> None:
+    sign_up(page, web)
+    page.get_by_role("button", name="Kiswahili").click()
+    expect(page.get_by_role("heading", name="Mipangilio ya barua pepe")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "sw")
+    expect(page.get_by_role("button", name="Tuma barua pepe ya majaribio")).to_be_visible()
+    expect(page.get_by_role("button", name="Hifadhi")).to_be_visible()
+    expect(page.get_by_role("link", name="Kikasha toezi")).to_be_visible()
+    page.reload()
+    expect(page.get_by_role("heading", name="Mipangilio ya barua pepe")).to_be_visible()
+    # Another browser, an English one: once signed in, the user's own choice counts.
+    other = browser.new_context(locale="en-GB", extra_http_headers={"accept-language": "en"})
+    elsewhere = other.new_page()
+    elsewhere.goto(f"{web.url}/login")
+    expect(elsewhere.get_by_role("heading", name="Sign in")).to_be_visible()
+    elsewhere.get_by_label("Username").fill("amina")
+    elsewhere.get_by_label("Password").fill(PASSWORD)
+    elsewhere.get_by_role("button", name="Sign in").click()
+    expect(elsewhere.get_by_role("heading", name="Mipangilio ya barua pepe")).to_be_visible()
+    other.close()
