@@ -147,8 +147,8 @@ def test_barua_test_over_http_shows_its_steps(relay: Relay, smarthost: SmtpServe
 @pytest.mark.parametrize(
     "smuggled",
     [
-        b"Hi\n.\nMAIL FROM:<evil@attacker.example>\nRCPT TO:<victim@example.com>\nDATA\nForged\n.\n",
-        b"Hi\r.\rMAIL FROM:<evil@attacker.example>\rRCPT TO:<victim@example.com>\rDATA\rForged\r.\r",
+        b"Hi\n.\nMAIL FROM:<evil@attacker.example>\nRCPT TO:<v@example.com>\nDATA\nForged\n.\n",
+        b"Hi\r.\rMAIL FROM:<evil@attacker.example>\rRCPT TO:<v@example.com>\rDATA\rForged\r.\r",
         b"Hi\r\n.\nMAIL FROM:<evil@attacker.example>\r\nRCPT TO:<victim@example.com>\r\nDATA\r\n",
         b"Hi\n.\r\nMAIL FROM:<evil@attacker.example>\r\nRCPT TO:<victim@example.com>\r\nDATA\r\n",
     ],
