@@ -63,8 +63,7 @@ def serve_relay(
     serve_options = RelayServeOptions(
         relay=relay or RelayOptions(),
         worker=worker,
-        worker_config=WorkerConfig(poll_interval=poll, lease=5.0),
-        **options,
+        **{"worker_config": WorkerConfig(poll_interval=poll, lease=5.0), **options},
     )
     app = create_app(barua, serve_options)
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
