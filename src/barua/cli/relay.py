@@ -90,6 +90,12 @@ def serve_command(
         float,
         typer.Option("--poll-interval", metavar="SECONDS", min=0.01, help="Worker's idle sleep."),
     ] = 1.0,
+    lease: Annotated[
+        float,
+        typer.Option(
+            "--lease", metavar="SECONDS", min=0.1, help="Seconds a claimed message stays ours."
+        ),
+    ] = 300.0,
 ) -> None:
     """Serve POST /v1/messages and GET /v1/health (docs/http-protocol.md)."""
     import uvicorn
@@ -103,7 +109,9 @@ def serve_command(
             raise bad_input(NOT_LOOPBACK(host=host), NOT_LOOPBACK_HINT())
         relay = RelayOptions(open=open_mode, open_senders=tuple(open_sender or ()))
         options = RelayServeOptions(
-            relay=relay, worker=worker, worker_config=WorkerConfig(poll_interval=poll_interval)
+            relay=relay,
+            worker=worker,
+            worker_config=WorkerConfig(poll_interval=poll_interval, lease=lease),
         )
         asgi = create_app(app(), options)
         print_line(_(N_("barua relay is at {url}")).format(url=f"http://{host}:{port}/v1/"))
