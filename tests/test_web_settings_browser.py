@@ -179,3 +179,19 @@ def test_kiswahili_is_chosen_once_and_remembered(page: Page, web: Served, browse
     elsewhere.get_by_role("button", name="Sign in").click()
     expect(elsewhere.get_by_role("heading", name="Mipangilio ya barua pepe")).to_be_visible()
     other.close()
+
+
+def test_an_address_offers_its_providers_settings_and_app_password_steps(
+    page: Page, web: Served
+) -> None:
+    sign_up(page, web)
+    page.get_by_label("Username").fill("duka@gmail.com")
+    page.get_by_label("Username").press("Tab")
+    offer = page.locator("#detected")
+    expect(offer).to_contain_text("smtp.gmail.com")
+    expect(offer).to_contain_text("app password")
+    offer.get_by_role("button", name="Use these settings").click()
+    expect(page.get_by_label("SMTP server")).to_have_value("smtp.gmail.com")
+    expect(page.get_by_label("Port")).to_have_value("587")
+    expect(page.get_by_label("Security")).to_have_value("starttls")
+    expect(page.get_by_label("Password", exact=True)).to_be_focused()
