@@ -111,7 +111,8 @@ def published_key(texts: list[str]) -> str | None:
 
 def sign(data: bytes, *, key: bytes, domain: str, selector: str) -> bytes:
     """``data`` (CRLF line endings) with a ``DKIM-Signature`` of ``domain`` in front,
-    relaxed/relaxed, covering :data:`SIGNED_HEADERS`."""
+    covering :data:`SIGNED_HEADERS`: headers canonicalised relaxed, the body simple (the
+    relay sends these very bytes; dkimpy's relaxed body costs 5 ms for 200 KB)."""
     with _FAST_RSA:
         header = dkim.sign(
             data,
@@ -119,7 +120,7 @@ def sign(data: bytes, *, key: bytes, domain: str, selector: str) -> bytes:
             domain.encode("ascii"),
             key,
             include_headers=list(SIGNED_HEADERS),
-            canonicalize=(b"relaxed", b"relaxed"),
+            canonicalize=(b"relaxed", b"simple"),
         )
     return bytes(header) + data
 
