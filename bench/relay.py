@@ -1,0 +1,310 @@
+"""The relay's durable acceptance, side by side with Postfix's own, in one run.
+
+    bench/outbox-install-deps && tests/postfix/install-deps   # Postfix, smtp-source
+    .venv/bin/python bench/relay.py                            # --help for the options
+
+barua: ``barua relay serve --no-worker`` (1 or 2 processes, SQLite in a fresh home or a
+PostgreSQL schema made for the run and dropped after), and clients on loopback, each with one
+keep-alive connection, posting distinct messages of about 20 KB and 200 KB (a text and a
+PDF, built once by barua and each given its own Message-ID) through ``POST /v1/messages``.
+Every 202 comes after the message and its idempotency record are committed (SQLite
+``synchronous=FULL``, PostgreSQL ``synchronous_commit=on``); the run checks the outbox holds
+exactly as many messages as were accepted. Latency is per request, from the client's first
+byte to the answer's last.
+
+Postfix: a real Postfix (``tests/postfix/start-postfix``) with its queue on disk and delivery
+deferred (``defer_transports``), fed by ``smtp-source`` with as many sessions as barua has
+clients and messages of the same size: its durable acceptance (Postfix syncs each queue file
+before its 250).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import http.client
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from outbox_bulk import PG_ADMIN, scratch_outbox
+
+from barua.app import Barua, Environment
+from barua.message import Attachment, build_message
+from barua.settings import make_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+BARUA = str(Path(sys.executable).with_name("barua"))
+START_POSTFIX = ROOT / "tests" / "postfix" / "start-postfix"
+SIZES = {"20 KB": 20_000, "200 KB": 200_000}
+
+
+@dataclass
+class Run:
+    name: str
+    size: str
+    clients: int
+    messages: int
+    seconds: float
+    latencies: list[float] | None = None
+
+    @property
+    def rate(self) -> float:
+        return self.messages / self.seconds
+
+    def percentile(self, p: float) -> float | None:
+        if not self.latencies:
+            return None
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def bodies(count: int, size: int) -> list[bytes]:
+    """``count`` requests of about ``size`` bytes of MIME, each its own Message-ID."""
+    settings = make_settings(
+        protocol="http", http_service_url="http://127.0.0.1:1", reply_to="office@duka.example",
+        sender_name="Duka la Mama",
+    )  # fmt: skip
+    pdf = b"%PDF-1.7\n" + os.urandom(max(0, size * 3 // 4 - 1500)) + b"\n%%EOF\n"
+    template = build_message(
+        settings, to=["jane@example.com"], subject="Ankara INV-0042",
+        text="Habari Jane,\n\nTafadhali pata ankara yako.\n",
+        attachments=[Attachment("INV-0042.pdf", pdf)],
+    )  # fmt: skip
+    made = []
+    for n in range(count):
+        message_id = f"<bench.{n}.{secrets.token_hex(6)}@duka.example>"
+        data = template.data.replace(template.message_id.encode(), message_id.encode(), 1)
+        message = replace(template, message_id=message_id, data=data)
+        made.append(
+            json.dumps(
+                {
+                    "envelope": {
+                        "mail_from": message.sender,
+                        "recipients": list(message.recipients),
+                    },
+                    "message_id": message_id,
+                    "mime": base64.b64encode(message.data).decode(),
+                }
+            ).encode()
+        )
+    return made
+
+
+def start_relays(
+    env: dict[str, str], count: int
+) -> tuple[list[subprocess.Popen[bytes]], list[int]]:
+    procs, ports = [], []
+    for _ in range(count):
+        port = free_port()
+        procs.append(
+            subprocess.Popen(
+                [BARUA, "relay", "serve", "--no-worker", "--port", str(port)],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+        )
+        ports.append(port)
+    for proc, port in zip(procs, ports, strict=True):
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    said = proc.stderr.read().decode() if proc.stderr else ""
+                    raise SystemExit(f"the relay did not start: {said}") from None
+                time.sleep(0.05)
+    return procs, ports
+
+
+def post_all(
+    ports: list[int], key: str, requests: list[bytes], clients: int
+) -> tuple[float, list[float]]:
+    """Seconds for every request, and each request's latency; every answer must be 202."""
+    shares = [requests[i::clients] for i in range(clients)]
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    failures: list[str] = []
+    start = threading.Barrier(clients + 1)
+
+    def client(index: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", ports[index % len(ports)], timeout=60)
+        conn.connect()
+        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        start.wait()
+        for body in shares[index]:
+            began = time.perf_counter()
+            conn.request("POST", "/v1/messages", body=body, headers=headers)
+            answer = conn.getresponse()
+            answer.read()
+            latencies[index].append(time.perf_counter() - began)
+            if answer.status != 202:
+                failures.append(f"{answer.status}")
+        conn.close()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    began = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - began
+    if failures:
+        raise SystemExit(f"{len(failures)} requests were not accepted: {failures[:5]}")
+    return seconds, [x for each in latencies for x in each]
+
+
+def barua_runs(args: argparse.Namespace, postgres: str | None, processes: int) -> list[Run]:
+    runs = []
+    database = "PostgreSQL" if postgres else "SQLite"
+    with scratch_outbox(postgres) as (home, url):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("BARUA_")}
+        env["BARUA_HOME"] = str(home)
+        if url:
+            env["BARUA_DATABASE_URL"] = url
+        with Barua(Environment(home=home, database_url=url)) as app:
+            app.update_relay_config(sending_address="noreply@relay.example")
+            app.generate_dkim(domain="relay.example", selector="bench")
+            key, _made = app.create_relay_key("bench", senders=["@duka.example"])
+        procs, ports = start_relays(env, processes)
+        try:
+            for size_name, size in SIZES.items():
+                count = args.messages if size < 100_000 else max(args.messages // 4, 1)
+                for clients in args.clients:
+                    requests = bodies(count, size)
+                    post_all(ports, key, bodies(min(8, count), size), min(clients, 2))  # warm up
+                    seconds, latencies = post_all(ports, key, requests, clients)
+                    plural = "es" if processes > 1 else ""
+                    name = f"barua relay, {database}, {processes} process{plural}"
+                    runs.append(Run(name, size_name, clients, count, seconds, latencies))
+                    print(
+                        f"  {name}, {size_name}, {clients} clients: {count / seconds:.0f}/s",
+                        flush=True,
+                    )
+        finally:
+            for proc in procs:
+                proc.terminate()
+                proc.wait(timeout=30)
+        with Barua(Environment(home=home, database_url=url)) as app:
+            stored = sum(app.outbox.counts().values())
+        expected = sum(r.messages for r in runs) + sum(min(8, r.messages) for r in runs)
+        if stored != expected:
+            raise SystemExit(f"{database}: {stored} messages stored, {expected} accepted")
+    return runs
+
+
+def postfix_runs(args: argparse.Namespace) -> list[Run]:
+    folder = Path(tempfile.mkdtemp(prefix="postfix.", dir="/tmp"))
+    os.chmod(folder, 0o755)
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=localhost", "-keyout", str(folder / "key.pem"),
+         "-out", str(folder / "cert.pem")],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    ports = [free_port() for _ in range(3)]
+    instance = folder / "instance"
+    subprocess.run(
+        [str(START_POSTFIX), "start", str(instance), "--cert", str(folder / "cert.pem"),
+         "--key", str(folder / "key.pem"), "--smtps-port", str(ports[0]),
+         "--submission-port", str(ports[1]), "--plain-port", str(ports[2]),
+         "--message-size-limit", "50000000"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    conf = instance / "etc"
+    runs = []
+    try:
+        # Queue on disk, delivery deferred: what is measured is the acceptance alone.
+        subprocess.run(
+            ["postconf", "-c", str(conf), "-e", "defer_transports = virtual"], check=True
+        )
+        subprocess.run(["postfix", "-c", str(conf), "reload"], check=True, capture_output=True)
+        time.sleep(1)
+        source = shutil.which("smtp-source") or "/usr/sbin/smtp-source"
+        for size_name, size in SIZES.items():
+            count = args.messages if size < 100_000 else max(args.messages // 4, 1)
+            for clients in args.clients:
+                began = time.perf_counter()
+                subprocess.run(
+                    [source, "-s", str(clients), "-m", str(count), "-l", str(size),
+                     "-f", "office@duka.example", "-t", "jane@example.com",
+                     f"127.0.0.1:{ports[2]}"],
+                    check=True,
+                )  # fmt: skip
+                seconds = time.perf_counter() - began
+                runs.append(
+                    Run(
+                        "Postfix smtpd, queue on disk (smtp-source)",
+                        size_name,
+                        clients,
+                        count,
+                        seconds,
+                    )
+                )
+                print(
+                    f"  Postfix, {size_name}, {clients} sessions: {count / seconds:.0f}/s",
+                    flush=True,
+                )
+    finally:
+        subprocess.run(
+            [str(START_POSTFIX), "stop", str(instance)], capture_output=True, check=False
+        )
+        shutil.rmtree(folder, ignore_errors=True)
+    return runs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--messages", type=int, default=1000, help="20 KB messages a run (200 KB: a quarter)"
+    )
+    parser.add_argument("--clients", default="1,4,16", help="comma-separated client counts")
+    parser.add_argument("--processes", default="1,2", help="comma-separated relay process counts")
+    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--no-postfix", action="store_true")
+    parser.add_argument("--postgres-url", default=PG_ADMIN)
+    args = parser.parse_args()
+    args.clients = [int(c) for c in args.clients.split(",")]
+    processes = [int(p) for p in args.processes.split(",")]
+    large = max(args.messages // 4, 1)
+    print(f"{os.cpu_count()} CPU cores; {args.messages} messages of 20 KB a run, {large} of 200 KB")
+    runs: list[Run] = [] if args.no_postfix else postfix_runs(args)
+    for count in processes:
+        runs += barua_runs(args, None, count)
+        if not args.no_postgres:
+            runs += barua_runs(args, args.postgres_url, count)
+    anchor = {(r.size, r.clients): r.rate for r in runs if r.name.startswith("Postfix")}
+    print()
+    print("| run | size | clients | accepts/s | p50 ms | p99 ms | x Postfix |")
+    print("|---|---|---|---|---|---|---|")
+    for r in runs:
+        p50, p99 = r.percentile(0.5), r.percentile(0.99)
+        ratio = r.rate / anchor[(r.size, r.clients)] if (r.size, r.clients) in anchor else None
+        print(
+            f"| {r.name} | {r.size} | {r.clients} | {r.rate:,.0f} "
+            f"| {'-' if p50 is None else f'{p50:.1f}'} | {'-' if p99 is None else f'{p99:.1f}'} "
+            f"| {'-' if ratio is None else f'{ratio:.2f}x'} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
