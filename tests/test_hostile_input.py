@@ -144,7 +144,7 @@ def test_a_device_or_a_fifo_is_refused_at_once(
         assert_refused(
             ran, f"error: cannot read the {what} {path}: it is {kind}, not a regular file"
         )
-        assert ran.seconds < 10 and ran.peak_mb < 400
+        assert ran.seconds < 10 and ran.peak_mb < 400, (path, ran.seconds, ran.peak_mb)
     assert outbox_entries(env) == []
 
 

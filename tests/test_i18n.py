@@ -19,13 +19,24 @@ PACKAGE = Path(barua.__file__).parent
 
 
 def marked_texts() -> set[tuple[str | None, str]]:
-    """Every text the code marks, and every ``_("…")`` and ``pgettext("…", "…")`` of the web
-    app's templates: (context, text)."""
-    found: set[tuple[str | None, str]] = set()
+    """Every text the code marks, every ``_("…")`` and ``pgettext("…", "…")`` of the web
+    app's templates, and the help of every command and option: (context, text)."""
+    import typer
+
+    from barua.cli import app
+    from barua.cli.help import help_texts
+
+    found = help_texts(typer.main.get_command(app))
     sources = [("python", path) for path in PACKAGE.rglob("*.py")]
     sources += [("jinja2", path) for path in (PACKAGE / "web" / "templates").glob("*.html")]
     for method, path in sources:
-        keywords = {"N_": None, "_": None, "Message": (2,), "pgettext": ((1, "c"), 2)}
+        keywords = {
+            "N_": None,
+            "_": None,
+            "Message": (2,),
+            "pgettext": ((1, "c"), 2),
+            "NC_": ((1, "c"), 2),
+        }
         for _, text, _, context in extract_from_file(method, str(path), keywords=keywords):
             if isinstance(text, str):
                 found.add((context, text))
@@ -94,8 +105,10 @@ def test_settings_commands_speak_kiswahili(certs: CertFiles) -> None:
         )
         assert saved.stdout == 'Mipangilio ya barua pepe ya "default" imehifadhiwa.\n'
         shown = barua("--lang", "sw", "settings", "show").stdout.splitlines()
-        assert "password imewekwa" in [" ".join(line.split()) for line in shown]
-        assert "http_api_key haijawekwa" in [" ".join(line.split()) for line in shown]
+        assert "nenosiri (password) imewekwa" in [" ".join(line.split()) for line in shown]
+        assert "ufunguo wa API (http_api_key) haijawekwa" in [
+            " ".join(line.split()) for line in shown
+        ]
 
         info = describe_certificate(_der(certs))
         unconfirmed = barua("--lang", "sw", "settings", "trust-certificate")

@@ -23,6 +23,7 @@ from cryptography import x509
 from barua import build_message, make_settings, send_now
 from barua.certificates import fingerprint
 from barua.setup.diagnose import build_test_email
+from tests.dns_server import DnsServer
 from tests.postfix_server import OWNED_BY_ANOTHER, PostfixServer
 from tests.test_cli import barua
 
@@ -31,8 +32,8 @@ ACCEPTED = re.compile(
     rf"The server accepted the test email for {re.escape(TO)} "
     r"\(250 2\.0\.0 Ok: queued as ([0-9A-Za-z]+)\)\."
 )
-# After every successful test: the sending domain example.com has neither record in the
-# loopback DNS server the tests' barua asks.
+# After every successful test: the sending domain example.com exists in the loopback DNS server
+# the tests' barua asks (the fixture below gives it a mail server), with neither record.
 DELIVERABILITY_ADVICE = [
     "! example.com has no SPF record. Ask your email provider which SPF record to add to "
     "example.com.",
@@ -48,6 +49,11 @@ SELF_SIGNED = [
     "trust-certificate, or barua test --trust-certificate) rather than turning verification "
     "off.",
 ]
+
+
+@pytest.fixture(autouse=True)
+def sending_domain(loopback_dns: DnsServer) -> None:
+    loopback_dns.add("example.com", "MX", "10 mx.example.com.")
 
 
 def listener(postfix: PostfixServer, security: str) -> tuple[int, str]:

@@ -10,7 +10,6 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser
 
 from tests.smtpd import SmtpServer
-from tests.test_web_settings_browser import browser  # noqa: F401 - the fixture
 from tests.web_server import Served, serve
 from tests.web_tour import DESKTOP, PHONE, prepare, tour
 
@@ -31,7 +30,7 @@ def shop() -> Iterator[Served]:
     ("lang", "viewport"), [("en", DESKTOP), ("sw", PHONE)], ids=["en-desktop", "sw-phone"]
 )
 def test_every_screen_is_accessible_and_fits(
-    browser: Browser,  # noqa: F811
+    browser: Browser,
     shop: Served,
     lang: str,
     viewport: dict[str, int],

@@ -16,7 +16,6 @@ from playwright.sync_api import Browser, expect
 from tests.smtpd import SmtpServer
 from tests.test_web_access import PASSWORD, client, form_token, set_up
 from tests.test_web_outbox import settings_for, web_config
-from tests.test_web_settings_browser import browser  # noqa: F401 - the fixture
 from tests.web_server import Served, serve
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -132,7 +131,7 @@ def test_a_pdf_from_elsewhere_is_kept_shown_and_emailed(
     assert attachment.get_content() == pdf
 
 
-def test_email_a_document_from_its_button_and_see_it_sent(browser: Browser) -> None:  # noqa: F811
+def test_email_a_document_from_its_button_and_see_it_sent(browser: Browser) -> None:
     with SmtpServer(mode="plain") as server, serve(worker=True) as web:
         settings_for(web, server, bcc_copy="hesabu@example.com")
         page = browser.new_page()

@@ -15,7 +15,6 @@ from playwright.sync_api import Browser, expect
 from tests.oauth_server import CLIENT_ID, CLIENT_SECRET, OAuthServer
 from tests.smtpd import SmtpServer
 from tests.test_web_access import PASSWORD, client, form_token, set_up
-from tests.test_web_settings_browser import browser  # noqa: F401 - the fixture
 from tests.web_server import serve
 
 ACCOUNT = "duka@example.com"
@@ -36,7 +35,7 @@ def endpoints(provider: OAuthServer) -> dict[str, str]:
 
 
 def test_sign_in_with_microsoft_in_the_browser_then_test_with_the_token(
-    browser: Browser,  # noqa: F811
+    browser: Browser,
     provider: OAuthServer,
 ) -> None:
     with SmtpServer(mode="plain", tokens=provider.check) as smtp, serve() as web:

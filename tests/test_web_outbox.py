@@ -13,7 +13,6 @@ from playwright.sync_api import Browser, expect
 from barua.message import build_message
 from tests.smtpd import SmtpServer
 from tests.test_web_access import PASSWORD, client, form_token, set_up
-from tests.test_web_settings_browser import browser  # noqa: F401 - the fixture
 from tests.web_server import Served, serve
 
 SENDER = "duka@example.com"
@@ -114,7 +113,7 @@ def test_a_refused_login_pauses_the_business_until_resumed(
         assert len(server.messages) == 1
 
 
-def test_the_list_follows_the_worker_without_a_reload(browser: Browser) -> None:  # noqa: F811
+def test_the_list_follows_the_worker_without_a_reload(browser: Browser) -> None:
     # The server takes 3 s to answer the message: the page shows it on its way, then sent.
     with SmtpServer(mode="plain", faults={"DATA": "HANG 3"}) as server, serve(worker=True) as web:
         context = browser.new_context()

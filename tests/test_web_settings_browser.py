@@ -8,22 +8,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from tests.certs import CertFiles
 from tests.smtpd import SmtpServer
-from tests.web_server import CHROMIUM, Served, serve
+from tests.web_server import Served, serve
 
 USER, SMTP_PASSWORD = "duka@example.com", "siri-ya-duka"
 PASSWORD = "kahawa chungu sana"
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

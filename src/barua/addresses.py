@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from email_validator import EmailNotValidError, validate_email
 
 from barua.errors import MessageError
-from barua.texts import Message, untranslated
+from barua.i18n import NC_
+from barua.texts import Message, Text, untranslated
 
 _LINE_BREAKS = re.compile(r"[\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029\x00]")
 # C0 controls but the tab (a header may hold one), DEL and the C1 controls.
@@ -26,6 +27,23 @@ _CONTROLS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 _SURROGATES = re.compile(r"[\ud800-\udfff]")
 _LIST_SEPARATORS = re.compile(r"[,;\s]+")
 _NAMED = re.compile(r'^\s*(?:"(?P<quoted>[^"]*)"|(?P<plain>[^"<>]*?))\s*<(?P<addr>[^<>]+)>\s*$')
+
+FIELD_NAMES = (
+    NC_("field", "to"),
+    NC_("field", "cc"),
+    NC_("field", "bcc"),
+    NC_("field", "subject"),
+    NC_("field", "reply_to"),
+    NC_("field", "sender_name"),
+    NC_("field", "recipient"),
+    NC_("field", "email"),
+    NC_("field", "text"),
+    NC_("field", "html"),
+    NC_("field", "attachment"),
+    NC_("field", "attachment file name"),
+    NC_("field", "header name"),
+)
+"""The parts of an email a message can name (``{field}``), marked for the catalog."""
 
 NOT_UTF8 = Message("addresses.not_utf8", "{field} is not valid UTF-8 text")
 NOT_UTF8_HINT = Message(
@@ -54,6 +72,80 @@ NOT_AN_ADDRESS = Message(
 NOT_AN_ADDRESS_HINT = Message(
     "addresses.invalid_hint", "An email address looks like name@example.com."
 )
+
+
+# The reasons email-validator gives, in its words: a reader of another language reads them in
+# theirs. A reason not listed here is shown as the library wrote it.
+_REASONS = {
+    reason.template: reason
+    for reason in (
+        Message("addresses.reason.no_at", "An email address must have an @-sign."),
+        Message("addresses.reason.nothing_before", "There must be something before the @-sign."),
+        Message("addresses.reason.nothing_after", "There must be something after the @-sign."),
+        Message(
+            "addresses.reason.no_period",
+            "The part after the @-sign is not valid. It should have a period.",
+        ),
+        Message(
+            "addresses.reason.two_periods", "An email address cannot have two periods in a row."
+        ),
+        Message(
+            "addresses.reason.period_hyphen",
+            "An email address cannot have a period and a hyphen next to each other.",
+        ),
+        Message(
+            "addresses.reason.invalid_character", "The email address contains an invalid character."
+        ),
+        Message(
+            "addresses.reason.invalid_before",
+            "The email address contains invalid characters before the @-sign.",
+        ),
+        Message(
+            "addresses.reason.anything_after", "There can't be anything after the email address."
+        ),
+        Message("addresses.reason.not_ascii", "The email address is not valid ASCII."),
+        Message(
+            "addresses.reason.no_tld",
+            "The part after the @-sign is not valid. It is not within a valid top-level domain.",
+        ),
+        Message(
+            "addresses.reason.reserved",
+            "The part after the @-sign is a special-use or reserved name that cannot be used "
+            "with email.",
+        ),
+        Message(
+            "addresses.reason.display_name",
+            "A display name and angle brackets around the email address are not permitted here.",
+        ),
+    )
+}
+_REASONS_WITH_DETAIL = tuple(
+    (reason.template.removesuffix("{detail}"), reason)
+    for reason in (
+        Message(
+            "addresses.reason.invalid_before_detail",
+            "The email address contains invalid characters before the @-sign: {detail}",
+        ),
+        Message(
+            "addresses.reason.invalid_after_detail",
+            "The part after the @-sign contains invalid characters: {detail}",
+        ),
+        Message(
+            "addresses.reason.unsafe_detail",
+            "The email address contains unsafe characters: {detail}",
+        ),
+    )
+)
+
+
+def address_reason(reason: str) -> Text:
+    """Why email-validator refused an address, as a text to show in the reader's language."""
+    if reason in _REASONS:
+        return _REASONS[reason]()
+    for start, message in _REASONS_WITH_DETAIL:
+        if reason.startswith(start):
+            return message(detail=reason.removeprefix(start))
+    return untranslated(reason)
 
 
 def check_utf8(value: str, *, field: str) -> str:
@@ -163,7 +255,7 @@ def validate_address(value: str, *, field: str) -> Mailbox:
         result = validate_email(value.strip(), check_deliverability=False, allow_smtputf8=True)
     except EmailNotValidError as exc:
         raise MessageError(
-            NOT_AN_ADDRESS(field=field, value=value, reason=untranslated(str(exc))),
+            NOT_AN_ADDRESS(field=field, value=value, reason=address_reason(str(exc))),
             field=field,
             hint=NOT_AN_ADDRESS_HINT(),
         ) from None

@@ -27,11 +27,13 @@ and structured fields a program can act on::
 from __future__ import annotations
 
 import builtins
+import errno
+import socket
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from barua.texts import Text, joined, untranslated
+from barua.texts import Message, Text, joined, untranslated
 
 if TYPE_CHECKING:
     from barua.certificates import CertificateInfo
@@ -233,6 +235,20 @@ class TransportError(BaruaError):
         return self.message
 
     @property
+    def system_errno(self) -> int | None:
+        """The number of :attr:`system_error` (``errno``, or a name lookup's ``EAI_*``)."""
+        if self.code is not None:
+            return None
+        seen: set[int] = set()
+        exc: BaseException | None = self.__cause__
+        while exc is not None and id(exc) not in seen:
+            seen.add(id(exc))
+            if isinstance(exc, OSError) and not isinstance(exc, BaruaError):
+                return exc.errno
+            exc = exc.__cause__ or exc.__context__
+        return None
+
+    @property
     def system_error(self) -> str | None:
         """The operating system's or TLS library's own words for the failure, when there was
         no server reply to show instead (e.g. ``[Errno 111] Connection refused``)."""
@@ -346,3 +362,54 @@ class MessageTooLarge(PermanentError):
 
     size: int | None = None
     limit: int | None = None
+
+
+# The operating system's words for what went wrong, as its English strerror gives them: a
+# reader of another language reads them in theirs. What is not listed is shown as it is.
+_SYSTEM_REASONS = {
+    errno.ENOENT: Message("system.enoent", "No such file or directory"),
+    errno.EACCES: Message("system.eacces", "Permission denied"),
+    errno.EPERM: Message("system.eperm", "Operation not permitted"),
+    errno.EISDIR: Message("system.eisdir", "Is a directory"),
+    errno.ENOTDIR: Message("system.enotdir", "Not a directory"),
+    errno.EEXIST: Message("system.eexist", "File exists"),
+    errno.ENOSPC: Message("system.enospc", "No space left on device"),
+    errno.EROFS: Message("system.erofs", "Read-only file system"),
+    errno.ENAMETOOLONG: Message("system.enametoolong", "File name too long"),
+    errno.ELOOP: Message("system.eloop", "Too many levels of symbolic links"),
+}
+
+
+def system_reason(exc: OSError) -> Text:
+    """Why the system refused a file operation, to show in the reader's language: its own
+    words when barua does not know them."""
+    reason = _SYSTEM_REASONS.get(exc.errno) if exc.errno is not None else None
+    if reason is not None and exc.strerror == reason.template:
+        return reason()
+    return untranslated(exc.strerror or str(exc))
+
+
+# What a failure of the network means, said beside the system's own words ([Errno 111] …).
+_NO_WAY = Message("system.network_no_route", "this computer has no way to reach that network")
+_CUT = Message("system.network_cut", "the other side cut the connection suddenly")
+SYSTEM_MEANINGS = {
+    errno.ECONNREFUSED: Message(
+        "system.network_refused",
+        "the server's computer refused the connection: no program listens on that port",
+    ),
+    errno.ETIMEDOUT: Message("system.network_timeout", "no answer came in time"),
+    errno.EHOSTUNREACH: _NO_WAY,
+    errno.ENETUNREACH: _NO_WAY,
+    errno.ENETDOWN: _NO_WAY,
+    errno.EHOSTDOWN: _NO_WAY,
+    errno.ECONNRESET: _CUT,
+    errno.ECONNABORTED: _CUT,
+    errno.EPIPE: Message("system.network_closed", "the connection was already closed"),
+    socket.EAI_NONAME: Message(
+        "system.name_not_found", "the server's name was not found in the DNS"
+    ),
+    socket.EAI_AGAIN: Message(
+        "system.name_lookup_failed", "the DNS could not be asked for now; try again later"
+    ),
+}
+"""What each ``errno`` (or name lookup's ``EAI_*``) of a failed connection means."""

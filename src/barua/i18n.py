@@ -26,6 +26,12 @@ def N_(text: str) -> str:
     return text
 
 
+def NC_(context: str, text: str) -> str:
+    """Mark ``text`` for translation in ``context`` (``NC_("field", "port")``) without
+    translating it yet; ``translator(lang).pgettext(context, text)`` translates it."""
+    return text
+
+
 def language_code(value: str | None) -> str | None:
     """The language barua speaks that ``value`` names (``sw_TZ.UTF-8`` → ``sw``), or None."""
     if not value:

@@ -33,7 +33,7 @@ from barua.addresses import (
     readable,
     validate_address,
 )
-from barua.errors import MessageError
+from barua.errors import MessageError, system_reason
 from barua.settings import Settings
 from barua.texts import Message, Text, untranslated
 
@@ -153,11 +153,16 @@ def _open_regular(path: Path, *, field: str, cannot_read: Message) -> _Opened:
     try:
         descriptor = os.open(path, flags)
     except OSError as exc:
-        raise _unreadable(cannot_read, path, exc.strerror or str(exc), field) from exc
+        raise _unreadable(cannot_read, path, system_reason(exc), field) from exc
     try:
         info = os.fstat(descriptor)
         if stat.S_ISDIR(info.st_mode):
-            raise _unreadable(cannot_read, path, os.strerror(errno.EISDIR), field)
+            raise _unreadable(
+                cannot_read,
+                path,
+                system_reason(IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))),
+                field,
+            )
         kind = _kind(info.st_mode)
         if kind is not None:
             raise _unreadable(cannot_read, path, NOT_A_FILE(kind=kind), field, NOT_A_FILE_HINT())
@@ -181,7 +186,7 @@ def _read_opened(opened: _Opened, *, limit: int | None, field: str, cannot_read:
                 chunks.append(chunk)
                 read += len(chunk)
     except OSError as exc:
-        raise _unreadable(cannot_read, opened.path, exc.strerror or str(exc), field) from exc
+        raise _unreadable(cannot_read, opened.path, system_reason(exc), field) from exc
     if limit is not None and read > limit:
         raise _too_large(opened.path, read, limit, field)
     return b"".join(chunks)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from barua.errors import StoreError
+from barua.errors import StoreError, system_reason
 from barua.files import private_directory
 from barua.texts import Message
 
@@ -179,7 +179,7 @@ def _read_key_file(path: Path) -> bytes:
         raise
     except OSError as exc:
         raise StoreError(
-            KEY_FILE_UNREADABLE(path=path, reason=exc.strerror or str(exc)),
+            KEY_FILE_UNREADABLE(path=path, reason=system_reason(exc)),
             hint=KEY_FILE_UNREADABLE_HINT(),
         ) from exc
     if not _is_key(key):
@@ -193,7 +193,7 @@ def _create_key_file(path: Path) -> bytes:
         created = write_private_file(path, key + b"\n", replace=False)
     except OSError as exc:
         raise StoreError(
-            KEY_FILE_CANNOT_CREATE(path=path, reason=exc.strerror or str(exc)),
+            KEY_FILE_CANNOT_CREATE(path=path, reason=system_reason(exc)),
             hint=KEY_FILE_CANNOT_CREATE_HINT(variable=ENV_KEY),
         ) from exc
     return key if created else _read_key_file(path)

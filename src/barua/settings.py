@@ -27,6 +27,7 @@ from barua.addresses import check_no_line_breaks, validate_address
 from barua.certificates import normalise_fingerprint
 from barua.choices import AuthMethod, OAuthProvider, Protocol, Security
 from barua.errors import MessageError, SettingsError
+from barua.i18n import NC_
 from barua.texts import Message, Text
 
 __all__ = [
@@ -49,6 +50,38 @@ _API_KEY = re.compile(r"[\x21-\x7e]+")
 _HOSTNAME = re.compile(
     r"^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*\.?$"
 )
+
+
+FIELD_NAMES = (
+    NC_("field", "protocol"),
+    NC_("field", "host"),
+    NC_("field", "port"),
+    NC_("field", "security"),
+    NC_("field", "username"),
+    NC_("field", "email_address"),
+    NC_("field", "sender_name"),
+    NC_("field", "http_service_url"),
+    NC_("field", "http_api_key"),
+    NC_("field", "bcc_copy"),
+    NC_("field", "reply_to"),
+    NC_("field", "skip_tls_verify"),
+    NC_("field", "pinned_certificate"),
+    NC_("field", "timeout"),
+    NC_("field", "auth"),
+    NC_("field", "password"),
+    NC_("field", "oauth_provider"),
+    NC_("field", "oauth_client_id"),
+    NC_("field", "oauth_client_secret"),
+    NC_("field", "oauth_tenant"),
+    NC_("field", "oauth_issuer"),
+    NC_("field", "oauth_scope"),
+    NC_("field", "oauth_authorization_url"),
+    NC_("field", "oauth_token_url"),
+    NC_("field", "oauth_device_url"),
+    NC_("field", "sign-in"),
+)
+"""Every setting's name, marked for the catalog: messages and `settings show` name a setting
+in the reader's language (``sign-in``: the sign-in a setting of OAuth keeps)."""
 
 
 API_KEY_CHARACTERS = Message(

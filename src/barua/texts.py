@@ -44,7 +44,10 @@ class Text:
     def render(self, lang: str | None = None) -> str:
         """The text in ``lang`` (English when None or not spoken by barua)."""
         template = translator(lang).gettext(self.template) if lang not in (None, "en") else None
-        values = {name: _rendered(value, lang) for name, value in self.params.items()}
+        values = {
+            name: field_name(value, lang) if name == FIELD else _rendered(value, lang)
+            for name, value in self.params.items()
+        }
         return (template or self.template).format(**values)
 
     def __str__(self) -> str:
@@ -94,6 +97,22 @@ def _restored(value: Any) -> Any:
     if isinstance(value, dict) and "$texts" in value:
         return tuple(_restored(item) for item in value["$texts"])
     return value
+
+
+FIELD = "field"
+"""The placeholder, and the catalog's context, of the name of a field a message is about: a
+setting (``port``) or a part of an email (``to``). The code names fields by their names in
+settings files and programs; a reader of another language reads the field's name in their
+words, the name itself beside it (``lango (port)``). Names are marked for the catalog with
+``NC_("field", "port")`` where they are defined."""
+
+
+def field_name(name: Any, lang: str | None = None) -> Any:
+    """The name of field ``name`` as a reader of ``lang`` reads it; the name itself in English,
+    and for a name the catalog does not hold."""
+    if not isinstance(name, str) or lang in (None, "en"):
+        return _rendered(name, lang)
+    return translator(lang).pgettext(FIELD, name)
 
 
 def _rendered(value: Any, lang: str | None) -> Any:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from barua.addresses import SeveralAddressesError, display_address, readable
 from barua.certificates import CertificateInfo
 from barua.documents import DocumentError, EmailOutcome, EmailStatus
+from barua.outbox.errors import OUTCOME_WORDS, RECIPIENT_WORDS, STATUS_WORDS
 from barua.outbox.fleet import FleetReport
 from barua.outbox.queue import Attempt, OutboxEntry, Pause
 from barua.outbox.retry import RetryPolicy
@@ -17,6 +18,9 @@ from barua.transports.base import StepEvent, StepObserver, format_size
 from barua.transports.oauth import DeviceCode
 
 __all__ = [
+    "OUTCOME_WORDS",
+    "RECIPIENT_WORDS",
+    "STATUS_WORDS",
     "Advice",
     "Attempt",
     "AttemptOutcome",

@@ -6,8 +6,9 @@ a file, a flag).
 
 from __future__ import annotations
 
+import re
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from typer._click.exceptions import (
@@ -31,6 +32,7 @@ from barua.cli.common import (
     start,
 )
 from barua.cli.document import document_app
+from barua.cli.help import translate
 from barua.cli.outbox import outbox_app, worker_command
 from barua.cli.relay import relay_app
 from barua.cli.send import send_command
@@ -40,7 +42,17 @@ from barua.cli.testmail import test_command
 from barua.i18n import N_
 from barua.version import __version__
 
-app = typer.Typer(
+
+class _Barua(typer.Typer):
+    """The command tree, built when the command line runs and put in the run's language."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        command = typer.main.get_command(self)
+        translate(command, current().lang)
+        return command(*args, **kwargs)
+
+
+app = _Barua(
     help="barua: send invoices, quotes and reports by email, reliably.",
     no_args_is_help=True,
     add_completion=False,
@@ -99,9 +111,11 @@ app.add_typer(relay_app, name="relay")
 def _option_name(error: BadParameter) -> str:
     param = error.param
     if param is None:
-        return "a value"
+        return _(N_("a value"))
     if param.param_type_name == "option" and param.opts:
         return max(param.opts, key=len)
+    if current().lang != "en" and param.metavar:
+        return param.metavar  # the argument's name as the help in this language shows it
     return (param.name or "argument").upper()
 
 
@@ -116,10 +130,61 @@ def _what_is_wrong(error: BadParameter) -> str:
             return _(N_("{value} is not a whole number")).format(value=repr(value))
         if kind == "float_parsing":
             return _(N_("{value} is not a number")).format(value=repr(value))
+        limits = {
+            "greater_than_equal": ("ge", N_("Input should be greater than or equal to {limit}")),
+            "greater_than": ("gt", N_("Input should be greater than {limit}")),
+            "less_than_equal": ("le", N_("Input should be less than or equal to {limit}")),
+            "less_than": ("lt", N_("Input should be less than {limit}")),
+        }
+        if kind in limits:
+            name, words = limits[kind]
+            return _(words).format(limit=first.get("ctx", {}).get(name))
         reason = first.get("ctx", {}).get("error")
         if reason is not None:  # an enum's choices, as "'tls' is not one of 'auto', ..."
+            found = _NOT_ONE_OF.fullmatch(str(reason))
+            if found is not None:
+                return _(N_("{value} is not one of {choices}")).format(**found.groupdict())
             return str(reason).rstrip(".")
     return str(error.message).rstrip(".")
+
+
+_NOT_ONE_OF = re.compile(r"(?P<value>.*) is not one of (?P<choices>.*?)\.?", re.DOTALL)
+# click's and typer's own words for a mistake, and barua's in the reader's language.
+_CLICK_MISTAKES = (
+    (re.compile(r"No such command (?P<name>.*?)\.(?: Did you mean (?P<choices>.*)\?)?"), None),
+    (re.compile(r"Missing command\."), N_("missing command")),
+    (
+        re.compile(r"Got unexpected extra argument\(s\) \((?P<arguments>.*)\)"),
+        N_("got unexpected extra argument(s) ({arguments})"),
+    ),
+    (
+        re.compile(r"Option (?P<option>'.*') requires an argument\."),
+        N_("option {option} requires an argument"),
+    ),
+    (
+        re.compile(r"Option (?P<option>'.*') does not take a value\."),
+        N_("option {option} does not take a value"),
+    ),
+)
+
+
+def _click_mistake(error: ClickException) -> str:
+    """A mistake click or typer found, in the reader's language when barua knows its words."""
+    message = error.format_message()
+    for pattern, words in _CLICK_MISTAKES:
+        found = pattern.fullmatch(message)
+        if found is None:
+            continue
+        values = found.groupdict()
+        if words is not None:
+            return _(words).format(**values)
+        problem = _(N_("no such command {name}")).format(name=values["name"])
+        if values["choices"]:
+            choices = _(N_(" or ")).join(values["choices"].split(", "))
+            problem += " " + _(N_("(did you mean {choices}?)")).format(choices=choices)
+        return problem
+    message = message.rstrip(".")
+    return message[:1].lower() + message[1:]
 
 
 def usage_error_lines(error: ClickException) -> list[str]:
@@ -134,8 +199,7 @@ def usage_error_lines(error: ClickException) -> list[str]:
             choices = _(N_(" or ")).join(sorted(error.possibilities))
             problem += " " + _(N_("(did you mean {choices}?)")).format(choices=choices)
     else:
-        message = error.format_message().rstrip(".")
-        problem = message[:1].lower() + message[1:]
+        problem = _click_mistake(error)
     lines = [_(N_("error: {message}")).format(message=problem)]
     # Some parsing errors come without the command they happened in: then the top's help.
     context = getattr(error, "ctx", None)
@@ -187,7 +251,7 @@ def main() -> None:
             err.print(line, markup=False)
         sys.exit(exc.exit_code)
     except typer.Abort:
-        err.print("aborted", markup=False)
+        err.print(_(N_("aborted")), markup=False)
         sys.exit(1)
     except UnicodeEncodeError as exc:
         if not _holds_bytes_that_were_not_utf8(exc):

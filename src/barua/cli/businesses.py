@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from barua.cli.common import _, app, bad_input, business, print_line, printable, user_errors
+from barua.errors import system_reason
 from barua.i18n import N_
 from barua.texts import Message
 
@@ -35,7 +36,7 @@ def _read(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise bad_input(CANNOT_READ(path=path, reason=exc.strerror or str(exc))) from None
+        raise bad_input(CANNOT_READ(path=path, reason=system_reason(exc))) from None
 
 
 @business_app.command("list")
@@ -104,8 +105,6 @@ def show_command(document_type: TypeArg, language: LangArg) -> None:
     with user_errors():
         try:
             template = app().template(business(), document_type, language)
-        except ValueError as exc:
-            raise bad_input(Message("cli.template_unknown", "{reason}")(reason=str(exc))) from None
         except DocumentError as exc:
             raise bad_input(exc.text, hint=exc.hint_text) from None
         print_line(_(N_("subject:")))
@@ -142,6 +141,11 @@ def set_command(
 @template_app.command("reset")
 def reset_command(document_type: TypeArg, language: LangArg) -> None:
     """Go back to barua's own templates for TYPE in LANGUAGE."""
+    from barua.app.present import DocumentError
+
     with user_errors():
-        app().reset_template(business(), document_type, language)
+        try:
+            app().reset_template(business(), document_type, language)
+        except DocumentError as exc:
+            raise bad_input(exc.text, hint=exc.hint_text) from None
         print_line(_(N_("barua's own template is used again.")))

@@ -179,6 +179,12 @@ def _(text: str) -> str:
     return translator(language()).gettext(text)
 
 
+def pgettext(context: str, text: str) -> str:
+    """``text`` in the user's language, as it reads in ``context`` (one English word can
+    be two: the ``subject`` of an email, the ``subject`` of a certificate)."""
+    return translator(language()).pgettext(context, text)
+
+
 def render(text: Text) -> str:
     """``text`` in the user's language."""
     return text.render(language())

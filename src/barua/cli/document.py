@@ -30,6 +30,7 @@ from barua.cli.common import (
     user_errors,
 )
 from barua.cli.send import report_delivery
+from barua.errors import system_reason
 from barua.i18n import N_
 from barua.texts import Message
 
@@ -139,7 +140,7 @@ def render_command(
             _report(exc)
         except OSError as exc:
             target = output or file.with_suffix(".pdf")
-            raise bad_input(CANNOT_WRITE(path=target, reason=exc.strerror or str(exc))) from None
+            raise bad_input(CANNOT_WRITE(path=target, reason=system_reason(exc))) from None
         size = max(1, round(rendered.size / 1024))
         print_line(
             _(N_("Wrote {path} ({label}, {size} KB)")).format(

@@ -20,7 +20,9 @@ from barua.cli.common import (
     business,
     current,
     err,
+    language,
     out,
+    pgettext,
     print_line,
     printable,
     render,
@@ -134,51 +136,95 @@ def list_command(
             _print(
                 _(N_("The outbox is empty."))
                 if status is None
-                else _(N_("No {status} entries.")).format(status=status)
+                else _(N_("No {status} entries.")).format(status=_status(status))
             )
             return
-        who = f"{_(N_('BUSINESS')):16}  " if several else ""
+        heading = {
+            "business": _(N_("BUSINESS")),
+            "status": _(N_("STATUS")),
+            "tries": _(N_("TRIES")),
+            "created": _(N_("CREATED (UTC)")),
+            "to": _(N_("TO / SUBJECT")),
+        }
+        who = f"{heading['business']:16}  " if several else ""
+        statuses = [_status(entry.status) for entry in page.entries]
+        width = max(9, len(heading["status"]), *(len(word) for word in statuses))
+        tries = max(5, len(heading["tries"]))
         _print(
-            f"{'ID':>6}  {_(N_('STATUS')):9}  {_(N_('TRIES')):>5}  "
-            f"{_(N_('CREATED (UTC)')):19}  {who}{_(N_('TO / SUBJECT'))}"
+            f"{'ID':>6}  {heading['status']:{width}}  {heading['tries']:>{tries}}  "
+            f"{heading['created']:19}  {who}{heading['to']}"
         )
-        for entry in page.entries:
+        for entry, word in zip(page.entries, statuses, strict=True):
             # Other people's text, each kept on its one line.
             to = printable(", ".join(r.address for r in entry.recipients))
             name = page.names.get(entry.business, entry.business)[:16]
             shown = f"{printable(name):16}  " if several else ""
             _print(
-                f"{entry.id:>6}  {entry.status:9}  {entry.attempts:>5}  "
+                f"{entry.id:>6}  {word:{width}}  {entry.attempts:>{tries}}  "
                 f"{_when(entry.created_at):19}  {shown}{to}: {printable(entry.subject)}"
             )
 
 
-def _show(entry: OutboxEntry, business_name: str) -> None:
+def _step(step: str) -> str:
+    """A step of the delivery log as ``barua test`` names it."""
+    from barua.app.present import step_label
+    from barua.errors import Step
+
+    return step_label(Step(step), language()) if step in set(Step) else step
+
+
+def _status(status: MessageStatus) -> str:
+    from barua.app.present import STATUS_WORDS
+
+    return render(STATUS_WORDS[status]())
+
+
+def _show(entry: OutboxEntry, business_name: str) -> int:
+    from barua.app.present import RECIPIENT_WORDS
+
+    utc = _(N_("{time} UTC"))
     rows = [
-        ("id", str(entry.id)),
-        ("business", business_name),
-        ("status", f"{entry.status}: {entry.summary}"),
-        ("subject", entry.subject),
-        ("from", entry.sender),
-        ("message-id", entry.message_id),
-        ("key", entry.idempotency_key or "-"),
-        ("size", f"{entry.size} bytes"),
-        ("queued", f"{_when(entry.created_at)} UTC"),
-        ("sent", f"{_when(entry.sent_at)} UTC" if entry.sent_at else "-"),
-        ("attempts", str(entry.attempts)),
+        (pgettext("outbox entry", "id"), str(entry.id)),
+        (pgettext("outbox entry", "business"), business_name),
+        (
+            pgettext("outbox entry", "status"),
+            f"{_status(entry.status)}: {render(entry.summary_text)}",
+        ),
+        (pgettext("outbox entry", "subject"), entry.subject),
+        (pgettext("outbox entry", "from"), entry.sender),
+        (pgettext("outbox entry", "message-id"), entry.message_id),
+        (pgettext("outbox entry", "key"), entry.idempotency_key or "-"),
+        (pgettext("outbox entry", "size"), _(N_("{size} bytes")).format(size=entry.size)),
+        (pgettext("outbox entry", "queued"), utc.format(time=_when(entry.created_at))),
+        (
+            pgettext("outbox entry", "sent"),
+            utc.format(time=_when(entry.sent_at)) if entry.sent_at else "-",
+        ),
+        (pgettext("outbox entry", "attempts"), str(entry.attempts)),
     ]
     if entry.status in (MessageStatus.DEFERRED, MessageStatus.QUEUED) and entry.next_attempt_at:
-        rows.append(("next attempt", f"{_when(entry.next_attempt_at)} UTC"))
+        rows.append(
+            (
+                pgettext("outbox entry", "next attempt"),
+                utc.format(time=_when(entry.next_attempt_at)),
+            )
+        )
     if entry.last_error:
-        rows.append(("last error", _said(entry.last_error_text, entry.last_error)))
+        rows.append(
+            (pgettext("outbox entry", "last error"), _said(entry.last_error_text, entry.last_error))
+        )
     if entry.queue_id:
-        rows.append(("server id", entry.queue_id))
+        rows.append((pgettext("outbox entry", "server id"), entry.queue_id))
+    width = max(13, *(len(label) for label, _value in rows))
     for label, value in rows:
-        _print(f"{label:13} {printable(value)}")
-    _print("recipients:")
+        _print(f"{label:{width}} {printable(value)}")
+    _print(pgettext("outbox entry", "recipients:"))
+    words = {r.status: render(RECIPIENT_WORDS[r.status]()) for r in entry.recipients}
+    status_width = max(9, *(len(word) for word in words.values())) if words else 9
     for r in entry.recipients:
         said = f" ({r.code} {r.reply})" if r.code is not None else ""
-        _print(f"  {r.status:9} {printable(r.address + said)}")
+        _print(f"  {words[r.status]:{status_width}} {printable(r.address + said)}")
+    return width
 
 
 @outbox_app.command("show")
@@ -195,14 +241,22 @@ def show_command(entry_id: IdArg, as_json: JsonOpt = False) -> None:
             }
             out.print_json(json.dumps(document))
             return
-        _show(entry, detail.business_name)
-        _print("log:" if attempts else "log:          no attempt yet")
+        from barua.app.present import OUTCOME_WORDS, AttemptOutcome
+
+        width = _show(entry, detail.business_name)
+        log = pgettext("outbox entry", "log:")
+        _print(log if attempts else f"{log:{width}} " + _(N_("no attempt yet")))
         for a in attempts:
             reply = printable(f"{a.code} {a.reply}") if a.code is not None else ""
-            step = f" at step {a.step}" if a.step else ""
+            outcome = render(OUTCOME_WORDS[AttemptOutcome(a.outcome)]())
+            if a.step:
+                outcome = _(N_("{outcome} at step {step}")).format(
+                    outcome=outcome, step=_step(a.step)
+                )
+            started = _(N_("{time} UTC")).format(time=_when(a.started_at))
             _print(
-                f"  #{a.number} {_when(a.started_at)} UTC  {a.duration * 1000:7.1f} ms  "
-                f"{printable(a.server)}  {a.outcome}{step}  {reply}".rstrip()
+                f"  #{a.number} {started}  {a.duration * 1000:7.1f} ms  "
+                f"{printable(a.server)}  {outcome}  {reply}".rstrip()
             )
             if a.error:
                 _print(f"      {a.error_class}: {printable(_said(a.error_text, a.error))}")

@@ -49,8 +49,9 @@ from barua.cli.flags import (
     changes_from_flags,
     read_secret,
 )
+from barua.errors import system_reason
 from barua.i18n import N_, translator
-from barua.texts import Message
+from barua.texts import Message, field_name
 
 _UNREADABLE = {
     "password": N_(
@@ -139,6 +140,15 @@ def settings_set(
         print_warnings(app().settings_warnings(saved.settings, unreadable=saved.unreadable))
 
 
+def _shown(value: object) -> str:
+    """A setting's value as ``settings show`` prints it: yes and no in the reader's words."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return _(N_("yes") if value else N_("no"))
+    return str(value)
+
+
 @settings_app.command("show")
 def settings_show(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -159,27 +169,30 @@ def settings_show(
                 }
             out.print_json(json.dumps({**document, "unreadable_secrets": list(view.unreadable)}))
             return
-        width = max(len(name.removesuffix("_set")) for name in data) + 1
+        labels = {name: field_name(name.removesuffix("_set"), language()) for name in data}
+        width = max(len(label) for label in labels.values()) + 1
         for name, value in data.items():
-            label, shown = name, "" if value is None else value
+            label, shown = labels[name], _shown(value)
             if name.endswith("_set"):
-                label, shown = name.removesuffix("_set"), _(N_("set") if value else N_("not set"))
-                if label in view.unreadable:
+                shown = _(N_("set") if value else N_("not set"))
+                if name.removesuffix("_set") in view.unreadable:
                     shown = _(N_("set, but cannot be read with this key: set it again"))
-            print_line(f"{label:{width}} {printable(str(shown))}")
+            print_line(f"{label:{width}} {printable(shown)}")
         status = view.sign_in
+        sign_in = f"{field_name('sign-in', language()):{width}} "
         if view.values.get("auth") == "oauth":
             if status is None:
-                print_line(f"{'sign-in':{width}} " + _(N_("nobody has signed in yet")))
+                print_line(sign_in + _(N_("nobody has signed in yet")))
             elif status.failure:
                 print_line(
-                    _(
-                        N_("sign-in            {account} with {provider}: ended, sign in again")
-                    ).format(account=printable(status.account or "?"), provider=status.provider)
+                    sign_in
+                    + _(N_("{account} with {provider}: ended, sign in again")).format(
+                        account=printable(status.account or "?"), provider=status.provider
+                    )
                 )
             else:
                 print_line(
-                    f"{'sign-in':{width}} "
+                    sign_in
                     + _(
                         N_(
                             "signed in as {account} with {provider} (OAuth), token valid until "
@@ -451,7 +464,7 @@ def settings_export(
         try:
             file.write_text(document, encoding="utf-8")
         except OSError as exc:
-            raise bad_input(CANNOT_WRITE(path=file, reason=exc.strerror or str(exc))) from None
+            raise bad_input(CANNOT_WRITE(path=file, reason=system_reason(exc))) from None
         print_line(
             _(N_('Wrote the settings of "{business}" to {path}.')).format(
                 business=shop.name, path=file
@@ -470,6 +483,6 @@ def settings_import(
         try:
             data = file.read_bytes()
         except OSError as exc:
-            raise bad_input(CANNOT_READ(path=file, reason=exc.strerror or str(exc))) from None
+            raise bad_input(CANNOT_READ(path=file, reason=system_reason(exc))) from None
         app().import_settings(shop, data, source=str(file))
         print_line(saved_line(shop.name))

@@ -26,6 +26,7 @@ from pydantic_core import ErrorDetails
 from barua.documents import messages
 from barua.documents.errors import DocumentError
 from barua.documents.models import ONE_PROBLEM, PROBLEMS, AnyDocument, Document, DocumentType
+from barua.errors import system_reason
 from barua.texts import Message, Text
 
 SCHEMA_ID = "https://barua.dev/schema/document.schema.json"
@@ -256,7 +257,7 @@ def load_document(path: str | Path, *, logo_folders: Sequence[str | Path] = ()) 
     try:
         text = _read_document(file)
     except OSError as exc:
-        problem = messages.CANNOT_READ(path=file, reason=exc.strerror or str(exc))
+        problem = messages.CANNOT_READ(path=file, reason=system_reason(exc))
         raise DocumentError({"": problem}, hint=messages.CANNOT_READ_HINT()) from None
     if isinstance(text, Text):
         raise DocumentError({"": text}, source=str(path))

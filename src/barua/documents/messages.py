@@ -39,6 +39,9 @@ LINE_TOO_LARGE = Message(
 ONE_OF = Message("documents.one_of", "must be {choices}")
 NOT_A_COLOUR = Message("documents.not_a_colour", "must be a colour like #1F4E79")
 NO_PATTERN = Message("documents.no_pattern", "does not match the pattern {pattern}")
+NOT_A_LANGUAGE = Message(
+    "documents.not_a_language", '"{value}" is not a language of documents; use one of {languages}'
+)
 NOT_A_TYPE = Message("documents.not_a_type", '"{value}" is not a document type; use one of {types}')
 TYPE_REQUIRED = Message("documents.type_required", "is required: one of {types}")
 NOT_A_JSON_OBJECT = Message("documents.not_a_json_object", "must be a JSON object")

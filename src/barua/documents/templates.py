@@ -135,11 +135,29 @@ def _default(document_type: DocumentType, language: Language, part: Part) -> str
     return (resources.files(__package__) / "email_templates" / name).read_text(encoding="utf-8")
 
 
+def _kind_and_language(
+    document_type: DocumentType | str, language: Language | str
+) -> tuple[DocumentType, Language]:
+    """The document type and language named, or a :class:`DocumentError` naming the choices."""
+    try:
+        kind = DocumentType(document_type)
+    except ValueError:
+        types = ", ".join(t.value for t in DocumentType)
+        raise DocumentError({"": messages.NOT_A_TYPE(value=document_type, types=types)}) from None
+    try:
+        return kind, Language(language)
+    except ValueError:
+        languages = ", ".join(lang.value for lang in Language)
+        raise DocumentError(
+            {"": messages.NOT_A_LANGUAGE(value=language, languages=languages)}
+        ) from None
+
+
 def template_file_name(
     document_type: DocumentType | str, language: Language | str, part: Part
 ) -> str:
     """The name an edited template is kept under, e.g. ``sales_invoice.sw.subject.txt``."""
-    return _file_name(DocumentType(document_type), Language(language), part)
+    return _file_name(*_kind_and_language(document_type, language), part)
 
 
 def load_template(
@@ -150,7 +168,7 @@ def load_template(
 ) -> EmailTemplate:
     """The templates in effect: the business's ``edited`` ones where it has them (by file
     name, see :func:`template_file_name`), else the defaults."""
-    kind, lang = DocumentType(document_type), Language(language)
+    kind, lang = _kind_and_language(document_type, language)
     texts: dict[Part, str] = {}
     customized: set[Part] = set()
     for part in Part:
@@ -173,7 +191,7 @@ def check_templates(
     """Check edited templates (only the parts given) before they are kept: the texts by file
     name. A template that does not compile or uses an unknown field is refused with a
     DocumentError naming the part."""
-    kind, lang = DocumentType(document_type), Language(language)
+    kind, lang = _kind_and_language(document_type, language)
     given = {Part.SUBJECT: subject, Part.BODY: body}
     problems: dict[str, Text] = {}
     hint: Text | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from barua.database.errors import DatabaseError
+from barua.outbox.status import AttemptOutcome, MessageStatus, RecipientStatus
 from barua.texts import Message
 
 
@@ -35,3 +36,37 @@ PROCESS_FAILED_HINT = Message(
     "Its error is printed above; the messages it held are sent by the others once their "
     "lease runs out.",
 )
+
+# The words for each state, as the command line shows them (the English ones are the values).
+STATUS_WORDS = {
+    MessageStatus.QUEUED: Message("outbox.status.queued", "queued"),
+    MessageStatus.SENDING: Message("outbox.status.sending", "sending"),
+    MessageStatus.SENT: Message("outbox.status.sent", "sent"),
+    MessageStatus.DEFERRED: Message("outbox.status.deferred", "deferred"),
+    MessageStatus.FAILED: Message("outbox.status.failed", "failed"),
+    MessageStatus.CANCELLED: Message("outbox.status.cancelled", "cancelled"),
+}
+RECIPIENT_WORDS = {
+    RecipientStatus.PENDING: Message("outbox.recipient.pending", "pending"),
+    RecipientStatus.ACCEPTED: Message("outbox.recipient.accepted", "accepted"),
+    RecipientStatus.REFUSED: Message("outbox.recipient.refused", "refused"),
+    RecipientStatus.FAILED: Message("outbox.recipient.failed", "failed"),
+    RecipientStatus.CANCELLED: Message("outbox.recipient.cancelled", "cancelled"),
+}
+OUTCOME_WORDS = {
+    AttemptOutcome.ACCEPTED: Message("outbox.outcome.accepted", "accepted"),
+    AttemptOutcome.PARTIAL: Message("outbox.outcome.partial", "partial"),
+    AttemptOutcome.DEFERRED: Message("outbox.outcome.deferred", "deferred"),
+    AttemptOutcome.UNKNOWN: Message("outbox.outcome.unknown", "outcome_unknown"),
+    AttemptOutcome.FAILED: Message("outbox.outcome.failed", "failed"),
+    AttemptOutcome.PAUSED: Message("outbox.outcome.paused", "paused"),
+}
+SENT_TO_ONE = Message("outbox.summary.sent_one", "sent to 1 recipient")
+SENT_TO_ALL = Message("outbox.summary.sent_all", "sent to all {count} recipients")
+SENT_TO_SOME = Message("outbox.summary.sent_some", "sent to {accepted} of {total} recipients")
+SENT_TO_NONE_OF_ONE = Message("outbox.summary.sent_none", "sent to {accepted} of 1 recipient")
+TRIED_AGAIN = Message("outbox.summary.deferred", "will be tried again at {time}: {error}")
+TEMPORARY = Message("outbox.summary.temporary", "temporary failure")
+FAILED_BECAUSE = Message("outbox.summary.failed", "failed: {error}")
+PERMANENT = Message("outbox.summary.permanent", "permanent failure")
+WITH_REPLY = Message("outbox.summary.with_reply", "{error} (server replied: {code} {reply})")

@@ -36,9 +36,19 @@ from barua.outbox.errors import (
     CANCEL_HINT,
     CANNOT_CANCEL,
     CANNOT_RETRY,
+    FAILED_BECAUSE,
     NO_ENTRY,
     NO_ENTRY_HINT,
+    PERMANENT,
     RETRY_HINT,
+    SENT_TO_ALL,
+    SENT_TO_NONE_OF_ONE,
+    SENT_TO_ONE,
+    SENT_TO_SOME,
+    STATUS_WORDS,
+    TEMPORARY,
+    TRIED_AGAIN,
+    WITH_REPLY,
     OutboxError,
 )
 from barua.outbox.fingerprints import settings_fingerprint
@@ -46,7 +56,7 @@ from barua.outbox.session import Claimed, Record, WorkerSession
 from barua.outbox.status import AttemptOutcome, MessageStatus, RecipientStatus
 from barua.settings import Settings
 from barua.store.businesses import DEFAULT_BUSINESS
-from barua.texts import Message, Text
+from barua.texts import Message, Text, untranslated
 from barua.wire import is_wire_ready
 
 _FAR_FUTURE = 2**62
@@ -139,18 +149,31 @@ class OutboxEntry:
     @property
     def summary(self) -> str:
         """One line a shop owner understands, e.g. ``sent to 2 of 3 recipients``."""
+        return self.summary_text.render()
+
+    @property
+    def summary_text(self) -> Text:
+        """:attr:`summary` as a text, to show in the reader's language."""
         total = len(self.recipients)
         accepted = self.count(RecipientStatus.ACCEPTED)
         if self.status is MessageStatus.SENT:
             if accepted == total:
-                return f"sent to {'all ' if total > 1 else ''}{_recipients(total)}"
-            return f"sent to {accepted} of {_recipients(total)}"
+                return SENT_TO_ALL(count=total) if total > 1 else SENT_TO_ONE()
+            if total == 1:
+                return SENT_TO_NONE_OF_ONE(accepted=accepted)
+            return SENT_TO_SOME(accepted=accepted, total=total)
+        error = untranslated(self.last_error) if self.last_error else None
+        if self.last_error_text is not None:
+            error = self.last_error_text
+            if self.last_code is not None and self.last_reply is not None:
+                # As the error's own words have it (TransportError.__str__).
+                error = WITH_REPLY(error=error, code=self.last_code, reply=self.last_reply)
         if self.status is MessageStatus.DEFERRED and self.next_attempt_at is not None:
             when = self.next_attempt_at.strftime("%Y-%m-%d %H:%M:%S UTC")
-            return f"will be tried again at {when}: {self.last_error or 'temporary failure'}"
+            return TRIED_AGAIN(time=when, error=error or TEMPORARY())
         if self.status is MessageStatus.FAILED:
-            return f"failed: {self.last_error or 'permanent failure'}"
-        return str(self.status)
+            return FAILED_BECAUSE(error=error or PERMANENT())
+        return STATUS_WORDS[self.status]()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -200,10 +223,6 @@ class Pause:
 
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
-
-
-def _recipients(n: int) -> str:
-    return f"{n} recipient{'s' if n != 1 else ''}"
 
 
 class Outbox:
@@ -569,7 +588,8 @@ class Outbox:
         with self._transaction() as conn:
             entry = self._entry(conn, entry_id)
             if conn.execute(message, _p({"id": entry_id, "now": now})).rowcount == 0:
-                raise OutboxError(refused(id=entry_id, status=entry.status), hint=hint())
+                status = STATUS_WORDS[entry.status]()
+                raise OutboxError(refused(id=entry_id, status=status), hint=hint())
             conn.execute(recipients, _p({"id": entry_id, "now": now}))
             return self._entry(conn, entry_id)
 

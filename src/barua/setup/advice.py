@@ -16,7 +16,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from barua.choices import AuthMethod
-from barua.errors import BaruaError, Cause, MessageTooLarge, Step, TLSError, TransportError
+from barua.errors import (
+    SYSTEM_MEANINGS,
+    BaruaError,
+    Cause,
+    MessageTooLarge,
+    Step,
+    TLSError,
+    TransportError,
+)
 from barua.i18n import N_, resolve_language, translator
 from barua.settings import Protocol, Settings
 from barua.setup.providers import (
@@ -108,6 +116,7 @@ _CHANGED_LINES = (
 )
 _SERVER_REPLIED = N_("server replied: {reply}")
 _SYSTEM_ERROR = N_("system error: {error}")
+_SYSTEM_ERROR_MEANS = N_("system error: {error} (that is: {meaning})")
 _SEEN = N_("technical details: {message}")
 
 
@@ -299,7 +308,16 @@ def advise(error: BaruaError, settings: Settings | None = None, lang: str | None
     if error.code is not None and error.reply is not None:
         details.append(gettext(_SERVER_REPLIED).format(reply=f"{error.code} {error.reply}"))
     elif error.system_error is not None:
-        details.append(gettext(_SYSTEM_ERROR).format(error=error.system_error))
+        meaning = SYSTEM_MEANINGS.get(error.system_errno or 0)
+        if meaning is not None and lang not in (None, "en"):
+            # The system's words stay as they are (to search for); what they mean is said too.
+            details.append(
+                gettext(_SYSTEM_ERROR_MEANS).format(
+                    error=error.system_error, meaning=meaning().render(lang)
+                )
+            )
+        else:
+            details.append(gettext(_SYSTEM_ERROR).format(error=error.system_error))
     if certificate is not None:
         info = {
             "subject": certificate.subject,

@@ -47,7 +47,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from barua.database.engine import failure, first_line
 from barua.database.errors import FAILED, FAILED_HINT, DatabaseError
 from barua.environment import SETTINGS_VARIABLES
-from barua.errors import SettingsError, StoreError
+from barua.errors import SettingsError, StoreError, system_reason
 from barua.secrets import decrypt, encrypt, find_key, load_key
 from barua.settings import SECRET_FIELDS, Settings, make_settings, update_settings
 from barua.store import document, statements
@@ -586,7 +586,7 @@ class SettingsStore:
             return
         except OSError as exc:
             raise StoreError(
-                CANNOT_READ_FILE(path=path, reason=exc.strerror or str(exc)),
+                CANNOT_READ_FILE(path=path, reason=system_reason(exc)),
                 hint=CANNOT_READ_FILE_HINT(),
             ) from exc
         business = self.business()
