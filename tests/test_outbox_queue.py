@@ -278,9 +278,12 @@ def test_retry_and_cancel_follow_the_states(outbox: Outbox) -> None:
 def test_a_retry_keeps_the_time_the_entry_was_queued(outbox: Outbox) -> None:
     failed = _finish(outbox, "failed")
     queued = outbox.get(failed).created_at
+    assert outbox.get(failed).retried_at is None
     time.sleep(0.01)
     again = outbox.retry(failed)
     assert again.created_at == queued
+    assert again.retried_at is not None and again.retried_at > queued
+    assert outbox.get(failed).to_dict()["retried_at"] == again.retried_at.isoformat()
     assert again.updated_at > queued
     assert again.next_attempt_at is not None and again.next_attempt_at > queued
 

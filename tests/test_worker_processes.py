@@ -232,6 +232,13 @@ def test_queue_then_worker_once_then_outbox_commands(server: SmtpServer) -> None
     assert len(server.messages) == 1
     listed = barua("outbox", "list", "--status", "sent", env=env).stdout
     assert "     1  sent" in listed
+    # The retry's time beside the time the email was queued, which stays.
+    retried = json.loads(barua("outbox", "show", "1", "--json", env=env).stdout)
+    assert retried["created_at"] == shown["created_at"]
+    assert retried["retried_at"] > retried["created_at"]
+    rows = dict(line.split(None, 1) for line in barua("outbox", "show", "1", env=env).stdout
+                .splitlines()[:14] if line.strip())  # fmt: skip
+    assert rows["retried"] == retried["retried_at"][:19].replace("T", " ") + " UTC"
 
     barua("send", "--queue", "--to", "b@example.com", "--subject", "x", "--body", "y", env=env)
     assert barua("outbox", "cancel", "2", env=env).returncode == 0

@@ -197,6 +197,10 @@ def _show(entry: OutboxEntry, business_name: str) -> int:
         (pgettext("outbox entry", "size"), _(N_("{size} bytes")).format(size=entry.size)),
         (pgettext("outbox entry", "queued"), utc.format(time=_when(entry.created_at))),
         (
+            pgettext("outbox entry", "retried"),
+            utc.format(time=_when(entry.retried_at)) if entry.retried_at else "-",
+        ),
+        (
             pgettext("outbox entry", "sent"),
             utc.format(time=_when(entry.sent_at)) if entry.sent_at else "-",
         ),

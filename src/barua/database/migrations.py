@@ -97,6 +97,10 @@ def _v5(conn: Connection) -> None:
     metadata.create_all(conn, tables=relay, checkfirst=True)
 
 
+def _v6(conn: Connection) -> None:
+    _add_column(conn, messages, "retried_at")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "create the outbox tables", _v1),
     Migration(2, "remember which messages go into SMTP DATA as they are; due index by id", _v2),
@@ -108,6 +112,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(4, "the web app: users, sessions, setup links, API tokens, documents", _v4),
     Migration(5, "the relay: API keys, accepted messages, idempotency records, suppressions", _v5),
+    Migration(6, "remember when a person last asked to send an entry again", _v6),
 )
 """Every migration in order; :func:`migrate` runs those not yet run."""
 

@@ -89,6 +89,8 @@ messages = Table(
     Column("queue_id", Text, nullable=True),
     # Migration 2: true when the bytes go into SMTP DATA as they are (checked at enqueue).
     Column("wire_ready", Boolean, nullable=True),
+    # Migration 6: when a person last asked to send it again (the creation time stays).
+    Column("retried_at", Double, nullable=True),
     # With the id, the index gives the claim's order itself (PostgreSQL would otherwise sort
     # every due message to take the first few; SQLite's indexes end with the rowid anyway).
     Index("outbox_messages_due", "profile", "next_attempt_at", "id"),

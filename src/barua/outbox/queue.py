@@ -142,6 +142,8 @@ class OutboxEntry:
     settings_fingerprint: str
     last_error_text: Text | None = None
     """The last error as a code with its values, to show in the reader's language."""
+    retried_at: datetime | None = None
+    """When a person last asked to send it again (:attr:`created_at` stays)."""
 
     def count(self, status: RecipientStatus) -> int:
         return sum(1 for r in self.recipients if r.status is status)
@@ -187,6 +189,7 @@ class OutboxEntry:
             "size": self.size,
             "attempts": self.attempts,
             "created_at": self.created_at.isoformat(),
+            "retried_at": _iso(self.retried_at),
             "updated_at": self.updated_at.isoformat(),
             "next_attempt_at": _iso(self.next_attempt_at),
             "sent_at": _iso(self.sent_at),
@@ -801,6 +804,7 @@ def _to_entry(row: Row[Any], recipients: Sequence[Recipient]) -> OutboxEntry:
         updated_at=updated,
         next_attempt_at=_when(row.next_attempt_at),
         sent_at=_when(row.sent_at),
+        retried_at=_when(row.retried_at),
         last_error=row.last_error,
         last_error_class=row.last_error_class,
         last_step=row.last_step,

@@ -362,6 +362,7 @@ RETRY = (
         # The creation time stays: it is when the email was queued, and the maximum age
         # counts from it: an entry past it gets this one attempt.
         updated_at=bindparam("p_now"),
+        retried_at=bindparam("p_now"),
     )
 )
 """Queue a deferred or failed message again, to be sent now."""

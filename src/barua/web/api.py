@@ -99,6 +99,9 @@ class EmailStatusModel(BaseModel):
     recipients: list[str]
     attempts: int
     created_at: str
+    retried_at: str | None = Field(
+        default=None, description="When a person last asked to send it again"
+    )
     sent_at: str | None
     last_reply: str | None = Field(description="What the server said last, e.g. 250 2.0.0 Ok")
     error: str | None = Field(description="Why it was deferred or failed, in English")
@@ -171,6 +174,7 @@ def _email(entry: Any) -> EmailStatusModel:
         recipients=[r.address for r in entry.recipients],
         attempts=entry.attempts,
         created_at=when(entry.created_at),
+        retried_at=when(entry.retried_at) or None,
         sent_at=when(entry.sent_at) or None,
         last_reply=f"{entry.last_code} {entry.last_reply}".strip()
         if entry.last_code is not None

@@ -86,6 +86,7 @@ def entry_view(entry: OutboxEntry, lang: str) -> dict[str, Any]:
         if entry.last_code is not None
         else "",
         "created": when(entry.created_at),
+        "retried": when(entry.retried_at),
         "updated": when(entry.updated_at),
         "sent": when(entry.sent_at),
         "can_retry": entry.status in {MessageStatus.DEFERRED, MessageStatus.FAILED},
