@@ -462,3 +462,21 @@ def test_an_outbox_id_no_entry_can_have_is_one_clear_error(
 ) -> None:
     ran = run("outbox", command, "--", entry_id, env=env)
     assert_refused(ran, f"error: there is no outbox entry {entry_id}")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("business", "logo"),
+        ("template", "set", "sales_invoice", "en", "--body-file"),
+        ("settings", "import"),
+    ],
+)
+def test_a_fifo_given_as_a_logo_a_template_or_settings_is_refused_at_once(
+    env: dict[str, str], tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    ran = run(*command, fifo, env=env, timeout=20)
+    assert_refused(ran, f"error: cannot read {fifo}: it is a named pipe (FIFO), not a regular file")
+    assert ran.seconds < 10, ran.seconds

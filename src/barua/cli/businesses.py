@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 
 from barua.cli.common import _, app, bad_input, business, print_line, printable, user_errors
-from barua.errors import system_reason
 from barua.i18n import N_
 from barua.texts import Message
 
@@ -33,10 +32,9 @@ LangArg = Annotated[str, typer.Argument(metavar="LANGUAGE", hidden=True, show_de
 
 
 def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise bad_input(CANNOT_READ(path=path, reason=system_reason(exc))) from None
+    """The bytes of a regular file no larger than an email may be: a device or a named pipe
+    is refused unread rather than read for ever."""
+    return app().read_file(path, field="file", cannot_read=CANNOT_READ)
 
 
 @business_app.command("list")

@@ -480,9 +480,7 @@ def settings_import(
     an earlier barua's settings.json); the key they were encrypted with must be at hand."""
     with user_errors():
         shop = business()
-        try:
-            data = file.read_bytes()
-        except OSError as exc:
-            raise bad_input(CANNOT_READ(path=file, reason=system_reason(exc))) from None
+        # A regular file only: a device or a named pipe is refused unread.
+        data = app().read_file(file, field="file", cannot_read=CANNOT_READ)
         app().import_settings(shop, data, source=str(file))
         print_line(saved_line(shop.name))
