@@ -1,7 +1,7 @@
 """The ``barua`` command line: parses, calls the library, prints. No business logic lives here.
 
 Exit codes: 0 success; 1 the delivery failed; 2 the input was wrong (a setting, an address,
-a file, a flag).
+a file, a flag); 3 an email sent now was taken for some recipients and refused for others.
 """
 
 from __future__ import annotations
