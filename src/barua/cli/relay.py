@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from barua.cli.common import _, app, bad_input, print_line, printable, user_errors
+from barua.cli.serving import CertFileOpt, ForwardedOpt, KeyFileOpt, listening, run
 from barua.i18n import N_
 from barua.texts import Message
 
@@ -96,10 +97,11 @@ def serve_command(
             "--lease", metavar="SECONDS", min=0.1, help="Seconds a claimed message stays ours."
         ),
     ] = 300.0,
+    certfile: CertFileOpt = None,
+    keyfile: KeyFileOpt = None,
+    forwarded_allow_ips: ForwardedOpt = None,
 ) -> None:
     """Serve POST /v1/messages and GET /v1/health (docs/http-protocol.md)."""
-    import uvicorn
-
     from barua.app.present import WorkerConfig
     from barua.app.relay import RelayOptions
     from barua.relay import RelayServeOptions, create_app
@@ -107,6 +109,9 @@ def serve_command(
     with user_errors():
         if open_mode and not _loopback(host):
             raise bad_input(NOT_LOOPBACK(host=host), NOT_LOOPBACK_HINT())
+        where = listening(
+            host, port, certfile=certfile, keyfile=keyfile, forwarded_allow_ips=forwarded_allow_ips
+        )
         relay = RelayOptions(open=open_mode, open_senders=tuple(open_sender or ()))
         options = RelayServeOptions(
             relay=relay,
@@ -114,16 +119,8 @@ def serve_command(
             worker_config=WorkerConfig(poll_interval=poll_interval, lease=lease),
         )
         asgi = create_app(app(), options)
-        print_line(_(N_("barua relay is at {url}")).format(url=f"http://{host}:{port}/v1/"))
-    sys.stdout.flush()
-    uvicorn.run(
-        asgi,
-        host=host,
-        port=port,
-        log_level="warning",
-        access_log=False,
-        timeout_keep_alive=15,
-    )
+        print_line(_(N_("barua relay is at {url}")).format(url=where.url("/v1/")))
+    run(asgi, where, timeout_keep_alive=15)
 
 
 @relay_app.command("worker")
