@@ -313,3 +313,34 @@ def test_workers_share_a_short_queue_on_a_slow_server(outbox: Outbox) -> None:
         assert sorted(message_ids(slow.messages).values()) == [1] * 12
     assert sum(report.sent for report in reports) == 12
     assert min(report.sent for report in reports) >= 2, [r.sent for r in reports]
+
+
+@pytest.mark.parametrize("accepted_before", [False, True])
+def test_an_entry_with_no_recipient_left_ends_without_a_connection(
+    outbox: Outbox, server: SmtpServer, accepted_before: bool
+) -> None:
+    """An entry whose recipients were all settled (here by hand in the database) ends as they
+    say, sent or failed with the reason, instead of being tried again for ever."""
+    from sqlalchemy import update
+
+    from barua.database.tables import recipients
+
+    entry = outbox.enqueue(invoice(7, to=("jane@example.com", "juma@example.com")))
+    settled = [RecipientStatus.REFUSED.value, RecipientStatus.REFUSED.value]
+    if accepted_before:
+        settled[0] = RecipientStatus.ACCEPTED.value
+    with outbox.engine.begin() as conn:
+        for address, status in zip(("jane@example.com", "juma@example.com"), settled, strict=True):
+            conn.execute(
+                update(recipients).where(recipients.c.address == address).values(status=status)
+            )
+    report = Worker(outbox, settings_for(server), config=FAST).run(once=True)
+    shown = outbox.get(entry.id)
+    assert server.messages == []
+    if accepted_before:
+        assert (report.sent, shown.status) == (1, MessageStatus.SENT)
+    else:
+        assert (report.failed, shown.status) == (1, MessageStatus.FAILED)
+        assert shown.summary == (
+            "failed: no recipient was left to send to: each was refused or cancelled"
+        )

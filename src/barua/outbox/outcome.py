@@ -30,6 +30,7 @@ from barua.errors import (
 )
 from barua.outbox.retry import RetryPolicy
 from barua.outbox.status import AttemptOutcome, MessageStatus, RecipientStatus
+from barua.texts import Message
 from barua.transports.base import SendResult
 
 SETTINGS_FAULTS: tuple[type[TransportError], ...] = (AuthenticationError, InsecureError, TLSError)
@@ -63,6 +64,26 @@ class Decision:
     queue_id: str | None = None
     pause: bool = False
     """True when the queue of these settings must be paused (see the module docstring)."""
+
+
+NOTHING_LEFT = Message(
+    "outbox.nothing_left", "no recipient was left to send to: each was refused or cancelled"
+)
+
+
+def nothing_left(*, accepted_before: bool) -> Decision:
+    """The decision for a claimed message none of whose recipients waits any more: sent when
+    an earlier attempt delivered to some of them, failed otherwise; no server is asked."""
+    if accepted_before:
+        return Decision(MessageStatus.SENT, AttemptOutcome.ACCEPTED, None)
+    error = NOTHING_LEFT()
+    return Decision(
+        MessageStatus.FAILED,
+        AttemptOutcome.FAILED,
+        None,
+        error=error.render(),
+        error_text=error.dumps(),
+    )
 
 
 def decide(

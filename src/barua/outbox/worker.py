@@ -52,7 +52,7 @@ from barua.outbox.fingerprints import credentials_fingerprint
 from barua.outbox.group_commit import GroupCommit
 from barua.outbox.leases import Leases
 from barua.outbox.limits import SendingLimits, limits_for
-from barua.outbox.outcome import Decision, decide
+from barua.outbox.outcome import Decision, decide, nothing_left
 from barua.outbox.queue import Outbox, OutboxEntry, Pause
 from barua.outbox.retry import RetryPolicy
 from barua.outbox.session import Claimed, Record, WorkerSession
@@ -519,24 +519,29 @@ class Worker:
         clock = time.perf_counter()
         result: SendResult | None = None
         error: BaseException | None = None
-        try:
-            meanwhile = partial(self._meanwhile, held, session, refill)
-            result = transport.send(claimed.message, meanwhile=meanwhile, then=following)
-        except TransportError as exc:
-            error = exc
-        except Exception as exc:  # logged with its class; the message is kept
-            error = exc
-            self._log(f"unexpected error sending entry {claimed.id}:\n{traceback.format_exc()}")
-        decision = decide(
-            pending=claimed.message.recipients,
-            result=result,
-            error=error,
-            attempts=claimed.attempts + 1,
-            created=claimed.created,
-            now=time.time(),
-            policy=self.config.retry,
-            accepted_before=claimed.accepted_before,
-        )
+        if not claimed.message.recipients:
+            # Every recipient was settled already (accepted, refused or cancelled): nothing is
+            # sent, and the entry ends as its recipients say rather than waiting for ever.
+            decision = nothing_left(accepted_before=claimed.accepted_before)
+        else:
+            try:
+                meanwhile = partial(self._meanwhile, held, session, refill)
+                result = transport.send(claimed.message, meanwhile=meanwhile, then=following)
+            except TransportError as exc:
+                error = exc
+            except Exception as exc:  # logged with its class; the message is kept
+                error = exc
+                self._log(f"unexpected error sending entry {claimed.id}:\n{traceback.format_exc()}")
+            decision = decide(
+                pending=claimed.message.recipients,
+                result=result,
+                error=error,
+                attempts=claimed.attempts + 1,
+                created=claimed.created,
+                now=time.time(),
+                policy=self.config.retry,
+                accepted_before=claimed.accepted_before,
+            )
         if held and session is not None:
             # The send failed before its ``meanwhile``, or the database failed there: what is
             # held is written before anything else is sent.
