@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from barua.database.engine import failure, first_line
@@ -262,11 +262,7 @@ class RelayStore:
         Found by its hash, then the hashes compared in constant time."""
         wanted = key_hash(key)
         with self._connect() as conn:
-            row = (
-                conn.execute(select(relay_keys).where(relay_keys.c.key_hash == wanted))
-                .mappings()
-                .first()
-            )
+            row = conn.execute(_FIND_KEY, {"hash": wanted}).mappings().first()
         if row is None or not hmac.compare_digest(str(row["key_hash"]), wanted):
             return None
         return _key(row)
@@ -317,9 +313,7 @@ class RelayStore:
     def forget_decisions(self, *, before: float) -> int:
         """Delete the idempotency records made before ``before``; how many."""
         with self._begin() as conn:
-            result = conn.execute(
-                delete(relay_idempotency).where(relay_idempotency.c.created_at < before)
-            )
+            result = conn.execute(_FORGET_OLD_DECISIONS, {"before": before})
             return int(result.rowcount)
 
     # Settings ----------------------------------------------------------------------------------
@@ -367,30 +361,44 @@ class RelayStore:
 
 # Within the transaction that stores a message --------------------------------------------------
 
+# Built once: a statement made per call costs SQLAlchemy more than SQLite takes to run it, in
+# the one thread that commits every request's writes.
+_FIND_KEY = select(relay_keys).where(relay_keys.c.key_hash == bindparam("hash"))
+_FIND_DECISION = select(
+    relay_idempotency.c.fingerprint,
+    relay_idempotency.c.status,
+    relay_idempotency.c.answer,
+    relay_idempotency.c.created_at,
+).where(
+    relay_idempotency.c.identity == bindparam("identity"),
+    relay_idempotency.c.message_id == bindparam("message_id"),
+)
+_FORGET_DECISION = delete(relay_idempotency).where(
+    relay_idempotency.c.identity == bindparam("identity"),
+    relay_idempotency.c.message_id == bindparam("message_id"),
+)
+_FORGET_OLD_DECISIONS = delete(relay_idempotency).where(
+    relay_idempotency.c.created_at < bindparam("before")
+)
+_RECORD_DECISION = insert(relay_idempotency)
+_REMEMBER_MESSAGE = insert(relay_messages)
+_SUPPRESSED_AMONG = select(
+    relay_suppressed.c.address, relay_suppressed.c.code, relay_suppressed.c.reason
+).where(
+    relay_suppressed.c.identity == bindparam("identity"),
+    relay_suppressed.c.address.in_(bindparam("addresses", expanding=True)),
+)
+
 
 def recorded(conn: Connection, identity: int, message_id: str, *, now: float) -> Recorded | None:
     """The decision recorded for ``message_id`` of ``identity`` in the last 24 hours; an
     older one is deleted (its Message-ID may be used again)."""
-    row = conn.execute(
-        select(
-            relay_idempotency.c.fingerprint,
-            relay_idempotency.c.status,
-            relay_idempotency.c.answer,
-            relay_idempotency.c.created_at,
-        ).where(
-            relay_idempotency.c.identity == identity,
-            relay_idempotency.c.message_id == message_id,
-        )
-    ).first()
+    pair = {"identity": identity, "message_id": message_id}
+    row = conn.execute(_FIND_DECISION, pair).first()
     if row is None:
         return None
     if row.created_at < now - IDEMPOTENCY_WINDOW:
-        conn.execute(
-            delete(relay_idempotency).where(
-                relay_idempotency.c.identity == identity,
-                relay_idempotency.c.message_id == message_id,
-            )
-        )
+        conn.execute(_FORGET_DECISION, pair)
         return None
     return Recorded(row.fingerprint, int(row.status), row.answer.encode("utf-8"))
 
@@ -408,14 +416,15 @@ def record(
     """Record the decision for ``message_id`` of ``identity`` (an IntegrityError when another
     request recorded one first)."""
     conn.execute(
-        insert(relay_idempotency).values(
-            identity=identity,
-            message_id=message_id,
-            fingerprint=fingerprint,
-            status=status,
-            answer=answer.decode("utf-8"),
-            created_at=now,
-        )
+        _RECORD_DECISION,
+        {
+            "identity": identity,
+            "message_id": message_id,
+            "fingerprint": fingerprint,
+            "status": status,
+            "answer": answer.decode("utf-8"),
+            "created_at": now,
+        },
     )
 
 
@@ -466,14 +475,7 @@ def suppressed_among(
     """Which of ``addresses`` (normalised) are on the suppression list of ``identity``."""
     if not addresses:
         return {}
-    rows = conn.execute(
-        select(
-            relay_suppressed.c.address, relay_suppressed.c.code, relay_suppressed.c.reason
-        ).where(
-            relay_suppressed.c.identity == identity,
-            relay_suppressed.c.address.in_(addresses),
-        )
-    ).all()
+    rows = conn.execute(_SUPPRESSED_AMONG, {"identity": identity, "addresses": addresses}).all()
     return {row.address: (int(row.code), row.reason) for row in rows}
 
 
@@ -503,14 +505,15 @@ def remember_message(
     now: float,
 ) -> None:
     conn.execute(
-        insert(relay_messages).values(
-            id=message,
-            identity=identity,
-            outbox_pk=outbox_pk,
-            mail_from=mail_from,
-            message_id=message_id,
-            created_at=now,
-        )
+        _REMEMBER_MESSAGE,
+        {
+            "id": message,
+            "identity": identity,
+            "outbox_pk": outbox_pk,
+            "mail_from": mail_from,
+            "message_id": message_id,
+            "created_at": now,
+        },
     )
 
 
