@@ -37,7 +37,7 @@ def test_wrong_password_in_kiswahili(certs: CertFiles) -> None:
     assert proc.stderr.splitlines() == [
         "hitilafu (kuingia): seva imekataa jina la mtumiaji au nenosiri "
         "(seva ilijibu: 535 5.7.8 Authentication credentials invalid)",
-        "ushauri: Kagua jina la mtumiaji na nenosiri. Watoa huduma wengi wanahitaji nenosiri "
+        "ushauri: Angalia jina la mtumiaji na nenosiri. Watoa huduma wengi wanahitaji nenosiri "
         "la programu (app password) badala ya nenosiri lako la kawaida.",
     ]
 
@@ -50,7 +50,7 @@ def test_language_from_the_environment(certs: CertFiles) -> None:
         )  # fmt: skip
     assert proc.returncode == 1
     assert proc.stderr.startswith(
-        f"hitilafu (kusimba (SSL/TLS)): lango {server.port} linatarajia STARTTLS, lakini "
+        f"hitilafu (usimbaji fiche (SSL/TLS)): lango {server.port} linatarajia STARTTLS, lakini "
         "mipangilio inatumia SSL/TLS tangu mwanzo"
     )
     assert "ushauri: Weka usalama kuwa STARTTLS, au tumia lango 465 pamoja na SSL/TLS." in (

@@ -293,8 +293,8 @@ def bulk_folder(folder: Path) -> tuple[list[Path], dict[str, list[str]]]:
             f"{paths[7]}: lines[3].quantity: must be a number",
         ],
         str(paths[8]): [f"{paths[8]}: party.emails: has no address to email the document to"],
-        str(broken): [f"{broken}: not valid JSON: Expecting property name enclosed in double "
-                      "quotes at line 1, column 26"],
+        str(broken): [f"{broken}: not valid JSON: a field name in double quotes is expected "
+                      "at line 1, column 26"],
     }  # fmt: skip
     return paths, problems
 

@@ -138,8 +138,11 @@ def test_broken_json_is_reported_with_its_position(tmp_path: Path) -> None:
     with pytest.raises(DocumentError) as caught:
         load_document(path)
     assert caught.value.lines() == [
-        f"{path}: not valid JSON: Expecting property name enclosed in double quotes "
-        "at line 2, column 1"
+        f"{path}: not valid JSON: a field name in double quotes is expected at line 2, column 1"
+    ]
+    assert caught.value.lines("sw") == [
+        f'{path}: si JSON halali: jina la sehemu ndani ya alama za nukuu (") linatarajiwa '
+        "kwenye mstari 2, safuwima 1"
     ]
 
 

@@ -119,13 +119,13 @@ def test_settings_commands_speak_kiswahili(certs: CertFiles) -> None:
             f"SHA-256       {info.sha256}",
         ]
         assert unconfirmed.stderr.splitlines() == [
-            "hitilafu: thibitisha kwa --yes (baada ya kukagua alama ya kidole hapo juu) au toa "
+            "hitilafu: thibitisha kwa --yes (baada ya kuhakiki alama ya kidole hapo juu) au toa "
             "--fingerprint"
         ]
         wrong = barua("--lang", "sw", "settings", "trust-certificate", "--fingerprint", "00" * 32)
         assert wrong.stderr.splitlines() == [
             f"hitilafu: seva inaonyesha {info.sha256}, si alama ya kidole uliyotoa",
-            "ushauri: Usikiamini cheti hiki: kagua jina la seva (host), na uthibitishe alama ya "
+            "ushauri: Usikiamini cheti hiki: angalia jina la seva (host), na uthibitishe alama ya "
             "kidole na msimamizi wa seva.",
         ]
         bad = barua("--lang", "sw", "settings", "trust-certificate", "--fingerprint", "xyz")

@@ -27,6 +27,7 @@ from barua.cli.common import (
     err,
     language,
     print_line,
+    render,
     user_errors,
 )
 from barua.cli.send import report_delivery
@@ -277,10 +278,11 @@ def email_command(
 
 
 def _print_queued(outcome: EmailOutcome) -> None:
-    from barua.app.present import EmailStatus, MessageStatus
+    from barua.app.present import STATUS_WORDS, EmailStatus, MessageStatus
 
     entry = outcome.entry
     assert entry is not None
+    status = render(STATUS_WORDS[entry.status]())
     if outcome.status is EmailStatus.QUEUED:
         recipients = ", ".join(r.address for r in entry.recipients)
         print_line(
@@ -295,12 +297,12 @@ def _print_queued(outcome: EmailOutcome) -> None:
                 "{label} is already in the outbox as entry {id} ({status}); nothing new is "
                 "queued (--again emails it again)."
             )
-        ).format(label=outcome.label, id=entry.id, status=entry.status)
+        ).format(label=outcome.label, id=entry.id, status=status)
     )
     if entry.status in {MessageStatus.FAILED, MessageStatus.DEFERRED}:
         print_line(
             _(N_("`barua outbox show {id}` tells why it is {status}.")).format(
-                id=entry.id, status=entry.status
+                id=entry.id, status=status
             )
         )
 

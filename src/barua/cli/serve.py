@@ -2,33 +2,13 @@
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Annotated
 
 import typer
 
-from barua.cli.common import _, app, bad_input, print_line, user_errors
+from barua.cli.common import _, app, print_line, user_errors
+from barua.cli.serving import CertFileOpt, ForwardedOpt, KeyFileOpt, listening, run
 from barua.i18n import N_
-from barua.texts import Message
-
-NOT_LOOPBACK = Message(
-    "cli.serve_not_loopback",
-    "--host {host} would let other machines reach barua without encryption",
-)
-NOT_LOOPBACK_HINT = Message(
-    "cli.serve_not_loopback_hint",
-    "Serve on 127.0.0.1 behind a web server that adds HTTPS (Caddy, nginx) and give --https, "
-    "or keep the default --host 127.0.0.1.",
-)
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def serve_command(
@@ -59,24 +39,31 @@ def serve_command(
         typer.Option(
             "--https",
             help="People reach barua over HTTPS (through a proxy): cookies are sent over "
-            "HTTPS only.",
+            "HTTPS only (implied by --certfile and --forwarded-allow-ips).",
         ),
     ] = False,
+    certfile: CertFileOpt = None,
+    keyfile: KeyFileOpt = None,
+    forwarded_allow_ips: ForwardedOpt = None,
 ) -> None:
     """Run the web app: email settings, the test email, documents and the outbox."""
-    import uvicorn
-
     from barua.web import WebOptions, create_app
 
     with user_errors():
-        if not _loopback(host) and not https:
-            raise bad_input(NOT_LOOPBACK(host=host), NOT_LOOPBACK_HINT())
+        where = listening(
+            host,
+            port,
+            certfile=certfile,
+            keyfile=keyfile,
+            forwarded_allow_ips=forwarded_allow_ips,
+        )
         barua = app()
         allowed = ("127.0.0.1", "localhost", "[::1]", *(allowed_host or ()))
-        options = WebOptions(allowed_hosts=allowed, https=https, worker=worker)
+        options = WebOptions(
+            allowed_hosts=allowed, https=https or where.behind_https, worker=worker
+        )
         asgi = create_app(barua, options)
-        shown = "localhost" if host in {"127.0.0.1", "localhost"} else host
-        base = f"http://{shown}:{port}"
+        base = where.url("", localhost=True)
         token = barua.setup_link_token()
         if token is not None:
             invite = N_(
@@ -86,4 +73,4 @@ def serve_command(
             print_line(f"  {base}/setup/{token}")
         else:
             print_line(_(N_("barua is at {url}")).format(url=f"{base}/"))
-    uvicorn.run(asgi, host=host, port=port, log_level="warning", access_log=False)
+    run(asgi, where)

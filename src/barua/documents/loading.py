@@ -234,7 +234,11 @@ def parse_json(
         data = json.loads(text, parse_float=Decimal, parse_int=Decimal)
     except json.JSONDecodeError as exc:
         raise DocumentError(
-            {"": messages.NOT_JSON(reason=exc.msg, line=exc.lineno, column=exc.colno)},
+            {
+                "": messages.NOT_JSON(
+                    reason=_json_reason(exc.msg), line=exc.lineno, column=exc.colno
+                )
+            },
             hint=messages.NOT_JSON_HINT(),
             source=source,
         ) from None
@@ -245,6 +249,12 @@ def parse_json(
     if not isinstance(data, dict):
         raise DocumentError({"": messages.NOT_ONE_OBJECT()}, source=source)
     return parse_document(data, base_dir=base_dir, source=source, logo_folders=logo_folders)
+
+
+def _json_reason(said: str) -> Text | str:
+    """The parser's reason, as a text the reader's language has when barua knows it."""
+    known = messages.JSON_REASONS.get(said)
+    return known() if known is not None else said
 
 
 def load_document(path: str | Path, *, logo_folders: Sequence[str | Path] = ()) -> AnyDocument:

@@ -98,6 +98,31 @@ NOT_JSON_HINT = Message(
     "documents.not_json_hint",
     "Check the file with a JSON validator; a common slip is a trailing comma.",
 )
+# The JSON parser's own words for a mistake, in the reader's language (the parser speaks
+# English only); a wording not listed here is shown as the parser gave it.
+JSON_REASONS = {
+    "Expecting value": Message("documents.json_value", "a value is missing"),
+    "Expecting property name enclosed in double quotes": Message(
+        "documents.json_name", "a field name in double quotes is expected"
+    ),
+    "Expecting ':' delimiter": Message("documents.json_colon", "a colon (:) is missing"),
+    "Expecting ',' delimiter": Message("documents.json_comma", "a comma (,) is missing"),
+    "Unterminated string starting at": Message(
+        "documents.json_unterminated", "a text in quotes is not closed"
+    ),
+    "Invalid control character at": Message(
+        "documents.json_control", "a control character is inside a text"
+    ),
+    "Extra data": Message("documents.json_extra", "more follows the end of the document"),
+    "Invalid \\escape": Message("documents.json_escape", "a backslash escape is not valid"),
+    "Invalid \\uXXXX escape": Message("documents.json_u_escape", "a \\uXXXX escape is not valid"),
+    "Illegal trailing comma before end of object": Message(
+        "documents.json_trailing_object", "a comma too many at the end of an object"
+    ),
+    "Illegal trailing comma before end of array": Message(
+        "documents.json_trailing_array", "a comma too many at the end of a list"
+    ),
+}
 NOT_UTF8 = Message("documents.not_utf8", "not UTF-8 text")
 NOT_ONE_OBJECT = Message("documents.not_one_object", "must hold one JSON object")
 CANNOT_READ = Message("documents.cannot_read", "cannot read {path}: {reason}")
