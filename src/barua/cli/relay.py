@@ -11,7 +11,15 @@ from typing import Annotated
 import typer
 
 from barua.cli.common import _, app, bad_input, print_line, printable, user_errors
-from barua.cli.serving import CertFileOpt, ForwardedOpt, KeyFileOpt, listening, run
+from barua.cli.events import LogFormat, LogFormatOpt
+from barua.cli.serving import (
+    CertFileOpt,
+    ForwardedOpt,
+    KeyFileOpt,
+    MetricsFromOpt,
+    listening,
+    run,
+)
 from barua.i18n import N_
 from barua.texts import Message
 
@@ -100,6 +108,8 @@ def serve_command(
     certfile: CertFileOpt = None,
     keyfile: KeyFileOpt = None,
     forwarded_allow_ips: ForwardedOpt = None,
+    metrics_from: MetricsFromOpt = None,
+    log_format: LogFormatOpt = LogFormat.TEXT,
 ) -> None:
     """Serve POST /v1/messages and GET /v1/health (docs/http-protocol.md)."""
     from barua.app.present import WorkerConfig
@@ -110,7 +120,13 @@ def serve_command(
         if open_mode and not _loopback(host):
             raise bad_input(NOT_LOOPBACK(host=host), NOT_LOOPBACK_HINT())
         where = listening(
-            host, port, certfile=certfile, keyfile=keyfile, forwarded_allow_ips=forwarded_allow_ips
+            host,
+            port,
+            certfile=certfile,
+            keyfile=keyfile,
+            forwarded_allow_ips=forwarded_allow_ips,
+            metrics_from=metrics_from,
+            log_format=log_format,
         )
         relay = RelayOptions(open=open_mode, open_senders=tuple(open_sender or ()))
         options = RelayServeOptions(
@@ -120,7 +136,11 @@ def serve_command(
         )
         asgi = create_app(app(), options)
         print_line(_(N_("barua relay is at {url}")).format(url=where.url("/v1/")))
-    run(asgi, where, timeout_keep_alive=15)
+    # The event loop gives the GIL up on every send and receive; with Python's 5 ms switch
+    # interval it then waits behind the threads that check, sign and commit, and so does
+    # every answer.
+    sys.setswitchinterval(0.0005)
+    run(asgi, where, barua=app(), relay=True, timeout_keep_alive=15)
 
 
 @relay_app.command("worker")

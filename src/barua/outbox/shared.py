@@ -8,15 +8,23 @@ unit that fails is rolled back alone and its caller gets its exception), and com
 for all of them; every caller returns only after that commit. A unit of work holds no more
 than a commit per unit would: its caller still answers after its own writes are on disk.
 
+Several processes on one SQLite file (two relays) take turns: each committer holds an
+exclusive ``flock`` on a file beside the database for its transaction. SQLite's own busy
+handler would also serialise them, but it polls with sleeps of up to 100 ms; the kernel
+wakes the next committer the moment the lock is free.
+
 >>> shared = SharedTransactions(outbox.engine)                     # doctest: +SKIP
 >>> entry_id = shared.run(lambda conn: outbox.insert(conn, message, business="relay"))
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import queue
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -44,6 +52,7 @@ class SharedTransactions:
 
     def __init__(self, engine: Engine, *, name: str = "barua-shared-commit") -> None:
         self._engine = engine
+        self._lock_path = _lock_path(engine)
         self._queue: queue.SimpleQueue[_Unit[Any] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
         self._thread.start()
@@ -61,6 +70,9 @@ class SharedTransactions:
     def close(self) -> None:
         self._queue.put(None)
         self._thread.join(timeout=30)
+
+    def _turn(self) -> AbstractContextManager[None]:
+        return _FileTurn(self._lock_path) if self._lock_path else nullcontext()
 
     def _serve(self) -> None:
         stopping = False
@@ -81,7 +93,7 @@ class SharedTransactions:
 
     def _commit(self, group: list[_Unit[Any]]) -> None:
         try:
-            with self._engine.connect() as conn:
+            with self._turn(), self._engine.connect() as conn:
                 if conn.dialect.name == "sqlite":
                     # The write lock first: pysqlite would begin only at the first write, and a
                     # savepoint before it would begin and end a transaction of its own.
@@ -110,6 +122,29 @@ class SharedTransactions:
                 unit.result, unit.error = None, exc
         for unit in group:
             unit.done.set()
+
+
+class _FileTurn:
+    """An exclusive ``flock`` on ``path`` while held: one committer of all processes at once."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._fd = -1
+
+    def __enter__(self) -> None:
+        self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self._fd)  # releases the lock
+
+
+def _lock_path(engine: Engine) -> str | None:
+    """The file whose lock orders the committers of an SQLite database file; None otherwise."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return None
+    return os.path.expanduser(database) + "-commit.lock"
 
 
 def _lock_timeout(exc: Exception) -> LockTimeout | None:
