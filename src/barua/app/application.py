@@ -6,6 +6,7 @@ from barua.app.businesses import BusinessUseCases
 from barua.app.documents import DocumentUseCases
 from barua.app.library import LibraryUseCases
 from barua.app.oauth import OAuthUseCases
+from barua.app.operations import OperationsUseCases
 from barua.app.outbox import OutboxUseCases
 from barua.app.relay import RelayUseCases
 from barua.app.sending import SendingUseCases
@@ -27,6 +28,7 @@ class Barua(
     BusinessUseCases,
     OutboxUseCases,
     UserUseCases,
+    OperationsUseCases,
 ):
     """barua, opened on a home folder and a database: every use case is a method.
 

@@ -7,7 +7,15 @@ from typing import Annotated
 import typer
 
 from barua.cli.common import _, app, print_line, user_errors
-from barua.cli.serving import CertFileOpt, ForwardedOpt, KeyFileOpt, listening, run
+from barua.cli.events import LogFormat, LogFormatOpt
+from barua.cli.serving import (
+    CertFileOpt,
+    ForwardedOpt,
+    KeyFileOpt,
+    MetricsFromOpt,
+    listening,
+    run,
+)
 from barua.i18n import N_
 
 
@@ -45,6 +53,8 @@ def serve_command(
     certfile: CertFileOpt = None,
     keyfile: KeyFileOpt = None,
     forwarded_allow_ips: ForwardedOpt = None,
+    metrics_from: MetricsFromOpt = None,
+    log_format: LogFormatOpt = LogFormat.TEXT,
 ) -> None:
     """Run the web app: email settings, the test email, documents and the outbox."""
     from barua.web import WebOptions, create_app
@@ -56,11 +66,16 @@ def serve_command(
             certfile=certfile,
             keyfile=keyfile,
             forwarded_allow_ips=forwarded_allow_ips,
+            metrics_from=metrics_from,
+            log_format=log_format,
         )
         barua = app()
         allowed = ("127.0.0.1", "localhost", "[::1]", *(allowed_host or ()))
         options = WebOptions(
-            allowed_hosts=allowed, https=https or where.behind_https, worker=worker
+            allowed_hosts=allowed,
+            https=https or where.behind_https,
+            worker=worker,
+            log=lambda line: where.log("worker", _(N_("worker: {line}")).format(line=line)),
         )
         asgi = create_app(barua, options)
         base = where.url("", localhost=True)
@@ -73,4 +88,4 @@ def serve_command(
             print_line(f"  {base}/setup/{token}")
         else:
             print_line(_(N_("barua is at {url}")).format(url=f"{base}/"))
-    run(asgi, where)
+    run(asgi, where, barua=barua)

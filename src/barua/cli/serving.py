@@ -12,17 +12,21 @@ import ipaddress
 import ssl
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from barua.cli.common import bad_input, err, render
+from barua.cli.common import bad_input, render
+from barua.cli.events import EventLog, LogFormat
+from barua.cli.operations import Network, OperationsEndpoints, parse_networks
 from barua.texts import Message
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from barua.app import Barua
 
 NOT_LOOPBACK = Message(
     "cli.listen_not_loopback",
@@ -55,6 +59,14 @@ NOT_AN_ADDRESS_HINT = Message(
     "Give the addresses of your reverse proxies, separated by commas: "
     "127.0.0.1,10.0.0.5 or 10.0.0.0/24.",
 )
+METRICS_NOT_A_NETWORK = Message(
+    "cli.metrics_from_not_a_network",
+    '--metrics-from "{value}" is not a list of IP addresses or networks',
+)
+METRICS_NOT_A_NETWORK_HINT = Message(
+    "cli.metrics_from_not_a_network_hint",
+    "Give the addresses of your Prometheus servers, separated by commas: 10.0.0.9 or 10.0.0.0/24.",
+)
 CERTIFICATE_NOT_RELOADED = Message(
     "cli.certificate_not_reloaded",
     "the certificate in {certfile} changed but cannot be used ({reason}); "
@@ -85,6 +97,14 @@ ForwardedOpt = Annotated[
         metavar="ADDRESSES",
         help="The reverse proxies (addresses or networks, separated by commas) whose "
         "X-Forwarded-For and X-Forwarded-Proto are believed (default: loopback only).",
+    ),
+]
+MetricsFromOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--metrics-from",
+        metavar="ADDRESSES",
+        help="Who may read /metrics besides loopback: addresses or networks, separated by commas.",
     ),
 ]
 
@@ -190,6 +210,8 @@ class Listening:
     port: int
     tls: ReloadingTLS | None = None
     forwarded_allow_ips: tuple[str, ...] = ()
+    metrics_from: tuple[Network, ...] = ()
+    log: EventLog = field(default_factory=EventLog)
 
     @property
     def behind_https(self) -> bool:
@@ -212,6 +234,8 @@ def listening(
     certfile: Path | None,
     keyfile: Path | None,
     forwarded_allow_ips: str | None,
+    metrics_from: str | None = None,
+    log_format: LogFormat = LogFormat.TEXT,
 ) -> Listening:
     """The choices of the command line, checked: one clear error for each mistake."""
     proxies: list[str] = []
@@ -224,6 +248,9 @@ def listening(
         except ValueError:
             raise bad_input(NOT_AN_ADDRESS(value=value), NOT_AN_ADDRESS_HINT()) from None
         proxies.append(value)
+    networks = parse_networks(metrics_from)
+    if networks is None:
+        raise bad_input(METRICS_NOT_A_NETWORK(value=metrics_from), METRICS_NOT_A_NETWORK_HINT())
     if keyfile is not None and certfile is None:
         raise bad_input(KEY_WITHOUT_CERT(), KEY_WITHOUT_CERT_HINT())
     tls = None
@@ -238,22 +265,28 @@ def listening(
             ) from None
     if not is_loopback(host) and tls is None and not proxies:
         raise bad_input(NOT_LOOPBACK(host=host), NOT_LOOPBACK_HINT())
-    return Listening(host, port, tls, tuple(proxies))
+    return Listening(host, port, tls, tuple(proxies), networks, EventLog(log_format))
 
 
-def run(asgi: Any, where: Listening, **options: Any) -> None:
-    """Serve ``asgi`` with uvicorn as ``where`` says, until SIGINT or SIGTERM."""
+def run(asgi: Any, where: Listening, *, barua: Barua, relay: bool = False, **options: Any) -> None:
+    """Serve ``asgi`` with uvicorn as ``where`` says, behind ``/healthz``, ``/readyz`` and
+    ``/metrics``, until SIGINT or SIGTERM."""
     import uvicorn
 
     tls = where.tls
     if tls is not None:
-        tls.on_reload_failure = lambda reason: err.print(
+        tls.on_reload_failure = lambda reason: where.log(
+            "certificate_not_reloaded",
             render(CERTIFICATE_NOT_RELOADED(certfile=str(tls.certfile), reason=reason)),
-            markup=False,
+            level="warning",
+            certfile=str(tls.certfile),
         )
+    endpoints = OperationsEndpoints(
+        asgi, barua, metrics_from=where.metrics_from, count_relay_answers=relay
+    )
     sys.stdout.flush()
     config = uvicorn.Config(
-        asgi,
+        endpoints,
         host=where.host,
         port=where.port,
         log_level="warning",

@@ -193,3 +193,10 @@ def _current_version(conn: Connection) -> int:
         return 0
     version = conn.execute(CURRENT_VERSION).scalar()
     return int(version or 0)
+
+
+def applied_version(engine: Engine) -> int:
+    """The schema version the database is at (0 when barua never prepared it), without
+    migrating: for a readiness check, which must not change what it looks at."""
+    with engine.connect() as conn:
+        return _current_version(conn)

@@ -35,7 +35,7 @@ def create_app(barua: Barua, options: WebOptions) -> Any:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        worker = _start_worker(barua) if options.worker else None
+        worker = _start_worker(barua, options) if options.worker else None
         try:
             yield
         finally:
@@ -98,10 +98,10 @@ def create_app(barua: Barua, options: WebOptions) -> Any:
     return HostAllowList(SecurityHeaders(app, https=options.https), allowed=options.allowed_hosts)
 
 
-def _start_worker(barua: Barua) -> tuple[Workers, threading.Thread]:
+def _start_worker(barua: Barua, options: WebOptions) -> tuple[Workers, threading.Thread]:
     """The delivery worker, in a thread of this process: one process of workers, which waits
     for settings when no business has any yet."""
-    workers = barua.workers(WorkerConfig(), processes=1, require_settings=False)
+    workers = barua.workers(WorkerConfig(), processes=1, require_settings=False, log=options.log)
     thread = threading.Thread(target=workers.run, name="barua-worker", daemon=True)
     thread.start()
     return workers, thread

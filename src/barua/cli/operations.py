@@ -1,0 +1,170 @@
+"""The endpoints the people who run barua point their tools at, in front of every server:
+
+``GET /healthz``  200 while the process runs (a liveness probe; it asks nothing else).
+``GET /readyz``   200 when the database answers and is at the schema this barua knows, else
+                  503 with the reason (a readiness probe, or a load balancer's check).
+``GET /metrics``  the Prometheus text format (:mod:`barua.app.metrics`), to clients on
+                  loopback and in the networks of ``--metrics-from`` only: business names are
+                  no one else's business.
+
+They answer before the web app's host allow-list and sign-in, on any ``Host``; everything
+else goes to the server's own application. The same endpoints serve ``barua worker
+--health-port`` on a port of their own.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import threading
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import TYPE_CHECKING, Any
+
+from barua.app.metrics import CONTENT_TYPE, Metrics
+
+if TYPE_CHECKING:
+    from barua.app import Barua
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGI = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(value: str | None) -> tuple[Network, ...] | None:
+    """The networks of a comma-separated list, or None when one item is not a network."""
+    found: list[Network] = []
+    for item in (value or "").split(","):
+        if not item.strip():
+            continue
+        try:
+            found.append(ipaddress.ip_network(item.strip(), strict=False))
+        except ValueError:
+            return None
+    return tuple(found)
+
+
+def _peer_allowed(scope: Scope, networks: tuple[Network, ...]) -> bool:
+    client = scope.get("client")
+    if not client:
+        return False
+    try:
+        address = ipaddress.ip_address(client[0])
+    except ValueError:
+        return False
+    return address.is_loopback or any(address in network for network in networks)
+
+
+class OperationsEndpoints:
+    """``/healthz``, ``/readyz`` and ``/metrics`` in front of ``app`` (or alone, without)."""
+
+    def __init__(
+        self,
+        app: ASGI | None,
+        barua: Barua,
+        *,
+        metrics_from: tuple[Network, ...] = (),
+        count_relay_answers: bool = False,
+    ) -> None:
+        self.app = app
+        self.barua = barua
+        self.metrics = Metrics(barua.census)
+        self.metrics_from = metrics_from
+        self.count_relay_answers = count_relay_answers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in {"GET", "HEAD"}:
+            path = scope["path"]
+            if path == "/healthz":
+                return await _answer(send, 200, _json({"status": "alive"}))
+            if path == "/readyz":
+                return await self._ready(send)
+            if path == "/metrics":
+                if not _peer_allowed(scope, self.metrics_from):
+                    body = _json({"error": "metrics are served to loopback and --metrics-from"})
+                    return await _answer(send, 403, body)
+                from starlette.concurrency import run_in_threadpool
+
+                rendered = await run_in_threadpool(self.metrics.render)
+                return await _answer(send, 200, rendered, CONTENT_TYPE)
+        if self.app is None:
+            if scope["type"] == "http":
+                return await _answer(send, 404, _json({"error": "not found"}))
+            return None
+        if (
+            self.count_relay_answers
+            and scope["type"] == "http"
+            and scope["method"] == "POST"
+            and scope["path"] == "/v1/messages"
+        ):
+            return await self.app(scope, receive, self._counting(send))
+        return await self.app(scope, receive, send)
+
+    def _counting(self, send: Send) -> Send:
+        async def counted(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.metrics.relay_answers.labels(code=str(message["status"])).inc()
+            await send(message)
+
+        return counted
+
+    async def _ready(self, send: Send) -> None:
+        from starlette.concurrency import run_in_threadpool
+
+        found = await run_in_threadpool(self.barua.readiness)
+        body = {
+            "status": "ready" if found.ready else "not ready",
+            "database": found.database,
+            "schema": found.schema,
+            "expected_schema": found.expected,
+        }
+        if found.problem is not None:
+            body["problem"] = found.problem
+        await _answer(send, 200 if found.ready else 503, _json(body))
+
+
+def _json(value: object) -> bytes:
+    return json.dumps(value).encode()
+
+
+async def _answer(
+    send: Send, status: int, body: bytes, content_type: str = "application/json"
+) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", content_type.encode()),
+                (b"content-length", str(len(body)).encode()),
+                (b"cache-control", b"no-store"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def serve_in_thread(endpoints: OperationsEndpoints, *, host: str, port: int) -> Callable[[], None]:
+    """Serve ``endpoints`` alone on ``host:port`` in a thread (``barua worker
+    --health-port``); returns the function that stops it."""
+    import asyncio
+
+    import uvicorn
+
+    config = uvicorn.Config(
+        endpoints, host=host, port=port, log_level="warning", access_log=False, lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(
+        target=lambda: asyncio.run(server.serve()), name="barua-health", daemon=True
+    )
+    thread.start()
+
+    def stop() -> None:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+    return stop
