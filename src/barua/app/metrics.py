@@ -100,7 +100,7 @@ def _bound(seconds: float) -> str:
 class Metrics:
     """One process's registry: the outbox's families and the counters of this process."""
 
-    def __init__(self, census: Callable[[], Census]) -> None:
+    def __init__(self, census: Callable[[], Census], *, relay: bool = False) -> None:
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(OutboxCollector(census))
         self.relay_answers = Counter(
@@ -109,7 +109,7 @@ class Metrics:
             "status (202 accepted, 200 replayed, 4xx and 5xx refused); not in the database: "
             "add up every relay process.",
             ["code"],
-            registry=self.registry,
+            registry=self.registry if relay else None,
         )
         self._lock = threading.Lock()
 

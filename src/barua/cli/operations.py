@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 from barua.app.metrics import CONTENT_TYPE, Metrics
 
 if TYPE_CHECKING:
+    import socket
+
     from barua.app import Barua
 
 Scope = MutableMapping[str, Any]
@@ -71,7 +73,7 @@ class OperationsEndpoints:
     ) -> None:
         self.app = app
         self.barua = barua
-        self.metrics = Metrics(barua.census)
+        self.metrics = Metrics(barua.census, relay=count_relay_answers)
         self.metrics_from = metrics_from
         self.count_relay_answers = count_relay_answers
 
@@ -147,24 +149,25 @@ async def _answer(
     await send({"type": "http.response.body", "body": body})
 
 
-def serve_in_thread(endpoints: OperationsEndpoints, *, host: str, port: int) -> Callable[[], None]:
-    """Serve ``endpoints`` alone on ``host:port`` in a thread (``barua worker
-    --health-port``); returns the function that stops it."""
+def serve_in_thread(endpoints: OperationsEndpoints, listener: socket.socket) -> Callable[[], None]:
+    """Serve ``endpoints`` alone on ``listener`` in a thread (``barua worker --health-port``);
+    returns the function that stops it."""
     import asyncio
 
     import uvicorn
 
-    config = uvicorn.Config(
-        endpoints, host=host, port=port, log_level="warning", access_log=False, lifespan="off"
-    )
+    config = uvicorn.Config(endpoints, log_level="warning", access_log=False, lifespan="off")
     server = uvicorn.Server(config)
     thread = threading.Thread(
-        target=lambda: asyncio.run(server.serve()), name="barua-health", daemon=True
+        target=lambda: asyncio.run(server.serve(sockets=[listener])),
+        name="barua-health",
+        daemon=True,
     )
     thread.start()
 
     def stop() -> None:
         server.should_exit = True
         thread.join(timeout=10)
+        listener.close()
 
     return stop

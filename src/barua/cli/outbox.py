@@ -28,6 +28,8 @@ from barua.cli.common import (
     render,
     user_errors,
 )
+from barua.cli.events import EventLog, LogFormat, LogFormatOpt
+from barua.cli.serving import MetricsFromOpt, start_health
 from barua.i18n import N_
 from barua.texts import Message, Text
 
@@ -338,8 +340,11 @@ def resume_command() -> None:
 # barua worker ----------------------------------------------------------------------------------
 
 
+_events = EventLog()
+
+
 def _log(line: str) -> None:
-    err.print(_(N_("worker: {line}")).format(line=line), markup=False)
+    _events("worker", _(N_("worker: {line}")).format(line=line))
 
 
 def worker_command(
@@ -404,12 +409,27 @@ def worker_command(
             help="With --once: seconds to keep asking a failing database before giving up.",
         ),
     ] = 60.0,
+    health_port: Annotated[
+        int | None,
+        typer.Option(
+            "--health-port",
+            metavar="PORT",
+            min=1,
+            max=65535,
+            help="Serve /healthz, /readyz and /metrics on this port (of 127.0.0.1; of every "
+            "address with --metrics-from).",
+        ),
+    ] = None,
+    metrics_from: MetricsFromOpt = None,
+    log_format: LogFormatOpt = LogFormat.TEXT,
 ) -> None:
     """Deliver queued email of every business until stopped (SIGTERM or Ctrl-C finish the
     messages in flight)."""
     from barua.app.present import RetryPolicy, WorkerConfig
 
+    _events.format = log_format
     with user_errors():
+        health = start_health(health_port, metrics_from=metrics_from)
         config = WorkerConfig(
             connections=connections,
             lease=lease,
@@ -438,7 +458,10 @@ def worker_command(
                     count=workers.processes
                 )
             )
-        report = workers.run(once=once)
+        try:
+            report = workers.run(once=once)
+        finally:
+            health()
         _finish(report)
 
 

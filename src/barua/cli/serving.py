@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from barua.cli.common import bad_input, render
+from barua.cli.common import app, bad_input, render
 from barua.cli.events import EventLog, LogFormat
-from barua.cli.operations import Network, OperationsEndpoints, parse_networks
+from barua.cli.operations import Network, OperationsEndpoints, parse_networks, serve_in_thread
 from barua.texts import Message
 
 if TYPE_CHECKING:
@@ -66,6 +66,13 @@ METRICS_NOT_A_NETWORK = Message(
 METRICS_NOT_A_NETWORK_HINT = Message(
     "cli.metrics_from_not_a_network_hint",
     "Give the addresses of your Prometheus servers, separated by commas: 10.0.0.9 or 10.0.0.0/24.",
+)
+HEALTH_PORT_BUSY = Message(
+    "cli.health_port_unusable", "--health-port {port}: cannot listen on it: {reason}"
+)
+HEALTH_PORT_BUSY_HINT = Message(
+    "cli.health_port_unusable_hint",
+    "Choose a port no other program uses (each worker on a machine needs its own).",
 )
 CERTIFICATE_NOT_RELOADED = Message(
     "cli.certificate_not_reloaded",
@@ -297,3 +304,28 @@ def run(asgi: Any, where: Listening, *, barua: Barua, relay: bool = False, **opt
         **options,
     )
     uvicorn.Server(config).run()
+
+
+def start_health(port: int | None, *, metrics_from: str | None) -> Callable[[], None]:
+    """``/healthz``, ``/readyz`` and ``/metrics`` on ``port`` in a thread of this process (on
+    127.0.0.1, or every address when ``metrics_from`` names other machines); the function
+    that stops them. Nothing without a port."""
+    if port is None:
+        return lambda: None
+    import socket
+
+    networks = parse_networks(metrics_from)
+    if networks is None:
+        raise bad_input(METRICS_NOT_A_NETWORK(value=metrics_from), METRICS_NOT_A_NETWORK_HINT())
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind(("0.0.0.0" if networks else "127.0.0.1", port))  # noqa: S104
+        listener.listen(64)
+    except OSError as exc:
+        listener.close()
+        raise bad_input(
+            HEALTH_PORT_BUSY(port=port, reason=exc.strerror or str(exc)), HEALTH_PORT_BUSY_HINT()
+        ) from None
+    endpoints = OperationsEndpoints(None, app(), metrics_from=networks)
+    return serve_in_thread(endpoints, listener)
