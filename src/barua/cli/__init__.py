@@ -37,6 +37,7 @@ from barua.cli.outbox import outbox_app, worker_command
 from barua.cli.relay import relay_app
 from barua.cli.send import send_command
 from barua.cli.serve import serve_command
+from barua.cli.service import service_app
 from barua.cli.settings import settings_app
 from barua.cli.testmail import test_command
 from barua.i18n import N_
@@ -106,6 +107,7 @@ app.add_typer(outbox_app, name="outbox")
 app.command("worker")(worker_command)
 app.command("serve")(serve_command)
 app.add_typer(relay_app, name="relay")
+app.add_typer(service_app, name="service")
 
 
 def _option_name(error: BadParameter) -> str:
