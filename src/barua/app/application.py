@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from barua.app.backups import BackupUseCases
 from barua.app.businesses import BusinessUseCases
 from barua.app.documents import DocumentUseCases
 from barua.app.library import LibraryUseCases
@@ -29,6 +30,7 @@ class Barua(
     OutboxUseCases,
     UserUseCases,
     OperationsUseCases,
+    BackupUseCases,
 ):
     """barua, opened on a home folder and a database: every use case is a method.
 

@@ -19,6 +19,7 @@ from typer._click.exceptions import (
     NoSuchOption,
 )
 
+from barua.cli.backup import backup_command, restore_command
 from barua.cli.businesses import business_app, template_app
 from barua.cli.common import (
     EXIT_BAD_INPUT,
@@ -108,6 +109,8 @@ app.command("worker")(worker_command)
 app.command("serve")(serve_command)
 app.add_typer(relay_app, name="relay")
 app.add_typer(service_app, name="service")
+app.command("backup")(backup_command)
+app.command("restore")(restore_command)
 
 
 def _option_name(error: BadParameter) -> str:
