@@ -36,7 +36,14 @@ from barua.relaying.bounces import Report, bounce_address, message_of, read_repo
 from barua.relaying.dkim import Record, dkim_record, dmarc_record, generate_key, spf_record
 from barua.relaying.dkim import published_key as published_dkim_key
 from barua.relaying.dkim import sign as dkim_sign
-from barua.relaying.rewrite import InvalidMime, ParsedMime, check_request, inspect_mime, rewrite
+from barua.relaying.rewrite import (
+    InvalidMime,
+    ParsedMime,
+    check_request,
+    inspect_mime,
+    needs_smtputf8,
+    rewrite,
+)
 from barua.store import relay as stored
 from barua.store.relay import OPEN_KEY, KeyStatus, RelayConfig, RelayKey, RelayStore
 from barua.texts import Message
@@ -138,6 +145,8 @@ class RelayOptions:
     """What open mode may send as (addresses, @domains); empty: anything."""
     wait_in_progress: float = 10.0
     """Seconds a request waits for the first one with its Message-ID before ``409``."""
+    open_rate_per_minute: int | None = 60
+    """Open mode: messages a minute from one client address (in this process); None: no limit."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +189,45 @@ class _InFlight:
             mine.set()
 
 
+class AddressRates:
+    """A token bucket per client address (open mode, where one identity is everyone): each
+    address may send ``per_minute`` messages a minute, in bursts of as many. At most
+    ``max_addresses`` are remembered; past that the fullest buckets are forgotten (a forgotten
+    bucket is full anyway)."""
+
+    def __init__(self, per_minute: int, *, max_addresses: int = 10_000) -> None:
+        self.per_minute = per_minute
+        self._max = max_addresses
+        self._lock = threading.Lock()
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def wait(self, address: str, now: float) -> float:
+        """Seconds before ``address`` may send one more: 0 when it may now."""
+        with self._lock:
+            tokens = self._tokens(address, now)
+        return 0.0 if tokens >= 1 else (1 - tokens) * 60 / self.per_minute
+
+    def take(self, address: str, now: float) -> None:
+        """Count one message of ``address``."""
+        with self._lock:
+            tokens = self._tokens(address, now) - 1
+            if len(self._buckets) >= self._max and address not in self._buckets:
+                self._forget(now)
+            self._buckets[address] = (tokens, now)
+
+    def _tokens(self, address: str, now: float) -> float:
+        found = self._buckets.get(address)
+        if found is None:
+            return float(self.per_minute)
+        tokens, at = found
+        return min(float(self.per_minute), tokens + max(0.0, now - at) * self.per_minute / 60)
+
+    def _forget(self, now: float) -> None:
+        full = [a for a in self._buckets if self._tokens(a, now) >= self.per_minute]
+        for address in full or list(self._buckets)[: self._max // 10 or 1]:
+            del self._buckets[address]
+
+
 class RelayService:
     """What the relay answers to each request (see the module docstring); one per process."""
 
@@ -196,6 +244,8 @@ class RelayService:
         self._shared: SharedTransactions = SharedTransactions(app.outbox.engine)
         self._in_flight = _InFlight()
         self._open_key = replace(OPEN_KEY, senders=options.open_senders)
+        rate = options.open_rate_per_minute
+        self._open_rates = AddressRates(rate) if options.open and rate else None
 
     def close(self) -> None:
         self._shared.close()
@@ -244,15 +294,21 @@ class RelayService:
             headers[RETRY_AFTER] = "5"
         return RelayAnswer(status, json.dumps(body).encode(), headers)
 
+    def forget_old_decisions(self, *, now: float | None = None) -> int:
+        """Delete the idempotency records older than the 24 hours of section 7 (a request
+        after that is judged afresh); how many. The face calls it periodically."""
+        now = time.time() if now is None else now
+        return self._store.forget_decisions(before=now - stored.IDEMPOTENCY_WINDOW)
+
     def unavailable(self) -> RelayAnswer:
         return error_answer(ErrorCode.UNAVAILABLE, "The service cannot take messages now.", retry=5)
 
     # Accepting a message (sections 5 to 7) -----------------------------------------------------
 
-    def accept(self, key: RelayKey, body: bytes) -> RelayAnswer:
-        """The answer to ``POST /v1/messages`` of ``key`` with ``body`` (checked in the order
-        of section 5.1 from the shape on; authentication, content type and the size of the
-        body are the face's, before it reads the body)."""
+    def accept(self, key: RelayKey, body: bytes, *, client: str | None = None) -> RelayAnswer:
+        """The answer to ``POST /v1/messages`` of ``key`` with ``body`` from the address
+        ``client`` (checked in the order of section 5.1 from the shape on; authentication,
+        content type and the size of the body are the face's, before it reads the body)."""
         options = self.options
         try:
             request = decode_request(
@@ -266,10 +322,14 @@ class RelayService:
             return RelayAnswer(exc.status, exc.answer())
         except InvalidMime as exc:
             return error_answer(ErrorCode(exc.code), exc.message)
-        candidates = checked_recipients(request.recipients)
+        data = self._prepared(key, parsed)
+        candidates = checked_recipients(
+            request.recipients,
+            smtputf8=self.config.smtputf8 is not False,
+            utf8_message=needs_smtputf8(data),
+        )
         fingerprint = request_fingerprint(request)
         reference = new_reference()
-        data = self._prepared(key, parsed)
         message = OutgoingMessage(
             message_id=request.message_id,
             sender=bounce_address(self.config.bounces or "", reference),
@@ -285,6 +345,7 @@ class RelayService:
             candidates=candidates,
             message=message,
             reference=reference,
+            client=client or "",
         )
         with self._in_flight.hold(key.id, request.message_id, wait=options.wait_in_progress) as ok:
             if not ok:
@@ -334,6 +395,7 @@ class RelayService:
         candidates: Candidates,
         message: OutgoingMessage,
         reference: str,
+        client: str,
     ) -> RelayAnswer:
         """Steps 5 to 9 of section 5.1, in the shared transaction."""
         now = time.time()
@@ -356,6 +418,12 @@ class RelayService:
                 return error_answer(ErrorCode.QUOTA_EXCEEDED, text, retry=limited.retry_after)
             text = f"This key may send {limited.limit} messages a minute."
             return error_answer(ErrorCode.RATE_LIMITED, text, retry=limited.retry_after)
+        rates = self._open_rates if key.id == OPEN_KEY.id else None
+        if rates is not None:
+            wait = rates.wait(client, now)
+            if wait > 0:
+                text = f"This address may send {rates.per_minute} messages a minute."
+                return error_answer(ErrorCode.RATE_LIMITED, text, retry=wait)
         refused = dict(candidates.refused)
         wanted = {stored.normalised(r): r for r in candidates.to_check}
         for address, (code, reason) in stored.suppressed_among(conn, key.id, list(wanted)).items():
@@ -380,6 +448,8 @@ class RelayService:
             mail_from=request.mail_from, message_id=request.message_id, now=now,
         )  # fmt: skip
         stored.consume(conn, key, now=now)
+        if rates is not None:
+            rates.take(client, now)
         body = encode_acceptance(Acceptance(reference, request.message_id, accepted, refused))
         stored.record(
             conn, key.id, request.message_id,
@@ -416,9 +486,16 @@ def request_fingerprint(request: MessageRequest) -> str:
     return digest.hexdigest()
 
 
-def checked_recipients(recipients: tuple[str, ...]) -> Candidates:
+NO_SMTPUTF8_REASON = "5.6.7 the next hop does not accept international email (SMTPUTF8)"
+
+
+def checked_recipients(
+    recipients: tuple[str, ...], *, smtputf8: bool = True, utf8_message: bool = False
+) -> Candidates:
     """Each distinct recipient (domains compared without case) under its first spelling,
-    refused with ``553`` when it is not a bare address."""
+    refused with ``553`` when it is not a bare address, or (``smtputf8`` False: the next hop
+    does not offer SMTPUTF8) when it, or the message (``utf8_message``), needs SMTPUTF8
+    (section 6.8)."""
     seen: set[str] = set()
     to_check: list[str] = []
     refused: dict[str, tuple[int, str]] = {}
@@ -429,6 +506,8 @@ def checked_recipients(recipients: tuple[str, ...]) -> Candidates:
         seen.add(key)
         if not _bare_address(recipient):
             refused[recipient] = (553, "5.1.3 the address is not valid")
+        elif not smtputf8 and (utf8_message or not recipient.isascii()):
+            refused[recipient] = (553, NO_SMTPUTF8_REASON)
         else:
             to_check.append(recipient)
     return Candidates(tuple(to_check), refused)
@@ -653,6 +732,12 @@ class RelayUseCases(SettingsUseCases, Context):
             )
         self.outbox.enqueue(replace(notice, sender="", data=data), business=RELAY_BUSINESS)
         return True
+
+    def is_relay_bounce(self, address: str) -> bool:
+        """Whether ``address`` is a bounce address of this relay (its bounce address with a
+        message id after the ``+``): what the bounce listener takes mail for."""
+        base = self.relay_config().bounces
+        return bool(base) and message_of(address, base or "") is not None
 
     def relay_bounces_in(self, maildir: str) -> list[BounceOutcome]:
         """Every bounce waiting in the Maildir ``maildir`` (its ``new/``), each moved to

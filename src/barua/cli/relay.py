@@ -33,7 +33,12 @@ NOT_LOOPBACK_HINT = Message(
     "(`barua relay keys create`).",
 )
 NOT_A_RATE = Message(
-    "cli.relay_not_a_rate", '--rate "{value}" is not a number of messages a minute'
+    "cli.relay_not_a_rate", '{option} "{value}" is not a number of messages a minute'
+)
+CANNOT_LISTEN = Message("cli.relay_cannot_listen", "cannot listen on {host}:{port}: {reason}")
+CANNOT_LISTEN_HINT = Message(
+    "cli.relay_cannot_listen_hint",
+    "Choose a free port with --port; ports below 1024, such as 25, need root.",
 )
 NOT_A_RATE_HINT = Message("cli.relay_not_a_rate_hint", "Give it as 60/min, or 60.")
 
@@ -110,6 +115,14 @@ def serve_command(
     forwarded_allow_ips: ForwardedOpt = None,
     metrics_from: MetricsFromOpt = None,
     log_format: LogFormatOpt = LogFormat.TEXT,
+    open_rate: Annotated[
+        str,
+        typer.Option(
+            "--open-rate",
+            metavar="N/min",
+            help="With --open: messages a minute from one client address, at most.",
+        ),
+    ] = "60/min",
 ) -> None:
     """Serve POST /v1/messages and GET /v1/health (docs/http-protocol.md)."""
     from barua.app.present import WorkerConfig
@@ -128,7 +141,11 @@ def serve_command(
             metrics_from=metrics_from,
             log_format=log_format,
         )
-        relay = RelayOptions(open=open_mode, open_senders=tuple(open_sender or ()))
+        relay = RelayOptions(
+            open=open_mode,
+            open_senders=tuple(open_sender or ()),
+            open_rate_per_minute=_rate(open_rate, option="--open-rate"),
+        )
         options = RelayServeOptions(
             relay=relay,
             worker=worker,
@@ -204,6 +221,14 @@ def settings_command(
             "--domain-connections", metavar="N", min=1, help="Connections at once to one domain."
         ),
     ] = None,
+    smtputf8: Annotated[
+        bool | None,
+        typer.Option(
+            "--smtputf8/--no-smtputf8",
+            help="Whether the next hop takes international addresses (--no-smtputf8: refuse "
+            "them before accepting).",
+        ),
+    ] = None,
 ) -> None:
     """Show the relay's settings, changing those given."""
     with user_errors():
@@ -215,6 +240,7 @@ def settings_command(
                 ("direct", direct),
                 ("mx_port", mx_port),
                 ("domain_connections", domain_connections),
+                ("smtputf8", smtputf8),
             )
             if value is not None
         }
@@ -230,17 +256,19 @@ def settings_command(
             f"{config.dkim_selector}._domainkey.{config.dkim_domain}" if config.dkim_key else unset
         )
         print_line(f"dkim: {dkim}")
+        if config.smtputf8 is not None:
+            print_line(f"smtputf8: {'yes' if config.smtputf8 else 'no'}")
 
 
 # Keys ---------------------------------------------------------------------------------------
 
 
-def _rate(value: str | None) -> int | None:
+def _rate(value: str | None, *, option: str = "--rate") -> int | None:
     if value is None:
         return None
     found = _RATE.fullmatch(value)
     if found is None:
-        raise bad_input(NOT_A_RATE(value=value), NOT_A_RATE_HINT())
+        raise bad_input(NOT_A_RATE(option=option, value=value), NOT_A_RATE_HINT())
     return int(found.group(1))
 
 
@@ -436,3 +464,41 @@ def bounce_command(
                     suppressed=", ".join(outcome.suppressed) or "-",
                 )
             )
+
+
+@relay_app.command("bounce-listen")
+def bounce_listen_command(
+    host: Annotated[
+        str, typer.Option("--host", metavar="ADDRESS", help="The address to listen on.")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", metavar="PORT", min=0, max=65535, help="The SMTP port.")
+    ] = 2525,
+) -> None:
+    """Take bounces over SMTP for the bounce address (point its domain's MX, or Postfix's
+    transport for it, here): the recipients are marked failed, hard bounces suppressed,
+    and the sender told."""
+    import signal
+    import threading
+
+    from barua.relay.bounces import BounceListener
+
+    with user_errors():
+        try:
+            listener = BounceListener(app(), host=host, port=port)
+        except OSError as exc:
+            raise bad_input(
+                CANNOT_LISTEN(host=host, port=port, reason=exc.strerror or str(exc)),
+                CANNOT_LISTEN_HINT(),
+            ) from exc
+        listener.start()
+        print_line(
+            _(N_("barua relay takes bounces at {host}:{port} (SMTP)")).format(
+                host=host, port=listener.port
+            )
+        )
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_args: stop.set())
+    stop.wait()
+    listener.stop()

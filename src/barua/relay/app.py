@@ -27,10 +27,12 @@ from barua.app.relay import (
     ErrorCode,
     RelayAnswer,
     RelayOptions,
+    RelayService,
     error_answer,
     is_json,
     request_size_limit,
 )
+from barua.errors import BaruaError
 from barua.version import __version__
 
 if TYPE_CHECKING:
@@ -123,6 +125,8 @@ class RelayServeOptions:
     """Seconds to read a request's body before answering ``408``."""
     concurrency: int = 64
     """Requests taken at once; more are answered ``503``."""
+    purge_every: float = 3600.0
+    """Seconds between two deletions of the idempotency records past their 24 hours."""
 
 
 def _response(answer: RelayAnswer) -> Response:
@@ -143,9 +147,11 @@ def create_app(barua: Barua, options: RelayServeOptions) -> Any:
         if worker is not None:
             thread = threading.Thread(target=worker.run, name="barua-relay-worker", daemon=True)
             thread.start()
+        purging = asyncio.create_task(_purge(service, options.purge_every))
         try:
             yield
         finally:
+            purging.cancel()
             if worker is not None and thread is not None:
                 worker.stop()
                 await run_in_threadpool(thread.join, 60)
@@ -201,7 +207,8 @@ def create_app(barua: Barua, options: RelayServeOptions) -> Any:
                 return _response(
                     error_answer(ErrorCode.MESSAGE_TOO_LARGE, too_large, max_size=size)
                 )
-            answer = await run_in_threadpool(service.accept, key, body)
+            client = request.client.host if request.client else None
+            answer = await run_in_threadpool(service.accept, key, body, client=client)
         return _response(answer)
 
     @app.get(
@@ -237,6 +244,16 @@ def create_app(barua: Barua, options: RelayServeOptions) -> Any:
         for operation in path.values():
             operation["security"] = [{"bearer": []}, {}]
     return app
+
+
+async def _purge(service: RelayService, every: float) -> None:
+    """Delete the idempotency records past their 24 hours now, then every ``every`` seconds."""
+    while True:
+        try:
+            await run_in_threadpool(service.forget_old_decisions)
+        except BaruaError:
+            pass  # the database is unavailable for now: the next round tries again
+        await asyncio.sleep(every)
 
 
 async def _body(request: Request, limit: int) -> bytes | None:

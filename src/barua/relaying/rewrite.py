@@ -90,6 +90,13 @@ class ParsedMime:
         return next((h for h in self.headers if h.key == key), None)
 
 
+def needs_smtputf8(data: bytes) -> bool:
+    """Whether the message ``data`` (CRLF line endings) has UTF-8 in its header block
+    (RFC 6532), which only a next hop offering SMTPUTF8 may take."""
+    end = data.find(b"\r\n\r\n")
+    return not (data if end < 0 else data[:end]).isascii()
+
+
 def inspect_mime(mime: bytes) -> ParsedMime:
     """``mime`` split and checked; :class:`InvalidMime` (``invalid_mime``) when there is no
     header/body separator, no ``From``, ``Date`` or ``Message-ID``, more than one of them, a

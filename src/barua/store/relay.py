@@ -154,6 +154,10 @@ class RelayConfig:
     dkim_selector: str | None = None
     dkim_key: bytes | None = field(default=None, repr=False)
     """The signing key (PEM), decrypted; stored encrypted."""
+    smtputf8: bool | None = None
+    """Whether the next hop takes SMTPUTF8 (international addresses and headers): False, and
+    what needs it is refused before the ``202`` (``553``, section 6.8); None (not known) or
+    True, and it is accepted (and bounces if the next hop does not take it)."""
 
     @property
     def bounces(self) -> str | None:
