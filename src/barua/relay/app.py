@@ -11,6 +11,7 @@ The rest is the application's (:meth:`barua.app.relay.RelayService.accept`), in 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -249,10 +250,8 @@ def create_app(barua: Barua, options: RelayServeOptions) -> Any:
 async def _purge(service: RelayService, every: float) -> None:
     """Delete the idempotency records past their 24 hours now, then every ``every`` seconds."""
     while True:
-        try:
+        with contextlib.suppress(BaruaError):  # unavailable now: the next round tries again
             await run_in_threadpool(service.forget_old_decisions)
-        except BaruaError:
-            pass  # the database is unavailable for now: the next round tries again
         await asyncio.sleep(every)
 
 
