@@ -8,6 +8,12 @@ unit that fails is rolled back alone and its caller gets its exception), and com
 for all of them; every caller returns only after that commit. A unit of work holds no more
 than a commit per unit would: its caller still answers after its own writes are on disk.
 
+On PostgreSQL several committer threads (:data:`POSTGRES_COMMITTERS`) each take the units
+waiting when they are free: a unit spends most of its time waiting for the server's answers,
+and PostgreSQL commits concurrent transactions side by side (a Message-ID decided twice at
+once is caught by the idempotency record's unique key, and decided again). SQLite has one
+writer at a time, so one committer.
+
 Several processes on one SQLite file (two relays) take turns: each committer holds an
 exclusive ``flock`` on a file beside the database for its transaction. SQLite's own busy
 handler would also serialise them, but it polls with sleeps of up to 100 ms; the kernel
@@ -39,6 +45,8 @@ _T = TypeVar("_T")
 
 MAX_GROUP = 64
 """The most units in one transaction: a long queue is served by several commits."""
+POSTGRES_COMMITTERS = 4
+"""Committer threads on PostgreSQL (each with its own connection)."""
 LOCK_WAIT = "5s"
 """PostgreSQL: the longest a unit waits for a row another transaction holds."""
 
@@ -50,12 +58,20 @@ class LockTimeout(Exception):
 class SharedTransactions:
     """Runs units of work (``work(conn)``) from any thread, several in one transaction."""
 
-    def __init__(self, engine: Engine, *, name: str = "barua-shared-commit") -> None:
+    def __init__(
+        self, engine: Engine, *, name: str = "barua-shared-commit", committers: int | None = None
+    ) -> None:
         self._engine = engine
         self._lock_path = _lock_path(engine)
         self._queue: queue.SimpleQueue[_Unit[Any] | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
-        self._thread.start()
+        if committers is None:
+            committers = POSTGRES_COMMITTERS if engine.dialect.name == "postgresql" else 1
+        self._threads = [
+            threading.Thread(target=self._serve, name=f"{name}-{n}", daemon=True)
+            for n in range(committers)
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def run(self, work: Callable[[Connection], _T]) -> _T:
         """``work`` done in a transaction shared with others, once it is committed: its
@@ -68,8 +84,10 @@ class SharedTransactions:
         return unit.result  # type: ignore[return-value]
 
     def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout=30)
+        for _thread in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join(timeout=30)
 
     def _turn(self) -> AbstractContextManager[None]:
         return _FileTurn(self._lock_path) if self._lock_path else nullcontext()
@@ -148,9 +166,11 @@ def _lock_path(engine: Engine) -> str | None:
 
 
 def _lock_timeout(exc: Exception) -> LockTimeout | None:
-    """PostgreSQL's ``lock_not_available`` (55P03) as :class:`LockTimeout`."""
+    """PostgreSQL's ``lock_not_available`` (55P03) and ``deadlock_detected`` (40P01: two
+    committers locking two keys' rows in opposite orders) as :class:`LockTimeout`: the
+    caller answers "try again shortly"."""
     original = getattr(exc, "orig", None)
-    if getattr(original, "sqlstate", None) == "55P03":
+    if getattr(original, "sqlstate", None) in ("55P03", "40P01"):
         return LockTimeout(str(original))
     return None
 
