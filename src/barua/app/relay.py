@@ -11,17 +11,17 @@ commit. Every answer is a :class:`RelayAnswer`: status, JSON body, headers.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import logging
 import secrets
-import string
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from functools import partial
+from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError
@@ -469,12 +469,10 @@ def _subject(parsed: ParsedMime) -> str:
     return header.text()[:200] if header is not None else ""
 
 
-_REFERENCE_CHARS = string.ascii_uppercase + string.digits
-
-
 def new_reference() -> str:
-    """A new id of an accepted message: ``msg_`` and 26 random characters (130 bits)."""
-    return "msg_" + "".join(secrets.choice(_REFERENCE_CHARS) for _ in range(26))
+    """A new id of an accepted message: ``msg_`` and 26 random characters of base32
+    (``A``-``Z``, ``2``-``7``: 130 bits)."""
+    return "msg_" + base64.b32encode(secrets.token_bytes(17)).decode("ascii")[:26]
 
 
 def request_fingerprint(request: MessageRequest) -> str:
@@ -513,7 +511,10 @@ def checked_recipients(
     return Candidates(tuple(to_check), refused)
 
 
+@lru_cache(maxsize=4096)
 def _bare_address(value: str) -> bool:
+    """Whether ``value`` is one address without a display name (cached: a business sends to
+    the same customers again and again, and each check costs email-validator 0.3 ms)."""
     if not value or len(value) > 254 or value != value.strip() or "<" in value:
         return False
     try:
