@@ -116,7 +116,8 @@ def test_unknown_fields_and_syntax_errors_are_explained() -> None:
         render_email(example("invoice.json"), subject="{{ invoice_no }}", message="{% if %}")
     assert words(caught.value.problems) == {
         "template.subject": "'invoice_no' is undefined; use one of the fields listed below",
-        "template.body": "line 1: Expected an expression, got 'end of statement block'",
+        "template.body": "line 1: the template is not written correctly (Jinja says: Expected an "
+        "expression, got 'end of statement block')",
     }
     assert caught.value.hint is not None and "document_number" in caught.value.hint
 

@@ -184,7 +184,10 @@ TEMPLATE_HINT = Message(
     "Templates use Jinja2: {{{{ document_number }}}} prints a field, {{% if due_date %}}…"
     "{{% endif %}} tests one. Fields: {fields}.",
 )
-TEMPLATE_SYNTAX = Message("documents.template_syntax", "line {line}: {reason}")
+TEMPLATE_SYNTAX = Message(
+    "documents.template_syntax",
+    "line {line}: the template is not written correctly (Jinja says: {reason})",
+)
 TEMPLATE_NOT_ALLOWED = Message(
     "documents.template_not_allowed", "not allowed in a template: {reason}"
 )
