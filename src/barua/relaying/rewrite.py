@@ -198,11 +198,15 @@ def _header_end(mime: bytes) -> tuple[int, bytes]:
     """Where the header block ends, and the empty line that ends it (-1 when none)."""
     if mime.startswith((b"\r\n", b"\n")):
         return -1, b""
-    found = [(mime.find(s), s) for s in (b"\r\n\r\n", b"\n\n", b"\r\n\n", b"\n\r\n")]
-    found = [(at, s) for at, s in found if at >= 0]
-    if not found:
-        return -1, b""
-    return min(found)
+    best, separator = -1, b""
+    for candidate in (b"\r\n\r\n", b"\n\n", b"\r\n\n", b"\n\r\n"):
+        # Only before the best so far: a separator that is absent is not searched for
+        # through the whole body (200 KB four times).
+        end = len(mime) if best < 0 else best + len(candidate) - 1
+        at = mime.find(candidate, 0, end)
+        if at >= 0:
+            best, separator = at, candidate
+    return best, separator
 
 
 def _crlf(data: bytes) -> bytes:
