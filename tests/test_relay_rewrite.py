@@ -1,0 +1,31 @@
+"""Where a message's header ends, whatever its line endings, as section 6 reads it (pure)."""
+
+from __future__ import annotations
+
+import pytest
+
+from barua.relaying.rewrite import InvalidMime, inspect_mime, needs_smtputf8
+
+HEAD = b"From: a@duka.example{eol}Date: Mon, 7 Dec 2026 10:00:00 +0000{eol}Message-ID: <1@x>"
+
+
+@pytest.mark.parametrize(
+    ("eol", "separator"),
+    [(b"\r\n", b"\r\n\r\n"), (b"\n", b"\n\n"), (b"\r\n", b"\r\n\n"), (b"\n", b"\n\r\n")],
+)
+def test_the_first_empty_line_ends_the_header(eol: bytes, separator: bytes) -> None:
+    head = HEAD.replace(b"{eol}", eol)
+    # A later empty line of another kind, deep in the body, changes nothing.
+    parsed = inspect_mime(head + separator + b"Habari\r\n\r\n" + b"x" * 100_000 + b"\n\n.\n")
+    assert [h.key for h in parsed.headers] == [b"from", b"date", b"message-id"]
+    assert parsed.body.startswith(b"Habari\r\n\r\n") and b"\n\n" not in parsed.body
+
+
+def test_no_empty_line_is_invalid() -> None:
+    with pytest.raises(InvalidMime):
+        inspect_mime(HEAD.replace(b"{eol}", b"\r\n") + b"\r\nHabari")
+
+
+def test_utf8_in_the_header_needs_smtputf8_but_not_in_the_body() -> None:
+    assert needs_smtputf8("Subject: Jåne\r\n\r\nx".encode())
+    assert not needs_smtputf8("Subject: Jane\r\n\r\nJåne".encode())
