@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,9 +57,6 @@ def test_a_workers_metrics_count_what_it_delivered(server: SmtpServer, barua_hom
         outbox.enqueue(invoice(9, to=("nobody@example.com",)))
     port = free_port()
     env = environment(server)
-    import subprocess
-    import sys
-
     worker = subprocess.Popen(
         [str(Path(sys.executable).with_name("barua")), "worker", "--processes", "1",
          "--health-port", str(port), "--log-format", "json", *FAST_FLAGS],
@@ -73,7 +72,7 @@ def test_a_workers_metrics_count_what_it_delivered(server: SmtpServer, barua_hom
         refused = ("barua_delivery_attempts", _labels(cause="RecipientRefused", outcome="failed"))
         assert found[accepted] == 3
         assert found.get(refused) == 1, {k: v for k, v in found.items() if "attempts" in k[0]}
-        latency = dict(business="default")
+        latency = {"business": "default"}
         assert found[("barua_delivery_latency_seconds_count", _labels(**latency))] == 3
         assert found[("barua_delivery_latency_seconds_bucket", _labels(le="+Inf", **latency))] == 3
         assert found[("barua_delivery_latency_seconds_bucket", _labels(le="60.0", **latency))] == 3

@@ -33,8 +33,7 @@ BAD_ARGUMENT = Message(
 )
 BAD_ARGUMENT_HINT = Message(
     "cli.service_bad_argument_hint",
-    "Give the arguments of the command after --, each on one line and without control "
-    "characters.",
+    "Give the arguments of the command after --, each on one line and without control characters.",
 )
 BAD_USER = Message("cli.service_bad_user", '--user "{user}" is not a user name systemd accepts')
 BAD_USER_HINT = Message(
