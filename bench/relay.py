@@ -15,13 +15,17 @@ byte to the answer's last.
 Postfix: a real Postfix (``tests/postfix/start-postfix``) with its queue on disk and delivery
 deferred (``defer_transports``), fed by ``smtp-source`` with as many sessions as barua has
 clients and messages of the same size: its durable acceptance (Postfix syncs each queue file
-before its 250).
+before its 250). On a machine shared with other work the rates drift by a factor of two within
+minutes, so Postfix is measured again right before each barua run, with the same size and
+sessions, and each barua row's "x Postfix" is against that run; a Postfix row gives the median
+of its runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import http.client
 import json
 import os
@@ -56,6 +60,8 @@ class Run:
     messages: int
     seconds: float
     latencies: list[float] | None = None
+    anchor: float | None = None
+    """Postfix's rate measured right before this run, with the same size and sessions."""
 
     @property
     def rate(self) -> float:
@@ -173,7 +179,9 @@ def post_all(
     return seconds, [x for each in latencies for x in each]
 
 
-def barua_runs(args: argparse.Namespace, postgres: str | None, processes: int) -> list[Run]:
+def barua_runs(
+    args: argparse.Namespace, postgres: str | None, processes: int, postfix: Postfix | None
+) -> list[Run]:
     runs = []
     database = "PostgreSQL" if postgres else "SQLite"
     with scratch_outbox(postgres) as (home, url):
@@ -192,10 +200,14 @@ def barua_runs(args: argparse.Namespace, postgres: str | None, processes: int) -
                 for clients in args.clients:
                     requests = bodies(count, size)
                     post_all(ports, key, bodies(min(8, count), size), min(clients, 2))  # warm up
+                    anchor = postfix.run(size_name, clients, count) if postfix else None
                     seconds, latencies = post_all(ports, key, requests, clients)
                     plural = "es" if processes > 1 else ""
                     name = f"barua relay, {database}, {processes} process{plural}"
-                    runs.append(Run(name, size_name, clients, count, seconds, latencies))
+                    runs.append(
+                        Run(name, size_name, clients, count, seconds, latencies,
+                            anchor.rate if anchor else None)
+                    )  # fmt: skip
                     print(
                         f"  {name}, {size_name}, {clients} clients: {count / seconds:.0f}/s",
                         flush=True,
@@ -212,64 +224,78 @@ def barua_runs(args: argparse.Namespace, postgres: str | None, processes: int) -
     return runs
 
 
-def postfix_runs(args: argparse.Namespace) -> list[Run]:
-    folder = Path(tempfile.mkdtemp(prefix="postfix.", dir="/tmp"))
-    os.chmod(folder, 0o755)
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=localhost", "-keyout", str(folder / "key.pem"),
-         "-out", str(folder / "cert.pem")],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    ports = [free_port() for _ in range(3)]
-    instance = folder / "instance"
-    subprocess.run(
-        [str(START_POSTFIX), "start", str(instance), "--cert", str(folder / "cert.pem"),
-         "--key", str(folder / "key.pem"), "--smtps-port", str(ports[0]),
-         "--submission-port", str(ports[1]), "--plain-port", str(ports[2]),
-         "--message-size-limit", "50000000"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    conf = instance / "etc"
-    runs = []
-    try:
+POSTFIX = "Postfix smtpd, queue on disk (smtp-source)"
+
+
+class Postfix:
+    """A real Postfix on loopback, its queue on disk and delivery deferred, for as long as the
+    ``with`` block lasts; :meth:`run` measures its acceptance once."""
+
+    def __init__(self) -> None:
+        self.runs: list[Run] = []
+        self._folder = Path(tempfile.mkdtemp(prefix="postfix.", dir="/tmp"))
+        self._instance = self._folder / "instance"
+        self._port = 0
+
+    def __enter__(self) -> Postfix:
+        folder = self._folder
+        os.chmod(folder, 0o755)
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+             "-subj", "/CN=localhost", "-keyout", str(folder / "key.pem"),
+             "-out", str(folder / "cert.pem")],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        ports = [free_port() for _ in range(3)]
+        subprocess.run(
+            [str(START_POSTFIX), "start", str(self._instance), "--cert", str(folder / "cert.pem"),
+             "--key", str(folder / "key.pem"), "--smtps-port", str(ports[0]),
+             "--submission-port", str(ports[1]), "--plain-port", str(ports[2]),
+             "--message-size-limit", "50000000"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        self._port = ports[2]
+        conf = self._instance / "etc"
         # Queue on disk, delivery deferred: what is measured is the acceptance alone.
         subprocess.run(
             ["postconf", "-c", str(conf), "-e", "defer_transports = virtual"], check=True
         )
         subprocess.run(["postfix", "-c", str(conf), "reload"], check=True, capture_output=True)
         time.sleep(1)
-        source = shutil.which("smtp-source") or "/usr/sbin/smtp-source"
-        for size_name, size in SIZES.items():
-            count = args.messages if size < 100_000 else max(args.messages // 4, 1)
-            for clients in args.clients:
-                began = time.perf_counter()
-                subprocess.run(
-                    [source, "-s", str(clients), "-m", str(count), "-l", str(size),
-                     "-f", "office@duka.example", "-t", "jane@example.com",
-                     f"127.0.0.1:{ports[2]}"],
-                    check=True,
-                )  # fmt: skip
-                seconds = time.perf_counter() - began
-                runs.append(
-                    Run(
-                        "Postfix smtpd, queue on disk (smtp-source)",
-                        size_name,
-                        clients,
-                        count,
-                        seconds,
-                    )
-                )
-                print(
-                    f"  Postfix, {size_name}, {clients} sessions: {count / seconds:.0f}/s",
-                    flush=True,
-                )
-    finally:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
         subprocess.run(
-            [str(START_POSTFIX), "stop", str(instance)], capture_output=True, check=False
+            [str(START_POSTFIX), "stop", str(self._instance)], capture_output=True, check=False
         )
-        shutil.rmtree(folder, ignore_errors=True)
-    return runs
+        shutil.rmtree(self._folder, ignore_errors=True)
+
+    def run(self, size_name: str, clients: int, count: int) -> Run:
+        """``count`` messages of ``size_name`` over ``clients`` sessions of ``smtp-source``."""
+        source = shutil.which("smtp-source") or "/usr/sbin/smtp-source"
+        began = time.perf_counter()
+        subprocess.run(
+            [source, "-s", str(clients), "-m", str(count), "-l", str(SIZES[size_name]),
+             "-f", "office@duka.example", "-t", "jane@example.com", f"127.0.0.1:{self._port}"],
+            check=True,
+        )  # fmt: skip
+        run = Run(POSTFIX, size_name, clients, count, time.perf_counter() - began)
+        self.runs.append(run)
+        print(f"  Postfix, {size_name}, {clients} sessions: {run.rate:.0f}/s", flush=True)
+        return run
+
+    def medians(self) -> list[Run]:
+        """A row per size and sessions: the run of median rate."""
+        rows = []
+        for size_name in SIZES:
+            for clients in sorted({r.clients for r in self.runs}):
+                same = sorted(
+                    (r for r in self.runs if (r.size, r.clients) == (size_name, clients)),
+                    key=lambda r: r.rate,
+                )
+                if same:
+                    rows.append(same[len(same) // 2])
+        return rows
 
 
 def main() -> None:
@@ -287,18 +313,20 @@ def main() -> None:
     processes = [int(p) for p in args.processes.split(",")]
     large = max(args.messages // 4, 1)
     print(f"{os.cpu_count()} CPU cores; {args.messages} messages of 20 KB a run, {large} of 200 KB")
-    runs: list[Run] = [] if args.no_postfix else postfix_runs(args)
-    for count in processes:
-        runs += barua_runs(args, None, count)
-        if not args.no_postgres:
-            runs += barua_runs(args, args.postgres_url, count)
-    anchor = {(r.size, r.clients): r.rate for r in runs if r.name.startswith("Postfix")}
+    runs: list[Run] = []
+    with contextlib.ExitStack() as stack:
+        postfix = None if args.no_postfix else stack.enter_context(Postfix())
+        for count in processes:
+            runs += barua_runs(args, None, count, postfix)
+            if not args.no_postgres:
+                runs += barua_runs(args, args.postgres_url, count, postfix)
+        anchors = postfix.medians() if postfix else []
     print()
     print("| run | size | clients | accepts/s | p50 ms | p99 ms | x Postfix |")
     print("|---|---|---|---|---|---|---|")
-    for r in runs:
+    for r in anchors + runs:
         p50, p99 = r.percentile(0.5), r.percentile(0.99)
-        ratio = r.rate / anchor[(r.size, r.clients)] if (r.size, r.clients) in anchor else None
+        ratio = 1.0 if r.name == POSTFIX else (r.rate / r.anchor if r.anchor else None)
         print(
             f"| {r.name} | {r.size} | {r.clients} | {r.rate:,.0f} "
             f"| {'-' if p50 is None else f'{p50:.1f}'} | {'-' if p99 is None else f'{p99:.1f}'} "
