@@ -115,19 +115,19 @@ def bodies(count: int, size: int) -> list[bytes]:
 def start_relays(
     env: dict[str, str], count: int
 ) -> tuple[list[subprocess.Popen[bytes]], list[int]]:
+    """``count`` relays, one after the other: each is answering before the next starts (two
+    starting at once on a new PostgreSQL schema would both look at its version)."""
     procs, ports = [], []
     for _ in range(count):
         port = free_port()
-        procs.append(
-            subprocess.Popen(
-                [BARUA, "relay", "serve", "--no-worker", "--port", str(port)],
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-            )
+        proc = subprocess.Popen(
+            [BARUA, "relay", "serve", "--no-worker", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
+        procs.append(proc)
         ports.append(port)
-    for proc, port in zip(procs, ports, strict=True):
         deadline = time.monotonic() + 30
         while True:
             try:
