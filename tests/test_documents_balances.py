@@ -56,7 +56,7 @@ def body_of(document: AnyDocument) -> str:
     ("language", "said", "unsaid"),
     [
         (Language.EN, "It has been paid in full. Thank you.", ["is due", "Net 30"]),
-        (Language.SW, "Imeshalipwa yote. Asante.", ["kulipwa kufikia", "linalodaiwa ni"]),
+        (Language.SW, "Ankara hii imelipwa kikamilifu.", ["Tafadhali lipa", "kabla ya tarehe"]),
     ],
 )
 def test_an_invoice_paid_in_full_thanks_instead_of_asking(
@@ -84,8 +84,8 @@ def test_an_invoice_paid_in_full_thanks_instead_of_asking(
         ),
         (
             Language.SW,
-            "Umelipa US$ 8,000.00, hivyo una salio la ziada la US$ 552.24 kwetu.",
-            ["Kiasi kilicholipwa -US$ 8,000.00", "Salio la ziada US$ 552.24"],
+            "Umelipa US$ 8,000.00, hivyo una salio la marejesho la US$ 552.24 kwetu.",
+            ["Kiasi kilicholipwa -US$ 8,000.00", "Salio la marejesho US$ 552.24"],
         ),
     ],
 )
@@ -115,8 +115,8 @@ def test_an_overpaid_invoice_shows_a_credit_not_a_negative_balance(
         ),
         (
             Language.SW,
-            "Akaunti yako ina salio la ziada la US$ 404.11 kwetu; hakuna kinachodaiwa.",
-            "Salio la ziada US$ 404.11",
+            "Akaunti yako ina salio la marejesho la US$ 404.11 kwetu; hakuna kinachodaiwa.",
+            "Salio la marejesho US$ 404.11",
             ["puuza ukumbusho", "Kiasi kinachodaiwa"],
         ),
     ],

@@ -135,8 +135,8 @@ def invoice_data(number: str) -> dict[str, Any]:
         (
             "invoice-sw.json",
             "Ankara INV-2025-0117.pdf",
-            "Ankara INV-2025-0117 kutoka Baobab Studio Ltd",
-            "Mpendwa Bi. Neema Mushi,\n",
+            "Ankara namba INV-2025-0117 kutoka Baobab Studio Ltd",
+            "Habari Bi. Neema Mushi,\n",
         ),
     ],
 )

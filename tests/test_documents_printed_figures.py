@@ -232,13 +232,21 @@ def test_a_delivery_note_prints_quantities_and_no_money(language: Language) -> N
     fmt, words = fmt_of(note), LABELS[language]
     text = printed(note)
     assert f"{words['quantity_ordered']} {words['quantity_delivered']}" in text
+
+    def quantity(number: Decimal, unit: str | None, plural: str | None) -> str:
+        if language is Language.SW:  # the unit first, in the plural: "mifuko 40"
+            return f"{unit if number == 1 else plural} {fmt.number(number)}"
+        return f"{fmt.number(number)} {unit}"
+
     phrases = []
     for line in note.lines:
         assert line.quantity_ordered is not None
-        ordered = f"{fmt.number(line.quantity_ordered)} {line.unit}"
-        phrases.append(f"{line.description} {ordered} {fmt.number(line.quantity)} {line.unit}")
+        ordered = quantity(line.quantity_ordered, line.unit, line.unit_plural)
+        delivered = quantity(line.quantity, line.unit, line.unit_plural)
+        phrases.append(f"{line.description} {ordered} {delivered}")
     assert_printed(text, phrases)
-    assert "Sukari ya Kilombero, kilo 50 12 mfuko 10 mfuko" in text  # 2 bags short
+    short = {Language.EN: "12 mfuko 10 mfuko", Language.SW: "mifuko 12 mifuko 10"}[language]
+    assert f"Sukari ya Kilombero, kilo 50 {short}" in text  # 2 bags short
     assert note.currency not in text and "TSh" not in text
 
 

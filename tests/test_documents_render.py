@@ -136,18 +136,32 @@ def test_kiswahili_invoice_with_shillings() -> None:
         "Ankara",
         "INV-2025-0117",
         "MTEJA",
-        "Tarehe ya mwisho 24 Mac 2025",
+        "Mwisho wa malipo 24 Mac 2025",
+        "TIN 123-456-789",
+        "TIN 987-654-321",
         "Jumla ndogo TSh 7,838,625.00",
-        "VAT 0% kwenye 5,745,000.00 TSh 0.00",
-        "VAT 18% kwenye 2,093,625.00 TSh 376,852.50",
+        "VAT 0% ya 5,745,000.00 TSh 0.00",
+        "VAT 18% ya 2,093,625.00 TSh 376,852.50",
         "Jumla TSh 8,215,477.50",
         "Kiasi kilicholipwa -TSh 1,000,000.00",
         "Salio linalodaiwa TSh 7,215,477.50",
-        "40 mfuko 72,000.00 0% 2,880,000.00",
+        "mifuko 40 72,000.00 0% 2,880,000.00",
+        "madumu 15 98,500.00 5% 18% 1,403,625.00",
         "Ukurasa 1 kati ya 1",
         "TAARIFA ZA BENKI",
     ):
         assert phrase in text, phrase
+    assert "TIN TIN" not in text and "Namba ya kodi" not in text
+
+
+def test_kiswahili_units_without_a_plural_get_a_column_of_their_own() -> None:
+    invoice = example("invoice-sw.json")
+    assert isinstance(invoice, SalesInvoice)
+    lines = [line.model_copy(update={"unit_plural": None}) for line in invoice.lines]
+    text = flat(" ".join(pages_text(render_pdf(invoice.model_copy(update={"lines": lines})))))
+    assert "Idadi Kipimo Bei ya kimoja" in text
+    assert "40 mfuko 72,000.00" in text  # the number under Idadi, the unit under Kipimo
+    assert "mifuko" not in text
 
 
 def test_euro_amounts_follow_the_german_locale() -> None:
@@ -184,7 +198,7 @@ def test_kiswahili_statement_numbers_its_pages() -> None:
     statement = in_language(example("statement.json"), Language.SW)
     texts = pages_text(render_pdf(statement))
     assert "Ukurasa 2 kati ya 3" in texts[1]
-    assert "Tarehe Kumbukumbu Maelezo Debiti Krediti Salio (USD)" in flat(texts[1])
+    assert "Tarehe Kumbukumbu Maelezo Deni Marejesho Salio (USD)" in flat(texts[1])
     assert "Salio la mwanzo" in texts[0]
 
 
@@ -200,9 +214,9 @@ def test_report_tables_and_totals() -> None:
 
 def test_delivery_note_has_quantities_and_signature_lines() -> None:
     text = flat(" ".join(pages_text(render_pdf(example("delivery-note-sw.json")))))
-    assert "Hati ya Kupokelea" in text
+    assert "Hati ya Uwasilishaji" in text
     assert "Iliyoagizwa Iliyowasilishwa" in text
-    assert "Sukari ya Kilombero, kilo 50 12 mfuko 10 mfuko" in text
+    assert "Sukari ya Kilombero, kilo 50 mifuko 12 mifuko 10" in text
     assert "Imepokelewa na (jina na sahihi)" in text
     assert "TSh" not in text  # no prices on a delivery note
 

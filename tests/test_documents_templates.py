@@ -55,12 +55,52 @@ def test_english_invoice_email() -> None:
 
 def test_kiswahili_invoice_email() -> None:
     subject, body, attachment = compose_document_email(example("invoice-sw.json"))
-    assert subject == "Ankara INV-2025-0117 kutoka Baobab Studio Ltd"
-    assert body.startswith("Mpendwa Bi. Neema Mushi,\n\n")
-    assert "Tafadhali pokea ankara INV-2025-0117 ya TSh 8,215,477.50 iliyoambatishwa." in body
-    assert "Salio la TSh 7,215,477.50 linapaswa kulipwa kufikia 24 Machi 2025." in body
-    assert body.endswith("Kwa heshima,\nBaobab Studio Ltd\n")
+    assert subject == "Ankara namba INV-2025-0117 kutoka Baobab Studio Ltd"
+    assert body == (
+        "Habari Bi. Neema Mushi,\n\n"
+        "Tumeambatisha ankara namba INV-2025-0117 ya TSh 8,215,477.50.\n"
+        "Tafadhali lipa salio la TSh 7,215,477.50 kabla ya tarehe 24 Machi 2025.\n\n"
+        "Malipo ndani ya siku 14 baada ya tarehe ya ankara.\n\n"
+        "Asante kwa kufanya biashara nasi.\n\n"
+        "Kwa heshima,\nBaobab Studio Ltd\n"
+    )
     assert attachment.filename == "Ankara INV-2025-0117.pdf"
+
+
+def test_a_kiswahili_letter_without_a_contact_person_greets_the_customer() -> None:
+    document = example("invoice-sw.json")
+    assert document.party is not None
+    anonymous = document.model_copy(
+        update={"party": document.party.model_copy(update={"contact": None})}
+    )
+    _subject, body = render_email(anonymous)
+    assert body.startswith("Ndugu Mteja,\n\n")
+    assert "Hoteli ya Kilimanjaro View" not in body
+
+
+@pytest.mark.parametrize(
+    ("path", "opening", "said"),
+    [
+        ("quote.json", "Asante kwa ombi lako la bei. Tumeambatisha nukuu ya bei namba Q-2025-031",
+         "ni halali hadi tarehe"),
+        ("delivery-note-sw.json", "Tumeambatisha hati ya uwasilishaji namba DN-0457.",
+         "Tunatarajia kukuletea bidhaa tarehe 11 Machi 2025."),
+        ("sales-order.json", "Asante kwa oda yako. Tumeambatisha uthibitisho wa oda namba",
+         "Tunatarajia kukuletea bidhaa tarehe"),
+        ("credit-note-sw.json", "Tumeambatisha hati ya marejesho namba CN-0019",
+         "inayohusu ankara namba INV-2025-0117"),
+        ("debit-note.json", "Tumeambatisha hati ya nyongeza ya deni namba", ""),
+        ("purchase-order.json", "Tumeambatisha oda yetu ya ununuzi namba", "kabla ya tarehe"),
+    ],
+)  # fmt: skip
+def test_each_kiswahili_letter_says_what_it_carries_and_thanks_once(
+    path: str, opening: str, said: str
+) -> None:
+    document = example(path).model_copy(update={"language": Language.SW, "locale": None})
+    _subject, body = render_email(document)
+    assert opening in body and said in body
+    assert body.count("Asante") + body.count("asante") <= 1
+    assert "Tafadhali pokea" not in body and "Mpendwa" not in body
 
 
 @pytest.mark.parametrize("language", list(Language))
@@ -192,7 +232,7 @@ def test_the_email_builds_with_the_pdf_attached() -> None:
         attachments=[attachment],
     )
     parsed = email.message_from_bytes(message.data, policy=email.policy.default)
-    assert parsed["Subject"] == "Ankara INV-2025-0117 kutoka Baobab Studio Ltd"
+    assert parsed["Subject"] == "Ankara namba INV-2025-0117 kutoka Baobab Studio Ltd"
     parts = list(parsed.iter_attachments())
     assert [p.get_filename() for p in parts] == ["Ankara INV-2025-0117.pdf"]
     assert parts[0].get_content() == attachment.content
@@ -203,19 +243,19 @@ def test_a_kiswahili_credit_note_is_a_refund_not_a_discount() -> None:
     note = example("credit-note-sw.json")
     subject, body, attachment = compose_document_email(note)
     assert attachment.filename == "Hati ya Marejesho CN-0019.pdf"
-    assert subject == "Hati ya marejesho CN-0019 kutoka Baobab Studio Ltd"
+    assert subject == "Hati ya marejesho namba CN-0019 kutoka Baobab Studio Ltd"
     # The note is attached; the invoice is only what it refers to.
     assert (
-        "Tafadhali pokea hati ya marejesho CN-0019 ya TSh 220,837.00 iliyoambatishwa, "
-        "inayohusu ankara INV-2025-0117." in body
+        "Tumeambatisha hati ya marejesho namba CN-0019 ya TSh 220,837.00, "
+        "inayohusu ankara namba INV-2025-0117." in body
     )
     assert "punguzo" not in (subject + body).lower()
 
 
 def test_kiswahili_greetings_and_thanks_read_naturally() -> None:
     _, invoice_body, _ = compose_document_email(example("invoice-sw.json"))
-    assert invoice_body.startswith("Mpendwa Bi. Neema Mushi,\n")  # one honorific, not two
+    assert invoice_body.startswith("Habari Bi. Neema Mushi,\n")  # one honorific, not two
     quote = example("quote.json").model_copy(update={"language": Language.SW, "locale": None})
     _, quote_body, _ = compose_document_email(quote)
-    assert "Asante kwa kutuuliza." in quote_body
+    assert "Asante kwa ombi lako la bei." in quote_body
     assert "ulizo" not in quote_body

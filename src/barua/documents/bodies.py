@@ -9,6 +9,7 @@ tables and summary lines.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
 
 from barua.documents.closing import SummaryRow, closing_blocks, signature_block
@@ -19,7 +20,10 @@ from barua.documents.models import (
     ColumnKind,
     CreditNote,
     DebitNote,
+    DeliveryLine,
     DeliveryNote,
+    Language,
+    Line,
     PricedDocument,
     PurchaseInvoice,
     Report,
@@ -61,18 +65,43 @@ def _table(
     )
 
 
+class _Quantities:
+    """How a document prints a quantity with its unit: ``40 bags`` in English, ``mifuko 40``
+    in Kiswahili (the unit first, in the plural). A Kiswahili document that does not give
+    every plural it needs prints its units in a column of their own (``Kipimo``) instead."""
+
+    def __init__(self, ctx: RenderContext, lines: Sequence[Line | DeliveryLine]) -> None:
+        self.fmt = ctx.fmt
+        self.unit_first = ctx.document.language is Language.SW
+        self.own_column = self.unit_first and any(
+            line.unit and not line.unit_plural for line in lines
+        )
+
+    def __call__(self, quantity: Decimal, line: Line | DeliveryLine) -> str:
+        number = self.fmt.number(quantity)
+        if not line.unit or self.own_column:
+            return number
+        if not self.unit_first:
+            return f"{number} {line.unit}"
+        unit = line.unit if quantity == 1 else (line.unit_plural or line.unit)
+        return f"{unit} {number}"
+
+
 def priced_body(ctx: RenderContext, document: PricedDocument) -> Body:
     """Lines with quantity, price, discount and tax; totals down to the balance due."""
     fmt, words = ctx.fmt, ctx.words
     totals = document_totals(document)
     any_discount = any(line.discount_percent for line in document.lines)
     any_tax = any(line.tax_rate for line in document.lines)
+    quantity_of = _Quantities(ctx, document.lines)
     columns = [
         Column(words["line_number"], "right"),
         Column(words["description"], flex=True),
         Column(words["quantity"], "right"),
-        Column(words["unit_price"], "right"),
     ]
+    if quantity_of.own_column:
+        columns.append(Column(words["unit"]))
+    columns.append(Column(words["unit_price"], "right"))
     if any_discount:
         columns.append(Column(words["discount"], "right"))
     if any_tax:
@@ -80,8 +109,10 @@ def priced_body(ctx: RenderContext, document: PricedDocument) -> Body:
     columns.append(Column(f"{words['amount']} ({document.currency})", "right"))
     rows: list[Row] = []
     for number, (line, amount) in enumerate(zip(document.lines, totals.lines, strict=True), 1):
-        quantity = fmt.number(line.quantity) + (f" {line.unit}" if line.unit else "")
-        cells = [str(number), line.description, quantity, fmt.price(line.unit_price)]
+        cells = [str(number), line.description, quantity_of(line.quantity, line)]
+        if quantity_of.own_column:
+            cells.append(line.unit or "")
+        cells.append(fmt.price(line.unit_price))
         if any_discount:
             cells.append(fmt.percent(line.discount_percent) if line.discount_percent else "")
         if any_tax:
@@ -130,20 +161,24 @@ def priced_body(ctx: RenderContext, document: PricedDocument) -> Body:
 
 def delivery_body(ctx: RenderContext, document: DeliveryNote) -> Body:
     """What was delivered, how many (of how many ordered), and lines to sign."""
-    fmt, words = ctx.fmt, ctx.words
+    words = ctx.words
     ordered = any(line.quantity_ordered is not None for line in document.lines)
     columns = [Column(words["line_number"], "right"), Column(words["description"], flex=True)]
     if ordered:
         columns.append(Column(words["quantity_ordered"], "right"))
     columns.append(Column(words["quantity_delivered"] if ordered else words["quantity"], "right"))
+    quantity_of = _Quantities(ctx, document.lines)
+    if quantity_of.own_column:
+        columns.append(Column(words["unit"]))
     rows: list[Row] = []
     for number, line in enumerate(document.lines, start=1):
-        unit = f" {line.unit}" if line.unit else ""
         cells = [str(number), line.description]
         if ordered:
             wanted = line.quantity_ordered
-            cells.append(fmt.number(wanted) + unit if wanted is not None else "")
-        cells.append(fmt.number(line.quantity) + unit)
+            cells.append(quantity_of(wanted, line) if wanted is not None else "")
+        cells.append(quantity_of(line.quantity, line))
+        if quantity_of.own_column:
+            cells.append(line.unit or "")
         rows.append(Row(cells, notes={1: line.code} if line.code else {}))
     blocks = [
         *_table(ctx, columns, rows, path="lines", space_before=20),

@@ -121,8 +121,16 @@ def _line_parts(line: _Line, font: Font, size: float, width: float) -> tuple[lis
     return wrap(text, font, size, width), size
 
 
+def labelled(label: str, value: str) -> str:
+    """``label value``, or the value alone when it starts with the label already (a tax
+    number given as ``TIN 987-654-321`` under the label ``TIN``)."""
+    if value.casefold().startswith(label.casefold() + " "):
+        return value
+    return f"{label} {value}"
+
+
 def _labelled(label: str, value: str) -> _Line:
-    return _Line(f"{label} {value}", muted=True, value=value)
+    return _Line(labelled(label, value), muted=True, value=value)
 
 
 def _business_lines(ctx: RenderContext, business: Business) -> list[_Line]:
@@ -306,7 +314,7 @@ def _footer_text(ctx: RenderContext, room: float) -> str:
     business = ctx.document.business
     parts = [business.name]
     if business.tax_number:
-        parts.append(f"{ctx.words['tax_number']} {business.tax_number}")
+        parts.append(labelled(ctx.words["tax_number"], business.tax_number))
     parts += business.emails[:1]
     if business.phone:
         parts.append(business.phone)

@@ -342,6 +342,12 @@ class Line(_Model):
     quantity: Amount = Decimal(1)
     unit: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)] | None = None
     """Printed after the quantity: ``pcs``, ``kg``, ``hrs``."""
+    unit_plural: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)] | None = (
+        None
+    )
+    """The unit's plural, for Kiswahili, which prints the unit first: ``mifuko`` for the unit
+    ``mfuko`` prints ``mifuko 40``. Without it a Kiswahili document prints the units in a column
+    of their own."""
     unit_price: Amount
     discount_percent: Percent = Decimal(0)
     """Percent taken off this line, from 0 to 100."""
@@ -357,6 +363,10 @@ class DeliveryLine(_Model):
     description: LongText
     quantity: NonNegativeAmount = Decimal(1)
     unit: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)] | None = None
+    unit_plural: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)] | None = (
+        None
+    )
+    """As a priced line's: ``mifuko`` for ``mfuko``."""
     code: Text | None = None
     quantity_ordered: NonNegativeAmount | None = None
     """When given, printed next to the quantity delivered."""

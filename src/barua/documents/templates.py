@@ -69,6 +69,8 @@ FIELDS: Final[dict[str, str]] = {
     "business_name": "The business's name",
     "party_name": "The customer's or supplier's name",
     "contact_name": "The contact person, else the party's name",
+    "contact_person": "The contact person; empty when the document names none (for a greeting "
+    "such as Ndugu Mteja instead)",
     "document_title": "Invoice, Ankara, Quote…",
     "document_number": "INV-0042",
     "reference": "The other side's reference",
@@ -321,6 +323,7 @@ def template_fields(document: AnyDocument) -> dict[str, TemplateValue]:
         business_name=document.business.name,
         party_name=party.name if party else "",
         contact_name=(party.contact or party.name) if party else "",
+        contact_person=(party.contact or "") if party else "",
         document_title=document_title(document),
         document_number=document.number or "",
         reference=document.reference or "",
