@@ -144,3 +144,16 @@ def _der(certs: CertFiles) -> bytes:
     from cryptography.hazmat.primitives.serialization import Encoding
 
     return x509.load_pem_x509_certificate(certs.cert.read_bytes()).public_bytes(Encoding.DER)
+
+
+@pytest.mark.parametrize("lang", [code for code in LANGUAGES if code != "en"])
+def test_catalog_header_is_complete(lang: str) -> None:
+    with catalog_path(lang).open("rb") as po:
+        catalog = read_po(po)
+    headers = dict(catalog.mime_headers)
+    assert headers["Language"] == lang
+    assert headers["Language-Team"].strip()
+    assert headers["Last-Translator"].strip()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d\+0000", headers["PO-Revision-Date"])
+    assert headers["Plural-Forms"] == "nplurals=2; plural=(n != 1);"
+    assert headers["Content-Type"] == "text/plain; charset=utf-8"
