@@ -146,3 +146,28 @@ def test_killed_right_after_its_202_the_relay_delivers_once_after_restart(
         finally:
             relay.send_signal(signal.SIGTERM)
             relay.wait(timeout=30)
+
+
+def test_the_next_hops_smtputf8_is_a_setting_shown_once_set(barua_home: Path) -> None:
+    assert "smtputf8" not in barua("relay", "settings").stdout
+    done = barua("relay", "settings", "--no-smtputf8")
+    assert done.returncode == 0 and "smtputf8: no" in done.stdout
+    assert "smtputf8: no" in barua("relay", "settings").stdout
+    assert "smtputf8: yes" in barua("relay", "settings", "--smtputf8").stdout
+
+
+def test_a_bad_open_rate_is_named(barua_home: Path) -> None:
+    barua("relay", "settings", "--sending-address", "noreply@relay.example")
+    done = barua("relay", "serve", "--open", "--open-rate", "fast", "--port", "1")
+    assert done.returncode == 2
+    assert '--open-rate "fast" is not a number of messages a minute' in done.stderr
+
+
+def test_the_bounce_listener_names_a_port_it_cannot_take(barua_home: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = barua("relay", "bounce-listen", "--port", str(port))
+    assert done.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr and "--port" in done.stderr
