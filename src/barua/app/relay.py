@@ -448,13 +448,13 @@ class RelayService:
             mail_from=request.mail_from, message_id=request.message_id, now=now,
         )  # fmt: skip
         stored.consume(conn, key, now=now)
-        if rates is not None:
-            rates.take(client, now)
         body = encode_acceptance(Acceptance(reference, request.message_id, accepted, refused))
         stored.record(
             conn, key.id, request.message_id,
             fingerprint=fingerprint, status=202, answer=body, now=now,
         )  # fmt: skip
+        if rates is not None:
+            rates.take(client, now)  # last: a record refused by another process takes nothing
         return RelayAnswer(202, body)
 
 
