@@ -6,7 +6,7 @@ from __future__ import annotations
 from barua.addresses import SeveralAddressesError, display_address, readable
 from barua.certificates import CertificateInfo
 from barua.documents import DocumentError, EmailOutcome, EmailStatus
-from barua.outbox.errors import OUTCOME_WORDS, RECIPIENT_WORDS, STATUS_WORDS
+from barua.outbox.errors import OUTCOME_WORDS, RECIPIENT_WORDS, STATUS_WORDS, detail_text
 from barua.outbox.fleet import FleetReport
 from barua.outbox.queue import Attempt, OutboxEntry, Pause
 from barua.outbox.retry import RetryPolicy
@@ -41,6 +41,7 @@ __all__ = [
     "TestReport",
     "WorkerConfig",
     "advise",
+    "detail_text",
     "display_address",
     "format_size",
     "readable",

@@ -247,7 +247,7 @@ def show_command(entry_id: IdArg, as_json: JsonOpt = False) -> None:
             }
             out.print_json(json.dumps(document))
             return
-        from barua.app.present import OUTCOME_WORDS, AttemptOutcome
+        from barua.app.present import OUTCOME_WORDS, AttemptOutcome, detail_text
 
         width = _show(entry, detail.business_name)
         log = pgettext("outbox entry", "log:")
@@ -267,7 +267,7 @@ def show_command(entry_id: IdArg, as_json: JsonOpt = False) -> None:
             if a.error:
                 _print(f"      {a.error_class}: {printable(_said(a.error_text, a.error))}")
             if a.detail:
-                _print(f"      {printable(a.detail)}")
+                _print(f"      {printable(render(detail_text(a.detail)))}")
         if entry.status in (MessageStatus.QUEUED, MessageStatus.DEFERRED):
             _warn_paused(detail.paused, detail.business_name)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from barua.database.errors import DatabaseError
 from barua.outbox.status import AttemptOutcome, MessageStatus, RecipientStatus
-from barua.texts import Message
+from barua.texts import Message, Text, joined, untranslated
 
 
 class OutboxError(DatabaseError):
@@ -70,3 +70,23 @@ TEMPORARY = Message("outbox.summary.temporary", "temporary failure")
 FAILED_BECAUSE = Message("outbox.summary.failed", "failed: {error}")
 PERMANENT = Message("outbox.summary.permanent", "permanent failure")
 WITH_REPLY = Message("outbox.summary.with_reply", "{error} (server replied: {code} {reply})")
+
+
+# What the delivery log notes beside an attempt. The log keeps the English words (readable
+# with SQL alone); :func:`detail_text` shows them in the reader's language.
+NOT_TRIED = Message(
+    "outbox.detail.not_tried", "not tried: the connection for this batch had just failed"
+)
+LEASE_LOST = Message(
+    "outbox.detail.lease_lost",
+    "the lease had run out and another worker took the message over",
+)
+_DETAILS = {message.template: message for message in (NOT_TRIED, LEASE_LOST)}
+
+
+def detail_text(detail: str) -> Text:
+    """An attempt's note (notes joined by "; "), each known one in the reader's language."""
+    parts = tuple(
+        _DETAILS[part]() if part in _DETAILS else untranslated(part) for part in detail.split("; ")
+    )
+    return parts[0] if len(parts) == 1 else joined("outbox.details", parts)

@@ -34,7 +34,7 @@ from barua.database.engine import SQLITE_BUSY_TIMEOUT_MS, failure, first_line
 from barua.database.errors import FAILED, FAILED_HINT
 from barua.message import OutgoingMessage
 from barua.outbox import content, schema
-from barua.outbox.errors import OutboxError
+from barua.outbox.errors import LEASE_LOST, OutboxError
 from barua.outbox.outcome import Decision
 from barua.outbox.status import MessageStatus, RecipientStatus
 from barua.wire import WireData
@@ -473,7 +473,7 @@ def attempt_row(record: Record, worker: str, kept: bool) -> dict[str, Any]:
     decision = record.decision
     detail = record.detail
     if not kept:
-        lost = "the lease had run out and another worker took the message over"
+        lost = LEASE_LOST.template  # kept in English, shown translated (detail_text)
         detail = f"{detail}; {lost}" if detail else lost
     return {
         "message_pk": record.claimed.id,

@@ -47,7 +47,7 @@ from urllib.parse import urlsplit
 from barua.errors import BaruaError, Step, TransportError
 from barua.message import OutgoingMessage
 from barua.outbox.claim_size import ClaimSize
-from barua.outbox.errors import OutboxError
+from barua.outbox.errors import NOT_TRIED, OutboxError
 from barua.outbox.fingerprints import credentials_fingerprint
 from barua.outbox.group_commit import GroupCommit
 from barua.outbox.leases import Leases
@@ -579,7 +579,7 @@ class Worker:
                 now,
                 0.0,
                 self._server,
-                "not tried: the connection for this batch had just failed",
+                NOT_TRIED.template,  # kept in English, shown translated (detail_text)
             )
             for claimed in rest
         ]
