@@ -12,7 +12,7 @@ from tests.test_bench_outbox_bulk import run_bench
 @pytest.mark.timeout(300)
 def test_the_web_benchmark_measures_pages_and_delivery() -> None:
     done = run_bench(
-        "web.py", "--entries", "200", "--deliveries", "100", "--requests", "5", "--rounds", "1",
+        "web.py", "--entries", "200", "--deliveries", "100", "--requests", "5", "--rounds", "2",
         timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
