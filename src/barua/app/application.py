@@ -10,6 +10,7 @@ from barua.app.oauth import OAuthUseCases
 from barua.app.operations import OperationsUseCases
 from barua.app.outbox import OutboxUseCases
 from barua.app.relay import RelayUseCases
+from barua.app.schema import SchemaUseCases
 from barua.app.sending import SendingUseCases
 from barua.app.settings import SettingsUseCases
 from barua.app.testing import TestingUseCases
@@ -31,6 +32,7 @@ class Barua(
     UserUseCases,
     OperationsUseCases,
     BackupUseCases,
+    SchemaUseCases,
 ):
     """barua, opened on a home folder and a database: every use case is a method.
 

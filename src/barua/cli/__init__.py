@@ -32,6 +32,7 @@ from barua.cli.common import (
     render,
     start,
 )
+from barua.cli.db import db_app
 from barua.cli.document import document_app
 from barua.cli.help import translate
 from barua.cli.outbox import outbox_app, worker_command
@@ -111,6 +112,7 @@ app.add_typer(relay_app, name="relay")
 app.add_typer(service_app, name="service")
 app.command("backup")(backup_command)
 app.command("restore")(restore_command)
+app.add_typer(db_app, name="db")
 
 
 def _option_name(error: BadParameter) -> str:

@@ -49,3 +49,27 @@ CANNOT_CREATE_HINT = Message(
     "Check that the folder exists or can be made, that you may write in it and that the disk "
     "is not full; or set BARUA_HOME to another folder.",
 )
+SCHEMA_TOO_NEW = Message(
+    "database.schema_too_new",
+    "the database {url} is at schema version {found}, newer than this barua ({version}) "
+    "knows: it knows version {known} at most",
+)
+SCHEMA_TOO_NEW_HINT = Message(
+    "database.schema_too_new_hint",
+    "Nothing was changed. Install barua {required} or newer (pip install --upgrade "
+    "'barua>={required}') on this machine, then start it again.",
+)
+SCHEMA_TOO_NEW_UNKNOWN_HINT = Message(
+    "database.schema_too_new_unknown_hint",
+    "Nothing was changed. Install the barua that upgraded this database, or a newer one, "
+    "then start it again.",
+)
+UPGRADE_NEEDED = Message(
+    "database.upgrade_needed",
+    "the database {url} is at schema version {found}; this barua needs version {known}",
+)
+UPGRADE_HINT = Message(
+    "database.upgrade_hint",
+    "Nothing was changed. Back up the database, then run `barua db upgrade` once (from any "
+    "one machine), then start barua again.",
+)

@@ -14,7 +14,8 @@ way in both databases and cost no parsing. Tables::
     outbox_attempts     the delivery log: append-only, one row per attempt
     outbox_pauses       businesses whose queue waits (the server refused the login)
     outbox_meta         small values of the installation (the fingerprint salt)
-    schema_migrations   which migrations ran
+    schema_migrations   which schema versions ran, and the barua release each needs
+    alembic_version     the Alembic revision the schema is at (Alembic's own table)
     users               the people who sign in to the web app (argon2 password hashes)
     web_sessions        their sessions: a hash of the cookie's token, the CSRF token, expiry
     setup_links         one-time links that let the first user choose a password (hashed)
@@ -167,6 +168,9 @@ migrations_table = Table(
     Column("version", Integer, primary_key=True),
     Column("description", Text, nullable=False),
     Column("applied_at", Double, nullable=False),
+    # From version 6 on: the first barua release that knows this version, so an older one
+    # finding it can say which release to install.
+    Column("barua_version", String(32), nullable=True),
 )
 
 
