@@ -31,6 +31,12 @@ with no setup; PostgreSQL, which several machines share, is upgraded only when i
 otherwise a process refuses to start until someone runs ``barua db upgrade`` (after a
 backup), so the schema changes once, on purpose, and not when the first machine happens to
 restart with a new barua.
+
+**A new version** is a file ``alembic/versions/0007_what_it_does.py`` (``script.py.mako`` is
+its shape): ``revision = "0007"``, ``down_revision = "0006"``, ``barua_version`` the release it
+ships in, and ``upgrade()`` with Alembic's ``op`` (``op.batch_alter_table`` where SQLite must
+copy a table); then :data:`SCHEMA_VERSION` becomes 7 and :mod:`barua.database.tables` says the
+same. There is no downgrade: going back is restoring the backup taken before the upgrade.
 """
 
 from __future__ import annotations
