@@ -31,7 +31,7 @@ from barua.database.migrations import (
     script_directory,
 )
 from barua.outbox.status import MessageStatus
-from tests.test_outbox_queue import pg_url, pg_user  # noqa: F401 - fixtures
+from tests.test_outbox_queue import db_url, pg_url, pg_user  # noqa: F401 - fixtures
 
 BARUA = str(Path(sys.executable).with_name("barua"))
 RELEASE = Path(__file__).parent / "fixtures" / "release_0_1_0"
@@ -244,3 +244,78 @@ def test_postgresql_refuses_a_newer_schema_too(pg_url: str) -> None:  # noqa: F8
         engine.dispose()
     assert caught.value.text.code == "database.schema_too_new"
     assert "Install barua 0.9.0 or newer" in str(caught.value.hint)
+
+
+NEXT_REVISION = '''"""a note beside each of the installation's values
+
+Revision ID: 0007
+Revises: 0006
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0007"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+barua_version = "0.2.0"
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("outbox_meta") as batch:
+        batch.add_column(sa.Column("note", sa.Text(), nullable=True))
+'''
+
+
+def test_a_next_version_runs_through_alembic_and_an_older_barua_then_refuses(
+    db_url: str,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What the next release will do: a revision 0007 on a database at 6 with an entry in
+    its outbox, by a barua that knows 7; then this barua (6) meeting that database."""
+    from barua.database import migrations
+    from barua.outbox.queue import Outbox
+    from tests.test_outbox_queue import invoice
+
+    with Outbox.open(db_url) as outbox:
+        entry = outbox.enqueue(invoice())
+    scripts = tmp_path / "alembic"
+    shutil.copytree(migrations.ALEMBIC_DIRECTORY, scripts, ignore=shutil.ignore_patterns("__py*"))
+    (scripts / "versions" / "0007_meta_note.py").write_text(NEXT_REVISION)
+    with monkeypatch.context() as newer_barua:
+        newer_barua.setattr(migrations, "ALEMBIC_DIRECTORY", scripts)
+        newer_barua.setattr(migrations, "SCHEMA_VERSION", 7)
+        newer_barua.setattr(migrations, "HEAD_REVISION", "0007")
+        engine = create_database_engine(db_url)
+        try:
+            if db_url.startswith("postgresql"):
+                with pytest.raises(DatabaseError):
+                    migrate(engine)  # PostgreSQL: only on purpose
+                assert migrations.upgrade_schema(engine) == 6
+            else:
+                migrate(engine)  # SQLite: on first use
+            assert migrations.upgrade_schema(engine) == 7, "once"
+            with engine.connect() as conn:
+                columns = conn.execute(text("SELECT * FROM outbox_meta")).keys()
+                recorded = conn.execute(
+                    text("SELECT barua_version FROM schema_migrations WHERE version = 7")
+                ).scalar_one()
+        finally:
+            engine.dispose()
+        assert "note" in columns and recorded == "0.2.0"
+    engine = create_database_engine(db_url)
+    try:
+        with pytest.raises(DatabaseError) as caught:
+            migrate(engine)
+        assert "Install barua 0.2.0 or newer" in str(caught.value.hint)
+        state = schema_state(engine)
+        assert (state.version, state.revision, state.newer) == (7, "0007", True)
+    finally:
+        engine.dispose()
+    with monkeypatch.context() as newer_barua:
+        newer_barua.setattr(migrations, "SCHEMA_VERSION", 7)
+        newer_barua.setattr(migrations, "HEAD_REVISION", "0007")
+        with Outbox.open(db_url) as outbox:
+            assert outbox.get(entry.id).status is MessageStatus.QUEUED
