@@ -16,7 +16,7 @@ def test_a_lease_that_ran_low_is_confirmed_before_sending(outbox: Outbox) -> Non
     for n in range(2):
         outbox.enqueue(invoice(n))
     logged: list[str] = []
-    leases = Leases(outbox, worker="a", lease=0.3, log=logged.append)
+    leases = Leases(outbox, worker="a", lease=0.3, log=lambda line: logged.append(line.render()))
     with outbox.session(worker="a") as session:
         claimed = leases.claim(lambda: session.claim(business="default", limit=2, lease=0.3))
         assert len(claimed) == 2 and all(leases.fresh(c.id) for c in claimed)
@@ -66,7 +66,7 @@ def test_what_a_database_failure_left_held_is_given_back(outbox: Outbox) -> None
     for n in range(4):
         outbox.enqueue(invoice(n))
     logged: list[str] = []
-    leases = Leases(outbox, worker="a", lease=60, log=logged.append)
+    leases = Leases(outbox, worker="a", lease=60, log=lambda line: logged.append(line.render()))
     in_hand = leases.claim(lambda: outbox.claim(worker="a", limit=2, lease=60))
     # A claim that committed, but whose answer the broken connection never brought back.
     lost = outbox.claim(worker="a", limit=2, lease=60)

@@ -69,7 +69,9 @@ def test_a_database_outage_in_mid_run_loses_nothing_and_sends_nothing_twice(
     with SmtpServer(mode="plain", pipelining=True) as server, Outbox.open(url) as outbox:
         expected = [outbox.enqueue(invoice(n)).message_id for n in range(3000)]
         logged: list[str] = []
-        worker = Worker(outbox, settings_for(server), config=FAST, log=logged.append)
+        worker = Worker(
+            outbox, settings_for(server), config=FAST, log=lambda line: logged.append(line.render())
+        )
         running = threading.Thread(target=worker.run, kwargs={"once": True})
         running.start()
         while len(server.messages) < 500:

@@ -236,8 +236,8 @@ def test_queue_then_worker_once_then_outbox_commands(server: SmtpServer) -> None
     retried = json.loads(barua("outbox", "show", "1", "--json", env=env).stdout)
     assert retried["created_at"] == shown["created_at"]
     assert retried["retried_at"] > retried["created_at"]
-    rows = dict(line.split(None, 1) for line in barua("outbox", "show", "1", env=env).stdout
-                .splitlines()[:14] if line.strip())  # fmt: skip
+    lines = barua("outbox", "show", "1", env=env).stdout.splitlines()
+    rows = dict(line.split(None, 1) for line in lines if len(line.split(None, 1)) == 2)
     assert rows["retried"] == retried["retried_at"][:19].replace("T", " ") + " UTC"
 
     barua("send", "--queue", "--to", "b@example.com", "--subject", "x", "--body", "y", env=env)
@@ -357,3 +357,24 @@ def test_sigterm_stops_every_process(server: SmtpServer, barua_home: Path) -> No
     assert counts[MessageStatus.SENDING] == 0, "each gave back what it had not sent"
     assert counts[MessageStatus.SENT] == arrived
     assert counts[MessageStatus.SENT] + counts[MessageStatus.QUEUED] == 3000
+
+
+def test_a_sigterm_at_any_moment_of_the_start_stops_every_process(server: SmtpServer) -> None:
+    """A supervisor may stop the worker while it starts: whenever the signal comes, the
+    worker and the processes it started end (none is left holding the queue), without a
+    traceback; once its handler is there, with the words and exit code of a clean stop."""
+    env = environment(server)
+    assert barua("send", "--queue", "--to", "a@example.com", "--subject", "x", "--body", "y",
+                 env=env).returncode == 0  # fmt: skip
+    for delay in (0.1, 0.3, 0.5, 0.7, 0.9, 1.2):
+        worker = start_worker("--processes", "2", *FAST_FLAGS, env=env)
+        time.sleep(delay)
+        worker.send_signal(signal.SIGTERM)
+        try:
+            _, errors = worker.communicate(timeout=30)  # every process closed its stderr
+        finally:
+            worker.kill()
+        assert "Traceback" not in errors, errors
+        assert worker.returncode in (0, -signal.SIGTERM), (delay, worker.returncode, errors)
+        if worker.returncode == 0:
+            assert "SIGTERM: finishing the messages in flight" in errors

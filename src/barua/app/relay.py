@@ -46,7 +46,7 @@ from barua.relaying.rewrite import (
 )
 from barua.store import relay as stored
 from barua.store.relay import OPEN_KEY, KeyStatus, RelayConfig, RelayKey, RelayStore
-from barua.texts import Message
+from barua.texts import Message, Text
 from barua.transports.http_protocol import (
     BEARER_CHALLENGE,
     IDEMPOTENT_REPLAYED,
@@ -760,7 +760,7 @@ class RelayUseCases(SettingsUseCases, Context):
     # Delivery ----------------------------------------------------------------------------------
 
     def relay_worker(
-        self, config: WorkerConfig | None = None, *, log: Callable[[str], None] | None = None
+        self, config: WorkerConfig | None = None, *, log: Callable[[Text], None] | None = None
     ) -> Worker:
         """The worker that delivers the relay's mail: through the home's email settings (a
         smarthost), or with ``barua relay settings --direct`` to each recipient's MX."""

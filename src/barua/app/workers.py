@@ -12,6 +12,7 @@ from barua.app.settings import SettingsUseCases
 from barua.environment import Environment
 from barua.settings import Settings
 from barua.store.businesses import Business, SettingsStore
+from barua.texts import Text
 
 if TYPE_CHECKING:
     from barua.outbox.fleet import Fleet, FleetReport
@@ -57,7 +58,7 @@ class Workers:
         make_fleet: Callable[[Environment, tuple[int, int]], Fleet],
         *,
         processes: int,
-        log: Callable[[str], None],
+        log: Callable[[Text], None],
     ) -> None:
         self._environment = environment
         self._make_fleet = make_fleet
@@ -67,7 +68,12 @@ class Workers:
         self._stopped = False
 
     def run(self, *, once: bool = False) -> FleetReport:
-        """Deliver until stopped (or, with ``once``, until nothing can be sent now)."""
+        """Deliver until stopped (or, with ``once``, until nothing can be sent now); stopped
+        before it started, it returns at once."""
+        if self._stopped:
+            from barua.outbox.fleet import FleetReport
+
+            return FleetReport()
         if self.processes > 1:
             from barua.outbox.processes import run_processes
 
@@ -76,6 +82,7 @@ class Workers:
                 processes=self.processes,
                 once=once,
                 log=self._log,
+                stopped=lambda: self._stopped,
             )
         self._fleet = self._make_fleet(self._environment, (0, 1))
         if self._stopped:
@@ -101,7 +108,7 @@ class WorkerUseCases(SettingsUseCases, Context):
         config: WorkerConfig,
         *,
         processes: int | None = None,
-        log: Callable[[str], None] | None = None,
+        log: Callable[[Text], None] | None = None,
         require_settings: bool = True,
     ) -> Workers:
         """Workers delivering every business's mail with ``config``: ``processes`` processes

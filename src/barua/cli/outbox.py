@@ -35,6 +35,7 @@ from barua.texts import Message, Text
 
 if TYPE_CHECKING:
     from barua.app.present import FleetReport, OutboxEntry, Pause
+    from barua.app.workers import Workers
 
 NOT_A_DATE = Message("cli.not_a_date", '"{value}" is not a date')
 NOT_A_DATE_HINT = Message("cli.not_a_date_hint", "Give it as YYYY-MM-DD or YYYY-MM-DDTHH:MM.")
@@ -343,8 +344,14 @@ def resume_command() -> None:
 _events = EventLog()
 
 
-def _log(line: str) -> None:
-    _events("worker", _(N_("worker: {line}")).format(line=line))
+def _log(line: Text | str) -> None:
+    """A worker's line (a text, or words already in the run's language), in the run's
+    language; a JSON log's message in English."""
+    if isinstance(line, str):
+        said = line
+    else:
+        said = line.render() if _events.format is LogFormat.JSON else render(line)
+    _events("worker", _(N_("worker: {line}")).format(line=said))
 
 
 def worker_command(
@@ -428,6 +435,23 @@ def worker_command(
     from barua.app.present import RetryPolicy, WorkerConfig
 
     _events.format = log_format
+    started: list[Workers] = []
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        _log(
+            _(N_("{signal}: finishing the messages in flight")).format(
+                signal=signal.Signals(signum).name
+            )
+        )
+        stopping.append(signum)
+        for workers in started:
+            workers.stop()
+
+    # Before anything answers (the health port tells a supervisor the worker is up): a
+    # SIGTERM from then on stops the worker as it should, never kills it half-started.
+    stopping: list[int] = []
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     with user_errors():
         health = start_health(health_port, metrics_from=metrics_from)
         config = WorkerConfig(
@@ -440,18 +464,9 @@ def worker_command(
             ),
         )
         workers = app().workers(config, processes=processes, log=_log)
-
-        def stop(signum: int, _frame: FrameType | None) -> None:
-            _log(
-                _(N_("{signal}: finishing the messages in flight")).format(
-                    signal=signal.Signals(signum).name
-                )
-            )
+        started.append(workers)
+        if stopping:
             workers.stop()
-
-        if workers.processes == 1:
-            signal.signal(signal.SIGTERM, stop)
-            signal.signal(signal.SIGINT, stop)
         if not once:
             _log(
                 _(N_("delivering for every business with {count} process(es)")).format(

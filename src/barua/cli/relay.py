@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from barua.cli.common import _, app, bad_input, print_line, printable, user_errors
+from barua.cli.common import _, app, bad_input, print_line, printable, render, user_errors
 from barua.cli.events import LogFormat, LogFormatOpt
 from barua.cli.serving import (
     CertFileOpt,
@@ -176,7 +176,9 @@ def worker_command(
     from barua.app.present import WorkerConfig
 
     with user_errors():
-        worker = app().relay_worker(WorkerConfig(poll_interval=poll_interval), log=print_line)
+        worker = app().relay_worker(
+            WorkerConfig(poll_interval=poll_interval), log=lambda line: print_line(render(line))
+        )
         signal.signal(signal.SIGTERM, lambda *_: worker.stop())
         report = worker.run(once=once)
         print_line(

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from barua.cli.common import _, app, print_line, user_errors
+from barua.cli.common import _, app, print_line, render, user_errors
 from barua.cli.events import LogFormat, LogFormatOpt
 from barua.cli.serving import (
     CertFileOpt,
@@ -75,7 +75,12 @@ def serve_command(
             allowed_hosts=allowed,
             https=https or where.behind_https,
             worker=worker,
-            log=lambda line: where.log("worker", _(N_("worker: {line}")).format(line=line)),
+            log=lambda line: where.log(
+                "worker",
+                _(N_("worker: {line}")).format(
+                    line=line.render() if where.log.format is LogFormat.JSON else render(line)
+                ),
+            ),
         )
         asgi = create_app(barua, options)
         base = where.url("", localhost=True)

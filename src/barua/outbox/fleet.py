@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from barua.errors import BaruaError
+from barua.outbox import notes
 from barua.outbox.errors import OutboxError
 from barua.outbox.limits import limits_for
 from barua.outbox.queue import Outbox, Pause
@@ -34,6 +35,7 @@ from barua.outbox.worker import (
     default_transport,
 )
 from barua.settings import Settings
+from barua.texts import Text
 
 
 class SettingsSource(Protocol):
@@ -123,7 +125,7 @@ class Fleet:
         *,
         config: WorkerConfig | None = None,
         transport_factory: TransportFactory = default_transport,
-        log: Callable[[str], None] | None = None,
+        log: Callable[[Text], None] | None = None,
         share: tuple[int, int] = (0, 1),
         transports: Callable[[str], TransportFactory] | None = None,
         skip: frozenset[str] = frozenset(),
@@ -178,7 +180,11 @@ class Fleet:
                     if once and now - failing_since > self.config.database_patience:
                         self._report.database_error = str(exc)
                         break
-                    self._log(f"{exc}; asking again in {self.config.poll_interval:.1f} s")
+                    self._log(
+                        notes.ASKING_AGAIN(
+                            error=notes.said(exc), seconds=notes.seconds(self.config.poll_interval)
+                        )
+                    )
                     self._stop.wait(self.config.poll_interval)
                     continue
                 failing_since = None
@@ -216,12 +222,12 @@ class Fleet:
             try:
                 settings = self._source.settings_of(key)
             except BaruaError as exc:
-                self._warn_once(key, f"{self._source.name_of(key)}: {exc}")
+                self._warn_once(
+                    key, notes.OF_BUSINESS(business=self._source.name_of(key), line=exc.text)
+                )
                 continue
             if settings is None:
-                self._warn_once(
-                    key, f"{self._source.name_of(key)} has mail to send but no email settings"
-                )
+                self._warn_once(key, notes.NO_SETTINGS(business=self._source.name_of(key)))
                 continue
             self._missing.discard(key)
             connections = self._connections(settings)
@@ -263,8 +269,11 @@ class Fleet:
             self._report.add(report, key)
             if report.paused is not None:
                 if key not in self._paused:
+                    reason = notes.pause_reason(report.paused)
                     self._log(
-                        f"{self._source.name_of(key)}: delivery is paused: {report.paused.reason}"
+                        notes.OF_BUSINESS(
+                            business=self._source.name_of(key), line=notes.PAUSED(reason=reason)
+                        )
                     )
                 self._paused[key] = running.version
             else:
@@ -288,11 +297,20 @@ class Fleet:
             try:
                 settings = self._source.settings_of(key)
             except BaruaError as exc:  # half-edited settings: keep the ones in use
-                self._log(f"{self._source.name_of(key)}: the settings cannot be read: {exc}")
+                self._log(
+                    notes.OF_BUSINESS(
+                        business=self._source.name_of(key),
+                        line=notes.SETTINGS_UNREADABLE(error=notes.said(exc)),
+                    )
+                )
                 continue
             running.version = version
             if settings is not None:
-                self._log(f"{self._source.name_of(key)}: the settings changed; sending with them")
+                self._log(
+                    notes.OF_BUSINESS(
+                        business=self._source.name_of(key), line=notes.SETTINGS_CHANGED()
+                    )
+                )
                 running.worker.use_settings(settings)
 
     def _connections(self, settings: Settings) -> int:
@@ -301,11 +319,11 @@ class Fleet:
         parts = share(max(1, total), count) if count > 1 else [max(1, total)]
         return parts[index] if index < len(parts) else 0
 
-    def _warn_once(self, key: str, line: str) -> None:
+    def _warn_once(self, key: str, line: Text) -> None:
         if key not in self._missing:
             self._missing.add(key)
             self._log(line)
 
-    def _prefixed(self, key: str) -> Callable[[str], None]:
+    def _prefixed(self, key: str) -> Callable[[Text], None]:
         name = self._source.name_of(key)
-        return lambda line: self._log(f"{name}: {line}")
+        return lambda line: self._log(notes.OF_BUSINESS(business=name, line=line))

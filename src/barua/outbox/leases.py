@@ -25,7 +25,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from barua.outbox import notes
 from barua.outbox.errors import OutboxError
+from barua.texts import Text
 
 if TYPE_CHECKING:
     from barua.outbox.queue import Outbox
@@ -37,7 +39,7 @@ class Leases:
     ends at the latest. Shared by the worker's threads."""
 
     def __init__(
-        self, outbox: Outbox, *, worker: str, lease: float, log: Callable[[str], None]
+        self, outbox: Outbox, *, worker: str, lease: float, log: Callable[[Text], None]
     ) -> None:
         self._outbox = outbox
         self._worker = worker
@@ -119,12 +121,12 @@ class Leases:
         try:
             renewed = session.renew([entry_id], lease=self.lease)
         except OutboxError as exc:
-            self._log(f"could not confirm the lease of entry {entry_id}: {exc}")
+            self._log(notes.LEASE_UNCONFIRMED(id=entry_id, error=notes.said(exc)))
             self.forgotten()  # given up here, still held there
             return False
         self._renewed(renewed, since=started)
         if entry_id not in renewed:
-            self._log(f"entry {entry_id}: its lease ran out and another worker took it over")
+            self._log(notes.LEASE_TAKEN_OVER(id=entry_id))
         return entry_id in renewed
 
     def renew(self) -> None:
@@ -159,7 +161,7 @@ class Leases:
                 self._sweeping = False
                 self._lock.notify_all()
         if count:
-            self._log(f"gave back {count} message(s) a database failure had left held")
+            self._log(notes.GAVE_BACK(count=count))
 
     def _renewed(self, ids: Iterable[int], *, since: float) -> None:
         with self._lock:
@@ -178,7 +180,7 @@ class Leases:
                     self.renew()
                     self.release_forgotten(wait=False)
                 except Exception as exc:  # the next renewal may work
-                    self._log(f"could not renew the leases: {exc}")
+                    self._log(notes.CANNOT_RENEW(error=notes.said(exc)))
 
         thread = threading.Thread(target=renew, name="barua-leases", daemon=True)
         thread.start()

@@ -25,6 +25,7 @@ from multiprocessing.connection import Connection
 from types import FrameType
 from typing import Any
 
+from barua.outbox import notes
 from barua.outbox.errors import (
     NEEDS_POSIX,
     NEEDS_POSIX_HINT,
@@ -33,6 +34,7 @@ from barua.outbox.errors import (
     OutboxError,
 )
 from barua.outbox.fleet import Fleet, FleetReport
+from barua.texts import Text
 
 _STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 _POSIX = hasattr(signal, "pthread_sigmask")
@@ -48,12 +50,14 @@ def run_processes(
     *,
     processes: int,
     once: bool = False,
-    log: Callable[[str], None] | None = None,
+    log: Callable[[Text], None] | None = None,
+    stopped: Callable[[], bool] = lambda: False,
 ) -> FleetReport:
     """Run ``processes`` fleets, sharing each business's connections, until they stop; their
     reports added.
 
-    SIGTERM or SIGINT to this process stops them all (each finishes its messages in flight).
+    SIGTERM or SIGINT to this process stops them all (each finishes its messages in flight);
+    so does ``stopped`` answering True once they are started (a stop asked for just before).
     """
     if not _POSIX:
         raise OutboxError(NEEDS_POSIX(), hint=NEEDS_POSIX_HINT())
@@ -64,7 +68,7 @@ def run_processes(
     children: list[tuple[multiprocessing.process.BaseProcess, Connection]] = []
 
     def forward(signum: int, _frame: FrameType | None) -> None:
-        say(f"{signal.Signals(signum).name}: finishing the messages in flight")
+        say(notes.FINISHING(signal=signal.Signals(signum).name))
         for child, _ in children:
             if child.pid is not None and child.exitcode is None:
                 os.kill(child.pid, signal.SIGTERM)
@@ -86,6 +90,10 @@ def run_processes(
             children.append((child, receiver))
     finally:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+    if stopped():
+        for child, _ in children:
+            if child.pid is not None and child.exitcode is None:
+                os.kill(child.pid, signal.SIGTERM)
     total = FleetReport()
     failed: list[tuple[int, int | None]] = []
     try:

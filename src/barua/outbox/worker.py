@@ -46,6 +46,7 @@ from urllib.parse import urlsplit
 
 from barua.errors import BaruaError, Step, TransportError
 from barua.message import OutgoingMessage
+from barua.outbox import notes
 from barua.outbox.claim_size import ClaimSize
 from barua.outbox.errors import NOT_TRIED, OutboxError
 from barua.outbox.fingerprints import credentials_fingerprint
@@ -59,6 +60,7 @@ from barua.outbox.session import Claimed, Record, WorkerSession
 from barua.outbox.status import AttemptOutcome, MessageStatus
 from barua.settings import Protocol, Settings
 from barua.store.businesses import DEFAULT_BUSINESS
+from barua.texts import Text
 from barua.transports.base import SendResult, StepObserver, Transport
 from barua.transports.delivery import open_transport
 
@@ -205,7 +207,7 @@ class Worker:
         config: WorkerConfig | None = None,
         transport_factory: TransportFactory = default_transport,
         name: str | None = None,
-        log: Callable[[str], None] | None = None,
+        log: Callable[[Text], None] | None = None,
     ) -> None:
         self.outbox = outbox
         self.config = config or WorkerConfig()
@@ -295,17 +297,17 @@ class Worker:
             try:
                 fresh = self._loader()
             except BaruaError as exc:  # half-edited settings: keep the ones in use
-                self._log(f"the settings cannot be read: {exc}")
+                self._log(notes.SETTINGS_UNREADABLE(error=notes.said(exc)))
                 fresh = None
             if fresh is not None and fresh != self.settings:
                 with self._lock:
                     self._use(fresh)
         if pause is not None and pause.settings_fingerprint != self.fingerprint:
             self.outbox.resume(self.config.business)
-            self._log("the settings changed since the server refused them: delivery resumes")
+            self._log(notes.SETTINGS_CHANGED_RESUMING())
             pause = None
         if pause is not None and self._paused is None:
-            self._log(f"delivery is paused: {pause.reason}")
+            self._log(notes.PAUSED(reason=notes.pause_reason(pause)))
         self._paused = pause
 
     def _sender(self, once: bool) -> None:
@@ -345,7 +347,9 @@ class Worker:
                     if wait is None:
                         self._report.database_error = str(exc)
                         return
-                    self._log(f"{exc}; trying again in {wait:.1f} s")
+                    self._log(
+                        notes.RETRYING_DATABASE(error=notes.said(exc), seconds=notes.seconds(wait))
+                    )
                     self._stop.wait(wait)
                     continue
                 retries.succeeded()
@@ -363,7 +367,7 @@ class Worker:
         except _ResultsNotRecorded as exc:
             self._report.database_error = str(exc)
         except Exception:
-            self._log("a sender thread stopped on an unexpected error:\n" + traceback.format_exc())
+            self._log(notes.SENDER_STOPPED(trace=traceback.format_exc()))
             raise
         finally:
             session.close()
@@ -468,7 +472,11 @@ class Worker:
                         self.config.max_connection_backoff, max(backoff * 2, self._first_backoff())
                     )
                     self._log(
-                        f"{self._server}: {error}; waiting {backoff:.1f} s before reconnecting"
+                        notes.RECONNECTING(
+                            server=self._server,
+                            error=notes.said(error),
+                            seconds=notes.seconds(backoff),
+                        )
                     )
                     self._stop.wait(backoff)
                     return backoff
@@ -531,7 +539,7 @@ class Worker:
                 error = exc
             except Exception as exc:  # logged with its class; the message is kept
                 error = exc
-                self._log(f"unexpected error sending entry {claimed.id}:\n{traceback.format_exc()}")
+                self._log(notes.UNEXPECTED(id=claimed.id, trace=traceback.format_exc()))
             decision = decide(
                 pending=claimed.message.recipients,
                 result=result,
@@ -557,7 +565,7 @@ class Worker:
             assert isinstance(error, TransportError)
             self.outbox.pause(self.config.business, fingerprint=self.fingerprint, error=error)
             self._paused = self.outbox.pause_of(self.config.business)
-            self._log(f"delivery is paused: {error}")
+            self._log(notes.PAUSED(reason=notes.said(error)))
         return decision, error
 
     def _record_failed_connection(
@@ -599,12 +607,12 @@ class Worker:
             try:
                 self._flush(held, session)
             except OutboxError as exc:
-                self._log(f"{exc} (the results are kept and written again)")
+                self._log(notes.RESULTS_KEPT(error=notes.said(exc)))
         if refill is not None:
             try:
                 refill()
             except OutboxError as exc:
-                self._log(f"could not claim more messages: {exc}")
+                self._log(notes.CANNOT_CLAIM(error=notes.said(exc)))
 
     def _flush(self, held: list[Record], session: WorkerSession) -> None:
         """Write the ``held`` records; on failure they stay held."""
@@ -634,7 +642,7 @@ class Worker:
                         f"{exc}; stopping with results not recorded: those messages will be "
                         "sent again after their leases run out"
                     ) from exc
-                self._log(f"{exc}; writing the results again in {wait:.1f} s")
+                self._log(notes.WRITING_AGAIN(error=notes.said(exc), seconds=notes.seconds(wait)))
                 self._stop.wait(wait)
 
     def _database_retries(self, *, first: float) -> _DatabaseRetries:
@@ -672,7 +680,7 @@ class Worker:
             for item in claimed:
                 self.outbox.release(item, worker=self.name)
         except OutboxError as exc:  # given back once the database answers again
-            self._log(f"could not give messages back: {exc}")
+            self._log(notes.CANNOT_GIVE_BACK(error=notes.said(exc)))
             self._leases.forgotten()
         self._leases.drop(item.id for item in claimed)
         with self._lock:

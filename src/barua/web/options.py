@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from barua.texts import Text
+
 
 @dataclass(frozen=True, slots=True)
 class WebOptions:
@@ -19,5 +21,5 @@ class WebOptions:
     marked Secure and browsers are told to stay on HTTPS."""
     worker: bool = True
     """Whether the delivery worker runs in the web app's process."""
-    log: Callable[[str], None] | None = None
+    log: Callable[[Text], None] | None = None
     """Where the delivery worker in the web app's process says what it does (a line each)."""
