@@ -11,7 +11,7 @@ import typer
 from barua.cli.common import _, app, err, print_line, user_errors
 from barua.i18n import N_
 
-FileArg = Annotated[Path, typer.Argument(metavar="FILE", show_default=False, help="")]
+FileArg = Annotated[Path, typer.Argument(metavar="FILE", hidden=True, show_default=False)]
 
 
 def backup_command(

@@ -144,12 +144,12 @@ def install_command(
     service: Annotated[
         Service,
         typer.Argument(
-            metavar="web|worker|relay", case_sensitive=False, show_default=False, help=""
+            metavar="web|worker|relay", case_sensitive=False, show_default=False, hidden=True
         ),
     ],
     arguments: Annotated[
         list[str] | None,
-        typer.Argument(metavar="[-- ARGUMENTS]", show_default=False, help=""),
+        typer.Argument(metavar="[-- ARGUMENTS]", show_default=False, hidden=True),
     ] = None,
     output: Annotated[
         Path,

@@ -103,7 +103,8 @@ ForwardedOpt = Annotated[
         "--forwarded-allow-ips",
         metavar="ADDRESSES",
         help="The reverse proxies (addresses or networks, separated by commas) whose "
-        "X-Forwarded-For and X-Forwarded-Proto are believed (default: loopback only).",
+        "X-Forwarded-* headers (the client's address, https) are believed (default: loopback "
+        "only).",
     ),
 ]
 MetricsFromOpt = Annotated[
