@@ -107,6 +107,8 @@ def _v5(conn: Connection) -> None:
 
 def _v6(conn: Connection) -> None:
     add_column(conn, messages, "retried_at")
+    for name in ("outbox_messages_business", "outbox_messages_business_status"):
+        _replace_index(conn, next(i for i in messages.indexes if i.name == name))
 
 
 STEPS: tuple[Step, ...] = (
@@ -120,7 +122,11 @@ STEPS: tuple[Step, ...] = (
     ),
     Step(4, "the web app: users, sessions, setup links, API tokens, documents", _v4),
     Step(5, "the relay: API keys, accepted messages, idempotency records, suppressions", _v5),
-    Step(6, "remember when a person last asked to send an entry again", _v6),
+    Step(
+        6,
+        "remember when a person last asked to send an entry again; a business's entries indexed",
+        _v6,
+    ),
 )
 """Every step in order, as an earlier barua numbered them."""
 

@@ -96,6 +96,10 @@ messages = Table(
     # every due message to take the first few; SQLite's indexes end with the rowid anyway).
     Index("outbox_messages_due", "profile", "next_attempt_at", "id"),
     Index("outbox_messages_status", "status", "created_at"),
+    # Version 6: a business's entries newest first, and counted by status, without reading
+    # the other businesses' (the web app's outbox page with 100,000 entries).
+    Index("outbox_messages_business", "profile", "id"),
+    Index("outbox_messages_business_status", "profile", "status", "id"),
 )
 
 recipients = Table(
