@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Annotated
 
 import typer
@@ -93,4 +94,9 @@ def serve_command(
             print_line(f"  {base}/setup/{token}")
         else:
             print_line(_(N_("barua is at {url}")).format(url=f"{base}/"))
+    # The web app's modules, templates and models live as long as the process: kept out of
+    # the garbage collector's full passes, which the worker inside would otherwise pay for
+    # on every pass while it delivers.
+    gc.collect()
+    gc.freeze()
     run(asgi, where, barua=barua)
