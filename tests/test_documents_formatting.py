@@ -122,7 +122,7 @@ FILS_LINES = [
             "sw",
             [
                 "Jumla ndogo KWD 27.662",
-                "Kodi 10% kwenye 24.692 KWD 2.469",
+                "Kodi 10% ya 24.692 KWD 2.469",
                 "Jumla KWD 30.131",
                 "Kiasi kilicholipwa -KWD 10.000",
                 "Salio linalodaiwa KWD 20.131",

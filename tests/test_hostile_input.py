@@ -37,7 +37,9 @@ class Ran:
     stderr: str
     seconds: float
     peak_mb: float
-    """The largest resident memory of the barua process."""
+    """The largest resident memory of the barua process. Linux counts the memory of the test
+    process that started it in too (the child shares it until exec), so compare it with another
+    barua command started the same way, never with a fixed number."""
 
 
 def run(*args: str | Path, env: dict[str, str], timeout: float = 30) -> Ran:
@@ -138,13 +140,15 @@ def test_a_device_or_a_fifo_is_refused_at_once(
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     what = "attachment" if option == "--attach" else "body file"
+    itself = run("send", "--to", "not an address", "--subject", "x", "--body", "x", env=env)
     for path, kind in ((Path("/dev/zero"), "a device"), (fifo, "a named pipe (FIFO)")):
         args = [option, str(path)] if option == "--body-file" else ["--body", "x", option, path]
         ran = send(*args, env=env)
         assert_refused(
             ran, f"error: cannot read the {what} {path}: it is {kind}, not a regular file"
         )
-        assert ran.seconds < 10 and ran.peak_mb < 400, (path, ran.seconds, ran.peak_mb)
+        assert ran.seconds < 10, (path, ran.seconds)
+        assert ran.peak_mb < itself.peak_mb + 30, (path, ran.peak_mb, itself.peak_mb)
     assert outbox_entries(env) == []
 
 
