@@ -4,6 +4,7 @@ a real aiosmtpd, the web app behind a proxy, the relay counting its answers."""
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import subprocess
 import sys
@@ -172,3 +173,41 @@ def test_the_relay_counts_its_answers_by_code() -> None:
         assert found[("barua_relay_answers_total", (("code", "401"),))] == 2
         assert found[("barua_outbox_entries", (("business", "relay"), ("status", "queued")))] == 1
         assert httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200
+
+
+def test_the_access_log_has_one_line_per_request_and_no_token_or_query() -> None:
+    port = free_port()
+    with running("serve", "--no-worker", "--access-log", "--log-format", "json",
+                 port=port) as web:  # fmt: skip
+        assert web.stdout is not None
+        link = next(line.strip() for line in web.stdout if "/setup/" in line)
+        token = link.rsplit("/", 1)[1]
+        base = f"http://127.0.0.1:{port}"
+        assert httpx.get(base + f"/setup/{token}").status_code == 200
+        assert httpx.get(base + "/login?next=/b/duka/outbox").status_code == 200
+        # A path that would start a forged line of its own, were it written decoded.
+        forged = httpx.get(base + '/b/x%0A{"event":"forged"}')
+        assert forged.status_code in {303, 404}
+        assert httpx.get(base + "/healthz").status_code == 200
+        web.terminate()
+        _, errors = web.communicate(timeout=30)
+    events = [json.loads(line) for line in errors.splitlines()]  # every line one JSON object
+    requests = [event for event in events if event["event"] == "request"]
+    assert [(event["method"], event["path"], event["status"]) for event in requests] == [
+        ("GET", "/setup/...", 200),
+        ("GET", "/login", 200),
+        ("GET", "/b/x%0A%7B%22event%22:%22forged%22%7D", forged.status_code),
+    ]
+    assert all(event["client"] == "127.0.0.1" and event["ms"] >= 0 for event in requests)
+    assert token not in errors and "next=" not in errors and 'forged"' not in errors
+
+
+def test_the_relay_writes_its_requests_as_text_lines() -> None:
+    assert barua("relay", "settings", "--sending-address", "noreply@relay.example").returncode == 0
+    port = free_port()
+    with running("relay", "serve", "--no-worker", "--access-log", port=port) as relay:
+        answer = httpx.post(f"http://127.0.0.1:{port}/v1/messages", content=request())
+        assert answer.status_code == 401
+        relay.terminate()
+        _, errors = relay.communicate(timeout=30)
+    assert re.search(r'^127\.0\.0\.1 "POST /v1/messages" 401 \d+\.\d ms$', errors, re.M), errors

@@ -10,13 +10,19 @@
 They answer before the web app's host allow-list and sign-in, on any ``Host``; everything
 else goes to the server's own application. The same endpoints serve ``barua worker
 --health-port`` on a port of their own.
+
+With ``--access-log`` every request to the application is one event: the client's address,
+the method, the path, the status and the time taken. Never the query string (a sign-in's
+code travels there) nor a setup link's token.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import threading
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +32,7 @@ if TYPE_CHECKING:
     import socket
 
     from barua.app import Barua
+    from barua.cli.events import EventLog
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -70,8 +77,10 @@ class OperationsEndpoints:
         *,
         metrics_from: tuple[Network, ...] = (),
         count_relay_answers: bool = False,
+        access_log: EventLog | None = None,
     ) -> None:
         self.app = app
+        self.access_log = access_log
         self.barua = barua
         self.metrics = Metrics(barua.census, relay=count_relay_answers)
         self.metrics_from = metrics_from
@@ -102,8 +111,39 @@ class OperationsEndpoints:
             and scope["method"] == "POST"
             and scope["path"] == "/v1/messages"
         ):
-            return await self.app(scope, receive, self._counting(send))
+            send = self._counting(send)
+        if self.access_log is not None and scope["type"] == "http":
+            return await self._logged(self.app, scope, receive, send)
         return await self.app(scope, receive, send)
+
+    async def _logged(self, app: ASGI, scope: Scope, receive: Receive, send: Send) -> None:
+        assert self.access_log is not None
+        started = time.perf_counter()
+        status = 500  # what uvicorn answers when the application fails before it does
+
+        async def watched(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await app(scope, receive, watched)
+        finally:
+            ms = round((time.perf_counter() - started) * 1000, 1)
+            client = scope.get("client")
+            address = str(client[0]) if client else "-"
+            method = _printable(str(scope["method"]))
+            path = shown_path(scope)
+            self.access_log(
+                "request",
+                f'{address} "{method} {path}" {status} {ms} ms',
+                method=method,
+                path=path,
+                status=status,
+                ms=ms,
+                client=address,
+            )
 
     def _counting(self, send: Send) -> Send:
         async def counted(message: Message) -> None:
@@ -126,6 +166,25 @@ class OperationsEndpoints:
         if found.problem is not None:
             body["problem"] = found.problem
         await _answer(send, 200 if found.ready else 503, _json(body))
+
+
+_SETUP_TOKEN = re.compile(r"^/setup/[^/]+")
+_UNPRINTABLE = re.compile(r"[^\x21-\x7e]")
+
+
+def _printable(text: str, limit: int = 200) -> str:
+    """``text`` on one line of printable ASCII: nothing a client sends can start a line of its
+    own in the log or hide what follows."""
+    shown = _UNPRINTABLE.sub(lambda found: f"%{ord(found.group()):02X}", text[:limit])
+    return shown + ("..." if len(text) > limit else "")
+
+
+def shown_path(scope: Scope) -> str:
+    """The request's path as the log shows it: as the client sent it (still percent-encoded),
+    without the query, a setup link's token replaced by ``...``."""
+    raw = scope.get("raw_path") or str(scope["path"]).encode()
+    path = raw.decode("latin-1").split("?", 1)[0]
+    return _printable(_SETUP_TOKEN.sub("/setup/...", path))
 
 
 def _json(value: object) -> bytes:

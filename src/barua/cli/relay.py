@@ -13,6 +13,7 @@ import typer
 from barua.cli.common import _, app, bad_input, print_line, printable, render, user_errors
 from barua.cli.events import LogFormat, LogFormatOpt
 from barua.cli.serving import (
+    AccessLogOpt,
     CertFileOpt,
     ForwardedOpt,
     KeyFileOpt,
@@ -115,6 +116,7 @@ def serve_command(
     forwarded_allow_ips: ForwardedOpt = None,
     metrics_from: MetricsFromOpt = None,
     log_format: LogFormatOpt = LogFormat.TEXT,
+    access_log: AccessLogOpt = False,
     open_rate: Annotated[
         str,
         typer.Option(
@@ -140,6 +142,7 @@ def serve_command(
             forwarded_allow_ips=forwarded_allow_ips,
             metrics_from=metrics_from,
             log_format=log_format,
+            access_log=access_log,
         )
         relay = RelayOptions(
             open=open_mode,

@@ -10,6 +10,7 @@ import typer
 from barua.cli.common import _, app, print_line, render, user_errors
 from barua.cli.events import LogFormat, LogFormatOpt
 from barua.cli.serving import (
+    AccessLogOpt,
     CertFileOpt,
     ForwardedOpt,
     KeyFileOpt,
@@ -56,6 +57,7 @@ def serve_command(
     forwarded_allow_ips: ForwardedOpt = None,
     metrics_from: MetricsFromOpt = None,
     log_format: LogFormatOpt = LogFormat.TEXT,
+    access_log: AccessLogOpt = False,
 ) -> None:
     """Run the web app: email settings, the test email, documents and the outbox."""
     from barua.web import WebOptions, create_app
@@ -69,6 +71,7 @@ def serve_command(
             forwarded_allow_ips=forwarded_allow_ips,
             metrics_from=metrics_from,
             log_format=log_format,
+            access_log=access_log,
         )
         barua = app()
         allowed = ("127.0.0.1", "localhost", "[::1]", *(allowed_host or ()))

@@ -116,6 +116,15 @@ MetricsFromOpt = Annotated[
     ),
 ]
 
+AccessLogOpt = Annotated[
+    bool,
+    typer.Option(
+        "--access-log",
+        help="Write one event per request: the client's address, the method, the path, the "
+        "status and the time taken (never the query string).",
+    ),
+]
+
 _LOOPBACK_PROXIES = ("127.0.0.1", "::1")
 
 
@@ -220,6 +229,7 @@ class Listening:
     forwarded_allow_ips: tuple[str, ...] = ()
     metrics_from: tuple[Network, ...] = ()
     log: EventLog = field(default_factory=EventLog)
+    access_log: bool = False
 
     @property
     def behind_https(self) -> bool:
@@ -244,6 +254,7 @@ def listening(
     forwarded_allow_ips: str | None,
     metrics_from: str | None = None,
     log_format: LogFormat = LogFormat.TEXT,
+    access_log: bool = False,
 ) -> Listening:
     """The choices of the command line, checked: one clear error for each mistake."""
     proxies: list[str] = []
@@ -273,7 +284,9 @@ def listening(
             ) from None
     if not is_loopback(host) and tls is None and not proxies:
         raise bad_input(NOT_LOOPBACK(host=host), NOT_LOOPBACK_HINT())
-    return Listening(host, port, tls, tuple(proxies), networks, EventLog(log_format))
+    return Listening(
+        host, port, tls, tuple(proxies), networks, EventLog(log_format), access_log=access_log
+    )
 
 
 def run(asgi: Any, where: Listening, *, barua: Barua, relay: bool = False, **options: Any) -> None:
@@ -290,7 +303,11 @@ def run(asgi: Any, where: Listening, *, barua: Barua, relay: bool = False, **opt
             certfile=str(tls.certfile),
         )
     endpoints = OperationsEndpoints(
-        asgi, barua, metrics_from=where.metrics_from, count_relay_answers=relay
+        asgi,
+        barua,
+        metrics_from=where.metrics_from,
+        count_relay_answers=relay,
+        access_log=where.log if where.access_log else None,
     )
     sys.stdout.flush()
     config = uvicorn.Config(
