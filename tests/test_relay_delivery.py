@@ -7,7 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -109,6 +109,62 @@ def test_bounces_left_in_a_maildir_are_handled_once(barua_home: Path, tmp_path: 
 def mx() -> Iterator[SmtpServer]:
     with SmtpServer(mode="plain") as server:
         yield server
+
+
+# What the next hop refuses -------------------------------------------------------------------
+
+
+def notices(server: SmtpServer) -> list[bytes]:
+    """The notices the relay sent the business: null sender, to the business's address."""
+    return [m.data for m in server.messages if m.mail_from == "<>" and m.rcpt_tos == [BUSINESS]]
+
+
+def until(check: Callable[[], bool], seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_recipients_the_next_hop_refuses_are_told_to_the_business_once(
+    barua_home: Path, mx: SmtpServer
+) -> None:
+    mx.recorder.refuse_recipients["nobody@example.com"] = (
+        "550 5.1.1 <nobody@example.com>: no such user"
+    )
+    mx.recorder.refuse_recipients["ali@example.com"] = "550 5.7.1 relaying denied by policy"
+    with Barua(Environment.from_environ()) as barua:
+        barua.save_settings(
+            barua.business(),
+            {"host": "127.0.0.1", "port": mx.port, "security": "none",
+             "email_address": "smarthost@relay.example"},
+        )  # fmt: skip
+    with serve_relay(worker=True, notice_every=0.05, notice_settle=0.0) as relay:
+        three = ["jane@example.com", "nobody@example.com", "ali@example.com"]
+        assert post(relay, request(recipients=three)).status_code == 202
+        until(lambda: len(notices(mx)) == 1)
+        [notice] = notices(mx)
+        assert b"Subject: Undelivered: <1@duka.example>" in notice
+        assert b"DKIM-Signature:" in notice
+        text = notice.decode()
+        assert "nobody@example.com: 550 5.1.1 <nobody@example.com>: no such user" in text
+        assert "ali@example.com: 550 5.7.1 relaying denied by policy" in text
+        assert "jane@example.com" not in text.split("\r\n\r\n", 1)[1]
+        # An address that does not exist is not sent to again; one refused by a policy is.
+        assert [s.address for s in relay.barua.relay_suppressed("duka")] == ["nobody@example.com"]
+
+        # A recipient accepted, then bounced: the bounce's notice alone.
+        second = request(mime(message_id="<2@duka.example>"), message_id="<2@duka.example>")
+        accepted = post(relay, second).json()
+        until(lambda: any(m.rcpt_tos == ["jane@example.com"] and b"<2@duka.example>" in m.data
+                          for m in mx.messages))  # fmt: skip
+        until(lambda: relay.barua.outbox.list_entries(limit=1)[0].status.value == "sent")
+        relay.barua.relay_bounce(dsn(f"bounces+{accepted['id']}@relay.example", "jane@example.com"))
+        until(lambda: len(notices(mx)) == 2)
+        time.sleep(0.5)  # ten more looks for failed deliveries
+        assert len(notices(mx)) == 2, [n[:300] for n in notices(mx)]
+        told = [e for e in relay.barua.outbox.list_entries(limit=20) if e.sender == ""]
+        assert len(told) == 2
 
 
 def test_direct_delivery_tries_the_mx_hosts_in_order_and_retries_a_4xx(

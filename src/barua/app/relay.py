@@ -15,6 +15,7 @@ import base64
 import hashlib
 import json
 import logging
+import re
 import secrets
 import threading
 import time
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from barua.addresses import validate_address
 from barua.app.context import Context
@@ -82,11 +83,16 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
     from barua.outbox.shared import SharedTransactions
     from barua.outbox.worker import Worker, WorkerConfig
 
 RELAY_BUSINESS = "relay"
 """The outbox's name for the relay's mail: delivered by the relay's worker, not a business's."""
+NOTICE_SETTLE = 30.0
+"""Seconds after a delivery ends before its failures are told: on PostgreSQL a delivery
+logged just before may still be committing (see :meth:`RelayStore.notice_failures`)."""
 log = logging.getLogger("barua.relay")
 
 NO_SENDING_ADDRESS = Message("app.relay_no_sending_address", "the relay has no sending address yet")
@@ -104,6 +110,11 @@ SENDER_INVALID = Message(
     "app.relay_sender_invalid", '"{value}" is neither an email address nor @domain'
 )
 LIMIT_INVALID = Message("app.relay_limit_invalid", "{option} must be a whole number of 1 or more")
+GAVE_UP = Message("app.relay_gave_up", "not delivered: the relay gave up")
+# The next hop says the address does not exist (RFC 3463: 5.1.1 bad mailbox, 5.1.2 bad
+# system, 5.1.3 bad syntax, 5.1.10 null MX): sending again can only bounce again. Other 5xx
+# (a policy, the relay's own sender refused) say nothing about the address, which stays.
+_NO_SUCH_MAILBOX = re.compile(r"(?<![\d.])5\.1\.(?:1|2|3|10)(?![\d.])")
 BOUNCE_NOTICE_SUBJECT = Message("app.relay_bounce_subject", "Undelivered: {subject}")
 BOUNCE_NOTICE_TEXT = Message(
     "app.relay_bounce_text",
@@ -712,14 +723,26 @@ class RelayUseCases(SettingsUseCases, Context):
     ) -> bool:
         """Tell the business (``envelope.mail_from``) which recipients failed; the notice's
         envelope sender is empty, so it never bounces back."""
+        failures = "\n".join(
+            f"  {f.recipient}: {f.status} {f.diagnostic}".rstrip() for f in report.failures
+        )
+        notice = self._notice(config, accepted, failures)
+        if notice is None:
+            return False
+        self.outbox.enqueue(notice, business=RELAY_BUSINESS)
+        return True
+
+    def _notice(
+        self, config: RelayConfig, accepted: stored.AcceptedMessage, failures: str
+    ) -> OutgoingMessage | None:
+        """The email that tells the business its message was not delivered to some of its
+        recipients (``failures``, a line each), DKIM-signed, with an empty envelope sender;
+        None while the relay has no sending address."""
         from barua.addresses import Mailbox
         from barua.message import compose
 
         if not config.sending_address:
-            return False
-        failures = "\n".join(
-            f"  {f.recipient}: {f.status} {f.diagnostic}".rstrip() for f in report.failures
-        )
+            return None
         notice = compose(
             sender=Mailbox(config.sending_address),
             to=[accepted.mail_from],
@@ -731,8 +754,67 @@ class RelayUseCases(SettingsUseCases, Context):
             data = dkim_sign(
                 data, key=config.dkim_key, domain=config.dkim_domain, selector=config.dkim_selector
             )
-        self.outbox.enqueue(replace(notice, sender="", data=data), business=RELAY_BUSINESS)
-        return True
+        return replace(notice, sender="", data=data)
+
+    def notify_delivery_failures(self, *, settle: float = NOTICE_SETTLE) -> int:
+        """Tell each business by email which recipients of its relayed messages the next hop
+        refused for good, or the relay gave up on (section 5.3 of the HTTP protocol), and put
+        the addresses the next hop says do not exist (5.1.x) on the key's suppression list;
+        how many messages were told about. Each delivery that ended at least ``settle``
+        seconds ago is told about once, whichever relay process or worker looks first."""
+        config = self.relay_config()
+        if not config.sending_address:
+            return 0
+
+        def handle(conn: Connection, delivery: stored.FailedDelivery) -> None:
+            lines = "\n".join(
+                f"  {failed.address}: {_said(failed.code, failed.reply)}"
+                for failed in delivery.recipients
+            )
+            notice = self._notice(config, delivery.accepted, lines)
+            assert notice is not None
+            self.outbox.insert(conn, notice, business=RELAY_BUSINESS)
+            for failed in delivery.recipients:
+                if _NO_SUCH_MAILBOX.search(failed.reply):
+                    stored.suppress(
+                        conn,
+                        delivery.accepted.identity,
+                        failed.address,
+                        code=failed.code or 550,
+                        reason=failed.reply,
+                    )
+
+        told = self.relay_store.notice_failures(
+            handle, business=RELAY_BUSINESS, settled_before=time.time() - settle
+        )
+        if told:
+            log.info("told %d businesses of messages not delivered", told)
+        return told
+
+    def notify_delivery_failures_every(
+        self, seconds: float, *, settle: float = NOTICE_SETTLE
+    ) -> Callable[[], None]:
+        """:meth:`notify_delivery_failures` now and every ``seconds`` in a thread (a database
+        that does not answer is tried again at the next round); the function that stops it."""
+        stop = threading.Event()
+
+        def loop() -> None:
+            while True:
+                try:
+                    self.notify_delivery_failures(settle=settle)
+                except (BaruaError, SQLAlchemyError) as exc:
+                    log.warning("could not tell of messages not delivered: %s", exc)
+                if stop.wait(seconds):
+                    return
+
+        thread = threading.Thread(target=loop, name="barua-relay-notices", daemon=True)
+        thread.start()
+
+        def stopped() -> None:
+            stop.set()
+            thread.join(timeout=30)
+
+        return stopped
 
     def is_relay_bounce(self, address: str) -> bool:
         """Whether ``address`` is a bounce address of this relay (its bounce address with a
@@ -799,6 +881,16 @@ class RelayUseCases(SettingsUseCases, Context):
             transport_factory=transport_factory(self.store, business),
             log=log,
         )
+
+
+def _said(code: int | None, reply: str) -> str:
+    """What the next hop answered for a recipient, its code first; that the relay gave up
+    when it answered nothing."""
+    if not reply:
+        return GAVE_UP().render() if code is None else str(code)
+    if code is None or reply.startswith(str(code)):
+        return reply
+    return f"{code} {reply}"
 
 
 def _sender(value: str) -> str:

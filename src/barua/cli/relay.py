@@ -183,7 +183,13 @@ def worker_command(
             WorkerConfig(poll_interval=poll_interval), log=lambda line: print_line(render(line))
         )
         signal.signal(signal.SIGTERM, lambda *_: worker.stop())
-        report = worker.run(once=once)
+        # The businesses are told of the deliveries that failed; with --once, of those that
+        # ended half a minute before (the next run tells of the rest).
+        stop_notices = app().notify_delivery_failures_every(15.0)
+        try:
+            report = worker.run(once=once)
+        finally:
+            stop_notices()
         print_line(
             _(N_("sent {sent}, deferred {deferred}, failed {failed}")).format(
                 sent=report.sent, deferred=report.deferred, failed=report.failed

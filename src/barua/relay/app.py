@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException
 
 from barua.app.present import WorkerConfig
 from barua.app.relay import (
+    NOTICE_SETTLE,
     ErrorCode,
     RelayAnswer,
     RelayOptions,
@@ -128,6 +129,11 @@ class RelayServeOptions:
     """Requests taken at once; more are answered ``503``."""
     purge_every: float = 3600.0
     """Seconds between two deletions of the idempotency records past their 24 hours."""
+    notice_every: float = 15.0
+    """Seconds between two looks for deliveries that failed, to tell their businesses."""
+    notice_settle: float = NOTICE_SETTLE
+    """Seconds after a delivery ends before it is looked at (see
+    :meth:`~barua.app.relay.RelayUseCases.notify_delivery_failures`)."""
 
 
 def _response(answer: RelayAnswer) -> Response:
@@ -145,9 +151,14 @@ def create_app(barua: Barua, options: RelayServeOptions) -> Any:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         worker = barua.relay_worker(options.worker_config) if options.worker else None
         thread = None
+        stop_notices = None
         if worker is not None:
             thread = threading.Thread(target=worker.run, name="barua-relay-worker", daemon=True)
             thread.start()
+            # Where the relay's mail is delivered, the businesses are told what was not.
+            stop_notices = barua.notify_delivery_failures_every(
+                options.notice_every, settle=options.notice_settle
+            )
         purging = asyncio.create_task(_purge(service, options.purge_every))
         try:
             yield
@@ -156,6 +167,8 @@ def create_app(barua: Barua, options: RelayServeOptions) -> Any:
             if worker is not None and thread is not None:
                 worker.stop()
                 await run_in_threadpool(thread.join, 60)
+            if stop_notices is not None:
+                await run_in_threadpool(stop_notices)
             service.close()
 
     app = FastAPI(
