@@ -19,6 +19,7 @@ from barua.app.relay import RELAY_BUSINESS
 from tests.dns_server import DnsServer
 from tests.relay_server import BUSINESS, Relay, configure, mime, request, serve_relay
 from tests.smtpd import SmtpServer
+from tests.test_outbox_queue import pg_url, pg_user  # noqa: F401 - fixtures
 
 
 def dsn(to: str, recipient: str, status: str = "5.1.1") -> bytes:
@@ -126,20 +127,27 @@ def until(check: Callable[[], bool], seconds: float = 20) -> None:
         time.sleep(0.05)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def environment(request: pytest.FixtureRequest, barua_home: Path) -> Environment:
+    url = request.getfixturevalue("pg_url") if request.param == "postgresql" else None
+    return Environment(home=barua_home, database_url=url)
+
+
 def test_recipients_the_next_hop_refuses_are_told_to_the_business_once(
-    barua_home: Path, mx: SmtpServer
+    environment: Environment, mx: SmtpServer
 ) -> None:
     mx.recorder.refuse_recipients["nobody@example.com"] = (
         "550 5.1.1 <nobody@example.com>: no such user"
     )
     mx.recorder.refuse_recipients["ali@example.com"] = "550 5.7.1 relaying denied by policy"
-    with Barua(Environment.from_environ()) as barua:
+    with Barua(environment) as barua:
         barua.save_settings(
             barua.business(),
             {"host": "127.0.0.1", "port": mx.port, "security": "none",
              "email_address": "smarthost@relay.example"},
         )  # fmt: skip
-    with serve_relay(worker=True, notice_every=0.05, notice_settle=0.0) as relay:
+    served = serve_relay(environment=environment, worker=True, notice_every=0.05, notice_settle=0)
+    with served as relay:
         three = ["jane@example.com", "nobody@example.com", "ali@example.com"]
         assert post(relay, request(recipients=three)).status_code == 202
         until(lambda: len(notices(mx)) == 1)
