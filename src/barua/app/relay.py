@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 
 from barua.addresses import validate_address
 from barua.app.context import Context
@@ -85,6 +85,7 @@ __all__ = [
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
+    from barua.outbox.endings import NotReached
     from barua.outbox.shared import SharedTransactions
     from barua.outbox.worker import Worker, WorkerConfig
 
@@ -760,36 +761,65 @@ class RelayUseCases(SettingsUseCases, Context):
         """Tell each business by email which recipients of its relayed messages the next hop
         refused for good, or the relay gave up on (section 5.3 of the HTTP protocol), and put
         the addresses the next hop says do not exist (5.1.x) on the key's suppression list;
-        how many messages were told about. Each delivery that ended at least ``settle``
-        seconds ago is told about once, whichever relay process or worker looks first."""
+        how many messages were told about.
+
+        The delivery log is read past a mark kept with the relay's settings, and the notices,
+        the suppressions and the mark's move are one transaction: each delivery that ended at
+        least ``settle`` seconds ago is told once, by whichever relay process or worker looks
+        first, and none is lost to a crash. The first look starts an hour back: a relay's
+        older past is not told."""
+        from barua.outbox.endings import attempt_before, failed_endings
+
         config = self.relay_config()
         if not config.sending_address:
             return 0
+        now = time.time()
+        try:
+            with self.engine.begin() as conn:
+                mark = stored.notice_mark(conn)
+                if mark is None:
+                    mark = attempt_before(conn, now - 3600)
+                    stored.start_notice_mark(conn, mark)
+                endings = failed_endings(
+                    conn, business=RELAY_BUSINESS, after=mark, settled_before=now - settle
+                )
+                if endings.read_to == mark:
+                    return 0
+                accepted = stored.accepted_by_outbox(conn, list(endings.not_reached))
+                for entry, message in accepted.items():
+                    self._tell(conn, config, message, endings.not_reached[entry])
+                if not stored.move_notice_mark(conn, mark, endings.read_to):
+                    raise _Overtaken
+        except (_Overtaken, IntegrityError):  # another process told them, or starts the mark
+            return 0
+        if accepted:
+            log.info("told the businesses of %d messages not delivered", len(accepted))
+        return len(accepted)
 
-        def handle(conn: Connection, delivery: stored.FailedDelivery) -> None:
-            lines = "\n".join(
-                f"  {failed.address}: {_said(failed.code, failed.reply)}"
-                for failed in delivery.recipients
-            )
-            notice = self._notice(config, delivery.accepted, lines)
-            assert notice is not None
-            self.outbox.insert(conn, notice, business=RELAY_BUSINESS)
-            for failed in delivery.recipients:
-                if _NO_SUCH_MAILBOX.search(failed.reply):
-                    stored.suppress(
-                        conn,
-                        delivery.accepted.identity,
-                        failed.address,
-                        code=failed.code or 550,
-                        reason=failed.reply,
-                    )
-
-        told = self.relay_store.notice_failures(
-            handle, business=RELAY_BUSINESS, settled_before=time.time() - settle
+    def _tell(
+        self,
+        conn: Connection,
+        config: RelayConfig,
+        accepted: stored.AcceptedMessage,
+        not_reached: tuple[NotReached, ...],
+    ) -> None:
+        """Within ``conn``'s transaction: the notice of ``not_reached`` queued, and the
+        addresses that do not exist suppressed."""
+        lines = "\n".join(
+            f"  {failed.address}: {_said(failed.code, failed.reply)}" for failed in not_reached
         )
-        if told:
-            log.info("told %d businesses of messages not delivered", told)
-        return told
+        notice = self._notice(config, accepted, lines)
+        assert notice is not None  # the caller checked the sending address
+        self.outbox.insert(conn, notice, business=RELAY_BUSINESS)
+        for failed in not_reached:
+            if _NO_SUCH_MAILBOX.search(failed.reply):
+                stored.suppress(
+                    conn,
+                    accepted.identity,
+                    failed.address,
+                    code=failed.code or 550,
+                    reason=failed.reply,
+                )
 
     def notify_delivery_failures_every(
         self, seconds: float, *, settle: float = NOTICE_SETTLE
@@ -802,7 +832,7 @@ class RelayUseCases(SettingsUseCases, Context):
             while True:
                 try:
                     self.notify_delivery_failures(settle=settle)
-                except (BaruaError, SQLAlchemyError) as exc:
+                except Exception as exc:  # the thread stays, for the next round
                     log.warning("could not tell of messages not delivered: %s", exc)
                 if stop.wait(seconds):
                     return
@@ -881,6 +911,10 @@ class RelayUseCases(SettingsUseCases, Context):
             transport_factory=transport_factory(self.store, business),
             log=log,
         )
+
+
+class _Overtaken(Exception):
+    """Another process moved the mark first: it told the same failures."""
 
 
 def _said(code: int | None, reply: str) -> str:

@@ -17,7 +17,6 @@ import secrets
 import string
 import time
 import unicodedata
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,9 +28,6 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from barua.database.engine import failure, first_line
 from barua.database.errors import FAILED, FAILED_HINT, DatabaseError
 from barua.database.tables import (
-    attempts,
-    messages,
-    recipients,
     relay_config,
     relay_idempotency,
     relay_keys,
@@ -39,7 +35,6 @@ from barua.database.tables import (
     relay_suppressed,
 )
 from barua.errors import StoreError
-from barua.outbox.status import MessageStatus, RecipientStatus
 from barua.secrets import decrypt, encrypt, load_key
 from barua.texts import Message
 
@@ -139,27 +134,6 @@ class AcceptedMessage:
     outbox_pk: int | None
     mail_from: str
     message_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class FailedRecipient:
-    """A recipient the next hop refused for good, or given up on, during delivery."""
-
-    address: str
-    code: int | None
-    reply: str
-
-
-@dataclass(frozen=True, slots=True)
-class FailedDelivery:
-    """A relayed message whose delivery ended with recipients that failed for good."""
-
-    accepted: AcceptedMessage
-    recipients: tuple[FailedRecipient, ...]
-
-
-class _Overtaken(Exception):
-    """Another process moved the mark of the failures noticed first: it tells the business."""
 
 
 _FAILURES_NOTICED = "failures_noticed_through"
@@ -350,83 +324,6 @@ class RelayStore:
             result = conn.execute(_FORGET_OLD_DECISIONS, {"before": before})
             return int(result.rowcount)
 
-    # Failures at delivery --------------------------------------------------------------------
-
-    def notice_failures(
-        self,
-        handle: Callable[[Connection, FailedDelivery], None],
-        *,
-        business: str,
-        settled_before: float,
-        limit: int = 500,
-    ) -> int:
-        """Call ``handle`` in one transaction for each relayed message whose delivery ended
-        (sent or failed) with recipients refused or given up on, since the last call; how
-        many.
-
-        The delivery log's attempts are read in the order of their ids, from a mark kept in
-        ``relay_config`` and moved in the same transaction as what ``handle`` writes: each
-        ending is handled once, by one process, and none is lost to a crash. Only attempts
-        that ended before ``settled_before`` are read (and the reading stops at the first
-        that did not): on PostgreSQL an attempt with a smaller id may still be committing.
-        A recipient that failed later, by a bounce, is left to the bounce's own notice. The
-        first call starts an hour back: a relay's older past is not told.
-        """
-        try:
-            with self._begin() as conn:
-                return self._notice_failures(conn, handle, business, settled_before, limit)
-        except _Overtaken:
-            return 0
-
-    def _notice_failures(
-        self,
-        conn: Connection,
-        handle: Callable[[Connection, FailedDelivery], None],
-        business: str,
-        settled_before: float,
-        limit: int,
-    ) -> int:
-        stored = conn.execute(_NOTICE_MARK).scalar()
-        if stored is None:
-            # The first look (a relay older than these notices, or a new one): the deliveries
-            # of the last hour are told, not those of the relay's whole past.
-            before = conn.execute(_LAST_ATTEMPT_BEFORE, {"before": time.time() - 3600}).scalar()
-            stored = str(before or 0)
-            conn.execute(insert(relay_config).values(key=_FAILURES_NOTICED, value=stored))
-        mark = last = int(stored)
-        ended: list[int] = []
-        for attempt in conn.execute(
-            _ATTEMPTS_SINCE, {"mark": mark, "business": business, "limit": limit}
-        ):
-            if attempt.ended > settled_before:
-                break
-            last = int(attempt.id)
-            if attempt.number == attempt.attempts and attempt.status in _ENDED:
-                ended.append(int(attempt.message_pk))
-        if last == mark:
-            return 0
-        handled = 0
-        if ended:
-            failed: dict[int, list[FailedRecipient]] = {}
-            for recipient in conn.execute(_FAILED_IN_ATTEMPTS, {"ids": ended}):
-                failed.setdefault(int(recipient.message_pk), []).append(
-                    FailedRecipient(recipient.address, recipient.code, recipient.reply or "")
-                )
-            for row in conn.execute(_ACCEPTED_BY_OUTBOX, {"ids": list(failed)}).mappings():
-                accepted = AcceptedMessage(
-                    row["id"],
-                    int(row["identity"]),
-                    row["outbox_pk"],
-                    row["mail_from"],
-                    row["message_id"],
-                )
-                handle(conn, FailedDelivery(accepted, tuple(failed[int(row["outbox_pk"])])))
-                handled += 1
-        moved = conn.execute(_MOVE_NOTICE_MARK, {"old": str(mark), "new": str(last)}).rowcount
-        if not moved:
-            raise _Overtaken
-        return handled
-
     # Settings ----------------------------------------------------------------------------------
 
     def config(self) -> RelayConfig:
@@ -471,48 +368,15 @@ class RelayStore:
 
 
 _NOTICE_MARK = select(relay_config.c.value).where(relay_config.c.key == _FAILURES_NOTICED)
-_LAST_ATTEMPT_BEFORE = (
-    select(attempts.c.id)
-    .where(attempts.c.started_at < bindparam("before"))
-    .order_by(attempts.c.started_at.desc())
-    .limit(1)
-)
 _MOVE_NOTICE_MARK = (
     update(relay_config)
     .where(relay_config.c.key == _FAILURES_NOTICED, relay_config.c.value == bindparam("old"))
     .values(value=bindparam("new"))
 )
-_ATTEMPTS_SINCE = (
-    select(
-        attempts.c.id,
-        attempts.c.message_pk,
-        attempts.c.number,
-        (attempts.c.started_at + attempts.c.duration).label("ended"),
-        messages.c.attempts,
-        messages.c.status,
-    )
-    .join(messages, messages.c.id == attempts.c.message_pk)
-    .where(attempts.c.id > bindparam("mark"), messages.c.profile == bindparam("business"))
-    .order_by(attempts.c.id)
-    .limit(bindparam("limit"))
-)
-_ENDED = {MessageStatus.SENT.value, MessageStatus.FAILED.value}
-# Refused (5xx) or given up (the message failed, or its retries ran out) in an attempt: written
-# with the message's own time of that attempt. A bounce later makes an accepted recipient
-# failed with a later time of its own, and has a notice of its own.
-_FAILED_IN_ATTEMPTS = (
-    select(recipients.c.message_pk, recipients.c.address, recipients.c.code, recipients.c.reply)
-    .join(messages, messages.c.id == recipients.c.message_pk)
-    .where(
-        recipients.c.message_pk.in_(bindparam("ids", expanding=True)),
-        recipients.c.status.in_([RecipientStatus.REFUSED.value, RecipientStatus.FAILED.value]),
-        recipients.c.updated_at <= messages.c.updated_at,
-    )
-    .order_by(recipients.c.message_pk, recipients.c.position)
-)
 _ACCEPTED_BY_OUTBOX = select(relay_messages).where(
     relay_messages.c.outbox_pk.in_(bindparam("ids", expanding=True))
 )
+
 
 # Within the transaction that stores a message --------------------------------------------------
 
@@ -701,6 +565,38 @@ def _key(row: Any) -> RelayKey:
         status=row["status"],
         created_at=row["created_at"],
     )
+
+
+def notice_mark(conn: Connection) -> int | None:
+    """The id of the last delivery attempt whose failures were told to the businesses, or
+    None before the first look."""
+    stored = conn.execute(_NOTICE_MARK).scalar()
+    return None if stored is None else int(stored)
+
+
+def start_notice_mark(conn: Connection, attempt: int) -> None:
+    """The first look's mark (two processes starting it at once: one gets an IntegrityError)."""
+    conn.execute(insert(relay_config).values(key=_FAILURES_NOTICED, value=str(attempt)))
+
+
+def move_notice_mark(conn: Connection, old: int, new: int) -> bool:
+    """Move the mark from ``old`` to ``new``; False when another process moved it first
+    (then the caller rolls back what it wrote: that process told the same failures)."""
+    moved = conn.execute(_MOVE_NOTICE_MARK, {"old": str(old), "new": str(new)}).rowcount
+    return bool(moved)
+
+
+def accepted_by_outbox(conn: Connection, entries: list[int]) -> dict[int, AcceptedMessage]:
+    """The accepted messages behind the outbox entries ``entries``, by entry id (the relay's
+    own notices have none)."""
+    if not entries:
+        return {}
+    return {
+        int(row["outbox_pk"]): AcceptedMessage(
+            row["id"], int(row["identity"]), row["outbox_pk"], row["mail_from"], row["message_id"]
+        )
+        for row in conn.execute(_ACCEPTED_BY_OUTBOX, {"ids": entries}).mappings()
+    }
 
 
 class _Guarded:
