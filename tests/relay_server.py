@@ -42,6 +42,15 @@ def configure(barua: Barua, *, dkim: bool = True, **config: Any) -> str:
     return key
 
 
+def send_through(barua: Barua, port: int) -> None:
+    """The relay's next hop: the SMTP server on ``port`` of this machine, unencrypted."""
+    barua.save_settings(
+        barua.business(),
+        {"host": "127.0.0.1", "port": port, "security": "none",
+         "email_address": "smarthost@relay.example"},
+    )  # fmt: skip
+
+
 @contextmanager
 def serve_relay(
     *,

@@ -17,7 +17,7 @@ from barua.app import Barua, Environment
 from barua.app.present import RecipientStatus, RetryPolicy, WorkerConfig
 from barua.app.relay import RELAY_BUSINESS
 from tests.dns_server import DnsServer
-from tests.relay_server import BUSINESS, Relay, configure, mime, request, serve_relay
+from tests.relay_server import BUSINESS, Relay, configure, mime, request, send_through, serve_relay
 from tests.smtpd import SmtpServer
 from tests.test_outbox_queue import pg_url, pg_user  # noqa: F401 - fixtures
 
@@ -141,11 +141,7 @@ def test_recipients_the_next_hop_refuses_are_told_to_the_business_once(
     )
     mx.recorder.refuse_recipients["ali@example.com"] = "550 5.7.1 relaying denied by policy"
     with Barua(environment) as barua:
-        barua.save_settings(
-            barua.business(),
-            {"host": "127.0.0.1", "port": mx.port, "security": "none",
-             "email_address": "smarthost@relay.example"},
-        )  # fmt: skip
+        send_through(barua, mx.port)
     served = serve_relay(environment=environment, worker=True, notice_every=0.05, notice_settle=0)
     with served as relay:
         three = ["jane@example.com", "nobody@example.com", "ali@example.com"]

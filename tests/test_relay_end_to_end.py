@@ -26,7 +26,7 @@ from barua.message import Attachment, build_message
 from barua.settings import make_settings
 from barua.transports.http import HttpTransport
 from tests.dns_server import DnsServer
-from tests.relay_server import BUSINESS, Relay, mime, request, serve_relay
+from tests.relay_server import BUSINESS, Relay, mime, request, send_through, serve_relay
 from tests.smtpd import Received, SmtpServer
 
 PDF = b"%PDF-1.7\n" + bytes(range(256)) * 40 + b"\n%%EOF\n"
@@ -41,11 +41,7 @@ def smarthost() -> Iterator[SmtpServer]:
 @pytest.fixture
 def relay(smarthost: SmtpServer, loopback_dns: DnsServer) -> Iterator[Relay]:
     with Barua(Environment.from_environ()) as barua:
-        barua.save_settings(
-            barua.business(),
-            {"host": "127.0.0.1", "port": smarthost.port, "security": "none",
-             "email_address": "smarthost@relay.example"},
-        )  # fmt: skip
+        send_through(barua, smarthost.port)
     with serve_relay(worker=True) as served:
         for record in served.barua.dns_records():
             loopback_dns.add(record.name, record.type, record.value)

@@ -113,11 +113,11 @@ class OperationsEndpoints:
         ):
             send = self._counting(send)
         if self.access_log is not None and scope["type"] == "http":
-            return await self._logged(self.app, scope, receive, send)
+            return await self._logged(scope, receive, send)
         return await self.app(scope, receive, send)
 
-    async def _logged(self, app: ASGI, scope: Scope, receive: Receive, send: Send) -> None:
-        assert self.access_log is not None
+    async def _logged(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert self.access_log is not None and self.app is not None
         started = time.perf_counter()
         status = 500  # what uvicorn answers when the application fails before it does
 
@@ -128,7 +128,7 @@ class OperationsEndpoints:
             await send(message)
 
         try:
-            await app(scope, receive, watched)
+            await self.app(scope, receive, watched)
         finally:
             ms = round((time.perf_counter() - started) * 1000, 1)
             client = scope.get("client")
