@@ -2,15 +2,17 @@
 ``docs/http-protocol.md``, its keys, its DKIM key and records, its bounces and its delivery.
 
 A face (``barua relay serve``) authenticates each request with :meth:`RelayService.authenticate`
-and hands the body to :meth:`RelayService.accept`, which checks it in the order of section
-5.1, rewrites and signs the message (section 6), and stores it in the outbox together with
-its idempotency record in one transaction shared with the other requests of the moment
+and hands the body to :meth:`RelayService.prepare` (in a thread), which checks it in the order
+of section 5.1 and rewrites and signs the message (section 6). It then awaits
+:meth:`RelayService.accept`, which stores the message in the outbox together with its
+idempotency record in one transaction shared with the other requests of the moment
 (:class:`~barua.outbox.shared.SharedTransactions`); the answer comes back only after that
 commit. Every answer is a :class:`RelayAnswer`: status, JSON body, headers.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -19,8 +21,8 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Any
@@ -33,6 +35,7 @@ from barua.app.errors import AppError
 from barua.app.settings import SettingsUseCases
 from barua.errors import BaruaError, MessageError
 from barua.message import OutgoingMessage
+from barua.outbox.queue import Cut, cut_message
 from barua.relaying.bounces import Report, bounce_address, message_of, read_report
 from barua.relaying.dkim import Record, dkim_record, dmarc_record, generate_key, spf_record
 from barua.relaying.dkim import published_key as published_dkim_key
@@ -171,34 +174,41 @@ class Candidates:
 
 
 class _InFlight:
-    """The requests being decided in this process, by identity and Message-ID."""
+    """The requests being decided in this process, by identity and Message-ID (all of them
+    on the face's event loop)."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._running: dict[tuple[int, str], threading.Event] = {}
+        self._running: dict[tuple[int, str], asyncio.Event] = {}
 
-    @contextmanager
-    def hold(self, identity: int, message_id: str, *, wait: float) -> Iterator[bool]:
+    @asynccontextmanager
+    async def hold(self, identity: int, message_id: str, *, wait: float) -> AsyncIterator[bool]:
         """Hold the pair while the block runs; yields False when another request held it
         for longer than ``wait`` seconds (the caller answers ``409 in_progress``)."""
         pair = (identity, message_id)
         deadline = time.monotonic() + wait
-        while True:
-            with self._lock:
-                running = self._running.get(pair)
-                if running is None:
-                    mine = threading.Event()
-                    self._running[pair] = mine
-                    break
-            if not running.wait(max(0.0, deadline - time.monotonic())):
+        while (running := self._running.get(pair)) is not None:
+            try:
+                await asyncio.wait_for(running.wait(), max(0.0, deadline - time.monotonic()))
+            except TimeoutError:
                 yield False
                 return
+        mine = self._running[pair] = asyncio.Event()
         try:
             yield True
         finally:
-            with self._lock:
-                del self._running[pair]
+            del self._running[pair]
             mine.set()
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A request checked, its message rewritten and signed: what is left is the decision
+    (:meth:`RelayService.decide`), in the shared transaction."""
+
+    key: RelayKey
+    request: MessageRequest
+    reference: str
+    decide: Callable[[Connection], RelayAnswer]
 
 
 class AddressRates:
@@ -317,10 +327,14 @@ class RelayService:
 
     # Accepting a message (sections 5 to 7) -----------------------------------------------------
 
-    def accept(self, key: RelayKey, body: bytes, *, client: str | None = None) -> RelayAnswer:
-        """The answer to ``POST /v1/messages`` of ``key`` with ``body`` from the address
-        ``client`` (checked in the order of section 5.1 from the shape on; authentication,
-        content type and the size of the body are the face's, before it reads the body)."""
+    def prepare(
+        self, key: RelayKey, body: bytes, *, client: str | None = None
+    ) -> Prepared | RelayAnswer:
+        """The request ``body`` of ``key`` from the address ``client`` checked in the order of
+        section 5.1 from the shape on (authentication, content type and the size of the body
+        are the face's, before it reads the body), its message rewritten and signed; or the
+        answer to a request that is not valid. Work for a thread: the signature lets go of
+        the interpreter lock, and the checks are Python."""
         options = self.options
         try:
             request = decode_request(
@@ -340,7 +354,6 @@ class RelayService:
             smtputf8=self.config.smtputf8 is not False,
             utf8_message=needs_smtputf8(data),
         )
-        fingerprint = request_fingerprint(request)
         reference = new_reference()
         message = OutgoingMessage(
             message_id=request.message_id,
@@ -353,18 +366,26 @@ class RelayService:
             self._decide,
             key=key,
             request=request,
-            fingerprint=fingerprint,
+            fingerprint=request_fingerprint(request),
             candidates=candidates,
             message=message,
+            cut=cut_message(data),
             reference=reference,
             client=client or "",
         )
-        with self._in_flight.hold(key.id, request.message_id, wait=options.wait_in_progress) as ok:
+        return Prepared(key, request, reference, decide)
+
+    async def accept(self, prepared: Prepared) -> RelayAnswer:
+        """The answer to a prepared request, once its decision is committed (steps 5 to 9 of
+        section 5.1): the event loop serves other requests while it waits."""
+        request = prepared.request
+        wait = self.options.wait_in_progress
+        async with self._in_flight.hold(prepared.key.id, request.message_id, wait=wait) as ok:
             if not ok:
                 return _in_progress()
             for _ in range(2):
                 try:
-                    answer: RelayAnswer = self._shared.run(decide)
+                    answer: RelayAnswer = await self._shared.run_async(prepared.decide)
                 except IntegrityError:
                     continue  # another process recorded this Message-ID first: decide again
                 except BaruaError:
@@ -377,9 +398,9 @@ class RelayService:
                     raise
                 log.info(
                     "%s %s key=%s recipients=%d status=%d",
-                    reference,
+                    prepared.reference,
                     request.message_id,
-                    key.id,
+                    prepared.key.id,
                     len(request.recipients),
                     answer.status,
                 )
@@ -406,6 +427,7 @@ class RelayService:
         fingerprint: str,
         candidates: Candidates,
         message: OutgoingMessage,
+        cut: Cut,
         reference: str,
         client: str,
     ) -> RelayAnswer:
@@ -453,7 +475,7 @@ class RelayService:
             )  # fmt: skip
             return RelayAnswer(422, body)
         entry = self._outbox.insert(
-            conn, replace(message, recipients=accepted), business=RELAY_BUSINESS
+            conn, replace(message, recipients=accepted), business=RELAY_BUSINESS, cut=cut
         )
         stored.remember_message(
             conn, reference, identity=key.id, outbox_pk=entry,

@@ -28,7 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from barua.database.engine import create_database_engine, failure, first_line, redacted
 from barua.database.errors import FAILED, FAILED_HINT
 from barua.database.migrations import migrate
-from barua.database.tables import blobs, meta, pauses
+from barua.database.tables import meta, pauses
 from barua.errors import TransportError
 from barua.message import OutgoingMessage
 from barua.outbox import content, schema
@@ -60,6 +60,23 @@ from barua.texts import Message, Text, untranslated
 from barua.wire import is_wire_ready
 
 _FAR_FUTURE = 2**62
+
+
+@dataclass(frozen=True, slots=True)
+class Cut:
+    """A message's bytes as the outbox stores them: its pieces (see :mod:`content`), their
+    names, and whether SMTP DATA takes the bytes as they are."""
+
+    pieces: tuple[bytes, ...]
+    digests: tuple[str, ...]
+    wire_ready: bool
+
+
+def cut_message(data: bytes) -> Cut:
+    """The :class:`Cut` of ``data``: pure work, which a caller holding a transaction open for
+    others (the relay's committer) does before it."""
+    pieces = tuple(content.split(data))
+    return Cut(pieces, tuple(content.digest(p) for p in pieces), is_wire_ready(data))
 
 
 def _when(value: float | None) -> datetime | None:
@@ -388,17 +405,26 @@ class Outbox:
             settings_fingerprint=fingerprint,
         )
 
-    def insert(self, conn: Connection, message: OutgoingMessage, *, business: str) -> int:
+    def insert(
+        self,
+        conn: Connection,
+        message: OutgoingMessage,
+        *,
+        business: str,
+        cut: Cut | None = None,
+    ) -> int:
         """Write ``message`` to the outbox within the caller's transaction on ``conn`` (of
         :attr:`engine`), so that what the caller writes beside it is committed with it or
         not at all; the new entry's id. The caller commits (the relay's idempotency record
-        goes in the same transaction, see :mod:`barua.outbox.shared`)."""
+        goes in the same transaction, see :mod:`barua.outbox.shared`). ``cut``: the
+        message's :func:`cut`, made before the transaction (it is pure work)."""
         if not message.recipients:
             raise ValueError("a message needs at least one recipient")
         now = time.time()
         new_id = self._insert(
-            conn, message, now=now, due=now, fingerprint="", idempotency_key=None, business=business
-        )
+            conn, message, now=now, due=now, fingerprint="", idempotency_key=None,
+            business=business, cut=cut,
+        )  # fmt: skip
         assert new_id is not None
         return new_id
 
@@ -412,53 +438,29 @@ class Outbox:
         fingerprint: str,
         idempotency_key: str | None,
         business: str,
+        cut: Cut | None = None,
     ) -> int | None:
         """The rows of a new entry; its id, or None when ``idempotency_key`` is taken."""
-        new_id = conn.execute(
-            schema.insert_message(self.dialect),
-            {
-                "message_id": message.message_id,
-                "idempotency_key": idempotency_key,
-                "profile": business,
-                "settings_fingerprint": fingerprint,
-                "sender": message.sender,
-                "subject": message.subject,
-                "size": message.size,
-                "status": MessageStatus.QUEUED.value,
-                "attempts": 0,
-                "created_at": now,
-                "updated_at": now,
-                "next_attempt_at": due,
-                "wire_ready": is_wire_ready(message.data),
-            },
-        ).scalar()
-        if new_id is None:
+        cut = cut or cut_message(message.data)
+        row = schema.INSERT_MESSAGE.execute(
+            conn,
+            (
+                message.message_id, idempotency_key, business, fingerprint, message.sender,
+                message.subject, message.size, MessageStatus.QUEUED.value, 0, now, now, due,
+                cut.wire_ready,
+            ),
+        ).fetchone()  # fmt: skip
+        if row is None:
             return None
-        parts = content.split(message.data)
-        digests = [content.digest(part) for part in parts]
-        unique = dict(zip(digests, parts, strict=True))
-        conn.execute(
-            schema.insert_ignoring_duplicates(blobs, self.dialect),
-            [{"digest": d, "size": len(p), "data": p} for d, p in unique.items()],
+        new_id = int(row[0])
+        unique = dict(zip(cut.digests, cut.pieces, strict=True))
+        schema.INSERT_BLOBS.execute_many(conn, [(d, len(p), p) for d, p in unique.items()])
+        schema.INSERT_PIECES.execute_many(conn, [(new_id, i, d) for i, d in enumerate(cut.digests)])
+        pending = RecipientStatus.PENDING.value
+        schema.INSERT_RECIPIENTS.execute_many(
+            conn, [(new_id, i, a, pending, now) for i, a in enumerate(message.recipients)]
         )
-        conn.execute(
-            schema.INSERT_PIECES,
-            [{"message_pk": new_id, "position": i, "digest": d} for i, d in enumerate(digests)],
-        )
-        conn.execute(
-            schema.INSERT_RECIPIENTS,
-            [
-                {
-                    "message_pk": new_id,
-                    "position": i,
-                    "address": address,
-                    "status": RecipientStatus.PENDING.value,
-                    "updated_at": now,
-                }
-                for i, address in enumerate(message.recipients)
-            ],
-        )
-        return int(new_id)
+        return new_id
 
     def mark_bounced(self, entry_id: int, address: str, *, code: int, reply: str) -> bool:
         """A recipient the server had accepted bounced later: it is ``failed``, with the

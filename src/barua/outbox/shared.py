@@ -19,24 +19,30 @@ exclusive ``flock`` on a file beside the database for its transaction. SQLite's 
 handler would also serialise them, but it polls with sleeps of up to 100 ms; the kernel
 wakes the next committer the moment the lock is free.
 
+An event loop awaits :meth:`SharedTransactions.run_async` instead: the committer hands the
+result back to the loop, so no thread waits for the disk on a request's behalf.
+
 >>> shared = SharedTransactions(outbox.engine)                     # doctest: +SKIP
 >>> entry_id = shared.run(lambda conn: outbox.insert(conn, message, business="relay"))
+>>> entry_id = await shared.run_async(lambda conn: outbox.insert(conn, message, business="relay"))
 """
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import os
 import queue
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from barua.database import direct
 from barua.database.engine import failure, first_line
 from barua.database.errors import FAILED, FAILED_HINT
 from barua.outbox.errors import OutboxError
@@ -76,12 +82,25 @@ class SharedTransactions:
     def run(self, work: Callable[[Connection], _T]) -> _T:
         """``work`` done in a transaction shared with others, once it is committed: its
         result, or its exception (an :class:`OutboxError` when the commit failed)."""
-        unit: _Unit[_T] = _Unit(work)
+        finished = threading.Event()
+        unit: _Unit[_T] = _Unit(work, lambda _unit: finished.set())
         self._queue.put(unit)
-        unit.done.wait()
-        if unit.error is not None:
-            raise unit.error
-        return unit.result  # type: ignore[return-value]
+        finished.wait()
+        return unit.outcome()
+
+    async def run_async(self, work: Callable[[Connection], _T]) -> _T:
+        """:meth:`run` for an event loop: the loop goes on serving while ``work`` waits for
+        its commit."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+
+        def finished(_unit: _Unit[_T]) -> None:
+            loop.call_soon_threadsafe(_settle, future)
+
+        unit: _Unit[_T] = _Unit(work, finished)
+        self._queue.put(unit)
+        await future
+        return unit.outcome()
 
     def close(self) -> None:
         for _thread in self._threads:
@@ -119,13 +138,10 @@ class SharedTransactions:
                 elif conn.dialect.name == "postgresql":
                     conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'"))
                 for unit in group:
-                    savepoint = conn.begin_nested()
                     try:
-                        unit.result = unit.work(conn)
-                        savepoint.commit()
+                        with direct.savepoint(conn):
+                            unit.result = unit.work(conn)
                     except Exception as exc:  # handed to the unit's caller
-                        if savepoint.is_active:
-                            savepoint.rollback()
                         unit.error = _lock_timeout(exc) or exc
                 conn.commit()
         except SQLAlchemyError as exc:
@@ -139,7 +155,7 @@ class SharedTransactions:
             for unit in group:
                 unit.result, unit.error = None, exc
         for unit in group:
-            unit.done.set()
+            unit.finished(unit)
 
 
 class _FileTurn:
@@ -175,9 +191,20 @@ def _lock_timeout(exc: Exception) -> LockTimeout | None:
     return None
 
 
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():  # the waiting request may have been cancelled (its client left)
+        future.set_result(None)
+
+
 @dataclass(slots=True, eq=False)
 class _Unit(Generic[_T]):
     work: Callable[[Connection], _T]
-    done: threading.Event = field(default_factory=threading.Event)
+    finished: Callable[[_Unit[_T]], None]
+    """Called by the committer once the unit's outcome is known."""
     result: _T | None = None
     error: BaseException | None = None
+
+    def outcome(self) -> _T:
+        if self.error is not None:
+            raise self.error
+        return self.result  # type: ignore[return-value]

@@ -1,27 +1,33 @@
-"""The relay's HTTP face: ``POST /v1/messages`` and ``GET /v1/health`` over FastAPI, every
-answer JSON, no redirects, the OpenAPI document at ``/openapi.json``.
+"""The relay's HTTP face: ``POST /v1/messages`` (answered before FastAPI's routing) and
+``GET /v1/health`` over FastAPI, every answer JSON, no redirects, the OpenAPI document at
+``/openapi.json``.
 
 What happens here, in the order of section 5.1: the key is checked, then the content type,
 then ``Content-Length`` against the request limit (before a byte of the body is read), then
 the body is read within that limit and within ``body_timeout`` seconds (``408``). At most
 ``concurrency`` requests are taken at once; more are answered ``503`` with ``Retry-After``.
-The rest is the application's (:meth:`barua.app.relay.RelayService.accept`), in a thread.
+The rest is the application's: :meth:`barua.app.relay.RelayService.prepare` in a thread, then
+:meth:`~barua.app.relay.RelayService.accept` awaited until its transaction is committed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.types import Receive, Scope, Send
 
 from barua.app.present import WorkerConfig
 from barua.app.relay import (
@@ -41,6 +47,7 @@ if TYPE_CHECKING:
     from barua.app import Barua
 
 JSON = "application/json"
+log = logging.getLogger("barua.relay")
 
 _ERROR = {
     "type": "object",
@@ -140,12 +147,120 @@ def _response(answer: RelayAnswer) -> Response:
     return Response(answer.body, status_code=answer.status, headers=answer.headers, media_type=JSON)
 
 
+class _ClientGone(Exception):
+    """The client closed its connection before its request's body arrived."""
+
+
+class _Messages:
+    """``POST /v1/messages`` (section 5): the checks of the face, then the service's.
+
+    The event loop does no waiting on anyone's behalf: the key's lookup and the body's checks
+    and signature run in threads of :attr:`threads` (the signature lets go of the interpreter
+    lock, so a second core signs while the loop serves), and the decision is awaited from the
+    committer, which answers the loop when the transaction is on disk."""
+
+    def __init__(self, service: RelayService, options: RelayServeOptions) -> None:
+        self.service = service
+        self.options = options
+        self.limit = request_size_limit(options.relay.max_message_size)
+        self.gate = asyncio.Semaphore(options.concurrency)
+        self.threads = ThreadPoolExecutor(max_workers=16, thread_name_prefix="barua-relay")
+
+    def too_large(self) -> RelayAnswer:
+        size = self.options.relay.max_message_size
+        text = f"Messages may be at most {size} bytes."
+        return error_answer(ErrorCode.MESSAGE_TOO_LARGE, text, max_size=size)
+
+    async def answer(
+        self,
+        *,
+        authorization: str | None,
+        content_type: str | None,
+        content_length: str | None,
+        chunks: AsyncIterator[bytes],
+        client: str | None,
+    ) -> RelayAnswer:
+        """The answer to a request with these headers whose body ``chunks`` yields."""
+        loop = asyncio.get_running_loop()
+        service = self.service
+        key = await loop.run_in_executor(self.threads, service.authenticate, authorization)
+        if isinstance(key, RelayAnswer):
+            return key
+        if not is_json(content_type):
+            return error_answer(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "The body must be JSON.")
+        if content_length is not None and (
+            not content_length.isdigit() or int(content_length) > self.limit
+        ):
+            return self.too_large()
+        if self.gate.locked():
+            return service.unavailable()
+        async with self.gate:
+            try:
+                async with asyncio.timeout(self.options.body_timeout):
+                    body = await _body(chunks, self.limit)
+            except TimeoutError:
+                return error_answer(
+                    ErrorCode.REQUEST_TIMEOUT, "The request's body came too slowly."
+                )
+            if body is None:
+                return self.too_large()
+            prepare = partial(service.prepare, key, body, client=client)
+            prepared = await loop.run_in_executor(self.threads, prepare)
+            if isinstance(prepared, RelayAnswer):
+                return prepared
+            return await service.accept(prepared)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The request as ASGI, before FastAPI's routing and middleware: at hundreds of
+        requests a second, those cost as much as the relay's own work."""
+        wanted = {b"authorization": None, b"content-type": None, b"content-length": None}
+        for name, value in scope["headers"]:
+            if name in wanted and wanted[name] is None:
+                wanted[name] = value.decode("latin-1")
+
+        async def chunks() -> AsyncIterator[bytes]:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise _ClientGone
+                yield message.get("body", b"")
+                if not message.get("more_body", False):
+                    return
+
+        peer = scope.get("client")
+        try:
+            answer = await self.answer(
+                authorization=wanted[b"authorization"],
+                content_type=wanted[b"content-type"],
+                content_length=wanted[b"content-length"],
+                chunks=chunks(),
+                client=peer[0] if peer else None,
+            )
+        except _ClientGone:
+            return  # nobody to answer; nothing was stored
+        except Exception:
+            log.exception("POST /v1/messages failed")
+            answer = _internal_error()
+        headers = [
+            (b"content-type", JSON.encode()),
+            (b"content-length", str(len(answer.body)).encode()),
+        ]
+        headers += [(k.lower().encode("latin-1"), v.encode()) for k, v in answer.headers.items()]
+        await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+        await send({"type": "http.response.body", "body": answer.body})
+
+
+def _internal_error() -> RelayAnswer:
+    # Nothing was stored: a failure after the store would have answered 202.
+    return error_answer(ErrorCode.INTERNAL_ERROR, "Something went wrong.", retry=5)
+
+
 def create_app(barua: Barua, options: RelayServeOptions) -> Any:
-    """The ASGI application of the relay of ``barua``."""
+    """The ASGI application of the relay of ``barua``: ``POST /v1/messages`` answered first,
+    everything else (``/v1/health``, the OpenAPI document, the errors of other paths and
+    methods) by FastAPI."""
     service = barua.relay_service(options.relay)
-    gate = asyncio.Semaphore(options.concurrency)
-    limit = request_size_limit(options.relay.max_message_size)
-    too_large = f"Messages may be at most {options.relay.max_message_size} bytes."
+    accepting = _Messages(service, options)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -169,6 +284,7 @@ def create_app(barua: Barua, options: RelayServeOptions) -> Any:
                 await run_in_threadpool(thread.join, 60)
             if stop_notices is not None:
                 await run_in_threadpool(stop_notices)
+            accepting.threads.shutdown(wait=False)
             service.close()
 
     app = FastAPI(
@@ -195,34 +311,15 @@ def create_app(barua: Barua, options: RelayServeOptions) -> Any:
         },
     )
     async def messages(request: Request) -> Response:
-        authorization = request.headers.get("authorization")
-        key = await run_in_threadpool(service.authenticate, authorization)
-        if isinstance(key, RelayAnswer):
-            return _response(key)
-        if not is_json(request.headers.get("content-type")):
-            return _response(
-                error_answer(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "The body must be JSON.")
-            )
-        declared = request.headers.get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            size = options.relay.max_message_size
-            return _response(error_answer(ErrorCode.MESSAGE_TOO_LARGE, too_large, max_size=size))
-        if gate.locked():
-            return _response(service.unavailable())
-        async with gate:
-            try:
-                body = await asyncio.wait_for(_body(request, limit), options.body_timeout)
-            except TimeoutError:
-                return _response(
-                    error_answer(ErrorCode.REQUEST_TIMEOUT, "The request's body came too slowly.")
-                )
-            if body is None:
-                size = options.relay.max_message_size
-                return _response(
-                    error_answer(ErrorCode.MESSAGE_TOO_LARGE, too_large, max_size=size)
-                )
-            client = request.client.host if request.client else None
-            answer = await run_in_threadpool(service.accept, key, body, client=client)
+        # Answered by _Messages before FastAPI sees it; here for the OpenAPI document, and for
+        # anyone mounting the FastAPI application alone.
+        answer = await accepting.answer(
+            authorization=request.headers.get("authorization"),
+            content_type=request.headers.get("content-type"),
+            content_length=request.headers.get("content-length"),
+            chunks=request.stream(),
+            client=request.client.host if request.client else None,
+        )
         return _response(answer)
 
     @app.get(
@@ -247,8 +344,7 @@ def create_app(barua: Barua, options: RelayServeOptions) -> Any:
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> Response:
-        # Nothing was stored: a failure after the store would have answered 202.
-        return _response(error_answer(ErrorCode.INTERNAL_ERROR, "Something went wrong.", retry=5))
+        return _response(_internal_error())
 
     schema = app.openapi()
     components = schema.setdefault("components", {})
@@ -257,7 +353,18 @@ def create_app(barua: Barua, options: RelayServeOptions) -> Any:
     for path in schema["paths"].values():
         for operation in path.values():
             operation["security"] = [{"bearer": []}, {}]
-    return app
+
+    async def relay(scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] == "POST"
+            and scope["path"] == "/v1/messages"
+        ):
+            return await accepting(scope, receive, send)
+        return await app(scope, receive, send)
+
+    relay.fastapi = app  # type: ignore[attr-defined]
+    return relay
 
 
 async def _purge(service: RelayService, every: float) -> None:
@@ -268,11 +375,11 @@ async def _purge(service: RelayService, every: float) -> None:
         await asyncio.sleep(every)
 
 
-async def _body(request: Request, limit: int) -> bytes | None:
+async def _body(stream: AsyncIterator[bytes], limit: int) -> bytes | None:
     """The request's body, or None as soon as it is larger than ``limit`` bytes."""
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    async for chunk in stream:
         size += len(chunk)
         if size > limit:
             return None

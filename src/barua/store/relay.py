@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from barua.database import direct
 from barua.database.engine import failure, first_line
 from barua.database.errors import FAILED, FAILED_HINT, DatabaseError
 from barua.database.tables import (
@@ -383,14 +384,10 @@ _ACCEPTED_BY_OUTBOX = select(relay_messages).where(
 # Built once: a statement made per call costs SQLAlchemy more than SQLite takes to run it, in
 # the one thread that commits every request's writes.
 _FIND_KEY = select(relay_keys).where(relay_keys.c.key_hash == bindparam("hash"))
-_FIND_DECISION = select(
-    relay_idempotency.c.fingerprint,
-    relay_idempotency.c.status,
-    relay_idempotency.c.answer,
-    relay_idempotency.c.created_at,
-).where(
-    relay_idempotency.c.identity == bindparam("identity"),
-    relay_idempotency.c.message_id == bindparam("message_id"),
+# The statements of every accepted message, on the driver's cursor (barua.database.direct).
+_FIND_DECISION = direct.Sql(
+    "SELECT fingerprint, status, answer, created_at FROM relay_idempotency"
+    " WHERE identity = ? AND message_id = ?"
 )
 _FORGET_DECISION = delete(relay_idempotency).where(
     relay_idempotency.c.identity == bindparam("identity"),
@@ -399,27 +396,29 @@ _FORGET_DECISION = delete(relay_idempotency).where(
 _FORGET_OLD_DECISIONS = delete(relay_idempotency).where(
     relay_idempotency.c.created_at < bindparam("before")
 )
-_RECORD_DECISION = insert(relay_idempotency)
-_REMEMBER_MESSAGE = insert(relay_messages)
-_SUPPRESSED_AMONG = select(
-    relay_suppressed.c.address, relay_suppressed.c.code, relay_suppressed.c.reason
-).where(
-    relay_suppressed.c.identity == bindparam("identity"),
-    relay_suppressed.c.address.in_(bindparam("addresses", expanding=True)),
+_RECORD_DECISION = direct.insert(
+    relay_idempotency,
+    ["identity", "message_id", "fingerprint", "status", "answer", "created_at"],
+)
+_REMEMBER_MESSAGE = direct.insert(
+    relay_messages, ["id", "identity", "outbox_pk", "mail_from", "message_id", "created_at"]
+)
+_SUPPRESSED = direct.Sql(
+    "SELECT code, reason FROM relay_suppressed WHERE identity = ? AND address = ?"
 )
 
 
 def recorded(conn: Connection, identity: int, message_id: str, *, now: float) -> Recorded | None:
     """The decision recorded for ``message_id`` of ``identity`` in the last 24 hours; an
     older one is deleted (its Message-ID may be used again)."""
-    pair = {"identity": identity, "message_id": message_id}
-    row = conn.execute(_FIND_DECISION, pair).first()
+    row = _FIND_DECISION.execute(conn, (identity, message_id)).fetchone()
     if row is None:
         return None
-    if row.created_at < now - IDEMPOTENCY_WINDOW:
-        conn.execute(_FORGET_DECISION, pair)
+    fingerprint, status, answer, created_at = row
+    if created_at < now - IDEMPOTENCY_WINDOW:
+        conn.execute(_FORGET_DECISION, {"identity": identity, "message_id": message_id})
         return None
-    return Recorded(row.fingerprint, int(row.status), row.answer.encode("utf-8"))
+    return Recorded(fingerprint, int(status), answer.encode("utf-8"))
 
 
 def record(
@@ -434,16 +433,8 @@ def record(
 ) -> None:
     """Record the decision for ``message_id`` of ``identity`` (an IntegrityError when another
     request recorded one first)."""
-    conn.execute(
-        _RECORD_DECISION,
-        {
-            "identity": identity,
-            "message_id": message_id,
-            "fingerprint": fingerprint,
-            "status": status,
-            "answer": answer.decode("utf-8"),
-            "created_at": now,
-        },
+    _RECORD_DECISION.execute(
+        conn, (identity, message_id, fingerprint, status, answer.decode("utf-8"), now)
     )
 
 
@@ -492,10 +483,12 @@ def suppressed_among(
     conn: Connection, identity: int, addresses: list[str]
 ) -> dict[str, tuple[int, str]]:
     """Which of ``addresses`` (normalised) are on the suppression list of ``identity``."""
-    if not addresses:
-        return {}
-    rows = conn.execute(_SUPPRESSED_AMONG, {"identity": identity, "addresses": addresses}).all()
-    return {row.address: (int(row.code), row.reason) for row in rows}
+    found = {}
+    for address in addresses:  # one or a few: an indexed lookup each
+        row = _SUPPRESSED.execute(conn, (identity, address)).fetchone()
+        if row is not None:
+            found[address] = (int(row[0]), row[1])
+    return found
 
 
 def suppress(conn: Connection, identity: int, address: str, *, code: int, reason: str) -> None:
@@ -523,17 +516,7 @@ def remember_message(
     message_id: str,
     now: float,
 ) -> None:
-    conn.execute(
-        _REMEMBER_MESSAGE,
-        {
-            "id": message,
-            "identity": identity,
-            "outbox_pk": outbox_pk,
-            "mail_from": mail_from,
-            "message_id": message_id,
-            "created_at": now,
-        },
-    )
+    _REMEMBER_MESSAGE.execute(conn, (message, identity, outbox_pk, mail_from, message_id, now))
 
 
 def _tokens(row: Any, rate: int, now: float) -> float:
