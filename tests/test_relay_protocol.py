@@ -173,6 +173,26 @@ def test_403_key_disabled(relay: Relay) -> None:
     refused_nothing_queued(relay, request(), 403, "key_disabled", key=key)
 
 
+@pytest.mark.parametrize(("status", "answer", "code"), [
+    ("disabled", 403, "key_disabled"), ("revoked", 401, "invalid_api_key"),
+])  # fmt: skip
+def test_a_key_changed_while_the_relay_remembers_it_sends_nothing_more(
+    relay: Relay, status: str, answer: int, code: str
+) -> None:
+    # The relay remembers a key it found for a second; the decision reads it again.
+    name = f"changed {status}"
+    key, _made = relay.barua.create_relay_key(name, senders=["@duka.example"])
+    first = unique()
+    assert (
+        post(relay, request(mime(message_id=first), message_id=first), key=key).status_code == 202
+    )
+    relay.barua.set_relay_key_status(name, status)
+    second = unique()
+    refused_nothing_queued(
+        relay, request(mime(message_id=second), message_id=second), answer, code, key=key
+    )
+
+
 def test_403_sender_not_allowed(relay: Relay) -> None:
     key, _made = relay.barua.create_relay_key("other shop", senders=["shop@other.example"])
     refused_nothing_queued(relay, request(), 403, "sender_not_allowed", key=key)

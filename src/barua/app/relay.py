@@ -49,7 +49,7 @@ from barua.relaying.rewrite import (
     rewrite,
 )
 from barua.store import relay as stored
-from barua.store.relay import OPEN_KEY, KeyStatus, RelayConfig, RelayKey, RelayStore
+from barua.store.relay import OPEN_KEY, KeyStatus, RelayConfig, RelayKey, RelayStore, key_hash
 from barua.texts import Message, Text
 from barua.transports.http_protocol import (
     BEARER_CHALLENGE,
@@ -94,6 +94,12 @@ if TYPE_CHECKING:
 
 RELAY_BUSINESS = "relay"
 """The outbox's name for the relay's mail: delivered by the relay's worker, not a business's."""
+KEY_MEMORY = 1.0
+"""Seconds a relay process trusts a key it has looked up, instead of a look in the database
+for every request. A key disabled or revoked is refused by every process within this time,
+and no message of it is accepted after the change: the decision reads the key's status
+again, in its transaction."""
+_KNOWN_KEYS = 10_000
 NOTICE_SETTLE = 30.0
 """Seconds after a delivery ends before its failures are told: on PostgreSQL a delivery
 logged just before may still be committing (see :meth:`RelayStore.notice_failures`)."""
@@ -265,6 +271,7 @@ class RelayService:
         self._outbox = app.outbox
         self._shared: SharedTransactions = SharedTransactions(app.outbox.engine)
         self._in_flight = _InFlight()
+        self._known: dict[str, tuple[RelayKey, float]] = {}
         self._open_key = replace(OPEN_KEY, senders=options.open_senders)
         rate = options.open_rate_per_minute
         self._open_rates = AddressRates(rate) if options.open and rate else None
@@ -285,11 +292,26 @@ class RelayService:
             found = self._store.identify(key) if key is not None else None
         except BaruaError:
             return self.unavailable()
-        if found is None or found.status == KeyStatus.REVOKED:
-            return error_answer(ErrorCode.INVALID_API_KEY, "The API key is not valid.")
-        if found.status != KeyStatus.ENABLED:
-            return error_answer(ErrorCode.KEY_DISABLED, "The API key is disabled.")
+        refused = _refusal(found.status if found is not None else None)
+        if refused is not None:
+            return refused
+        assert found is not None and key is not None
+        if len(self._known) >= _KNOWN_KEYS:
+            self._known.clear()
+        self._known[key_hash(key)] = (found, time.monotonic() + KEY_MEMORY)
         return found
+
+    def remembered(self, authorization: str | None) -> RelayKey | None:
+        """The enabled key of ``authorization`` when :meth:`authenticate` found it less than
+        :data:`KEY_MEMORY` seconds ago (or open mode's, without one), without a look in the
+        database; None when it must be looked up."""
+        if not authorization or not authorization.strip():
+            return self._open_key if self.options.open else None
+        key = bearer_key(authorization)
+        known = self._known.get(key_hash(key)) if key is not None else None
+        if known is None or known[1] < time.monotonic():
+            return None
+        return known[0]
 
     def health(self, authorization: str | None) -> RelayAnswer:
         authenticated = False
@@ -432,6 +454,12 @@ class RelayService:
         client: str,
     ) -> RelayAnswer:
         """Steps 5 to 9 of section 5.1, in the shared transaction."""
+        if key.id != OPEN_KEY.id:
+            # The key as it is now: remembered for a moment by the face, it may have been
+            # disabled or revoked since (see KEY_MEMORY).
+            not_now = _refusal(stored.key_status(conn, key.id))
+            if not_now is not None:
+                return not_now
         now = time.time()
         found = stored.recorded(conn, key.id, request.message_id, now=now)
         if found is not None:
@@ -490,6 +518,16 @@ class RelayService:
         if rates is not None:
             rates.take(client, now)  # last: a record refused by another process takes nothing
         return RelayAnswer(202, body)
+
+
+def _refusal(status: str | None) -> RelayAnswer | None:
+    """The answer to a request with a key of ``status`` (None: no such key), or None when
+    the key may send."""
+    if status is None or status == KeyStatus.REVOKED:
+        return error_answer(ErrorCode.INVALID_API_KEY, "The API key is not valid.")
+    if status != KeyStatus.ENABLED:
+        return error_answer(ErrorCode.KEY_DISABLED, "The API key is disabled.")
+    return None
 
 
 def _in_progress() -> RelayAnswer:

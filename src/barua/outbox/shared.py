@@ -30,12 +30,13 @@ result back to the loop, so no thread waits for the disk on a request's behalf.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import os
 import queue
 import threading
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -68,7 +69,9 @@ class SharedTransactions:
         self, engine: Engine, *, name: str = "barua-shared-commit", committers: int | None = None
     ) -> None:
         self._engine = engine
-        self._lock_path = _lock_path(engine)
+        lock_path = _lock_path(engine)
+        # SQLite: one committer, the only user of the turn.
+        self._file_turn = _FileTurn(lock_path) if lock_path else None
         self._queue: queue.SimpleQueue[_Unit[Any] | None] = queue.SimpleQueue()
         if committers is None:
             committers = POSTGRES_COMMITTERS if engine.dialect.name == "postgresql" else 1
@@ -107,30 +110,41 @@ class SharedTransactions:
             self._queue.put(None)
         for thread in self._threads:
             thread.join(timeout=30)
-
-    def _turn(self) -> AbstractContextManager[None]:
-        return _FileTurn(self._lock_path) if self._lock_path else nullcontext()
+        if self._file_turn is not None:
+            self._file_turn.close()
 
     def _serve(self) -> None:
+        # Each committer keeps its connection from one group to the next (taking one from the
+        # pool and giving it back costs as much as a group's statements); after a failure it
+        # takes a new one.
+        conn: Connection | None = None
         stopping = False
-        while not stopping:
-            item = self._queue.get()
-            group: list[_Unit[Any]] = []
-            while item is not None:
-                group.append(item)
-                if len(group) >= MAX_GROUP:
-                    break
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-            stopping = item is None
-            if group:
-                self._commit(group)
-
-    def _commit(self, group: list[_Unit[Any]]) -> None:
         try:
-            with self._turn(), self._engine.connect() as conn:
+            while not stopping:
+                item = self._queue.get()
+                group: list[_Unit[Any]] = []
+                while item is not None:
+                    group.append(item)
+                    if len(group) >= MAX_GROUP:
+                        break
+                    try:
+                        item = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                stopping = item is None
+                if group:
+                    conn = self._commit(group, conn)
+        finally:
+            if conn is not None:
+                conn.close()
+
+    def _commit(self, group: list[_Unit[Any]], conn: Connection | None) -> Connection | None:
+        """Run and commit ``group`` on ``conn`` (or a new connection); the connection for the
+        next group, None when this one failed."""
+        try:
+            with self._file_turn or nullcontext():
+                if conn is None:
+                    conn = self._engine.connect()
                 if conn.dialect.name == "sqlite":
                     # The write lock first: pysqlite would begin only at the first write, and a
                     # savepoint before it would begin and end a transaction of its own.
@@ -144,33 +158,43 @@ class SharedTransactions:
                     except Exception as exc:  # handed to the unit's caller
                         unit.error = _lock_timeout(exc) or exc
                 conn.commit()
-        except SQLAlchemyError as exc:
-            error = failure(
-                OutboxError, exc, self._engine.url, text=FAILED(reason=first_line(exc)),
-                hint=FAILED_HINT(),
-            )  # fmt: skip
-            for unit in group:
-                unit.result, unit.error = None, error
         except BaseException as exc:  # the thread must go on serving
+            if isinstance(exc, SQLAlchemyError):
+                exc = failure(
+                    OutboxError, exc, self._engine.url, text=FAILED(reason=first_line(exc)),
+                    hint=FAILED_HINT(),
+                )  # fmt: skip
             for unit in group:
                 unit.result, unit.error = None, exc
+            if conn is not None:
+                with contextlib.suppress(Exception):  # gone with the failure
+                    conn.close()
+            conn = None
         for unit in group:
             unit.finished(unit)
+        return conn
 
 
 class _FileTurn:
-    """An exclusive ``flock`` on ``path`` while held: one committer of all processes at once."""
+    """An exclusive ``flock`` on ``path`` while held: one committer of all processes at once.
+    The file stays open between turns."""
 
     def __init__(self, path: str) -> None:
         self._path = path
         self._fd = -1
 
     def __enter__(self) -> None:
-        self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+        if self._fd < 0:
+            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
         fcntl.flock(self._fd, fcntl.LOCK_EX)
 
     def __exit__(self, *exc: object) -> None:
-        os.close(self._fd)  # releases the lock
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
 
 
 def _lock_path(engine: Engine) -> str | None:

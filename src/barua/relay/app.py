@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import threading
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -45,6 +46,7 @@ from barua.version import __version__
 
 if TYPE_CHECKING:
     from barua.app import Barua
+    from barua.store.relay import RelayKey
 
 JSON = "application/json"
 log = logging.getLogger("barua.relay")
@@ -164,7 +166,10 @@ class _Messages:
         self.options = options
         self.limit = request_size_limit(options.relay.max_message_size)
         self.gate = asyncio.Semaphore(options.concurrency)
-        self.threads = ThreadPoolExecutor(max_workers=16, thread_name_prefix="barua-relay")
+        # One thread a core: the work is the interpreter's or OpenSSL's, never a wait (a key
+        # is looked up in the database at most once a second, see KEY_MEMORY).
+        threads = max(2, os.cpu_count() or 2)
+        self.threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="barua-relay")
 
     def too_large(self) -> RelayAnswer:
         size = self.options.relay.max_message_size
@@ -183,7 +188,9 @@ class _Messages:
         """The answer to a request with these headers whose body ``chunks`` yields."""
         loop = asyncio.get_running_loop()
         service = self.service
-        key = await loop.run_in_executor(self.threads, service.authenticate, authorization)
+        key: RelayKey | RelayAnswer | None = service.remembered(authorization)
+        if key is None:
+            key = await loop.run_in_executor(self.threads, service.authenticate, authorization)
         if isinstance(key, RelayAnswer):
             return key
         if not is_json(content_type):

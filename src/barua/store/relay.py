@@ -403,6 +403,7 @@ _RECORD_DECISION = direct.insert(
 _REMEMBER_MESSAGE = direct.insert(
     relay_messages, ["id", "identity", "outbox_pk", "mail_from", "message_id", "created_at"]
 )
+_KEY_STATUS = direct.Sql("SELECT status FROM relay_keys WHERE id = ?")
 _SUPPRESSED = direct.Sql(
     "SELECT code, reason FROM relay_suppressed WHERE identity = ? AND address = ?"
 )
@@ -477,6 +478,12 @@ def consume(conn: Connection, key: RelayKey, *, now: float) -> None:
         values["quota_day"] = day
         values["quota_used"] = used + 1
     conn.execute(update(relay_keys).where(relay_keys.c.id == key.id).values(values))
+
+
+def key_status(conn: Connection, identity: int) -> str | None:
+    """The status of the key ``identity`` now, or None when there is no such key."""
+    row = _KEY_STATUS.execute(conn, (identity,)).fetchone()
+    return None if row is None else str(row[0])
 
 
 def suppressed_among(
