@@ -33,6 +33,7 @@ from barua.addresses import validate_address
 from barua.app.context import Context
 from barua.app.errors import AppError
 from barua.app.settings import SettingsUseCases
+from barua.database import direct
 from barua.errors import BaruaError, MessageError
 from barua.message import OutgoingMessage
 from barua.outbox.queue import Cut, cut_message
@@ -77,6 +78,7 @@ __all__ = [
     "RELAY_BUSINESS",
     "ErrorCode",
     "RelayAnswer",
+    "RelayKey",
     "RelayOptions",
     "RelayService",
     "RelayUseCases",
@@ -454,14 +456,19 @@ class RelayService:
         client: str,
     ) -> RelayAnswer:
         """Steps 5 to 9 of section 5.1, in the shared transaction."""
-        if key.id != OPEN_KEY.id:
+        now = time.time()
+        wanted = {stored.normalised(r): r for r in candidates.to_check}
+        opened = key.id == OPEN_KEY.id
+        known = stored.facts(
+            conn, key.id, request.message_id, list(wanted), now=now, key=not opened
+        )
+        if not opened:
             # The key as it is now: remembered for a moment by the face, it may have been
             # disabled or revoked since (see KEY_MEMORY).
-            not_now = _refusal(stored.key_status(conn, key.id))
+            not_now = _refusal(known.key_status)
             if not_now is not None:
                 return not_now
-        now = time.time()
-        found = stored.recorded(conn, key.id, request.message_id, now=now)
+        found = known.decision
         if found is not None:
             if found.fingerprint != fingerprint:
                 return error_answer(
@@ -487,8 +494,7 @@ class RelayService:
                 text = f"This address may send {rates.per_minute} messages a minute."
                 return error_answer(ErrorCode.RATE_LIMITED, text, retry=wait)
         refused = dict(candidates.refused)
-        wanted = {stored.normalised(r): r for r in candidates.to_check}
-        for address, (code, reason) in stored.suppressed_among(conn, key.id, list(wanted)).items():
+        for address, (code, reason) in known.suppressed.items():
             refused[wanted[address]] = (code, f"5.7.1 address is on the suppression list: {reason}")
         accepted = tuple(r for r in candidates.to_check if r not in refused)
         if not accepted:
@@ -502,19 +508,21 @@ class RelayService:
                 fingerprint=fingerprint, status=422, answer=body, now=now,
             )  # fmt: skip
             return RelayAnswer(422, body)
-        entry = self._outbox.insert(
-            conn, replace(message, recipients=accepted), business=RELAY_BUSINESS, cut=cut
-        )
-        stored.remember_message(
-            conn, reference, identity=key.id, outbox_pk=entry,
-            mail_from=request.mail_from, message_id=request.message_id, now=now,
-        )  # fmt: skip
         stored.consume(conn, key, now=now)
         body = encode_acceptance(Acceptance(reference, request.message_id, accepted, refused))
-        stored.record(
-            conn, key.id, request.message_id,
-            fingerprint=fingerprint, status=202, answer=body, now=now,
-        )  # fmt: skip
+        # The entry's id is waited for; the rest is sent with it and waited for once.
+        with direct.batch(conn):
+            entry = self._outbox.insert(
+                conn, replace(message, recipients=accepted), business=RELAY_BUSINESS, cut=cut
+            )
+            stored.remember_message(
+                conn, reference, identity=key.id, outbox_pk=entry,
+                mail_from=request.mail_from, message_id=request.message_id, now=now,
+            )  # fmt: skip
+            stored.record(
+                conn, key.id, request.message_id,
+                fingerprint=fingerprint, status=202, answer=body, now=now,
+            )  # fmt: skip
         if rates is not None:
             rates.take(client, now)  # last: a record refused by another process takes nothing
         return RelayAnswer(202, body)

@@ -64,6 +64,20 @@ def insert(table: Table, columns: Sequence[str], *, then: str = "") -> Sql:
 
 
 @contextmanager
+def batch(conn: Connection) -> Iterator[None]:
+    """The block's statements sent together, waited for once (PostgreSQL's pipeline mode:
+    a fetch in the block waits for everything sent before it; the rest is waited for at
+    the block's end, where an error of any of them comes out). SQLite has no round trips to
+    save: there the block runs as it is."""
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    driver = conn.connection.driver_connection
+    with _as_sqlalchemy_errors(conn, "(pipeline)", ()), driver.pipeline():  # type: ignore[union-attr]
+        yield
+
+
+@contextmanager
 def savepoint(conn: Connection) -> Iterator[None]:
     """The block's statements undone alone when it raises (the transaction goes on)."""
     cursor = _cursor(conn)

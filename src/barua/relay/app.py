@@ -35,6 +35,7 @@ from barua.app.relay import (
     NOTICE_SETTLE,
     ErrorCode,
     RelayAnswer,
+    RelayKey,
     RelayOptions,
     RelayService,
     error_answer,
@@ -46,7 +47,6 @@ from barua.version import __version__
 
 if TYPE_CHECKING:
     from barua.app import Barua
-    from barua.store.relay import RelayKey
 
 JSON = "application/json"
 log = logging.getLogger("barua.relay")

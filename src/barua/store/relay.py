@@ -409,17 +409,45 @@ _SUPPRESSED = direct.Sql(
 )
 
 
-def recorded(conn: Connection, identity: int, message_id: str, *, now: float) -> Recorded | None:
-    """The decision recorded for ``message_id`` of ``identity`` in the last 24 hours; an
-    older one is deleted (its Message-ID may be used again)."""
-    row = _FIND_DECISION.execute(conn, (identity, message_id)).fetchone()
-    if row is None:
-        return None
-    fingerprint, status, answer, created_at = row
-    if created_at < now - IDEMPOTENCY_WINDOW:
-        conn.execute(_FORGET_DECISION, {"identity": identity, "message_id": message_id})
-        return None
-    return Recorded(fingerprint, int(status), answer.encode("utf-8"))
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What the decision on a request reads: one round trip on PostgreSQL."""
+
+    key_status: str | None
+    """The key's status now; None when there is no such key (or it was not asked for)."""
+    decision: Recorded | None
+    """The decision recorded for the request's Message-ID in the last 24 hours."""
+    suppressed: dict[str, tuple[int, str]]
+    """The addresses asked about that are on the key's suppression list."""
+
+
+def facts(
+    conn: Connection,
+    identity: int,
+    message_id: str,
+    addresses: list[str],
+    *,
+    now: float,
+    key: bool = True,
+) -> Facts:
+    """The :class:`Facts` for ``message_id`` of ``identity`` and its recipients ``addresses``
+    (normalised); the key's status only with ``key``. A decision older than 24 hours is
+    deleted (its Message-ID may be used again)."""
+    with direct.batch(conn):
+        status = _KEY_STATUS.execute(conn, (identity,)) if key else None
+        decision = _FIND_DECISION.execute(conn, (identity, message_id))
+        asked = [(a, _SUPPRESSED.execute(conn, (identity, a))) for a in addresses]
+        status_row = status.fetchone() if status is not None else None
+        row = decision.fetchone()
+        suppressed = {a: (int(r[0]), r[1]) for a, c in asked if (r := c.fetchone()) is not None}
+    recorded = None
+    if row is not None:
+        fingerprint, answer_status, answer, created_at = row
+        if created_at < now - IDEMPOTENCY_WINDOW:
+            conn.execute(_FORGET_DECISION, {"identity": identity, "message_id": message_id})
+        else:
+            recorded = Recorded(fingerprint, int(answer_status), answer.encode("utf-8"))
+    return Facts(None if status_row is None else str(status_row[0]), recorded, suppressed)
 
 
 def record(
@@ -478,24 +506,6 @@ def consume(conn: Connection, key: RelayKey, *, now: float) -> None:
         values["quota_day"] = day
         values["quota_used"] = used + 1
     conn.execute(update(relay_keys).where(relay_keys.c.id == key.id).values(values))
-
-
-def key_status(conn: Connection, identity: int) -> str | None:
-    """The status of the key ``identity`` now, or None when there is no such key."""
-    row = _KEY_STATUS.execute(conn, (identity,)).fetchone()
-    return None if row is None else str(row[0])
-
-
-def suppressed_among(
-    conn: Connection, identity: int, addresses: list[str]
-) -> dict[str, tuple[int, str]]:
-    """Which of ``addresses`` (normalised) are on the suppression list of ``identity``."""
-    found = {}
-    for address in addresses:  # one or a few: an indexed lookup each
-        row = _SUPPRESSED.execute(conn, (identity, address)).fetchone()
-        if row is not None:
-            found[address] = (int(row[0]), row[1])
-    return found
 
 
 def suppress(conn: Connection, identity: int, address: str, *, code: int, reason: str) -> None:
