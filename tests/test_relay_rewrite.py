@@ -29,3 +29,20 @@ def test_no_empty_line_is_invalid() -> None:
 def test_utf8_in_the_header_needs_smtputf8_but_not_in_the_body() -> None:
     assert needs_smtputf8("Subject: Jåne\r\n\r\nx".encode())
     assert not needs_smtputf8("Subject: Jane\r\n\r\nJåne".encode())
+
+
+@pytest.mark.parametrize("eol", [b"\r\n", b"\n"])
+def test_what_the_relay_stores_ends_every_line_in_crlf(eol: bytes) -> None:
+    # The outbox is told so (cut_message(crlf=True)) instead of counting the endings again.
+    from barua.relaying.dkim import generate_key, sign
+    from barua.relaying.rewrite import rewrite
+    from barua.wire import is_wire_ready
+
+    head = HEAD.replace(b"{eol}", eol) + eol + b"Subject: a long\r\n subject" + eol + eol
+    body = b"Habari" + eol + b"\r\rx\n\n.\r" + eol.join([b"y" * 76] * 80) + b"\r"
+    data = rewrite(inspect_mime(head + body), sending_address="noreply@mail.example")
+    signed = sign(data, key=generate_key(), domain="mail.example", selector="s")
+    for each in (data, signed):
+        lines = each.count(b"\n")
+        assert each.count(b"\r\n") == lines == each.count(b"\r") and each.endswith(b"\r\n")
+        assert is_wire_ready(each) == is_wire_ready(each, crlf=True)

@@ -393,7 +393,7 @@ class RelayService:
             fingerprint=request_fingerprint(request),
             candidates=candidates,
             message=message,
-            cut=cut_message(data),
+            cut=cut_message(data, crlf=True),  # rewrite() ends every line in CRLF
             reference=reference,
             client=client or "",
         )

@@ -72,11 +72,13 @@ class Cut:
     wire_ready: bool
 
 
-def cut_message(data: bytes) -> Cut:
+def cut_message(data: bytes, *, crlf: bool = False) -> Cut:
     """The :class:`Cut` of ``data``: pure work, which a caller holding a transaction open for
-    others (the relay's committer) does before it."""
+    others (the relay's committer) does before it. ``crlf``: the caller knows every line of
+    ``data`` ends in CRLF (they are not counted again)."""
     pieces = tuple(content.split(data))
-    return Cut(pieces, tuple(content.digest(p) for p in pieces), is_wire_ready(data))
+    digests = tuple(content.digest(p) for p in pieces)
+    return Cut(pieces, digests, is_wire_ready(data, crlf=crlf))
 
 
 def _when(value: float | None) -> datetime | None:
