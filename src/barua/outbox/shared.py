@@ -52,8 +52,11 @@ _T = TypeVar("_T")
 
 MAX_GROUP = 64
 """The most units in one transaction: a long queue is served by several commits."""
-POSTGRES_COMMITTERS = 4
-"""Committer threads on PostgreSQL (each with its own connection)."""
+POSTGRES_COMMITTERS = 2
+"""Committer threads on PostgreSQL (each with its own connection). Two, not more: measured
+on loopback (bench/relay.py, 16 clients), four gave fewer accepts a second than one or two and
+twice the p99, each committer waiting its turn for the interpreter lock after every answer
+of the server; a second one keeps a round trip of one group from holding up the next."""
 LOCK_WAIT = "5s"
 """PostgreSQL: the longest a unit waits for a row another transaction holds."""
 
