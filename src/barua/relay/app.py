@@ -257,12 +257,34 @@ class _Messages:
         await send({"type": "http.response.body", "body": answer.body})
 
 
+class RelayApp:
+    """The relay as ASGI: ``POST /v1/messages`` answered by its own handler, everything else
+    by the FastAPI application (:attr:`fastapi`)."""
+
+    def __init__(self, fastapi: FastAPI, messages: _Messages) -> None:
+        self.fastapi = fastapi
+        self._messages = messages
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] == "POST"
+            and scope["path"] == "/v1/messages"
+        ):
+            return await self._messages(scope, receive, send)
+        return await self.fastapi(scope, receive, send)
+
+    def openapi(self) -> dict[str, Any]:
+        """The OpenAPI document (the one in the repository, docs/api/relay-openapi.json)."""
+        return self.fastapi.openapi()
+
+
 def _internal_error() -> RelayAnswer:
     # Nothing was stored: a failure after the store would have answered 202.
     return error_answer(ErrorCode.INTERNAL_ERROR, "Something went wrong.", retry=5)
 
 
-def create_app(barua: Barua, options: RelayServeOptions) -> Any:
+def create_app(barua: Barua, options: RelayServeOptions) -> RelayApp:
     """The ASGI application of the relay of ``barua``: ``POST /v1/messages`` answered first,
     everything else (``/v1/health``, the OpenAPI document, the errors of other paths and
     methods) by FastAPI."""
@@ -361,17 +383,7 @@ def create_app(barua: Barua, options: RelayServeOptions) -> Any:
         for operation in path.values():
             operation["security"] = [{"bearer": []}, {}]
 
-    async def relay(scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] == "http"
-            and scope["method"] == "POST"
-            and scope["path"] == "/v1/messages"
-        ):
-            return await accepting(scope, receive, send)
-        return await app(scope, receive, send)
-
-    relay.fastapi = app  # type: ignore[attr-defined]
-    return relay
+    return RelayApp(app, accepting)
 
 
 async def _purge(service: RelayService, every: float) -> None:
