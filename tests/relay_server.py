@@ -19,6 +19,7 @@ import uvicorn
 from barua.app import Barua, Environment
 from barua.app.present import WorkerConfig
 from barua.app.relay import RelayOptions
+from barua.cli.operations import OperationsEndpoints
 from barua.relay import RelayServeOptions, create_app
 
 SENDING = "noreply@relay.example"
@@ -74,7 +75,8 @@ def serve_relay(
         worker=worker,
         **{"worker_config": WorkerConfig(poll_interval=poll, lease=5.0), **options},
     )
-    app = create_app(barua, serve_options)
+    # Behind /healthz, /readyz and /metrics, as `barua relay serve` serves it.
+    app = OperationsEndpoints(create_app(barua, serve_options), barua, count_relay_answers=True)
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(

@@ -115,6 +115,44 @@ _HEALTH = {
 }
 
 
+_STATUS = {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}}
+_OPERATIONS: dict[str, Any] = {
+    "/healthz": {
+        "get": {
+            "summary": "Is the process alive (for a supervisor; nothing is looked at)",
+            "operationId": "healthz",
+            "responses": {"200": {"description": "Alive", "content": {JSON: {"schema": _STATUS}}}},
+        }
+    },
+    "/readyz": {
+        "get": {
+            "summary": "Can it take requests: the database answers, its schema is this version's",
+            "operationId": "readyz",
+            "responses": {
+                "200": {"description": "Ready", "content": {JSON: {"schema": _STATUS}}},
+                "503": {"description": "Not ready", "content": {JSON: {"schema": _STATUS}}},
+            },
+        }
+    },
+    "/metrics": {
+        "get": {
+            "summary": "Prometheus metrics (to loopback, and to --metrics-from networks)",
+            "operationId": "metrics",
+            "responses": {
+                "200": {
+                    "description": "The text format",
+                    "content": {"text/plain": {"schema": {"type": "string"}}},
+                },
+                "403": {
+                    "description": "Not a network metrics are served to",
+                    "content": {JSON: {"schema": {"type": "object"}}},
+                },
+            },
+        }
+    },
+}
+
+
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {JSON: {"schema": schema}}}
 
@@ -376,12 +414,15 @@ def create_app(barua: Barua, options: RelayServeOptions) -> RelayApp:
         return _response(_internal_error())
 
     schema = app.openapi()
+    # Served in front of this application by `barua relay serve` (barua.cli.operations), with
+    # no key; described here so that the document is the whole relay.
+    schema["paths"].update(_OPERATIONS)
     components = schema.setdefault("components", {})
     components.setdefault("schemas", {}).update({"Error": _ERROR, "Refused": _REFUSED})
     components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
-    for path in schema["paths"].values():
+    for name, path in schema["paths"].items():
         for operation in path.values():
-            operation["security"] = [{"bearer": []}, {}]
+            operation["security"] = [] if name in _OPERATIONS else [{"bearer": []}, {}]
 
     return RelayApp(app, accepting)
 
