@@ -90,6 +90,16 @@ def test_202_a_message_is_stored_before_the_answer(relay: Relay) -> None:
     assert entry.message_id == message_id and entry.sender == f"bounces+{body['id']}@relay.example"
 
 
+def test_202_a_subject_of_bytes_that_are_not_utf8_is_taken(relay: Relay) -> None:
+    # Latin-1 in a header (no encoded word) was answered 500 for good: the outbox shows U+FFFD.
+    message_id = unique()
+    data = mime(message_id=message_id).replace(b"Subject: Ankara", b"Subject: Caf\xe9 ankara")
+    answer = post(relay, request(data, message_id=message_id))
+    assert answer.status_code == 202, answer.text
+    [entry] = relay.barua.outbox.list_entries(limit=1)
+    assert entry.subject == "Caf\ufffd ankara"
+
+
 # 400 ------------------------------------------------------------------------------------------
 
 
@@ -103,6 +113,22 @@ def test_400_invalid_request_names_the_member(relay: Relay) -> None:
     del body["envelope"]["mail_from"]
     error = error_of(post(relay, json.dumps(body).encode()), 400, "invalid_request")
     assert "envelope.mail_from" in str(error["message"])
+
+
+@pytest.mark.parametrize("member", ["message_id", "mail_from", "recipient"])
+def test_400_a_lone_surrogate_is_refused_as_the_shape(relay: Relay, member: str) -> None:
+    # JSON lets "\\udce9" stand alone; no UTF-8 (and no database) can hold it.
+    body = json.loads(request())
+    if member == "message_id":
+        body["message_id"] = "<\udce9@duka.example>"
+    elif member == "mail_from":
+        body["envelope"]["mail_from"] = "caf\udce9@duka.example"
+    else:
+        body["envelope"]["recipients"] = ["jane\udce9@example.com"]
+    encoded = json.dumps(body).encode()
+    assert b"\\udce9" in encoded
+    error = error_of(post(relay, encoded), 400, "invalid_request")
+    assert "surrogate" in str(error["message"])
 
 
 def test_400_invalid_base64(relay: Relay) -> None:

@@ -98,9 +98,10 @@ RELAY_BUSINESS = "relay"
 """The outbox's name for the relay's mail: delivered by the relay's worker, not a business's."""
 KEY_MEMORY = 1.0
 """Seconds a relay process trusts a key it has looked up, instead of a look in the database
-for every request. A key disabled or revoked is refused by every process within this time,
-and no message of it is accepted after the change: the decision reads the key's status
-again, in its transaction."""
+for every request. No message of a key disabled or revoked is accepted after the change: the
+decision reads the key's status again, in its transaction (holding the key's row on
+PostgreSQL). Within those seconds, a request of such a key that fails an earlier check of
+section 5.1 (its content type, size or shape) is answered that failure, not 401 or 403."""
 _KNOWN_KEYS = 10_000
 NOTICE_SETTLE = 30.0
 """Seconds after a delivery ends before its failures are told: on PostgreSQL a delivery
@@ -460,8 +461,9 @@ class RelayService:
         wanted = {stored.normalised(r): r for r in candidates.to_check}
         opened = key.id == OPEN_KEY.id
         known = stored.facts(
-            conn, key.id, request.message_id, list(wanted), now=now, key=not opened
-        )
+            conn, key.id, request.message_id, list(wanted),
+            now=now, key=not opened, limited=key.limited,
+        )  # fmt: skip
         if not opened:
             # The key as it is now: remembered for a moment by the face, it may have been
             # disabled or revoked since (see KEY_MEMORY).
@@ -545,8 +547,12 @@ def _in_progress() -> RelayAnswer:
 
 
 def _subject(parsed: ParsedMime) -> str:
+    """The Subject as the outbox shows it (bytes that are not UTF-8 shown as U+FFFD; the
+    message's own bytes stay as they are)."""
     header = parsed.get(b"subject")
-    return header.text()[:200] if header is not None else ""
+    if header is None:
+        return ""
+    return header.value.replace(b"\r\n", b"").decode("utf-8", "replace").strip()[:200]
 
 
 def new_reference() -> str:

@@ -77,21 +77,53 @@ def batch(conn: Connection) -> Iterator[None]:
         yield
 
 
+class TransactionLost(Exception):
+    """The transaction itself failed: a savepoint could not be taken, rolled back to or
+    released, or the database ended the transaction on its own (SQLite does when the disk is
+    full). Nothing done in it may be reported as done."""
+
+
 @contextmanager
 def savepoint(conn: Connection) -> Iterator[None]:
-    """The block's statements undone alone when it raises (the transaction goes on)."""
+    """The block's statements undone alone when it raises (the transaction goes on); the
+    block's exception comes out as it was, a failure of the savepoint's own statements as
+    :class:`TransactionLost`."""
     cursor = _cursor(conn)
-    cursor.execute("SAVEPOINT barua_unit")
+    _own(cursor, "SAVEPOINT barua_unit")
     try:
         yield
     except BaseException:
-        cursor.execute("ROLLBACK TO SAVEPOINT barua_unit")
-        cursor.execute("RELEASE SAVEPOINT barua_unit")
+        _own(cursor, "ROLLBACK TO SAVEPOINT barua_unit")
+        _own(cursor, "RELEASE SAVEPOINT barua_unit")
         raise
-    cursor.execute("RELEASE SAVEPOINT barua_unit")
+    _own(cursor, "RELEASE SAVEPOINT barua_unit")
+
+
+def check_transaction(conn: Connection) -> None:
+    """:class:`TransactionLost` unless the driver's connection is still in a transaction that
+    can commit (checked before a commit that reports earlier statements as done: the drivers
+    commit nothing, without an error, when the transaction is gone or failed)."""
+    driver: Any = conn.connection.driver_connection
+    if conn.dialect.name == "postgresql":
+        # psycopg's TransactionStatus: INTRANS, not IDLE (ended) or INERROR (failed).
+        alive = driver.info.transaction_status.name == "INTRANS"
+    else:
+        alive = bool(driver.in_transaction)
+    if not alive:
+        raise TransactionLost("the database ended the transaction")
+
+
+def _own(cursor: Any, statement: str) -> None:
+    try:
+        cursor.execute(statement)
+    except Exception as exc:
+        raise TransactionLost(f"{statement}: {exc}") from exc
 
 
 def _cursor(conn: Connection) -> Any:
+    if not conn.in_transaction():
+        # SQLAlchemy must know the transaction its caller commits, or its commit does nothing.
+        conn.begin()
     return conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
 
 
@@ -101,4 +133,5 @@ def _as_sqlalchemy_errors(conn: Connection, sql: str, params: Any) -> Iterator[N
     try:
         yield
     except dbapi.Error as exc:
-        raise DBAPIError.instance(sql, params, exc, dbapi.Error) from exc
+        # The parameters are a message's addresses and content: never in an error's text.
+        raise DBAPIError.instance(sql, params, exc, dbapi.Error, hide_parameters=True) from exc

@@ -455,8 +455,10 @@ class Outbox:
         if row is None:
             return None
         new_id = int(row[0])
-        unique = dict(zip(cut.digests, cut.pieces, strict=True))
-        schema.INSERT_BLOBS.execute_many(conn, [(d, len(p), p) for d, p in unique.items()])
+        # In the digests' order: two transactions storing the same two pieces lock them in
+        # one order, never in opposite orders (a deadlock on PostgreSQL).
+        unique = sorted(dict(zip(cut.digests, cut.pieces, strict=True)).items())
+        schema.INSERT_BLOBS.execute_many(conn, [(d, len(p), p) for d, p in unique])
         schema.INSERT_PIECES.execute_many(conn, [(new_id, i, d) for i, d in enumerate(cut.digests)])
         pending = RecipientStatus.PENDING.value
         schema.INSERT_RECIPIENTS.execute_many(

@@ -72,9 +72,7 @@ class SharedTransactions:
         self, engine: Engine, *, name: str = "barua-shared-commit", committers: int | None = None
     ) -> None:
         self._engine = engine
-        lock_path = _lock_path(engine)
-        # SQLite: one committer, the only user of the turn.
-        self._file_turn = _FileTurn(lock_path) if lock_path else None
+        self._lock_path = _lock_path(engine)
         self._queue: queue.SimpleQueue[_Unit[Any] | None] = queue.SimpleQueue()
         if committers is None:
             committers = POSTGRES_COMMITTERS if engine.dialect.name == "postgresql" else 1
@@ -113,14 +111,13 @@ class SharedTransactions:
             self._queue.put(None)
         for thread in self._threads:
             thread.join(timeout=30)
-        if self._file_turn is not None:
-            self._file_turn.close()
 
     def _serve(self) -> None:
         # Each committer keeps its connection from one group to the next (taking one from the
         # pool and giving it back costs as much as a group's statements); after a failure it
         # takes a new one.
         conn: Connection | None = None
+        turn = _FileTurn(self._lock_path) if self._lock_path else None
         stopping = False
         try:
             while not stopping:
@@ -136,23 +133,22 @@ class SharedTransactions:
                         break
                 stopping = item is None
                 if group:
-                    conn = self._commit(group, conn)
+                    conn = self._commit(group, conn, turn)
         finally:
             if conn is not None:
                 _discard(conn)
+            if turn is not None:
+                turn.close()
 
-    def _commit(self, group: list[_Unit[Any]], conn: Connection | None) -> Connection | None:
-        """Run and commit ``group`` on ``conn`` (or a new connection); the connection for the
-        next group, None when this one failed."""
+    def _commit(
+        self, group: list[_Unit[Any]], conn: Connection | None, turn: _FileTurn | None
+    ) -> Connection | None:
+        """Run and commit ``group`` on ``conn`` (or a new connection) during ``turn``; the
+        connection for the next group, None when this one failed."""
         try:
-            with self._file_turn or nullcontext():
+            with turn or nullcontext():
                 if conn is None:
                     conn = self._engine.connect()
-                    if conn.dialect.name == "postgresql":
-                        # For as long as the committer keeps it (it is never given back to the
-                        # pool, see below).
-                        conn.exec_driver_sql(f"SET lock_timeout = '{LOCK_WAIT}'")
-                        conn.commit()
                 # Begun here, so that commit and rollback reach the driver even when every
                 # statement of the group runs on its cursor (barua.database.direct).
                 conn.begin()
@@ -160,6 +156,8 @@ class SharedTransactions:
                     # The write lock first: pysqlite would begin only at the first write, and a
                     # savepoint before it would begin and end a transaction of its own.
                     conn.exec_driver_sql("BEGIN IMMEDIATE")
+                elif conn.dialect.name == "postgresql":
+                    conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'")
                 if len(group) == 1:
                     # Alone in its transaction, a unit that fails needs no savepoint: the
                     # transaction is rolled back (two statements fewer, two round trips on
@@ -171,17 +169,21 @@ class SharedTransactions:
                         unit.error = _lock_timeout(exc) or exc
                         conn.rollback()
                     else:
+                        direct.check_transaction(conn)
                         conn.commit()
                 else:
                     for unit in group:
                         try:
                             with direct.savepoint(conn):
                                 unit.result = unit.work(conn)
+                        except direct.TransactionLost:
+                            raise  # every unit of the group with it
                         except Exception as exc:  # handed to the unit's caller
                             unit.error = _lock_timeout(exc) or exc
+                    direct.check_transaction(conn)
                     conn.commit()
         except BaseException as exc:  # the thread must go on serving
-            if isinstance(exc, SQLAlchemyError):
+            if isinstance(exc, SQLAlchemyError | direct.TransactionLost):
                 exc = failure(
                     OutboxError, exc, self._engine.url, text=FAILED(reason=first_line(exc)),
                     hint=FAILED_HINT(),
@@ -192,12 +194,14 @@ class SharedTransactions:
                 _discard(conn)
             conn = None
         for unit in group:
-            unit.finished(unit)
+            # A caller whose event loop has closed meanwhile cannot stop the committer.
+            with contextlib.suppress(Exception):
+                unit.finished(unit)
         return conn
 
 
 def _discard(conn: Connection) -> None:
-    """Close a committer's connection for good: its session's settings stay with it."""
+    """Close a committer's connection after a failure for good, whatever state it is in."""
     with contextlib.suppress(Exception):  # gone with a failure, perhaps
         conn.invalidate()
         conn.close()
@@ -205,7 +209,8 @@ def _discard(conn: Connection) -> None:
 
 class _FileTurn:
     """An exclusive ``flock`` on ``path`` while held: one committer of all processes at once.
-    The file stays open between turns."""
+    The file stays open between turns (one turn for each committer thread: threads sharing
+    an open file would share its lock)."""
 
     def __init__(self, path: str) -> None:
         self._path = path

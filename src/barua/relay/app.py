@@ -208,6 +208,9 @@ class _Messages:
         # is looked up in the database at most once a second, see KEY_MEMORY).
         threads = max(2, os.cpu_count() or 2)
         self.threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="barua-relay")
+        # Keys not remembered are looked up apart: a slow database, or a flood of wrong keys,
+        # waits there without holding up the checking and signing of known keys' requests.
+        self.lookups = ThreadPoolExecutor(max_workers=8, thread_name_prefix="barua-relay-key")
 
     def too_large(self) -> RelayAnswer:
         size = self.options.relay.max_message_size
@@ -228,7 +231,7 @@ class _Messages:
         service = self.service
         key: RelayKey | RelayAnswer | None = service.remembered(authorization)
         if key is None:
-            key = await loop.run_in_executor(self.threads, service.authenticate, authorization)
+            key = await loop.run_in_executor(self.lookups, service.authenticate, authorization)
         if isinstance(key, RelayAnswer):
             return key
         if not is_json(content_type):
@@ -283,8 +286,10 @@ class _Messages:
             )
         except _ClientGone:
             return  # nobody to answer; nothing was stored
-        except Exception:
-            log.exception("POST /v1/messages failed")
+        except Exception as exc:
+            # Its type only: a database error's text can hold what the request held.
+            log.error("POST /v1/messages failed: %s", type(exc).__name__)
+            log.debug("POST /v1/messages failed", exc_info=True)
             answer = _internal_error()
         headers = [
             (b"content-type", JSON.encode()),
@@ -352,6 +357,7 @@ def create_app(barua: Barua, options: RelayServeOptions) -> RelayApp:
             if stop_notices is not None:
                 await run_in_threadpool(stop_notices)
             accepting.threads.shutdown(wait=False)
+            accepting.lookups.shutdown(wait=False)
             service.close()
 
     app = FastAPI(

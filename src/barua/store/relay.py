@@ -404,6 +404,12 @@ _REMEMBER_MESSAGE = direct.insert(
     relay_messages, ["id", "identity", "outbox_pk", "mail_from", "message_id", "created_at"]
 )
 _KEY_STATUS = direct.Sql("SELECT status FROM relay_keys WHERE id = ?")
+# PostgreSQL: the key's row held until the decision commits, so that a key disabled or revoked
+# meanwhile is changed after it (SQLite's writer holds the whole database already). A key
+# with a rate or a quota is updated by the decision: its row is taken for update at once,
+# since two decisions sharing it and then both asking to update it would deadlock.
+_KEY_STATUS_SHARED = direct.Sql("SELECT status FROM relay_keys WHERE id = ? FOR SHARE")
+_KEY_STATUS_FOR_UPDATE = direct.Sql("SELECT status FROM relay_keys WHERE id = ? FOR UPDATE")
 _SUPPRESSED = direct.Sql(
     "SELECT code, reason FROM relay_suppressed WHERE identity = ? AND address = ?"
 )
@@ -429,12 +435,14 @@ def facts(
     *,
     now: float,
     key: bool = True,
+    limited: bool = False,
 ) -> Facts:
     """The :class:`Facts` for ``message_id`` of ``identity`` and its recipients ``addresses``
-    (normalised); the key's status only with ``key``. A decision older than 24 hours is
-    deleted (its Message-ID may be used again)."""
+    (normalised); the key's status only with ``key`` (``limited``: the key has a rate or a
+    quota, which the decision updates). A decision older than 24 hours is deleted (its
+    Message-ID may be used again)."""
     with direct.batch(conn):
-        status = _KEY_STATUS.execute(conn, (identity,)) if key else None
+        status = _key_status(conn, limited).execute(conn, (identity,)) if key else None
         decision = _FIND_DECISION.execute(conn, (identity, message_id))
         asked = [(a, _SUPPRESSED.execute(conn, (identity, a))) for a in addresses]
         status_row = status.fetchone() if status is not None else None
@@ -448,6 +456,12 @@ def facts(
         else:
             recorded = Recorded(fingerprint, int(answer_status), answer.encode("utf-8"))
     return Facts(None if status_row is None else str(status_row[0]), recorded, suppressed)
+
+
+def _key_status(conn: Connection, limited: bool) -> direct.Sql:
+    if conn.dialect.name != "postgresql":
+        return _KEY_STATUS
+    return _KEY_STATUS_FOR_UPDATE if limited else _KEY_STATUS_SHARED
 
 
 def record(

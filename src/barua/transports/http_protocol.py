@@ -287,11 +287,14 @@ def decode_request(
         raise too_large
     envelope = _member(data, "envelope", dict)
     mail_from = _member(envelope, "mail_from", str, parent="envelope")
+    _unicode(mail_from, "envelope.mail_from")
     recipients = _member(envelope, "recipients", list, parent="envelope")
     for number, recipient in enumerate(recipients):
         if not isinstance(recipient, str):
             raise _wrong(f"envelope.recipients[{number}]", str)
+        _unicode(recipient, f"envelope.recipients[{number}]")
     message_id = _member(data, "message_id", str)
+    _unicode(message_id, "message_id")
     if len(message_id) > MAX_MESSAGE_ID_LENGTH:
         raise InvalidRequest(
             ErrorCode.INVALID_REQUEST,
@@ -326,6 +329,17 @@ def _member(data: dict[str, Any], name: str, kind: type[_T], *, parent: str = ""
     if not isinstance(value, kind):
         raise _wrong(path, kind)
     return value
+
+
+def _unicode(text: str, path: str) -> None:
+    """JSON's ``\\ud800`` escapes make a lone surrogate, which no UTF-8 can hold: refused as the
+    request's shape, before it reaches a database that would fail on it."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidRequest(
+            ErrorCode.INVALID_REQUEST, f"{path} holds a lone surrogate (\\uD800 to \\uDFFF)."
+        ) from None
 
 
 def _wrong(path: str, kind: type[object]) -> InvalidRequest:
