@@ -211,8 +211,8 @@ class _InFlight:
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
-    """A request checked, its message rewritten and signed: what is left is the decision
-    (:meth:`RelayService.decide`), in the shared transaction."""
+    """A request checked, its message rewritten and signed: what is left is :attr:`decide`,
+    which :meth:`RelayService.accept` runs in the shared transaction."""
 
     key: RelayKey
     request: MessageRequest

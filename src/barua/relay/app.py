@@ -194,10 +194,10 @@ class _ClientGone(Exception):
 class _Messages:
     """``POST /v1/messages`` (section 5): the checks of the face, then the service's.
 
-    The event loop does no waiting on anyone's behalf: the key's lookup and the body's checks
-    and signature run in threads of :attr:`threads` (the signature lets go of the interpreter
-    lock, so a second core signs while the loop serves), and the decision is awaited from the
-    committer, which answers the loop when the transaction is on disk."""
+    The event loop does no waiting on anyone's behalf: a key not remembered is looked up in
+    :attr:`lookups`, the body is checked and signed in :attr:`threads` (the signature lets go
+    of the interpreter lock, so a second core signs while the loop serves), and the decision
+    is awaited from the committer, which answers the loop when the transaction is on disk."""
 
     def __init__(self, service: RelayService, options: RelayServeOptions) -> None:
         self.service = service
