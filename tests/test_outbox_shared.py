@@ -8,8 +8,9 @@ import time
 from pathlib import Path
 
 from sqlalchemy import Connection, select
+from sqlalchemy.exc import IntegrityError
 
-from barua.database import tables
+from barua.database import direct, tables
 from barua.message import OutgoingMessage
 from barua.outbox import Outbox
 from barua.outbox.errors import OutboxError
@@ -121,3 +122,36 @@ def test_rows_written_on_the_drivers_cursor_are_committed_by_the_caller(
         assert conn.in_transaction()
         conn.commit()
     assert stored_ids(outbox) == ["<7@example.com>"]
+
+
+def test_a_unit_that_fails_in_a_group_is_undone_alone(outbox: Outbox) -> None:  # noqa: F811
+    # The middle one breaks a unique key after writing: its rows go, the others' stay, and the
+    # group after it commits as usual.
+    shared = SharedTransactions(outbox.engine)
+    record = direct.insert(tables.relay_idempotency, ["identity", "message_id", "fingerprint",
+                           "status", "answer", "created_at"])  # fmt: skip
+
+    def duplicate(conn: Connection) -> None:
+        outbox.insert(conn, message(2), business="relay")
+        for _ in range(2):
+            record.execute(conn, (1, "<same@example.com>", "f", 202, "{}", 0.0))
+
+    async def requests(works: list[object]) -> list[object]:
+        blocker = asyncio.create_task(shared.run_async(lambda conn: time.sleep(0.3)))
+        await asyncio.sleep(0.05)
+        group = [asyncio.create_task(shared.run_async(work)) for work in works]  # type: ignore[arg-type]
+        await blocker
+        return await asyncio.gather(*group, return_exceptions=True)
+
+    def insert(number: int):  # type: ignore[no-untyped-def]
+        return lambda conn: outbox.insert(conn, message(number), business="relay")
+
+    try:
+        first, failed, third = asyncio.run(requests([insert(1), duplicate, insert(3)]))
+        assert isinstance(first, int) and isinstance(third, int)
+        assert isinstance(failed, IntegrityError), failed
+        assert stored_ids(outbox) == ["<1@example.com>", "<3@example.com>"]
+        asyncio.run(requests([insert(4), insert(5)]))
+        assert stored_ids(outbox)[-2:] == ["<4@example.com>", "<5@example.com>"]
+    finally:
+        shared.close()

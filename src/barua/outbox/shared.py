@@ -152,17 +152,19 @@ class SharedTransactions:
                 # Begun here, so that commit and rollback reach the driver even when every
                 # statement of the group runs on its cursor (barua.database.direct).
                 conn.begin()
+                postgres = conn.dialect.name == "postgresql"
+                lock_wait = f"SET LOCAL lock_timeout = '{LOCK_WAIT}'" if postgres else None
                 if conn.dialect.name == "sqlite":
                     # The write lock first: pysqlite would begin only at the first write, and a
                     # savepoint before it would begin and end a transaction of its own.
                     conn.exec_driver_sql("BEGIN IMMEDIATE")
-                elif conn.dialect.name == "postgresql":
-                    conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'")
                 if len(group) == 1:
                     # Alone in its transaction, a unit that fails needs no savepoint: the
                     # transaction is rolled back (two statements fewer, two round trips on
                     # PostgreSQL).
                     unit = group[0]
+                    if lock_wait:
+                        conn.exec_driver_sql(lock_wait)
                     try:
                         unit.result = unit.work(conn)
                     except Exception as exc:  # handed to the unit's caller
@@ -172,9 +174,10 @@ class SharedTransactions:
                         direct.check_transaction(conn)
                         conn.commit()
                 else:
+                    savepoints = direct.UnitSavepoints(conn, first=lock_wait)
                     for unit in group:
                         try:
-                            with direct.savepoint(conn):
+                            with savepoints.unit():
                                 unit.result = unit.work(conn)
                         except direct.TransactionLost:
                             raise  # every unit of the group with it
