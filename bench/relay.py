@@ -159,11 +159,10 @@ def post_all(
     latencies: list[float] = []
     failures: list[str] = []
 
-    async def client(index: int, opened: asyncio.Event) -> None:
-        reader, writer = await asyncio.open_connection("127.0.0.1", ports[index % len(ports)])
-        writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        await opened.wait()
-        for request in shares[index]:
+    async def client(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, share: list[bytes]
+    ) -> None:
+        for request in share:
             began = time.perf_counter()
             writer.write(request)
             answer = await reader.readuntil(b"\r\n\r\n")
@@ -175,12 +174,15 @@ def post_all(
         writer.close()
 
     async def everyone() -> float:
-        opened = asyncio.Event()
-        tasks = [asyncio.create_task(client(i, opened)) for i in range(clients)]
-        await asyncio.sleep(0.2)  # every connection open before the clock starts
+        # Every connection open before the clock starts.
+        connections = await asyncio.gather(
+            *(asyncio.open_connection("127.0.0.1", ports[i % len(ports)]) for i in range(clients))
+        )
+        for _reader, writer in connections:
+            writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         began = time.perf_counter()
-        opened.set()
-        await asyncio.gather(*tasks)
+        pairs = zip(connections, shares, strict=True)
+        await asyncio.gather(*(client(reader, writer, share) for (reader, writer), share in pairs))
         return time.perf_counter() - began
 
     seconds = asyncio.run(everyone())

@@ -19,11 +19,10 @@ exclusive ``flock`` on a file beside the database for its transaction. SQLite's 
 handler would also serialise them, but it polls with sleeps of up to 100 ms; the kernel
 wakes the next committer the moment the lock is free.
 
-An event loop awaits :meth:`SharedTransactions.run_async` instead: the committer hands the
-result back to the loop, so no thread waits for the disk on a request's behalf.
+Callers are on an event loop and await :meth:`SharedTransactions.run_async`: the committer
+hands the outcome back to the loop, so no thread waits for the disk on a request's behalf.
 
 >>> shared = SharedTransactions(outbox.engine)                     # doctest: +SKIP
->>> entry_id = shared.run(lambda conn: outbox.insert(conn, message, business="relay"))
 >>> entry_id = await shared.run_async(lambda conn: outbox.insert(conn, message, business="relay"))
 """
 
@@ -83,18 +82,10 @@ class SharedTransactions:
         for thread in self._threads:
             thread.start()
 
-    def run(self, work: Callable[[Connection], _T]) -> _T:
-        """``work`` done in a transaction shared with others, once it is committed: its
-        result, or its exception (an :class:`OutboxError` when the commit failed)."""
-        finished = threading.Event()
-        unit: _Unit[_T] = _Unit(work, lambda _unit: finished.set())
-        self._queue.put(unit)
-        finished.wait()
-        return unit.outcome()
-
     async def run_async(self, work: Callable[[Connection], _T]) -> _T:
-        """:meth:`run` for an event loop: the loop goes on serving while ``work`` waits for
-        its commit."""
+        """``work`` done in a transaction shared with others, once it is committed: its
+        result, or its exception (an :class:`OutboxError` when the commit failed). The event
+        loop goes on serving meanwhile: the committer hands the outcome back to it."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
 
@@ -149,42 +140,7 @@ class SharedTransactions:
             with turn or nullcontext():
                 if conn is None:
                     conn = self._engine.connect()
-                # Begun here, so that commit and rollback reach the driver even when every
-                # statement of the group runs on its cursor (barua.database.direct).
-                conn.begin()
-                postgres = conn.dialect.name == "postgresql"
-                lock_wait = f"SET LOCAL lock_timeout = '{LOCK_WAIT}'" if postgres else None
-                if conn.dialect.name == "sqlite":
-                    # The write lock first: pysqlite would begin only at the first write, and a
-                    # savepoint before it would begin and end a transaction of its own.
-                    conn.exec_driver_sql("BEGIN IMMEDIATE")
-                if len(group) == 1:
-                    # Alone in its transaction, a unit that fails needs no savepoint: the
-                    # transaction is rolled back (two statements fewer, two round trips on
-                    # PostgreSQL).
-                    unit = group[0]
-                    if lock_wait:
-                        conn.exec_driver_sql(lock_wait)
-                    try:
-                        unit.result = unit.work(conn)
-                    except Exception as exc:  # handed to the unit's caller
-                        unit.error = _lock_timeout(exc) or exc
-                        conn.rollback()
-                    else:
-                        direct.check_transaction(conn)
-                        conn.commit()
-                else:
-                    savepoints = direct.UnitSavepoints(conn, first=lock_wait)
-                    for unit in group:
-                        try:
-                            with savepoints.unit():
-                                unit.result = unit.work(conn)
-                        except direct.TransactionLost:
-                            raise  # every unit of the group with it
-                        except Exception as exc:  # handed to the unit's caller
-                            unit.error = _lock_timeout(exc) or exc
-                    direct.check_transaction(conn)
-                    conn.commit()
+                _run(group, conn)
         except BaseException as exc:  # the thread must go on serving
             if isinstance(exc, SQLAlchemyError | direct.TransactionLost):
                 exc = failure(
@@ -201,6 +157,45 @@ class SharedTransactions:
             with contextlib.suppress(Exception):
                 unit.finished(unit)
         return conn
+
+
+def _run(group: list[_Unit[Any]], conn: Connection) -> None:
+    """``group`` run and committed in one transaction on ``conn``, each unit's outcome kept;
+    raises when the transaction itself failed (then no unit is done)."""
+    # Begun here, so that commit and rollback reach the driver even when every statement of
+    # the group runs on its cursor (barua.database.direct).
+    conn.begin()
+    lock_wait = None
+    if conn.dialect.name == "postgresql":
+        lock_wait = f"SET LOCAL lock_timeout = '{LOCK_WAIT}'"
+    elif conn.dialect.name == "sqlite":
+        # The write lock first: pysqlite would begin only at the first write, and a savepoint
+        # before it would begin and end a transaction of its own.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    if len(group) == 1:
+        # Alone in its transaction, a unit that fails needs no savepoint: the transaction is
+        # rolled back (two statements fewer, two round trips on PostgreSQL).
+        [unit] = group
+        if lock_wait:
+            conn.exec_driver_sql(lock_wait)
+        try:
+            unit.result = unit.work(conn)
+        except Exception as exc:  # handed to the unit's caller
+            unit.error = _lock_timeout(exc) or exc
+            conn.rollback()
+            return
+    else:
+        savepoints = direct.UnitSavepoints(conn, first=lock_wait)
+        for unit in group:
+            try:
+                with savepoints.unit():
+                    unit.result = unit.work(conn)
+            except direct.TransactionLost:
+                raise  # every unit of the group with it
+            except Exception as exc:  # handed to the unit's caller
+                unit.error = _lock_timeout(exc) or exc
+    direct.check_transaction(conn)
+    conn.commit()
 
 
 def _discard(conn: Connection) -> None:
