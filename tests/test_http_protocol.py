@@ -127,6 +127,7 @@ def test_unknown_members_are_ignored() -> None:
         (body(mime=["QUJD"]), ErrorCode.INVALID_REQUEST, "mime must be a string"),
         (body(mime="QUJD\nRA=="), ErrorCode.INVALID_BASE64, "without line breaks"),
         (body(mime="QUJDRA"), ErrorCode.INVALID_BASE64, "with padding"),
+        (body(mime="QUJD="), ErrorCode.INVALID_BASE64, "with padding"),  # padding too much
         (body(mime="QUJD-_=="), ErrorCode.INVALID_BASE64, "standard base64"),
         (body(mime="QUJDé==="), ErrorCode.INVALID_BASE64, "standard base64"),
         (body(envelope_recipients=[]), ErrorCode.NO_RECIPIENTS, "envelope.recipients is empty"),

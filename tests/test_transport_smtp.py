@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import email
+import re
 import socket
 import threading
 import time
@@ -12,6 +13,8 @@ from email import policy
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from barua.errors import (
     AuthenticationError,
@@ -33,7 +36,7 @@ from barua.settings import Settings, make_settings
 from barua.transports import smtp_probes
 from barua.transports.base import StepEvent
 from barua.transports.smtp import SmtpTransport
-from barua.wire import WireData, data_parts, dot_stuff, is_wire_ready
+from barua.wire import WireData, crlf_only, data_parts, dot_stuff, is_wire_ready
 from tests.certs import CertFiles
 from tests.conftest import PASSWORD, USER
 from tests.smtpd import SmtpServer
@@ -847,6 +850,33 @@ def test_wire_ready_bytes_are_sent_without_a_copy() -> None:
 def test_bytes_that_need_stuffing_are_stuffed(data: bytes) -> None:
     assert not is_wire_ready(data)
     assert data_parts(data) == (dot_stuff(data),)
+
+
+_BARE_CR_OR_LF = re.compile(rb"\r(?!\n)|(?<!\r)\n")
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"", True),
+        (b"a\r\nb\r\n", True),
+        (b"\r\n\r\n", True),
+        (b"a\nb", False),
+        (b"a\rb", False),
+        (b"\n\r", False),  # as many CR as LF, none a pair
+        (b"\r\r\n\n", False),  # one pair between a bare CR and a bare LF
+        (b"a\r\n\r", False),  # a CR at the very end
+    ],
+)
+def test_crlf_only_finds_every_bare_cr_and_lf(data: bytes, expected: bool) -> None:
+    assert crlf_only(data) is expected
+    assert is_wire_ready(data) is expected
+
+
+@given(st.lists(st.sampled_from([b"a", b"\r", b"\n", b"\r\n", b"QUJD"]), max_size=30))
+def test_crlf_only_agrees_with_a_search_for_bare_line_endings(pieces: list[bytes]) -> None:
+    data = b"".join(pieces)
+    assert crlf_only(data) == (_BARE_CR_OR_LF.search(data) is None)
 
 
 @pytest.mark.usefixtures("trust_ca")

@@ -26,6 +26,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from barua.wire import crlf_only
+
 REMOVED = frozenset({b"bcc", b"sender", b"return-path", b"dkim-signature"})
 """Headers the relay removes (section 6.4): blind copies, and what no longer holds after the
 From is rewritten."""
@@ -211,8 +213,7 @@ def _header_end(mime: bytes) -> tuple[int, bytes]:
 
 def _crlf(data: bytes) -> bytes:
     """``data`` with every bare LF and bare CR made CRLF (a copy only when needed)."""
-    lines = data.count(b"\n")
-    if data.count(b"\r\n") == lines and data.count(b"\r") == lines:
+    if crlf_only(data):
         return data
     return _LINE_ENDINGS.sub(b"\r\n", data)
 

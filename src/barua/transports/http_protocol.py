@@ -32,6 +32,8 @@ from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from typing import Any, NoReturn, TypeVar
 
+import pybase64
+
 from barua.message import OutgoingMessage
 from barua.transports.base import format_size
 
@@ -301,7 +303,7 @@ def decode_request(
             f"message_id must be at most {MAX_MESSAGE_ID_LENGTH} characters.",
         )
     try:
-        raw = base64.b64decode(mime.encode("ascii"), validate=True)
+        raw = pybase64.b64decode(mime.encode("ascii"), validate=True)
     except (UnicodeEncodeError, binascii.Error) as exc:
         raise InvalidRequest(
             ErrorCode.INVALID_BASE64,
