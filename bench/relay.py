@@ -3,7 +3,7 @@
     bench/outbox-install-deps && tests/postfix/install-deps   # Postfix, smtp-source
     .venv/bin/python bench/relay.py                            # --help for the options
 
-barua: ``barua relay serve --no-worker`` (1 or 2 processes, SQLite in a fresh home or a
+barua: ``barua relay serve --no-worker --processes N`` (1 or 2, SQLite in a fresh home or a
 PostgreSQL schema made for the run and dropped after), and clients on loopback, each with one
 keep-alive connection (all of them on one event loop, writing requests made before the clock
 starts, as light as ``smtp-source`` is for Postfix), posting distinct messages of about 20 KB
@@ -113,38 +113,29 @@ def bodies(count: int, size: int) -> list[bytes]:
     return made
 
 
-def start_relays(
-    env: dict[str, str], count: int
-) -> tuple[list[subprocess.Popen[bytes]], list[int]]:
-    """``count`` relays, one after the other: each is answering before the next starts (two
-    starting at once on a new PostgreSQL schema would both look at its version)."""
-    procs, ports = [], []
-    for _ in range(count):
-        port = free_port()
-        proc = subprocess.Popen(
-            [BARUA, "relay", "serve", "--no-worker", "--port", str(port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        procs.append(proc)
-        ports.append(port)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    said = proc.stderr.read().decode() if proc.stderr else ""
-                    raise SystemExit(f"the relay did not start: {said}") from None
-                time.sleep(0.05)
-    return procs, ports
+def start_relay(env: dict[str, str], processes: int) -> tuple[subprocess.Popen[bytes], int]:
+    """``barua relay serve --processes N`` on a free port, answering."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [BARUA, "relay", "serve", "--no-worker", "--port", str(port),
+         "--processes", str(processes)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc, port
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                said = proc.stderr.read().decode() if proc.stderr else ""
+                raise SystemExit(f"the relay did not start: {said}") from None
+            time.sleep(0.05)
 
 
-def post_all(
-    ports: list[int], key: str, requests: list[bytes], clients: int
-) -> tuple[float, list[float]]:
+def post_all(port: int, key: str, requests: list[bytes], clients: int) -> tuple[float, list[float]]:
     """Seconds for every request, and each request's latency; every answer must be 202.
 
     The clients are as light as ``smtp-source`` is for Postfix: one event loop, each client
@@ -176,7 +167,7 @@ def post_all(
     async def everyone() -> float:
         # Every connection open before the clock starts.
         connections = await asyncio.gather(
-            *(asyncio.open_connection("127.0.0.1", ports[i % len(ports)]) for i in range(clients))
+            *(asyncio.open_connection("127.0.0.1", port) for _ in range(clients))
         )
         for _reader, writer in connections:
             writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -205,15 +196,15 @@ def barua_runs(
             app.update_relay_config(sending_address="noreply@relay.example")
             app.generate_dkim(domain="relay.example", selector="bench")
             key, _made = app.create_relay_key("bench", senders=["@duka.example"])
-        procs, ports = start_relays(env, processes)
+        relay, port = start_relay(env, processes)
         try:
             for size_name, size in SIZES.items():
                 count = args.messages if size < 100_000 else max(args.messages // 4, 1)
                 for clients in args.clients:
                     requests = bodies(count, size)
-                    post_all(ports, key, bodies(min(8, count), size), min(clients, 2))  # warm up
+                    post_all(port, key, bodies(min(8, count), size), min(clients, 2))  # warm up
                     anchor = postfix.run(size_name, clients, count) if postfix else None
-                    seconds, latencies = post_all(ports, key, requests, clients)
+                    seconds, latencies = post_all(port, key, requests, clients)
                     plural = "es" if processes > 1 else ""
                     name = f"barua relay, {database}, {processes} process{plural}"
                     runs.append(
@@ -225,9 +216,8 @@ def barua_runs(
                         flush=True,
                     )
         finally:
-            for proc in procs:
-                proc.terminate()
-                proc.wait(timeout=30)
+            relay.terminate()
+            relay.wait(timeout=30)
         with Barua(Environment(home=home, database_url=url)) as app:
             stored = sum(app.outbox.counts().values())
         expected = sum(r.messages for r in runs) + sum(min(8, r.messages) for r in runs)

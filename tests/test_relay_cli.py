@@ -77,6 +77,24 @@ def test_open_mode_is_refused_off_loopback(barua_home: Path) -> None:
     assert done.returncode == 2 and "loopback" in done.stderr
 
 
+def test_open_mode_takes_one_process(barua_home: Path) -> None:
+    # Its rate per client address is counted in one process: two would let twice as much by.
+    done = barua("relay", "serve", "--open", "--processes", "2")
+    assert done.returncode == 2 and "--open" in done.stderr and "--processes" in done.stderr
+
+
+def test_serve_on_a_port_taken_says_so_once(barua_home: Path) -> None:
+    with Barua(Environment.from_environ()) as app:
+        app.update_relay_config(sending_address="noreply@relay.example")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = barua("relay", "serve", "--processes", "2", "--port", str(port))
+    assert done.returncode == 2, done.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr and "Traceback" not in done.stderr
+
+
 def test_serve_without_a_sending_address_says_what_to_do(barua_home: Path) -> None:
     done = barua("relay", "serve", "--port", "1")
     assert done.returncode == 2

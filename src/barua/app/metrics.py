@@ -6,19 +6,22 @@ Two kinds, and each help text says which it is:
   ``barua_business_paused``): the outbox as every process sharing the database wrote it, so
   any one web app, relay or worker can be scraped for the whole queue. They are gauges of
   what the outbox holds now: sent entries the outbox purges drop out of them.
-- **Counted by this process since it started** (``barua_relay_answers_total``): what only the
-  process that answered knows, such as requests the relay refused (a refused request leaves
-  nothing in the database). Scrape every relay process and add them up.
+- **Counted by this relay since it started** (``barua_relay_answers_total``): what only the
+  relay that answered knows, such as requests it refused (a refused request leaves nothing
+  in the database); with ``--processes``, every process of it. Scrape every relay and add
+  them up.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
@@ -103,13 +106,18 @@ class Metrics:
     def __init__(self, census: Callable[[], Census], *, relay: bool = False) -> None:
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(OutboxCollector(census))
+        # Several processes of one `barua relay serve --processes N` write their counters to
+        # files, which any of them reads back at a scrape (see barua.relay.processes).
+        shared = os.environ.get("PROMETHEUS_MULTIPROC_DIR") if relay else None
+        if shared:
+            MultiProcessCollector(self.registry, path=shared)  # type: ignore[no-untyped-call]
         self.relay_answers = Counter(
             "barua_relay_answers",
-            "Answers of this relay process to POST /v1/messages since it started, by HTTP "
-            "status (202 accepted, 200 replayed, 4xx and 5xx refused); not in the database: "
-            "add up every relay process.",
+            "Answers of this relay to POST /v1/messages since it started (all its processes "
+            "with --processes), by HTTP status (202 accepted, 200 replayed, 4xx and 5xx "
+            "refused); not in the database: add up every relay.",
             ["code"],
-            registry=self.registry if relay else None,
+            registry=self.registry if relay and not shared else None,
         )
         self._lock = threading.Lock()
 

@@ -259,6 +259,15 @@ class AddressRates:
             del self._buckets[address]
 
 
+def ready_relay_config(app: RelayUseCases) -> RelayConfig:
+    """The relay's settings, when they let it serve (:class:`AppError` while it has no sending
+    address); reading them makes the database ready first."""
+    config = app.relay_config()
+    if not config.sending_address:
+        raise AppError(NO_SENDING_ADDRESS(), hint=NO_SENDING_ADDRESS_HINT())
+    return config
+
+
 class RelayService:
     """What the relay answers to each request (see the module docstring); one per process."""
 
@@ -267,9 +276,7 @@ class RelayService:
 
         self._app = app
         self.options = options
-        self.config = app.relay_config()
-        if not self.config.sending_address:
-            raise AppError(NO_SENDING_ADDRESS(), hint=NO_SENDING_ADDRESS_HINT())
+        self.config = ready_relay_config(app)
         self._store = app.relay_store
         self._outbox = app.outbox
         self._shared: SharedTransactions = SharedTransactions(app.outbox.engine)

@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from barua.cli.common import _, app, bad_input, print_line, printable, render, user_errors
+from barua.cli.common import (
+    _,
+    app,
+    bad_input,
+    current,
+    print_line,
+    printable,
+    render,
+    user_errors,
+)
 from barua.cli.events import LogFormat, LogFormatOpt
 from barua.cli.serving import (
     AccessLogOpt,
@@ -22,7 +33,7 @@ from barua.cli.serving import (
     run,
 )
 from barua.i18n import N_
-from barua.texts import Message
+from barua.texts import Message, Text
 
 NOT_LOOPBACK = Message(
     "cli.relay_not_loopback",
@@ -42,6 +53,14 @@ CANNOT_LISTEN_HINT = Message(
     "Choose a free port with --port; ports below 1024, such as 25, need root.",
 )
 NOT_A_RATE_HINT = Message("cli.relay_not_a_rate_hint", "Give it as 60/min, or 60.")
+OPEN_ONE_PROCESS = Message(
+    "cli.relay_open_one_process",
+    "--open counts each client address's messages in one process: it takes no --processes",
+)
+OPEN_ONE_PROCESS_HINT = Message(
+    "cli.relay_open_one_process_hint",
+    "Leave out --processes, or give each program a key (`barua relay keys create`).",
+)
 
 relay_app = typer.Typer(
     help="The HTTP email service: other barua installations (and programs) send through it.",
@@ -111,6 +130,17 @@ def serve_command(
             "--lease", metavar="SECONDS", min=0.1, help="Seconds a claimed message stays ours."
         ),
     ] = 300.0,
+    processes: Annotated[
+        int,
+        typer.Option(
+            "--processes",
+            metavar="N",
+            min=1,
+            max=256,
+            help="Answer from N processes on the one port (one a CPU core uses every core; "
+            "the first also delivers).",
+        ),
+    ] = 1,
     certfile: CertFileOpt = None,
     keyfile: KeyFileOpt = None,
     forwarded_allow_ips: ForwardedOpt = None,
@@ -134,6 +164,8 @@ def serve_command(
     with user_errors():
         if open_mode and not _loopback(host):
             raise bad_input(NOT_LOOPBACK(host=host), NOT_LOOPBACK_HINT())
+        if open_mode and processes > 1:
+            raise bad_input(OPEN_ONE_PROCESS(), OPEN_ONE_PROCESS_HINT())
         where = listening(
             host,
             port,
@@ -149,18 +181,73 @@ def serve_command(
             open_senders=tuple(open_sender or ()),
             open_rate_per_minute=_rate(open_rate, option="--open-rate"),
         )
-        options = RelayServeOptions(
-            relay=relay,
-            worker=worker,
-            worker_config=WorkerConfig(poll_interval=poll_interval, lease=lease),
-        )
-        asgi = create_app(app(), options)
+
+        def options(delivers: bool) -> RelayServeOptions:
+            return RelayServeOptions(
+                relay=relay,
+                worker=delivers,
+                worker_config=WorkerConfig(poll_interval=poll_interval, lease=lease),
+            )
+
+        if processes == 1:
+            asgi = create_app(app(), options(worker))
+        else:
+            from barua.app.relay import ready_relay_config
+
+            ready_relay_config(app())  # the database made ready and the settings checked once
+            listener = _listen(host, port)
+            current().close()  # no connection of the parent's may reach a child
         print_line(_(N_("barua relay is at {url}")).format(url=where.url("/v1/")))
     # The event loop gives the GIL up on every send and receive; with Python's 5 ms switch
     # interval it then waits behind the threads that check, sign and commit, and so does
     # every answer.
     sys.setswitchinterval(0.0005)
-    run(asgi, where, barua=app(), relay=True, timeout_keep_alive=15)
+    if processes == 1:
+        run(asgi, where, barua=app(), relay=True, timeout_keep_alive=15)
+        return
+
+    from barua.relay.processes import serve_processes
+
+    def serve(number: int, listener: socket.socket) -> None:
+        with user_errors():
+            asgi = create_app(app(), options(worker and number == 0))
+        run(asgi, where, barua=app(), relay=True, timeout_keep_alive=15, sockets=[listener])
+
+    def log(line: Text) -> None:
+        where.log("relay_processes", render(line), level="warning")
+
+    with user_errors():
+        serve_processes(_exiting(serve), listener, processes=processes, log=log)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The socket every process of the relay accepts on, bound and listening."""
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        listener = socket.socket(family, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host.strip("[]"), port))
+        listener.listen(2048)
+    except OSError as exc:
+        raise bad_input(
+            CANNOT_LISTEN(host=host, port=port, reason=exc.strerror or str(exc)),
+            CANNOT_LISTEN_HINT(),
+        ) from exc
+    listener.set_inheritable(True)
+    return listener
+
+
+def _exiting(serve: Callable[[int, socket.socket], None]) -> Callable[[int, socket.socket], None]:
+    """``serve`` ending its process with the command line's exit code and error line (a
+    child's error is one line on stderr, as the parent's is, not a traceback)."""
+
+    def child(number: int, listener: socket.socket) -> None:
+        try:
+            serve(number, listener)
+        except typer.Exit as exc:
+            sys.exit(exc.exit_code)
+
+    return child
 
 
 @relay_app.command("worker")

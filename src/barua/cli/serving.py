@@ -9,6 +9,7 @@ plain HTTP that other machines could reach is refused before anything starts.
 from __future__ import annotations
 
 import ipaddress
+import socket
 import ssl
 import sys
 import threading
@@ -289,9 +290,17 @@ def listening(
     )
 
 
-def run(asgi: Any, where: Listening, *, barua: Barua, relay: bool = False, **options: Any) -> None:
+def run(
+    asgi: Any,
+    where: Listening,
+    *,
+    barua: Barua,
+    relay: bool = False,
+    sockets: list[socket.socket] | None = None,
+    **options: Any,
+) -> None:
     """Serve ``asgi`` with uvicorn as ``where`` says, behind ``/healthz``, ``/readyz`` and
-    ``/metrics``, until SIGINT or SIGTERM."""
+    ``/metrics``, until SIGINT or SIGTERM; on ``sockets`` when given (already listening)."""
     import uvicorn
 
     tls = where.tls
@@ -321,7 +330,7 @@ def run(asgi: Any, where: Listening, *, barua: Barua, relay: bool = False, **opt
         ssl_context_factory=(None if tls is None else lambda _config, _default: tls),
         **options,
     )
-    uvicorn.Server(config).run()
+    uvicorn.Server(config).run(sockets=sockets)
 
 
 def start_health(port: int | None, *, metrics_from: str | None) -> Callable[[], None]:
@@ -330,7 +339,6 @@ def start_health(port: int | None, *, metrics_from: str | None) -> Callable[[], 
     that stops them. Nothing without a port."""
     if port is None:
         return lambda: None
-    import socket
 
     networks = parse_networks(metrics_from)
     if networks is None:
