@@ -195,7 +195,7 @@ def serve_command(
             from barua.app.relay import ready_relay_config
 
             ready_relay_config(app())  # the database made ready and the settings checked once
-            listener = _listen(host, port)
+            _listen(host, port).close()  # the port is free: said once, not by every process
             current().close()  # no connection of the parent's may reach a child
         print_line(_(N_("barua relay is at {url}")).format(url=where.url("/v1/")))
     # The event loop gives the GIL up on every send and receive; with Python's 5 ms switch
@@ -208,8 +208,9 @@ def serve_command(
 
     from barua.relay.processes import serve_processes
 
-    def serve(number: int, listener: socket.socket) -> None:
+    def serve(number: int) -> None:
         with user_errors():
+            listener = _listen(host, port, share=True)
             asgi = create_app(app(), options(worker and number == 0))
         run(asgi, where, barua=app(), relay=True, timeout_keep_alive=15, sockets=[listener])
 
@@ -217,33 +218,36 @@ def serve_command(
         where.log("relay_processes", render(line), level="warning")
 
     with user_errors():
-        serve_processes(_exiting(serve), listener, processes=processes, log=log)
+        serve_processes(_exiting(serve), processes=processes, log=log)
 
 
-def _listen(host: str, port: int) -> socket.socket:
-    """The socket every process of the relay accepts on, bound and listening."""
+def _listen(host: str, port: int, *, share: bool = False) -> socket.socket:
+    """A socket bound to ``host``:``port``; listening, with ``share``, beside the other
+    processes of this relay (SO_REUSEPORT: the kernel spreads new connections over them)."""
     try:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         listener = socket.socket(family, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if share:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         listener.bind((host.strip("[]"), port))
-        listener.listen(2048)
+        if share:
+            listener.listen(2048)
     except OSError as exc:
         raise bad_input(
             CANNOT_LISTEN(host=host, port=port, reason=exc.strerror or str(exc)),
             CANNOT_LISTEN_HINT(),
         ) from exc
-    listener.set_inheritable(True)
     return listener
 
 
-def _exiting(serve: Callable[[int, socket.socket], None]) -> Callable[[int, socket.socket], None]:
+def _exiting(serve: Callable[[int], None]) -> Callable[[int], None]:
     """``serve`` ending its process with the command line's exit code and error line (a
     child's error is one line on stderr, as the parent's is, not a traceback)."""
 
-    def child(number: int, listener: socket.socket) -> None:
+    def child(number: int) -> None:
         try:
-            serve(number, listener)
+            serve(number)
         except typer.Exit as exc:
             sys.exit(exc.exit_code)
 
