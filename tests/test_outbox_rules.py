@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from barua.errors import (
     AuthenticationError,
@@ -91,6 +93,36 @@ def test_the_same_attachment_is_the_same_piece_in_two_messages() -> None:
     reminder = content.split(_invoice(pdf, "Reminder: INV-0042"))
     assert content.digest(first[1]) == content.digest(reminder[1])
     assert content.digest(first[0]) != content.digest(reminder[0])
+
+
+_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_B64 = st.binary(min_size=1, max_size=1).filter(lambda b: b in _ALPHABET)
+_LINES = st.one_of(
+    st.lists(_B64, min_size=76, max_size=76).map(lambda c: b"".join(c) + b"\r\n"),  # full
+    st.tuples(st.lists(_B64, max_size=80), st.sampled_from([b"", b"=", b"==", b"==="]),
+              st.sampled_from([b"\r\n", b"\n", b"\r", b""])).map(
+        lambda t: b"".join(t[0]) + t[1] + t[2]),  # short, long, padded, odd endings
+    st.binary(max_size=8),  # anything between
+)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_LINES, max_size=40), st.integers(min_value=1, max_value=400))
+def test_the_runs_found_are_those_of_the_rule(lines: list[bytes], min_blob: int) -> None:
+    # The fast search (_runs) finds exactly the runs the regular expression defines, so a
+    # piece stored before it and after it has one name.
+    data = b"".join(lines)
+    expected = [m.span() for m in content.BASE64_RUN.finditer(data)]
+    assert list(content._runs(data)) == expected
+    pieces = content.split(data, min_blob=min_blob)
+    assert content.join(pieces) == data
+
+
+def test_a_long_run_is_found_whole() -> None:
+    run = (b"QUJD" * 19 + b"\r\n") * 5000 + b"QUI=\r\n"  # 390 KB: blocks of every size
+    data = b"Subject: x\r\n\r\n" + run + b"--end--\r\n"
+    assert list(content._runs(data)) == [m.span() for m in content.BASE64_RUN.finditer(data)]
+    assert content.split(data) == [data[:14], run, b"--end--\r\n"]
 
 
 def test_small_or_textual_messages_stay_whole() -> None:

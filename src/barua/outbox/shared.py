@@ -23,7 +23,8 @@ Callers are on an event loop and await :meth:`SharedTransactions.run_async`: the
 hands the outcome back to the loop, so no thread waits for the disk on a request's behalf.
 
 >>> shared = SharedTransactions(outbox.engine)                     # doctest: +SKIP
->>> entry_id = await shared.run_async(lambda conn: outbox.insert(conn, message, business="relay"))
+>>> work = lambda conn: outbox.insert(conn, message, business="relay")
+>>> entry_id = await shared.run_async(work)                          # doctest: +SKIP
 """
 
 from __future__ import annotations

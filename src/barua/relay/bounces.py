@@ -9,7 +9,7 @@ synchronous), once per recipient; the ``250`` comes after the bounce was handled
 failure answers ``451`` and the sending server tries again later.
 
 >>> listener = BounceListener(barua, host="127.0.0.1", port=2525)         # doctest: +SKIP
->>> listener.start(); ...; listener.stop()
+>>> listener.start(); ...; listener.stop()                               # doctest: +SKIP
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The businesses and their email settings, kept in barua's database with secrets encrypted.
 
 >>> store = SettingsStore(engine, home=home)                            # doctest: +SKIP
->>> shop = store.business()            # the only business, or the one named "default"
+>>> shop = store.business()  # the only business, or "default"     # doctest: +SKIP
 >>> store.update(shop, {"host": "smtp.example.com", "username": "shop@example.com",
 ...                     "password": "app-password"}).settings.password   # doctest: +SKIP
 SecretStr('**********')

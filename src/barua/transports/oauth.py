@@ -223,9 +223,9 @@ class OAuthClient:
     """One provider's token endpoint (and device and authorization endpoints), for one app.
 
     >>> client = OAuthClient(settings, endpoints_of(settings))          # doctest: +SKIP
-    >>> device = client.start_device()
-    >>> print(device.user_code, device.verification_uri)
-    >>> tokens = client.wait_for_device(device)
+    >>> device = client.start_device()                                  # doctest: +SKIP
+    >>> print(device.user_code, device.verification_uri)                # doctest: +SKIP
+    >>> tokens = client.wait_for_device(device)                         # doctest: +SKIP
     """
 
     def __init__(
