@@ -3,24 +3,30 @@
     bench/outbox-install-deps && tests/postfix/install-deps   # Postfix, smtp-source
     .venv/bin/python bench/relay.py                            # --help for the options
 
-barua: ``barua relay serve --no-worker --processes N`` (1 or 2, SQLite in a fresh home or a
-PostgreSQL schema made for the run and dropped after), and clients on loopback, each with one
-keep-alive connection (all of them on one event loop, writing requests made before the clock
-starts, as light as ``smtp-source`` is for Postfix), posting distinct messages of about 20 KB
-and 200 KB (a text and a PDF, built once by barua and each given its own Message-ID) through
-``POST /v1/messages``.
+barua: ``barua relay serve --no-worker`` (``--processes 2`` for the two-process rows; SQLite
+in a fresh home or a PostgreSQL schema made for the run and dropped after), and clients on
+loopback, each with one keep-alive connection (all of them on one event loop, writing
+requests made before the clock starts, as light as ``smtp-source`` is for Postfix), posting
+distinct messages of about 20 KB and 200 KB (a text and a PDF, built once by barua and each
+given its own Message-ID) through ``POST /v1/messages``.
 Every 202 comes after the message and its idempotency record are committed (SQLite
-``synchronous=FULL``, PostgreSQL ``synchronous_commit=on``); the run checks the outbox holds
+``synchronous=FULL``, PostgreSQL ``synchronous_commit=on``); the run checks each outbox holds
 exactly as many messages as were accepted. Latency is per request, from the client's first
 byte to the answer's last.
 
 Postfix: a real Postfix (``tests/postfix/start-postfix``) with its queue on disk and delivery
 deferred (``defer_transports``), fed by ``smtp-source`` with as many sessions as barua has
 clients and messages of the same size: its durable acceptance (Postfix syncs each queue file
-before its 250). On a machine shared with other work the rates drift by a factor of two within
-minutes, so Postfix is measured again right before each barua run, with the same size and
-sessions: each barua row is compared with that run, and with the median of Postfix's runs of
-that size and sessions (the Postfix rows give those medians).
+before its 250).
+
+On a machine shared with other work the rates drift by a factor of two within minutes, so
+every relay is started first, and the run is made of rounds: in each, for every size and
+number of clients, Postfix is measured and then each relay, in an order that turns from one
+round to the next. A row shows the median rate of its rounds, the latencies of all its
+requests, and the median of its rounds' ratios to Postfix's run of the same round. With
+``--baseline-src DIR`` (the ``src`` of another checkout, for example a ``git worktree`` of an
+earlier commit), that barua's relay is measured in every round too, one process per
+database, and each row of this one's gets the median ratio to it.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ import os
 import secrets
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -42,8 +49,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from outbox_bulk import PG_ADMIN, scratch_outbox
+from sqlalchemy import create_engine
 
-from barua.app import Barua, Environment
+from barua.database.engine import database_url
 from barua.message import Attachment, build_message
 from barua.settings import make_settings
 
@@ -62,7 +70,8 @@ class Run:
     seconds: float
     latencies: list[float] | None = None
     anchor: float | None = None
-    """Postfix's rate measured right before this run, with the same size and sessions."""
+    """Postfix's rate measured in the same round, with the same size and sessions."""
+    round: int = 0
 
     @property
     def rate(self) -> float:
@@ -118,7 +127,7 @@ def start_relay(env: dict[str, str], processes: int) -> tuple[subprocess.Popen[b
     port = free_port()
     proc = subprocess.Popen(
         [BARUA, "relay", "serve", "--no-worker", "--port", str(port),
-         "--processes", str(processes)],
+         *(["--processes", str(processes)] if processes > 1 else [])],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -182,48 +191,84 @@ def post_all(port: int, key: str, requests: list[bytes], clients: int) -> tuple[
     return seconds, latencies
 
 
-def barua_runs(
-    args: argparse.Namespace, postgres: str | None, processes: int, postfix: Postfix | None
-) -> list[Run]:
-    runs = []
-    database = "PostgreSQL" if postgres else "SQLite"
-    with scratch_outbox(postgres) as (home, url):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("BARUA_")}
-        env["BARUA_HOME"] = str(home)
-        if url:
-            env["BARUA_DATABASE_URL"] = url
-        with Barua(Environment(home=home, database_url=url)) as app:
-            app.update_relay_config(sending_address="noreply@relay.example")
-            app.generate_dkim(domain="relay.example", selector="bench")
-            key, _made = app.create_relay_key("bench", senders=["@duka.example"])
-        relay, port = start_relay(env, processes)
+@dataclass
+class Subject:
+    """A relay under test: ``barua relay serve`` on a free port with its own outbox, from this
+    checkout or, for a baseline, from another barua's source tree."""
+
+    name: str
+    env: dict[str, str]
+    home: Path
+    url: str | None
+    processes: int
+    key: str = ""
+    port: int = 0
+    proc: subprocess.Popen[bytes] | None = None
+    posted: int = 0
+
+    def barua(self, *args: str) -> str:
+        done = subprocess.run(
+            [BARUA, *args], env=self.env, capture_output=True, text=True, check=False
+        )
+        if done.returncode != 0:
+            raise SystemExit(f"{self.name}: barua {' '.join(args)}: {done.stderr.strip()}")
+        return done.stdout
+
+    def start(self) -> None:
+        """Configured through the command line (a baseline's own schema), then serving."""
+        self.barua("relay", "settings", "--sending-address", "noreply@relay.example")
+        self.barua("relay", "dkim", "generate", "--domain", "relay.example", "--selector", "b")
+        made = self.barua("relay", "keys", "create", "bench", "--sender", "@duka.example")
+        self.key = made.splitlines()[0].strip()
+        self.proc, self.port = start_relay(self.env, self.processes)
+
+    def post(self, requests: list[bytes], clients: int) -> tuple[float, list[float]]:
+        self.posted += len(requests)
+        return post_all(self.port, self.key, requests, clients)
+
+    def stop_and_count(self) -> None:
+        """Stopped; the run fails unless its outbox holds every message it accepted."""
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=30)
+        engine = create_engine(database_url(self.url, home=self.home))
         try:
-            for size_name, size in SIZES.items():
-                count = args.messages if size < 100_000 else max(args.messages // 4, 1)
-                for clients in args.clients:
-                    requests = bodies(count, size)
-                    post_all(port, key, bodies(min(8, count), size), min(clients, 2))  # warm up
-                    anchor = postfix.run(size_name, clients, count) if postfix else None
-                    seconds, latencies = post_all(port, key, requests, clients)
-                    plural = "es" if processes > 1 else ""
-                    name = f"barua relay, {database}, {processes} process{plural}"
-                    runs.append(
-                        Run(name, size_name, clients, count, seconds, latencies,
-                            anchor.rate if anchor else None)
-                    )  # fmt: skip
-                    print(
-                        f"  {name}, {size_name}, {clients} clients: {count / seconds:.0f}/s",
-                        flush=True,
-                    )
+            with engine.connect() as conn:
+                stored = conn.exec_driver_sql("SELECT count(*) FROM outbox_messages").scalar()
         finally:
-            relay.terminate()
-            relay.wait(timeout=30)
-        with Barua(Environment(home=home, database_url=url)) as app:
-            stored = sum(app.outbox.counts().values())
-        expected = sum(r.messages for r in runs) + sum(min(8, r.messages) for r in runs)
-        if stored != expected:
-            raise SystemExit(f"{database}: {stored} messages stored, {expected} accepted")
-    return runs
+            engine.dispose()
+        if stored != self.posted:
+            raise SystemExit(f"{self.name}: {stored} messages stored, {self.posted} accepted")
+
+
+def subjects(
+    stack: contextlib.ExitStack, args: argparse.Namespace, processes: list[int]
+) -> list[Subject]:
+    """Every relay the run measures, each started (one after the other: two starting at once
+    on a new PostgreSQL schema would both look at its version)."""
+    made = []
+    databases = [None] if args.no_postgres else [None, args.postgres_url]
+    trees = [("barua relay", None)]
+    if args.baseline_src:
+        trees.append(("baseline", str(Path(args.baseline_src).resolve())))
+    for label, source in trees:
+        for count in [1] if source else processes:
+            for postgres in databases:
+                home, url = stack.enter_context(scratch_outbox(postgres))
+                env = {k: v for k, v in os.environ.items() if not k.startswith("BARUA_")}
+                env["BARUA_HOME"] = str(home)
+                if url:
+                    env["BARUA_DATABASE_URL"] = url
+                if source:
+                    env["PYTHONPATH"] = source
+                database = "PostgreSQL" if postgres else "SQLite"
+                plural = "es" if count > 1 else ""
+                name = f"{label}, {database}, {count} process{plural}"
+                subject = Subject(name, env, home, url, count)
+                stack.callback(subject.stop_and_count)
+                subject.start()
+                made.append(subject)
+    return made
 
 
 POSTFIX = "Postfix smtpd, queue on disk (smtp-source)"
@@ -286,19 +331,6 @@ class Postfix:
         print(f"  Postfix, {size_name}, {clients} sessions: {run.rate:.0f}/s", flush=True)
         return run
 
-    def medians(self) -> list[Run]:
-        """A row per size and sessions: the run of median rate."""
-        rows = []
-        for size_name in SIZES:
-            for clients in sorted({r.clients for r in self.runs}):
-                same = sorted(
-                    (r for r in self.runs if (r.size, r.clients) == (size_name, clients)),
-                    key=lambda r: r.rate,
-                )
-                if same:
-                    rows.append(same[len(same) // 2])
-        return rows
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -307,6 +339,12 @@ def main() -> None:
     )
     parser.add_argument("--clients", default="1,4,16", help="comma-separated client counts")
     parser.add_argument("--processes", default="1,2", help="comma-separated relay process counts")
+    parser.add_argument("--rounds", type=int, default=3, help="every run this many times")
+    parser.add_argument(
+        "--baseline-src",
+        metavar="DIR",
+        help="also measure the relay of another barua's source tree (its src/, one process)",
+    )
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-postfix", action="store_true")
     parser.add_argument("--postgres-url", default=PG_ADMIN)
@@ -314,33 +352,80 @@ def main() -> None:
     args.clients = [int(c) for c in args.clients.split(",")]
     processes = [int(p) for p in args.processes.split(",")]
     large = max(args.messages // 4, 1)
-    print(f"{os.cpu_count()} CPU cores; {args.messages} messages of 20 KB a run, {large} of 200 KB")
+    print(
+        f"{os.cpu_count()} CPU cores; {args.messages} messages of 20 KB a run, {large} of "
+        f"200 KB; {args.rounds} rounds"
+    )
     runs: list[Run] = []
     with contextlib.ExitStack() as stack:
         postfix = None if args.no_postfix else stack.enter_context(Postfix())
-        for count in processes:
-            runs += barua_runs(args, None, count, postfix)
-            if not args.no_postgres:
-                runs += barua_runs(args, args.postgres_url, count, postfix)
-        anchors = postfix.medians() if postfix else []
+        relays = subjects(stack, args, processes)
+        for number in range(args.rounds):
+            # Each round in another order: none is always the first after Postfix.
+            turn = relays[number % len(relays) :] + relays[: number % len(relays)]
+            for size_name, size in SIZES.items():
+                count = args.messages if size < 100_000 else large
+                for clients in args.clients:
+                    requests = bodies(count, size)  # new Message-IDs for every round
+                    warm = bodies(min(8, count), size)
+                    anchor = postfix.run(size_name, clients, count) if postfix else None
+                    for relay in turn:
+                        relay.post(warm, min(clients, 2))
+                        seconds, latencies = relay.post(requests, clients)
+                        runs.append(
+                            Run(relay.name, size_name, clients, count, seconds, latencies,
+                                anchor.rate if anchor else None, number)
+                        )  # fmt: skip
+                        print(
+                            f"  round {number + 1}: {relay.name}, {size_name}, {clients} "
+                            f"clients: {count / seconds:.0f}/s",
+                            flush=True,
+                        )
     print()
-    median = {(r.size, r.clients): r.rate for r in anchors}
-    print(
-        "| run | size | clients | accepts/s | p50 ms | p99 ms "
-        "| x Postfix (run before) | x Postfix (median) |"
-    )
+    print_table((postfix.runs if postfix else []) + runs)
+
+
+def print_table(runs: list[Run]) -> None:
+    """A row per relay, size and clients: the median rate of its rounds, the latencies of all
+    its requests, and the medians of its rounds' ratios (each to the Postfix run and the
+    baseline run of the same round)."""
+    print("| run | size | clients | accepts/s | p50 ms | p99 ms | x Postfix | x baseline |")
     print("|---|---|---|---|---|---|---|---|")
-    for r in anchors + runs:
-        p50, p99 = r.percentile(0.5), r.percentile(0.99)
-        before = 1.0 if r.name == POSTFIX else (r.rate / r.anchor if r.anchor else None)
-        typical = median.get((r.size, r.clients))
-        ratio = r.rate / typical if typical else None
-        print(
-            f"| {r.name} | {r.size} | {r.clients} | {r.rate:,.0f} "
-            f"| {'-' if p50 is None else f'{p50:.1f}'} | {'-' if p99 is None else f'{p99:.1f}'} "
-            f"| {'-' if before is None else f'{before:.2f}x'} "
-            f"| {'-' if ratio is None else f'{ratio:.2f}x'} |"
-        )
+    names = list(dict.fromkeys(r.name for r in runs))
+    for name in names:
+        for size_name in SIZES:
+            for clients in sorted({r.clients for r in runs}):
+                same = [
+                    r for r in runs if (r.name, r.size, r.clients) == (name, size_name, clients)
+                ]
+                if not same:
+                    continue
+                rate = statistics.median(r.rate for r in same)
+                latencies = [t for r in same for t in r.latencies or []]
+                pooled = Run(name, size_name, clients, 1, 1.0, latencies)
+                p50, p99 = pooled.percentile(0.5), pooled.percentile(0.99)
+                postfix = [r.rate / r.anchor for r in same if r.anchor]
+                if name == POSTFIX:
+                    postfix = [1.0]
+                baseline_name = name.replace("barua relay,", "baseline,", 1)
+                baseline = {
+                    r.round: r.rate for r in runs
+                    if (r.name, r.size, r.clients) == (baseline_name, size_name, clients)
+                }  # fmt: skip
+                versus = [r.rate / baseline[r.round] for r in same if r.round in baseline]
+                print(
+                    f"| {name} | {size_name} | {clients} | {rate:,.0f} "
+                    f"| {_ms(p50)} | {_ms(p99)} | {_times(postfix)} "
+                    f"| {_times(versus if name != baseline_name else [])} |"
+                )
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def _times(ratios: list[float]) -> str:
+    return f"{statistics.median(ratios):.2f}x" if ratios else "-"
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client import Counter
 
 from barua.app import Barua, Environment
 from barua.app.errors import AppError
@@ -201,3 +202,7 @@ def test_a_process_that_keeps_failing_at_its_start_stops_the_relay_with_an_error
     )
     assert caught.value.hint is not None and "printed above" in caught.value.hint
     assert "ended with exit code 3; starting it again" in said[0]
+    # The children's way of counting stayed theirs: this process still counts in memory.
+    assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+    Counter("barua_test_answers", "A counter made after the relay stopped.", ["code"],
+            registry=None).labels(code="202").inc()  # fmt: skip

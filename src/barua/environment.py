@@ -123,3 +123,10 @@ def _system_language(env: Mapping[str, str]) -> str | None:
         if code is not None:
             return code
     return None
+
+
+def export_metrics_directory(directory: str) -> None:
+    """Tell the Prometheus client of this process where its counters' files are (it reads
+    only the variable ``PROMETHEUS_MULTIPROC_DIR``); see
+    :func:`barua.app.metrics.count_in_files`."""
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory

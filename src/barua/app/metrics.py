@@ -14,21 +14,39 @@ Two kinds, and each help text says which it is:
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client import CollectorRegistry, Counter, generate_latest, values
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
+
+from barua.environment import export_metrics_directory
 
 if TYPE_CHECKING:
     from barua.outbox.census import Census
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 """The media type of Prometheus's text format."""
+
+
+class _Files:
+    directory: str | None = None
+    """Where this process's counters are kept, when it is one of several processes of one
+    relay (see :func:`count_in_files`)."""
+
+
+def count_in_files(directory: str) -> None:
+    """Keep this process's counters in files of ``directory``, which any process counting
+    there reads back at a scrape (Prometheus's multiprocess mode): the first thing each
+    process of ``barua relay serve --processes N`` does, before it counts anything. The
+    client library takes the directory from its environment and chose how to keep values
+    when it was imported, so both are set here."""
+    export_metrics_directory(directory)
+    values.ValueClass = values.MultiProcessValue()  # type: ignore[no-untyped-call]
+    _Files.directory = directory
 
 
 class OutboxCollector(Collector):
@@ -106,9 +124,7 @@ class Metrics:
     def __init__(self, census: Callable[[], Census], *, relay: bool = False) -> None:
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(OutboxCollector(census))
-        # Several processes of one `barua relay serve --processes N` write their counters to
-        # files, which any of them reads back at a scrape (see barua.relay.processes).
-        shared = os.environ.get("PROMETHEUS_MULTIPROC_DIR") if relay else None
+        shared = _Files.directory if relay else None
         if shared:
             MultiProcessCollector(self.registry, path=shared)  # type: ignore[no-untyped-call]
         self.relay_answers = Counter(

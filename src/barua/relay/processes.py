@@ -35,9 +35,8 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
-from prometheus_client import values
-
 from barua.app.errors import AppError
+from barua.app.metrics import count_in_files
 from barua.texts import Message, Text
 
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -96,12 +95,15 @@ def serve_processes(
         raise AppError(NEEDS_POSIX(), hint=NEEDS_POSIX_HINT())
     say = log or (lambda _line: None)
     context: Any = multiprocessing.get_context("fork")
-    metrics = _share_metrics()
+    # The children's counters, in files any of them reads at a scrape.
+    metrics = tempfile.mkdtemp(prefix="barua-relay-metrics-")
     children: dict[int, _Child] = {}
     stopping = threading.Event()
 
     def start(number: int) -> _Child:
-        process = context.Process(target=_child, args=(serve, number, os.getpid()), daemon=False)
+        process = context.Process(
+            target=_child, args=(serve, number, os.getpid(), metrics), daemon=False
+        )
         process.start()
         return _Child(number, process, time.monotonic())
 
@@ -151,21 +153,11 @@ def serve_processes(
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         shutil.rmtree(metrics, ignore_errors=True)
-        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
     if failure is not None:
         raise failure
 
 
-def _share_metrics() -> str:
-    """A directory for the children's counters, and Prometheus's multiprocess mode on (the
-    library chose its way of keeping values when it was imported, before this was known)."""
-    directory = tempfile.mkdtemp(prefix="barua-relay-metrics-")
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
-    values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
-    return directory
-
-
-def _child(serve: Serve, number: int, parent: int) -> None:
+def _child(serve: Serve, number: int, parent: int, metrics: str) -> None:
     # The parent's handler is no use here; until the server has its own, a stop ends the
     # process at once (it has answered nothing yet).
     for sig in _STOP_SIGNALS:
@@ -178,4 +170,5 @@ def _child(serve: Serve, number: int, parent: int) -> None:
         os.kill(os.getpid(), signal.SIGTERM)  # the server's graceful stop
 
     threading.Thread(target=watch_parent, name="barua-parent-watch", daemon=True).start()
+    count_in_files(metrics)
     serve(number)
