@@ -31,6 +31,15 @@ def test_utf8_in_the_header_needs_smtputf8_but_not_in_the_body() -> None:
     assert not needs_smtputf8("Subject: Jane\r\n\r\nJåne".encode())
 
 
+def test_a_cr_and_an_lf_apart_in_the_body_reach_no_one_bare() -> None:
+    # In order and equal in number, but not a pair: each is a line break of its own.
+    from barua.relaying.rewrite import rewrite
+
+    head = HEAD.replace(b"{eol}", b"\r\n") + b"\r\n\r\n"
+    data = rewrite(inspect_mime(head + b"Habari\r\nJane\rx\nAsante\r\n"), sending_address="n@x.org")
+    assert data.endswith(b"\r\n\r\nHabari\r\nJane\r\nx\r\nAsante\r\n")
+
+
 @pytest.mark.parametrize("eol", [b"\r\n", b"\n"])
 def test_what_the_relay_stores_ends_every_line_in_crlf(eol: bytes) -> None:
     # The outbox is told so (cut_message(crlf=True)) instead of counting the endings again.
@@ -39,7 +48,7 @@ def test_what_the_relay_stores_ends_every_line_in_crlf(eol: bytes) -> None:
     from barua.wire import is_wire_ready
 
     head = HEAD.replace(b"{eol}", eol) + eol + b"Subject: a long\r\n subject" + eol + eol
-    body = b"Habari" + eol + b"\r\rx\n\n.\r" + eol.join([b"y" * 76] * 80) + b"\r"
+    body = b"Habari" + eol + b"\r\rx\n\n.\r" + eol.join([b"y" * 76] * 80) + b"\rz\n\r"
     data = rewrite(inspect_mime(head + body), sending_address="noreply@mail.example")
     signed = sign(data, key=generate_key(), domain="mail.example", selector="s")
     for each in (data, signed):

@@ -866,6 +866,7 @@ _BARE_CR_OR_LF = re.compile(rb"\r(?!\n)|(?<!\r)\n")
         (b"\n\r", False),  # as many CR as LF, none a pair
         (b"\r\r\n\n", False),  # one pair between a bare CR and a bare LF
         (b"a\r\n\r", False),  # a CR at the very end
+        (b"\ra\n", False),  # a CR and an LF in the right order, but apart
     ],
 )
 def test_crlf_only_finds_every_bare_cr_and_lf(data: bytes, expected: bool) -> None:

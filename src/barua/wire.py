@@ -46,17 +46,14 @@ def is_wire_ready(data: bytes, *, crlf: bool = False) -> bool:
     return crlf or crlf_only(data)
 
 
-# Every byte but CR and LF: what translate() deletes to leave a message's line endings alone.
-_NOT_LINE_ENDINGS = bytes(c for c in range(256) if c not in b"\r\n")
-
-
 def crlf_only(data: bytes) -> bool:
     """True when every CR and every LF of ``data`` is part of a CRLF (no bare CR or LF).
 
-    One pass in C (the line endings alone, then one comparison): counting CR, LF and CRLF
-    took five times as long on a 200 KB message, and a regular expression fifty."""
-    endings = data.translate(None, _NOT_LINE_ENDINGS)
-    return endings == b"\r\n" * (len(endings) // 2)
+    Counted in C without a copy: as many CRLF as CR and as LF. (Keeping the line endings
+    alone and comparing them with CRLF repeated is five times faster, and wrong: it takes
+    ``CR a LF`` for a line break.)"""
+    lines = data.count(b"\n")
+    return data.count(b"\r") == lines and data.count(b"\r\n") == lines
 
 
 def dot_stuff(data: bytes) -> bytes:
