@@ -22,14 +22,9 @@ from barua.app import Barua, Environment
 from barua.app.errors import AppError
 from barua.outbox.status import MessageStatus
 from barua.relay.processes import QUICK_ENDS, serve_processes
-from tests.relay_server import mime, request
+from tests.relay_server import mime, request, send_through
 from tests.smtpd import SmtpServer
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.test_relay_cli import free_port
 
 
 def children(pid: int) -> list[int]:
@@ -96,11 +91,7 @@ class RelayProcesses:
 
 
 def configure(app: Barua, smarthost: SmtpServer) -> str:
-    app.save_settings(
-        app.business(),
-        {"host": "127.0.0.1", "port": smarthost.port, "security": "none",
-         "email_address": "smarthost@relay.example"},
-    )  # fmt: skip
+    send_through(app, smarthost.port)
     app.update_relay_config(sending_address="noreply@relay.example")
     key, _made = app.create_relay_key("duka", senders=["@duka.example"])
     return key
