@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from barua.database import tables
 from barua.database.engine import create_database_engine
@@ -32,7 +33,9 @@ from barua.outbox import (
 )
 from barua.outbox.errors import detail_text
 from barua.outbox.queue import Record
+from barua.outbox.schema import RowBeside
 from barua.settings import Settings, make_settings
+from barua.store import relay as relay_store
 from barua.transports.base import SendResult
 from tests.conftest import home_url
 
@@ -150,6 +153,58 @@ def test_the_same_idempotency_key_returns_the_existing_entry(outbox: Outbox) -> 
     assert again.id == first.id and again.message_id == first.message_id
     assert other.id != first.id
     assert _count(outbox, tables.messages) == 2
+
+
+def test_a_taken_idempotency_key_stores_nothing_of_the_second_message(outbox: Outbox) -> None:
+    outbox.enqueue(invoice(42, pdf=os.urandom(30_000)), idempotency_key="invoice:INV-0042:v1")
+    rows = {t.name: _count(outbox, t) for t in (tables.blobs, tables.pieces, tables.recipients)}
+    again = invoice(42, pdf=os.urandom(30_000), to=("bob@example.com",))
+    outbox.enqueue(again, idempotency_key="invoice:INV-0042:v1")
+    assert {
+        t.name: _count(outbox, t) for t in (tables.blobs, tables.pieces, tables.recipients)
+    } == (rows)
+
+
+def test_rows_beside_an_entry_are_written_with_its_id_or_not_at_all(outbox: Outbox) -> None:
+    """What the relay writes with a message it accepts: its record of the message, holding
+    the entry's id, and its decision; a decision already taken stores nothing."""
+    message = invoice(7, to=("jane@example.com", "bob@example.com"), pdf=os.urandom(30_000))
+
+    def beside(reference: str) -> tuple[RowBeside, ...]:
+        return (
+            relay_store.remembered_message(
+                reference, identity=3, mail_from="shop@duka.example",
+                message_id=message.message_id, now=1000.5,
+            ),
+            relay_store.decided(
+                3, message.message_id, fingerprint="f" * 64, status=202,
+                answer=b'{"id":"msg_1"}', now=1000.5,
+            ),
+        )  # fmt: skip
+
+    with outbox.engine.connect() as conn:
+        entry = outbox.insert(conn, message, business="relay", beside=beside("msg_1"))
+        conn.commit()
+    [claimed] = outbox.claim(worker="w", business="relay", limit=5, lease=60)
+    assert claimed.id == entry and claimed.message == message
+    with outbox.engine.connect() as conn:
+        remembered = conn.execute(select(tables.relay_messages)).mappings().one()
+        decision = conn.execute(select(tables.relay_idempotency)).mappings().one()
+    assert (remembered["id"], remembered["outbox_pk"], remembered["identity"]) == (
+        "msg_1",
+        entry,
+        3,
+    )
+    assert remembered["created_at"] == 1000.5
+    assert (decision["status"], decision["answer"]) == (202, '{"id":"msg_1"}')
+    before = {t.name: _count(outbox, t) for t in (tables.messages, tables.blobs)}
+
+    with outbox.engine.connect() as conn, pytest.raises(IntegrityError):
+        outbox.insert(
+            conn, invoice(8, pdf=os.urandom(30_000)), business="relay", beside=beside("msg_2")
+        )
+    assert {t.name: _count(outbox, t) for t in (tables.messages, tables.blobs)} == before
+    assert _count(outbox, tables.relay_messages) == 1
 
 
 def test_an_attachment_is_stored_once(outbox: Outbox) -> None:

@@ -4,6 +4,7 @@ records past their 24 hours (section 7)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
@@ -11,10 +12,10 @@ import httpx
 from sqlalchemy import func, select
 
 from barua.app import Barua, Environment
-from barua.app.relay import RelayOptions
+from barua.app.relay import Prepared, RelayKey, RelayOptions
 from barua.database.tables import relay_idempotency
 from barua.store import relay as stored
-from tests.relay_server import Relay, mime, request, serve_relay
+from tests.relay_server import Relay, configure, mime, request, serve_relay
 
 
 def post(
@@ -55,6 +56,34 @@ def test_open_mode_without_a_limit_takes_everything(barua_home: Path) -> None:
     options = RelayOptions(open=True, open_rate_per_minute=None)
     with serve_relay(relay=options) as relay:
         assert {post(relay, numbered(n)).status_code for n in range(5)} == {202}
+
+
+def test_a_decision_run_again_after_its_group_failed_takes_the_address_rate_once(
+    barua_home: Path,
+) -> None:
+    # The committer runs a group's decisions again when one of them failed (its transaction
+    # rolled back): a request that had taken the address's last message of the minute is
+    # still accepted the second time, and the minute's allowance is still spent.
+    with Barua(Environment.from_environ()) as barua:
+        configure(barua)
+        service = barua.relay_service(RelayOptions(open=True, open_rate_per_minute=1))
+        try:
+            key = service.authenticate(None)
+            assert isinstance(key, RelayKey)
+            first = service.prepare(key, numbered(1), client="127.0.0.1")
+            assert isinstance(first, Prepared)
+            with barua.outbox.engine.connect() as conn:
+                assert first.decide(conn).status == 202
+                conn.rollback()
+                again = first.decide(conn)
+                assert again.status == 202, again.body
+                conn.commit()
+            second = service.prepare(key, numbered(2), client="127.0.0.1")
+            assert isinstance(second, Prepared)
+            assert asyncio.run(service.accept(second)).status == 429
+        finally:
+            service.close()
+        assert sum(barua.outbox.counts().values()) == 1
 
 
 def test_what_needs_smtputf8_is_refused_with_553_when_the_next_hop_lacks_it(

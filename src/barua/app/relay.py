@@ -33,7 +33,6 @@ from barua.addresses import validate_address
 from barua.app.context import Context
 from barua.app.errors import AppError
 from barua.app.settings import SettingsUseCases
-from barua.database import direct
 from barua.errors import BaruaError, MessageError
 from barua.message import OutgoingMessage
 from barua.outbox.queue import Cut, cut_message
@@ -220,6 +219,13 @@ class Prepared:
     decide: Callable[[Connection], RelayAnswer]
 
 
+@dataclass(slots=True)
+class _RateTaken:
+    """Whether a request took from its client address's rate (open mode)."""
+
+    done: bool = False
+
+
 class AddressRates:
     """A token bucket per client address (open mode, where one identity is everyone): each
     address may send ``per_minute`` messages a minute, in bursts of as many. At most
@@ -404,6 +410,7 @@ class RelayService:
             cut=cut_message(data, crlf=True),  # rewrite() ends every line in CRLF
             reference=reference,
             client=client or "",
+            taken=_RateTaken(),
         )
         return Prepared(key, request, reference, decide)
 
@@ -462,8 +469,10 @@ class RelayService:
         cut: Cut,
         reference: str,
         client: str,
+        taken: _RateTaken,
     ) -> RelayAnswer:
-        """Steps 5 to 9 of section 5.1, in the shared transaction."""
+        """Steps 5 to 9 of section 5.1, in the shared transaction (perhaps twice, see
+        :mod:`barua.outbox.shared`: the open mode's rate is taken once, in ``taken``)."""
         now = time.time()
         wanted = {stored.normalised(r): r for r in candidates.to_check}
         opened = key.id == OPEN_KEY.id
@@ -496,7 +505,7 @@ class RelayService:
                 return error_answer(ErrorCode.QUOTA_EXCEEDED, text, retry=limited.retry_after)
             text = f"This key may send {limited.limit} messages a minute."
             return error_answer(ErrorCode.RATE_LIMITED, text, retry=limited.retry_after)
-        rates = self._open_rates if key.id == OPEN_KEY.id else None
+        rates = self._open_rates if key.id == OPEN_KEY.id and not taken.done else None
         if rates is not None:
             wait = rates.wait(client, now)
             if wait > 0:
@@ -519,21 +528,25 @@ class RelayService:
             return RelayAnswer(422, body)
         stored.consume(conn, key, now=now)
         body = encode_acceptance(Acceptance(reference, request.message_id, accepted, refused))
-        # The entry's id is waited for; the rest is sent with it and waited for once.
-        with direct.batch(conn):
-            entry = self._outbox.insert(
-                conn, replace(message, recipients=accepted), business=RELAY_BUSINESS, cut=cut
-            )
-            stored.remember_message(
-                conn, reference, identity=key.id, outbox_pk=entry,
-                mail_from=request.mail_from, message_id=request.message_id, now=now,
-            )  # fmt: skip
-            stored.record(
-                conn, key.id, request.message_id,
+        # With the entry (one statement on PostgreSQL): what the relay keeps of the message
+        # and the decision, which an idempotency record already taken makes fail with it.
+        beside = (
+            stored.remembered_message(
+                reference, identity=key.id, mail_from=request.mail_from,
+                message_id=request.message_id, now=now,
+            ),
+            stored.decided(
+                key.id, request.message_id,
                 fingerprint=fingerprint, status=202, answer=body, now=now,
-            )  # fmt: skip
+            ),
+        )  # fmt: skip
+        self._outbox.insert(
+            conn, replace(message, recipients=accepted), business=RELAY_BUSINESS, cut=cut,
+            beside=beside,
+        )  # fmt: skip
         if rates is not None:
             rates.take(client, now)  # last: a record refused by another process takes nothing
+            taken.done = True
         return RelayAnswer(202, body)
 
 

@@ -87,13 +87,12 @@ class UnitSavepoints:
     """A savepoint for each unit of work of one transaction, so that a unit that fails is
     undone alone, taken with as few round trips as the database allows: on PostgreSQL the
     release of a unit's savepoint goes with the next one's, and the last one is released by
-    the commit. ``first``: a statement sent with the first savepoint (PostgreSQL). A failure
-    of these statements themselves is :class:`TransactionLost`."""
+    the commit. A failure of these statements themselves is :class:`TransactionLost`."""
 
-    def __init__(self, conn: Connection, *, first: str | None = None) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._cursor = _cursor(conn)
         self._together = conn.dialect.name == "postgresql"
-        self._before = [first] if first else []
+        self._before: list[str] = []
 
     @contextmanager
     def unit(self) -> Iterator[None]:

@@ -52,6 +52,7 @@ from barua.outbox.errors import (
     OutboxError,
 )
 from barua.outbox.fingerprints import settings_fingerprint
+from barua.outbox.schema import RowBeside
 from barua.outbox.session import Claimed, Record, WorkerSession
 from barua.outbox.status import AttemptOutcome, MessageStatus, RecipientStatus
 from barua.settings import Settings
@@ -414,18 +415,20 @@ class Outbox:
         *,
         business: str,
         cut: Cut | None = None,
+        beside: Sequence[RowBeside] = (),
     ) -> int:
         """Write ``message`` to the outbox within the caller's transaction on ``conn`` (of
         :attr:`engine`), so that what the caller writes beside it is committed with it or
         not at all; the new entry's id. The caller commits (the relay's idempotency record
         goes in the same transaction, see :mod:`barua.outbox.shared`). ``cut``: the
-        message's :func:`cut`, made before the transaction (it is pure work)."""
+        message's :func:`cut`, made before the transaction (it is pure work). ``beside``:
+        rows of other tables written with the entry (on PostgreSQL in its statement)."""
         if not message.recipients:
             raise ValueError("a message needs at least one recipient")
         now = time.time()
         new_id = self._insert(
             conn, message, now=now, due=now, fingerprint="", idempotency_key=None,
-            business=business, cut=cut,
+            business=business, cut=cut, beside=beside,
         )  # fmt: skip
         assert new_id is not None
         return new_id
@@ -441,29 +444,44 @@ class Outbox:
         idempotency_key: str | None,
         business: str,
         cut: Cut | None = None,
+        beside: Sequence[RowBeside] = (),
     ) -> int | None:
-        """The rows of a new entry; its id, or None when ``idempotency_key`` is taken."""
+        """The rows of a new entry (and ``beside`` it); its id, or None when
+        ``idempotency_key`` is taken (then nothing is written)."""
         cut = cut or cut_message(message.data)
-        row = schema.INSERT_MESSAGE.execute(
-            conn,
-            (
-                message.message_id, idempotency_key, business, fingerprint, message.sender,
-                message.subject, message.size, MessageStatus.QUEUED.value, 0, now, now, due,
-                cut.wire_ready,
-            ),
-        ).fetchone()  # fmt: skip
-        if row is None:
-            return None
-        new_id = int(row[0])
+        entry = (
+            message.message_id, idempotency_key, business, fingerprint, message.sender,
+            message.subject, message.size, MessageStatus.QUEUED.value, 0, now, now, due,
+            cut.wire_ready,
+        )  # fmt: skip
         # In the digests' order: two transactions storing the same two pieces lock them in
         # one order, never in opposite orders (a deadlock on PostgreSQL).
         unique = sorted(dict(zip(cut.digests, cut.pieces, strict=True)).items())
+        pending = RecipientStatus.PENDING.value
+        if conn.dialect.name == "postgresql":
+            statement = schema.insert_entry_postgresql(tuple(row.shape() for row in beside))
+            row = statement.execute(
+                conn,
+                (
+                    *entry,
+                    [d for d, _ in unique], [len(p) for _, p in unique], [p for _, p in unique],
+                    list(cut.digests),
+                    pending, now, list(message.recipients),
+                    *(value for row in beside for value in row.parameters()),
+                ),
+            ).fetchone()  # fmt: skip
+            return None if row is None else int(row[0])
+        row = schema.INSERT_MESSAGE.execute(conn, entry).fetchone()
+        if row is None:
+            return None
+        new_id = int(row[0])
         schema.INSERT_BLOBS.execute_many(conn, [(d, len(p), p) for d, p in unique])
         schema.INSERT_PIECES.execute_many(conn, [(new_id, i, d) for i, d in enumerate(cut.digests)])
-        pending = RecipientStatus.PENDING.value
         schema.INSERT_RECIPIENTS.execute_many(
             conn, [(new_id, i, a, pending, now) for i, a in enumerate(message.recipients)]
         )
+        for row in beside:
+            schema.insert_beside(row.table, row.columns).execute(conn, row.parameters(new_id))
         return new_id
 
     def mark_bounced(self, entry_id: int, address: str, *, code: int, reply: str) -> bool:

@@ -3,8 +3,8 @@ that must be durable before their caller answers (the relay's ``202``).
 
 An SQLite commit in WAL mode with ``synchronous=FULL`` waits for the disk; so does a
 PostgreSQL commit. A relay answering sixteen clients at once would wait sixteen times in
-turn. Here one thread runs whatever work is waiting, each unit in a savepoint of its own (a
-unit that fails is rolled back alone and its caller gets its exception), and commits once
+turn. Here one thread runs whatever work is waiting in one transaction (a unit that fails
+is rolled back alone and its caller gets its exception, see :func:`_run`), and commits once
 for all of them; every caller returns only after that commit. A unit of work holds no more
 than a commit per unit would: its caller still answers after its own writes are on disk.
 
@@ -59,6 +59,7 @@ twice the p99, each committer waiting its turn for the interpreter lock after ev
 of the server; a second one keeps a round trip of one group from holding up the next."""
 LOCK_WAIT = "5s"
 """PostgreSQL: the longest a unit waits for a row another transaction holds."""
+_LOCK_WAIT = direct.Sql(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'")
 
 
 class LockTimeout(Exception):
@@ -162,23 +163,19 @@ class SharedTransactions:
 
 def _run(group: list[_Unit[Any]], conn: Connection) -> None:
     """``group`` run and committed in one transaction on ``conn``, each unit's outcome kept;
-    raises when the transaction itself failed (then no unit is done)."""
-    # Begun here, so that commit and rollback reach the driver even when every statement of
-    # the group runs on its cursor (barua.database.direct).
-    conn.begin()
-    lock_wait = None
-    if conn.dialect.name == "postgresql":
-        lock_wait = f"SET LOCAL lock_timeout = '{LOCK_WAIT}'"
-    elif conn.dialect.name == "sqlite":
-        # The write lock first: pysqlite would begin only at the first write, and a savepoint
-        # before it would begin and end a transaction of its own.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    raises when the transaction itself failed (then no unit is done).
+
+    The units run one after the other with no savepoint first: a savepoint costs a round
+    trip on PostgreSQL, one a unit, where a unit's own work is two, and units rarely fail.
+    When one does, the transaction is rolled back and the group runs again with a savepoint
+    for each unit, so that the one that fails is undone alone. A unit may therefore run
+    twice, the first time rolled back: its work must change nothing outside the
+    transaction, or change it once."""
+    _begin(conn)
     if len(group) == 1:
         # Alone in its transaction, a unit that fails needs no savepoint: the transaction is
-        # rolled back (two statements fewer, two round trips on PostgreSQL).
+        # rolled back.
         [unit] = group
-        if lock_wait:
-            conn.exec_driver_sql(lock_wait)
         try:
             unit.result = unit.work(conn)
         except Exception as exc:  # handed to the unit's caller
@@ -186,17 +183,43 @@ def _run(group: list[_Unit[Any]], conn: Connection) -> None:
             conn.rollback()
             return
     else:
-        savepoints = direct.UnitSavepoints(conn, first=lock_wait)
-        for unit in group:
-            try:
-                with savepoints.unit():
-                    unit.result = unit.work(conn)
-            except direct.TransactionLost:
-                raise  # every unit of the group with it
-            except Exception as exc:  # handed to the unit's caller
-                unit.error = _lock_timeout(exc) or exc
+        try:
+            for unit in group:
+                unit.result = unit.work(conn)
+        except Exception:  # run again, each unit undone alone if it fails
+            conn.rollback()
+            _begin(conn)
+            _run_apart(group, conn)
     direct.check_transaction(conn)
     conn.commit()
+
+
+def _begin(conn: Connection) -> None:
+    """The transaction begun, with the lock wait set (PostgreSQL: one round trip for both)."""
+    # Begun here, so that commit and rollback reach the driver even when every statement of
+    # the group runs on its cursor (barua.database.direct).
+    conn.begin()
+    if conn.dialect.name == "postgresql":
+        with direct.batch(conn):
+            _LOCK_WAIT.execute(conn, ())
+    elif conn.dialect.name == "sqlite":
+        # The write lock first: pysqlite would begin only at the first write, and a savepoint
+        # before it would begin and end a transaction of its own.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _run_apart(group: list[_Unit[Any]], conn: Connection) -> None:
+    """``group`` run in the transaction begun on ``conn``, each unit in a savepoint."""
+    savepoints = direct.UnitSavepoints(conn)
+    for unit in group:
+        unit.result = unit.error = None
+        try:
+            with savepoints.unit():
+                unit.result = unit.work(conn)
+        except direct.TransactionLost:
+            raise  # every unit of the group with it
+        except Exception as exc:  # handed to the unit's caller
+            unit.error = _lock_timeout(exc) or exc
 
 
 def _discard(conn: Connection) -> None:

@@ -5,7 +5,7 @@ Keys are kept as SHA-256 hashes of 190-bit random keys (``brk_`` and 32 base62 c
 the database alone cannot send mail. The statements a decision needs take the connection of
 the transaction that stores the message, so a message and its idempotency record are
 committed together (:func:`recorded`, :func:`record`, :func:`allowance`, :func:`consume`,
-:func:`suppressed_among`, :func:`remember_message`).
+:func:`suppressed_among`, :func:`remembered_message`).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from barua.database.tables import (
     relay_suppressed,
 )
 from barua.errors import StoreError
+from barua.outbox.schema import ENTRY_ID, RowBeside
 from barua.secrets import decrypt, encrypt, load_key
 from barua.texts import Message
 
@@ -396,13 +397,8 @@ _FORGET_DECISION = delete(relay_idempotency).where(
 _FORGET_OLD_DECISIONS = delete(relay_idempotency).where(
     relay_idempotency.c.created_at < bindparam("before")
 )
-_RECORD_DECISION = direct.insert(
-    relay_idempotency,
-    ["identity", "message_id", "fingerprint", "status", "answer", "created_at"],
-)
-_REMEMBER_MESSAGE = direct.insert(
-    relay_messages, ["id", "identity", "outbox_pk", "mail_from", "message_id", "created_at"]
-)
+_DECISION_COLUMNS = ("identity", "message_id", "fingerprint", "status", "answer", "created_at")
+_RECORD_DECISION = direct.insert(relay_idempotency, _DECISION_COLUMNS)
 _KEY_STATUS = direct.Sql("SELECT status FROM relay_keys WHERE id = ?")
 # PostgreSQL: the key's row held until the decision commits, so that a key disabled or revoked
 # meanwhile is changed after it (SQLite's writer holds the whole database already). A key
@@ -537,17 +533,25 @@ def suppress(conn: Connection, identity: int, address: str, *, code: int, reason
     )
 
 
-def remember_message(
-    conn: Connection,
-    message: str,
-    *,
-    identity: int,
-    outbox_pk: int | None,
-    mail_from: str,
-    message_id: str,
-    now: float,
-) -> None:
-    _REMEMBER_MESSAGE.execute(conn, (message, identity, outbox_pk, mail_from, message_id, now))
+def remembered_message(
+    message: str, *, identity: int, mail_from: str, message_id: str, now: float
+) -> RowBeside:
+    """The relay's record of the accepted ``message`` (its reference), written with its
+    outbox entry (whose id it keeps, for bounces)."""
+    return RowBeside(
+        relay_messages,
+        ("id", "identity", "outbox_pk", "mail_from", "message_id", "created_at"),
+        (message, identity, ENTRY_ID, mail_from, message_id, now),
+    )
+
+
+def decided(
+    identity: int, message_id: str, *, fingerprint: str, status: int, answer: bytes, now: float
+) -> RowBeside:
+    """:func:`record` as a row written with the accepted message's outbox entry."""
+    return RowBeside(relay_idempotency, _DECISION_COLUMNS, (
+        identity, message_id, fingerprint, status, answer.decode("utf-8"), now,
+    ))  # fmt: skip
 
 
 def _tokens(row: Any, rate: int, now: float) -> float:
