@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from barua.database import tables
+from barua.database.direct import RowBeside
 from barua.database.engine import create_database_engine
 from barua.database.errors import DatabaseError
 from barua.database.migrations import SCHEMA_VERSION, migrate
@@ -33,7 +34,6 @@ from barua.outbox import (
 )
 from barua.outbox.errors import detail_text
 from barua.outbox.queue import Record
-from barua.outbox.schema import RowBeside
 from barua.settings import Settings, make_settings
 from barua.store import relay as relay_store
 from barua.transports.base import SendResult

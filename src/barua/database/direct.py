@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Table
@@ -61,6 +62,36 @@ def insert(table: Table, columns: Sequence[str], *, then: str = "") -> Sql:
     # Every name is the schema's own and ``then`` is the caller's constant: no value is here.
     statement = f"INSERT INTO {table.name} ({names}) VALUES ({marks}) {then}"  # noqa: S608
     return Sql(statement.rstrip())
+
+
+class _EntryId:
+    def __repr__(self) -> str:
+        return "ENTRY_ID"
+
+
+ENTRY_ID: Any = _EntryId()
+"""In a :class:`RowBeside`'s values: the id of the row it is written beside."""
+
+
+@dataclass(frozen=True, slots=True)
+class RowBeside:
+    """A row of another table written with a new row, in its transaction (on PostgreSQL in
+    its statement): ``values`` by ``columns``, :data:`ENTRY_ID` where the new row's id goes
+    (the relay's record of a message it accepted, beside the message's outbox entry)."""
+
+    table: Table
+    columns: tuple[str, ...]
+    values: tuple[Any, ...]
+
+    def shape(self) -> tuple[Table, tuple[str, ...], tuple[bool, ...]]:
+        return self.table, self.columns, tuple(v is ENTRY_ID for v in self.values)
+
+    def parameters(self, entry_id: int | None = None) -> list[Any]:
+        """The values, with ``entry_id`` for :data:`ENTRY_ID` (left out when None: on
+        PostgreSQL the statement takes the id from the entry's own row)."""
+        if entry_id is None:
+            return [v for v in self.values if v is not ENTRY_ID]
+        return [entry_id if v is ENTRY_ID else v for v in self.values]
 
 
 @contextmanager

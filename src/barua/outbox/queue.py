@@ -25,6 +25,7 @@ from typing import Any, Self
 from sqlalchemy import Connection, Engine, Row
 from sqlalchemy.exc import SQLAlchemyError
 
+from barua.database.direct import RowBeside
 from barua.database.engine import create_database_engine, failure, first_line, redacted
 from barua.database.errors import FAILED, FAILED_HINT
 from barua.database.migrations import migrate
@@ -52,7 +53,6 @@ from barua.outbox.errors import (
     OutboxError,
 )
 from barua.outbox.fingerprints import settings_fingerprint
-from barua.outbox.schema import RowBeside
 from barua.outbox.session import Claimed, Record, WorkerSession
 from barua.outbox.status import AttemptOutcome, MessageStatus, RecipientStatus
 from barua.settings import Settings

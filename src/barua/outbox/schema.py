@@ -21,7 +21,6 @@ no separate sweep. Sent, failed and cancelled messages have no ``next_attempt_at
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -76,36 +75,6 @@ INSERT_PIECES = direct.insert(pieces, ["message_pk", "position", "digest"])
 INSERT_RECIPIENTS = direct.insert(
     recipients, ["message_pk", "position", "address", "status", "updated_at"]
 )
-
-
-class _EntryId:
-    def __repr__(self) -> str:
-        return "ENTRY_ID"
-
-
-ENTRY_ID: Any = _EntryId()
-"""In a :class:`RowBeside`'s values: the new entry's id."""
-
-
-@dataclass(frozen=True, slots=True)
-class RowBeside:
-    """A row of another table written with a new entry, in its transaction: ``values`` by
-    ``columns``, :data:`ENTRY_ID` where the entry's id goes (the relay's record of what it
-    accepted, for example)."""
-
-    table: Table
-    columns: tuple[str, ...]
-    values: tuple[Any, ...]
-
-    def shape(self) -> tuple[Table, tuple[str, ...], tuple[bool, ...]]:
-        return self.table, self.columns, tuple(v is ENTRY_ID for v in self.values)
-
-    def parameters(self, entry_id: int | None = None) -> list[Any]:
-        """The values, with ``entry_id`` for :data:`ENTRY_ID` (left out when None: on
-        PostgreSQL the statement takes the id from the entry's own row)."""
-        if entry_id is None:
-            return [v for v in self.values if v is not ENTRY_ID]
-        return [entry_id if v is ENTRY_ID else v for v in self.values]
 
 
 Shape = tuple[tuple[Table, tuple[str, ...], tuple[bool, ...]], ...]

@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, up
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from barua.database import direct
+from barua.database.direct import ENTRY_ID, RowBeside
 from barua.database.engine import failure, first_line
 from barua.database.errors import FAILED, FAILED_HINT, DatabaseError
 from barua.database.tables import (
@@ -36,7 +37,6 @@ from barua.database.tables import (
     relay_suppressed,
 )
 from barua.errors import StoreError
-from barua.outbox.schema import ENTRY_ID, RowBeside
 from barua.secrets import decrypt, encrypt, load_key
 from barua.texts import Message
 
