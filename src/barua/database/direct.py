@@ -34,7 +34,9 @@ class Sql:
         if "%" in text:
             raise ValueError("'%' would be a placeholder for psycopg")
         self._sqlite = text
-        self._postgresql = text.replace("?", "%s")
+        # An array of bytes goes in binary: as text, psycopg escapes each element and the
+        # server parses the array again (four times slower for 200 KB).
+        self._postgresql = text.replace("?::bytea[]", "%b::bytea[]").replace("?", "%s")
 
     def text(self, dialect: str) -> str:
         return self._postgresql if dialect == "postgresql" else self._sqlite
