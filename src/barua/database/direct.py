@@ -75,6 +75,10 @@ ENTRY_ID: Any = _EntryId()
 """In a :class:`RowBeside`'s values: the id of the row it is written beside."""
 
 
+RowShape = tuple[Table, tuple[str, ...], tuple[bool, ...]]
+"""A :class:`RowBeside`'s table, columns, and which of its values is :data:`ENTRY_ID`."""
+
+
 @dataclass(frozen=True, slots=True)
 class RowBeside:
     """A row of another table written with a new row, in its transaction (on PostgreSQL in
@@ -85,7 +89,9 @@ class RowBeside:
     columns: tuple[str, ...]
     values: tuple[Any, ...]
 
-    def shape(self) -> tuple[Table, tuple[str, ...], tuple[bool, ...]]:
+    def shape(self) -> RowShape:
+        """What the statement writing this row depends on: a statement made for one row
+        serves every row of the same shape."""
         return self.table, self.columns, tuple(v is ENTRY_ID for v in self.values)
 
     def parameters(self, entry_id: int | None = None) -> list[Any]:

@@ -43,6 +43,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
 from barua.database import direct
+from barua.database.direct import RowShape
 from barua.database.tables import attempts, blobs, messages, meta, pauses, pieces, recipients
 from barua.outbox.status import MessageStatus, RecipientStatus
 
@@ -77,9 +78,6 @@ INSERT_RECIPIENTS = direct.insert(
 )
 
 
-Shape = tuple[tuple[Table, tuple[str, ...], tuple[bool, ...]], ...]
-
-
 @cache
 def insert_beside(table: Table, columns: tuple[str, ...]) -> direct.Sql:
     """A :class:`RowBeside` of ``table`` on its own (SQLite)."""
@@ -87,7 +85,7 @@ def insert_beside(table: Table, columns: tuple[str, ...]) -> direct.Sql:
 
 
 @cache
-def insert_entry_postgresql(beside: Shape = ()) -> direct.Sql:
+def insert_entry_postgresql(beside: tuple[RowShape, ...] = ()) -> direct.Sql:
     """PostgreSQL: a new entry's rows in one statement, the blobs, pieces and recipients as
     arrays, and the rows ``beside`` it (of this shape) with them. The driver spends about 40
     microseconds of Python on each statement of a pipeline, holding the interpreter lock,

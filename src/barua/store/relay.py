@@ -472,9 +472,10 @@ def record(
 ) -> None:
     """Record the decision for ``message_id`` of ``identity`` (an IntegrityError when another
     request recorded one first)."""
-    _RECORD_DECISION.execute(
-        conn, (identity, message_id, fingerprint, status, answer.decode("utf-8"), now)
+    row = decided(
+        identity, message_id, fingerprint=fingerprint, status=status, answer=answer, now=now
     )
+    _RECORD_DECISION.execute(conn, row.values)
 
 
 def allowance(conn: Connection, key: RelayKey, *, now: float) -> Limited | None:
